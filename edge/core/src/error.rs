@@ -1,0 +1,73 @@
+//! The core's error type. Each variant maps to exactly one [`ErrorCode`], and so to one HTTP
+//! status; [`Error::into_response`] turns any of them into the JSON body the SPA expects.
+
+use std::fmt;
+
+use edgeward_shared::{ErrorBody, ErrorCode};
+
+use crate::config::ConfigError;
+use crate::respond;
+use crate::Response;
+
+/// Everything that can go wrong while answering a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration failed validation (answered on every request until it is fixed).
+    Config(ConfigError),
+    /// No route for this path.
+    RouteNotFound,
+    /// The path exists but not for this method; `allowed` goes into the `Allow` header.
+    MethodNotAllowed {
+        /// Methods the path accepts.
+        allowed: &'static str,
+    },
+    /// The request is malformed; the reason is safe to show.
+    InvalidRequest(String),
+}
+
+impl Error {
+    /// The wire code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Config(_) => ErrorCode::ConfigInvalid,
+            Error::RouteNotFound => ErrorCode::RouteNotFound,
+            Error::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Error::InvalidRequest(_) => ErrorCode::InvalidRequest,
+        }
+    }
+
+    /// The JSON response for this error.
+    pub fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+        };
+        let mut response = respond::json(self.code().status(), &body);
+        if let Error::MethodNotAllowed { allowed } = self {
+            response
+                .headers_mut()
+                .insert(http::header::ALLOW, http::HeaderValue::from_static(allowed));
+        }
+        response
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(e) => write!(f, "the worker's configuration is invalid: {e}"),
+            Error::RouteNotFound => f.write_str("no such endpoint"),
+            Error::MethodNotAllowed { allowed } => write!(f, "method not allowed here (allowed: {allowed})"),
+            Error::InvalidRequest(reason) => write!(f, "invalid request: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}

@@ -1,0 +1,63 @@
+//! edgeward's platform-free core.
+//!
+//! A request comes in as an [`http::Request`], a response goes out as an [`http::Response`].
+//! Nothing here touches a platform: the clock, randomness and outgoing HTTP are [`ports`] the
+//! caller passes in (the Cloudflare adapter in `edge/worker` implements them with `worker::Date`,
+//! WebCrypto and `worker::Fetch`; tests implement them with fixed values). So the whole core
+//! compiles and is tested natively with `cargo test`.
+//!
+//! Entry point: [`Edge::handle`]. Failures are [`Error`]s, which become JSON
+//! `{"code", "message"}` responses with the status of their [`edgeward_shared::ErrorCode`].
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+pub mod ports;
+mod respond;
+mod routes;
+
+pub use config::{Config, ConfigError, Profile};
+pub use error::Error;
+pub use ports::{Clock, HttpClient, Random, RandomUnavailable, TransportError};
+
+/// A request as the core sees it: the body is read in full (the endpoints the core answers
+/// take small JSON bodies).
+pub type Request = http::Request<Vec<u8>>;
+/// A response as the core produces it.
+pub type Response = http::Response<Vec<u8>>;
+
+/// The token handler: validated configuration plus the ports it runs on.
+///
+/// Build one per isolate (configuration is validated once, in [`Config::from_vars`]) and call
+/// [`Edge::handle`] for every request.
+#[derive(Debug)]
+pub struct Edge<P> {
+    config: Config,
+    ports: P,
+}
+
+impl<P: Clock + Random + HttpClient> Edge<P> {
+    /// Combines a validated configuration with the platform's ports.
+    pub fn new(config: Config, ports: P) -> Self {
+        Self { config, ports }
+    }
+
+    /// The configuration this edge runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The platform ports this edge runs on.
+    pub fn ports(&self) -> &P {
+        &self.ports
+    }
+
+    /// Answers one request. Never panics and never fails: every error becomes a JSON response.
+    pub async fn handle(&self, req: Request) -> Response {
+        match routes::dispatch(self, &req).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    }
+}

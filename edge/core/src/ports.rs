@@ -1,0 +1,59 @@
+//! The ports: what the core needs from its platform, as traits the caller implements.
+//!
+//! None of them requires `Send`: a Workers isolate is single-threaded, and its futures
+//! (JS promises) are not `Send`. Time and randomness are ports too, because on
+//! `wasm32-unknown-unknown` `SystemTime::now()` panics and there is no OS entropy: the adapter
+//! takes them from JavaScript, and tests make them deterministic.
+
+use std::fmt;
+use std::future::Future;
+
+/// Wall-clock time.
+pub trait Clock {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> u64;
+}
+
+/// A cryptographically secure random source.
+pub trait Random {
+    /// Fills `dest` with random bytes, or says the platform has none to give. There is no
+    /// fallback: a caller that needs randomness fails the request instead.
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable>;
+}
+
+/// The platform's random source failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RandomUnavailable;
+
+impl fmt::Display for RandomUnavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the platform's random source failed")
+    }
+}
+
+impl std::error::Error for RandomUnavailable {}
+
+/// Outgoing HTTP (to the identity provider and the upstream APIs).
+pub trait HttpClient {
+    /// Sends `request` and returns the whole response; errors are transport failures only
+    /// (an HTTP error status is a normal response).
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> impl Future<Output = Result<http::Response<Vec<u8>>, TransportError>>;
+}
+
+/// A request that produced no HTTP response: unreachable host, timeout, reset connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportError {
+    /// What the platform said (never contains request bodies or headers).
+    pub reason: String,
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for TransportError {}

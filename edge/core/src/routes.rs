@@ -1,0 +1,33 @@
+//! Routing: which handler answers which `/auth/*` and `/api/*` request.
+
+use edgeward_shared::api::SessionResponse;
+use edgeward_shared::paths;
+use http::Method;
+
+use crate::error::Error;
+use crate::ports::{Clock, HttpClient, Random};
+use crate::{respond, Edge, Request, Response};
+
+pub(crate) async fn dispatch<P: Clock + Random + HttpClient>(
+    _edge: &Edge<P>,
+    req: &Request,
+) -> Result<Response, Error> {
+    let path = req.uri().path();
+    match path {
+        paths::SESSION => {
+            only(req, &[Method::GET, Method::HEAD], "GET, HEAD")?;
+            // Sessions arrive with the OAuth agent; until a session cookie can be opened, every
+            // caller is signed out.
+            Ok(respond::json(200, &SessionResponse::signed_out()))
+        }
+        _ => Err(Error::RouteNotFound),
+    }
+}
+
+fn only(req: &Request, methods: &[Method], allowed: &'static str) -> Result<(), Error> {
+    if methods.contains(req.method()) {
+        Ok(())
+    } else {
+        Err(Error::MethodNotAllowed { allowed })
+    }
+}

@@ -1,0 +1,27 @@
+// The worker's JavaScript entry: hands every request to the Rust `fetch` export.
+//
+// A wasm trap (a Rust panic under panic=abort) leaves the instance unusable. We answer that
+// request with the same JSON error shape as every other failure and reset the instance, so the
+// next request starts clean instead of hanging on a poisoned module.
+import { WorkerEntrypoint } from "cloudflare:workers";
+import * as edge from "./pkg/edgeward.js";
+
+const internalError = () =>
+  Response.json(
+    { code: "internal", message: "internal error" },
+    { status: 500, headers: { "cache-control": "no-store" } },
+  );
+
+export default class Edgeward extends WorkerEntrypoint {
+  async fetch(request) {
+    try {
+      return await edge.fetch(request, this.env, this.ctx);
+    } catch (error) {
+      if (error instanceof WebAssembly.RuntimeError) {
+        edge.__wbg_reset_state();
+      }
+      console.error("edgeward: request failed:", error?.name ?? "error");
+      return internalError();
+    }
+  }
+}

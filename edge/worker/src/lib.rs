@@ -1,0 +1,125 @@
+//! The Cloudflare Workers adapter: the only code that touches the `worker` crate.
+//!
+//! It turns `worker::Env` into a validated [`Config`] (once per isolate), implements the core's
+//! ports with the platform (`Date.now()`, `crypto.getRandomValues`, `fetch`), converts requests
+//! and responses, and hands every request to [`Edge::handle`]. No decisions are made here.
+//!
+//! Compiled for wasm32 only; on the host this crate is empty.
+
+#![cfg(target_arch = "wasm32")]
+#![forbid(unsafe_code)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use edgeward_core::{
+    Clock, Config, ConfigError, Edge, Error, HttpClient, Random, RandomUnavailable, TransportError,
+};
+use worker::{event, Context, Env};
+
+/// The ports, implemented with the Workers runtime.
+#[derive(Debug, Clone, Copy)]
+struct WorkerPorts;
+
+impl Clock for WorkerPorts {
+    fn now(&self) -> u64 {
+        worker::Date::now().as_millis() / 1000
+    }
+}
+
+impl Random for WorkerPorts {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable> {
+        getrandom::getrandom(dest).map_err(|_| RandomUnavailable)
+    }
+}
+
+impl HttpClient for WorkerPorts {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let transport = |e: worker::Error| TransportError { reason: e.to_string() };
+        let (parts, body) = request.into_parts();
+        let headers = worker::Headers::new();
+        for (name, value) in &parts.headers {
+            let value = value.to_str().map_err(|_| TransportError {
+                reason: format!("header {name} is not text"),
+            })?;
+            headers.append(name.as_str(), value).map_err(transport)?;
+        }
+        let method = worker::Method::from(parts.method.as_str().to_owned());
+        let mut init = worker::RequestInit::new();
+        init.with_method(method).with_headers(headers);
+        if !body.is_empty() {
+            init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+        }
+        let outgoing =
+            worker::Request::new_with_init(&parts.uri.to_string(), &init).map_err(transport)?;
+        let mut response = worker::Fetch::Request(outgoing).send().await.map_err(transport)?;
+        let mut builder = http::Response::builder().status(response.status_code());
+        for (name, value) in response.headers().entries() {
+            builder = builder.header(name, value);
+        }
+        let bytes = response.bytes().await.map_err(transport)?;
+        builder.body(bytes).map_err(|e| TransportError { reason: e.to_string() })
+    }
+}
+
+thread_local! {
+    /// The isolate's edge, built on the first request. Configuration cannot change within an
+    /// isolate, so a configuration error is kept too and answered on every request.
+    static EDGE: RefCell<Option<Result<Rc<Edge<WorkerPorts>>, ConfigError>>> = const { RefCell::new(None) };
+}
+
+fn edge(env: &Env) -> Result<Rc<Edge<WorkerPorts>>, ConfigError> {
+    EDGE.with(|cell| {
+        cell.borrow_mut()
+            .get_or_insert_with(|| {
+                let config = Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string()));
+                if let Err(e) = &config {
+                    worker::console_error!("edgeward: invalid configuration: {e}");
+                }
+                config.map(|c| Rc::new(Edge::new(c, WorkerPorts)))
+            })
+            .clone()
+    })
+}
+
+#[event(fetch)]
+async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
+    let response = match edge(&env) {
+        Ok(edge) => match into_core(req).await {
+            Ok(req) => edge.handle(req).await,
+            Err(e) => e.into_response(),
+        },
+        Err(e) => Error::Config(e).into_response(),
+    };
+    from_core(response)
+}
+
+/// Converts the platform's request into the core's.
+async fn into_core(mut req: worker::Request) -> Result<edgeward_core::Request, Error> {
+    let bad = |what: &str| Error::InvalidRequest(what.to_owned());
+    let mut builder = http::Request::builder()
+        .method(req.method().as_ref())
+        .uri(req.url().map_err(|_| bad("unreadable URL"))?.as_str());
+    for (name, value) in req.headers().entries() {
+        builder = builder.header(name, value);
+    }
+    let body = req.bytes().await.map_err(|_| bad("unreadable body"))?;
+    builder.body(body).map_err(|_| bad("malformed request line or headers"))
+}
+
+/// Converts the core's response into the platform's.
+fn from_core(response: edgeward_core::Response) -> worker::Result<worker::Response> {
+    let (parts, body) = response.into_parts();
+    let headers = worker::Headers::new();
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            headers.append(name.as_str(), value)?;
+        }
+    }
+    Ok(worker::Response::from_bytes(body)?
+        .with_status(parts.status.as_u16())
+        .with_headers(headers))
+}

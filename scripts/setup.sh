@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — installs everything edgeward needs, on a fresh Debian machine with only the
+# package registries reachable. Idempotent: each step checks first and is quick when done.
+#
+#   Rust wasm32 target   rustup's if it can be had quickly, else built from Debian's rustc-web
+#   wasm-bindgen-cli     exactly the version in Cargo.lock (it must match the crate)
+#   trunk                builds and serves the SPA
+#   node packages        wrangler (workerd), oidc-provider (the local IdP), binaryen (wasm-opt)
+#   chromium             with chromedriver, for wasm-bindgen-test and the end-to-end tests
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$EDGEWARD_ROOT"
+setup_start=$(date +%s)
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+apt_packages=(chromium chromium-driver rustc-web cargo-web rust-web-src lld-19)
+step "Debian packages: ${apt_packages[*]}"
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  say "all installed"
+else
+  say "installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+step "Rust wasm32-unknown-unknown target"
+if [ -n "$(wasm_toolchain)" ]; then
+  say "present (toolchain: $(wasm_toolchain))"
+elif timeout 30 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+  say "added with rustup"
+else
+  # rustup cannot download here: build the wasm32 std with Debian's rustc (which has the
+  # WebAssembly backend and ships the std sources) and link /usr as rustup toolchain "web".
+  say "rustup cannot fetch it; building std for wasm32 with Debian's rustc-web (about a minute)"
+  tmp="$(mktemp -d)"
+  mkdir -p "$tmp/src"
+  printf '[package]\nname = "stdbuild"\nversion = "0.0.0"\nedition = "2021"\n[lib]\ncrate-type = ["cdylib"]\n[workspace]\n' >"$tmp/Cargo.toml"
+  : >"$tmp/src/lib.rs"
+  # -Cembed-bitcode=yes keeps LTO builds possible; "test" is needed by wasm-bindgen-test.
+  (cd "$tmp" && RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Cembed-bitcode=yes" \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 \
+    /usr/bin/cargo build -q --release -Zbuild-std=std,panic_abort,test --target wasm32-unknown-unknown)
+  $SUDO mkdir -p /usr/lib/rustlib/wasm32-unknown-unknown/lib
+  $SUDO find /usr/lib/rustlib/wasm32-unknown-unknown/lib -name '*.rlib' -delete
+  find "$tmp/target/wasm32-unknown-unknown/release/deps" -name 'lib*.rlib' ! -name 'libstdbuild*' \
+    -exec $SUDO cp {} /usr/lib/rustlib/wasm32-unknown-unknown/lib/ \;
+  $SUDO mkdir -p /usr/lib/rustlib/x86_64-unknown-linux-gnu/bin
+  $SUDO ln -sf /usr/lib/llvm-19/bin/lld /usr/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld
+  rustup toolchain link web /usr
+  rm -rf "$tmp"
+  # cargo does not track the sysroot: artifacts built against another std must go.
+  rm -rf "$EDGEWARD_ROOT/target/wasm32-unknown-unknown"
+  [ "$(wasm_toolchain)" = web ] || die "the wasm32 std build did not produce a usable toolchain"
+  say "toolchain \"web\" ready ($(/usr/bin/rustc --version))"
+fi
+
+wb_version="$(wasm_bindgen_version)"
+[ -n "$wb_version" ] || die "Cargo.lock names no wasm-bindgen version"
+step "wasm-bindgen-cli $wb_version"
+if [ "$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $wb_version" ] \
+  && [ -x "$(command -v wasm-bindgen-test-runner)" ]; then
+  say "present"
+else
+  fast_install_env cargo install -q --force wasm-bindgen-cli --version "=$wb_version"
+fi
+
+step "trunk $TRUNK_VERSION"
+if [ "$(trunk --version 2>/dev/null)" = "trunk $TRUNK_VERSION" ]; then
+  say "present"
+else
+  fast_install_env cargo install -q --force trunk --version "=$TRUNK_VERSION" --locked
+fi
+
+step "node packages (package-lock.json)"
+if [ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.edgeward-lock; then
+  say "up to date"
+else
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.edgeward-lock
+fi
+
+step "Rust crates (cargo fetch)"
+cargo fetch -q
+
+step_done
+printf 'setup complete in %ss\n' "$(( $(date +%s) - setup_start ))"

@@ -1,0 +1,140 @@
+//! Request and response bodies of the `/auth/*` endpoints.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /auth/session` answer.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionResponse {
+    /// Whether the request carried a valid session.
+    pub is_logged_in: bool,
+    /// What the SPA may show of the user: claims of the ID token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<UserClaims>,
+    /// When the access token expires, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_expires_at: Option<u64>,
+    /// The value to send in the `x-edgeward-csrf` header on state-changing requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<String>,
+}
+
+impl SessionResponse {
+    /// The answer for a request without a valid session.
+    pub fn signed_out() -> Self {
+        Self::default()
+    }
+}
+
+/// The ID-token claims the SPA gets to see.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UserClaims {
+    /// Subject: the user's id at the identity provider.
+    pub sub: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// E-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Preferred user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// When the user authenticated, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
+}
+
+/// `POST /auth/login/start` body. `{}` is valid.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginStartRequest {
+    /// Where the SPA wants to land after login: a same-origin path such as `/profile`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
+    /// Extra authorization-request parameters; only names on the configured allow-list
+    /// (e.g. `prompt`, `login_hint`, `acr_values`) are accepted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra_params: BTreeMap<String, String>,
+}
+
+/// `POST /auth/login/start` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginStartResponse {
+    /// Where to send the browser.
+    pub authorization_url: String,
+}
+
+/// `POST /auth/login/end` body: the callback page's full URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginEndRequest {
+    /// `location.href` of the page the identity provider redirected to.
+    pub page_url: String,
+}
+
+/// `POST /auth/login/end` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginEndResponse {
+    /// Whether the URL carried an authorization response that this call processed.
+    pub handled: bool,
+    /// Whether a session exists after the call.
+    pub is_logged_in: bool,
+    /// The session's CSRF value, when logged in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<String>,
+    /// Where to navigate next (the `returnTo` given at login start, or `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
+}
+
+/// `POST /auth/logout` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogoutResponse {
+    /// The identity provider's end-session URL to navigate to, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_out_session_is_exactly_is_logged_in_false() {
+        let json = serde_json::to_string(&SessionResponse::signed_out()).unwrap();
+        assert_eq!(json, r#"{"isLoggedIn":false}"#);
+    }
+
+    #[test]
+    fn login_start_accepts_an_empty_object() {
+        let req: LoginStartRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(req, LoginStartRequest::default());
+        let req: LoginStartRequest =
+            serde_json::from_str(r#"{"returnTo":"/p","extraParams":{"prompt":"login"}}"#).unwrap();
+        assert_eq!(req.return_to.as_deref(), Some("/p"));
+        assert_eq!(req.extra_params["prompt"], "login");
+    }
+
+    #[test]
+    fn signed_in_session_uses_camel_case() {
+        let s = SessionResponse {
+            is_logged_in: true,
+            claims: Some(UserClaims {
+                sub: "u1".into(),
+                ..Default::default()
+            }),
+            access_token_expires_at: Some(10),
+            csrf: Some("c".into()),
+        };
+        let v: serde_json::Value = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["accessTokenExpiresAt"], 10);
+        assert_eq!(v["claims"]["sub"], "u1");
+        assert_eq!(v["isLoggedIn"], true);
+    }
+}

@@ -1,0 +1,113 @@
+//! Error codes: every failure reaches the browser as an [`ErrorBody`] with one of these codes.
+
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, as a stable machine-readable code. Each code has one HTTP status
+/// ([`ErrorCode::status`]); the human text travels in [`ErrorBody::message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The worker's configuration is invalid; the message names the variable (never a secret).
+    ConfigInvalid,
+    /// The request is malformed: bad JSON, a field out of range, a `returnTo` that is not a
+    /// same-origin path.
+    InvalidRequest,
+    /// No route answers this path.
+    RouteNotFound,
+    /// The route exists but not for this method.
+    MethodNotAllowed,
+    /// The login's `state` is missing, replayed, or does not match the login cookie.
+    InvalidState,
+    /// The identity provider refused the login (its error code is in the message), or the
+    /// tokens it returned failed validation.
+    LoginFailed,
+    /// No valid session: sign in (or refresh, for an expired access token).
+    Unauthorized,
+    /// The session can no longer be refreshed; every session cookie was cleared.
+    SessionExpired,
+    /// A state-changing request lacked the CSRF header or carried a wrong value.
+    CsrfRejected,
+    /// A state-changing request came from an origin not on the allow-list.
+    OriginRejected,
+    /// The identity provider could not be reached, timed out, or answered nonsense.
+    IdpUnavailable,
+    /// The upstream API could not be reached.
+    UpstreamUnavailable,
+    /// A bug on our side; the message says nothing more to the client.
+    Internal,
+    /// A code this build does not know (a newer worker); kept so old SPAs still parse errors.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The HTTP status that goes with this code.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidRequest | ErrorCode::InvalidState | ErrorCode::LoginFailed => 400,
+            ErrorCode::Unauthorized | ErrorCode::SessionExpired => 401,
+            ErrorCode::CsrfRejected | ErrorCode::OriginRejected => 403,
+            ErrorCode::RouteNotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::IdpUnavailable | ErrorCode::UpstreamUnavailable => 502,
+            ErrorCode::ConfigInvalid | ErrorCode::Internal | ErrorCode::Unknown => 500,
+        }
+    }
+}
+
+/// The JSON body of every error response: `{"code": "...", "message": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable explanation; never contains a token or a secret.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_snake_case_on_the_wire_and_round_trip() {
+        let body = ErrorBody {
+            code: ErrorCode::CsrfRejected,
+            message: "missing header".into(),
+        };
+        let json = serde_json::to_string(&body).unwrap();
+        assert_eq!(json, r#"{"code":"csrf_rejected","message":"missing header"}"#);
+        assert_eq!(serde_json::from_str::<ErrorBody>(&json).unwrap(), body);
+    }
+
+    #[test]
+    fn an_unknown_code_still_parses() {
+        let body: ErrorBody =
+            serde_json::from_str(r#"{"code":"added_later","message":"x"}"#).unwrap();
+        assert_eq!(body.code, ErrorCode::Unknown);
+    }
+
+    #[test]
+    fn statuses() {
+        let table = [
+            ("invalid_request", 400),
+            ("invalid_state", 400),
+            ("login_failed", 400),
+            ("unauthorized", 401),
+            ("session_expired", 401),
+            ("csrf_rejected", 403),
+            ("origin_rejected", 403),
+            ("route_not_found", 404),
+            ("method_not_allowed", 405),
+            ("idp_unavailable", 502),
+            ("upstream_unavailable", 502),
+            ("config_invalid", 500),
+            ("internal", 500),
+        ];
+        for (code, status) in table {
+            let parsed: ErrorCode = serde_json::from_str(&format!("\"{code}\"")).unwrap();
+            assert_eq!(parsed.status(), status, "{code}");
+            assert_ne!(parsed, ErrorCode::Unknown, "{code}");
+        }
+    }
+}

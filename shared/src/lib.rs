@@ -1,0 +1,74 @@
+//! The contract between the edgeward worker and the SPA.
+//!
+//! Both sides compile against this crate, so a renamed field, cookie or error code is a compile
+//! error rather than a runtime surprise. It holds only serde types and constants: no logic, no
+//! platform code. JSON field names are camelCase on the wire.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod error;
+
+pub use error::{ErrorBody, ErrorCode};
+
+/// Paths the worker answers. Everything under [`paths::AUTH_PREFIX`] and [`paths::API_PREFIX`]
+/// reaches the worker first; every other path is a static asset or the SPA's `index.html`.
+pub mod paths {
+    /// Prefix of the OAuth agent's endpoints.
+    pub const AUTH_PREFIX: &str = "/auth/";
+    /// Prefix of the proxied APIs.
+    pub const API_PREFIX: &str = "/api/";
+    /// `GET`: the current session, see [`crate::api::SessionResponse`].
+    pub const SESSION: &str = "/auth/session";
+    /// `POST`: begin a login, see [`crate::api::LoginStartRequest`].
+    pub const LOGIN_START: &str = "/auth/login/start";
+    /// `POST`: finish a login from the callback page's URL, see [`crate::api::LoginEndRequest`].
+    pub const LOGIN_END: &str = "/auth/login/end";
+    /// `POST`: refresh the tokens behind the session cookies.
+    pub const REFRESH: &str = "/auth/refresh";
+    /// `POST`: end the session, see [`crate::api::LogoutResponse`].
+    pub const LOGOUT: &str = "/auth/logout";
+    /// The SPA route the identity provider redirects back to.
+    pub const CALLBACK: &str = "/callback";
+}
+
+/// Header and cookie names.
+pub mod names {
+    /// Request header that must carry the session's CSRF value on state-changing requests.
+    pub const CSRF_HEADER: &str = "x-edgeward-csrf";
+    /// Every header starting with this prefix is edgeward's own and never reaches an upstream API.
+    pub const HEADER_PREFIX: &str = "x-edgeward-";
+    /// Every cookie edgeward sets starts with this prefix. `__Host-` makes the browser insist on
+    /// `Secure`, `Path=/` and no `Domain`.
+    pub const COOKIE_PREFIX: &str = "__Host-edgeward-";
+    /// Cookie holding the access token.
+    pub const COOKIE_ACCESS: &str = "__Host-edgeward-at";
+    /// Cookie holding the refresh token.
+    pub const COOKIE_REFRESH: &str = "__Host-edgeward-rt";
+    /// Cookie holding what logout and `/auth/session` need of the ID token.
+    pub const COOKIE_ID: &str = "__Host-edgeward-id";
+    /// Cookie holding the session's CSRF value.
+    pub const COOKIE_CSRF: &str = "__Host-edgeward-csrf";
+    /// Short-lived cookie holding the state of a login in progress.
+    pub const COOKIE_LOGIN: &str = "__Host-edgeward-login";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names;
+
+    #[test]
+    fn every_cookie_name_carries_the_host_prefix() {
+        for name in [
+            names::COOKIE_ACCESS,
+            names::COOKIE_REFRESH,
+            names::COOKIE_ID,
+            names::COOKIE_CSRF,
+            names::COOKIE_LOGIN,
+        ] {
+            assert!(name.starts_with(names::COOKIE_PREFIX), "{name}");
+            assert!(name.starts_with("__Host-"), "{name}");
+        }
+        assert!(names::CSRF_HEADER.starts_with(names::HEADER_PREFIX));
+    }
+}

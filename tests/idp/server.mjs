@@ -1,0 +1,269 @@
+// The local identity provider: the OpenID Certified npm package `oidc-provider`, configured as
+// the IdP a token handler meets in production — confidential client, PKCE required, refresh-token
+// rotation, introspection, revocation, RP-initiated logout — plus a plain login form.
+//
+// Used by the dev command (scripts/dev.sh) and by the integration tests. Settings come from the
+// environment (defaults suit the local stack):
+//   IDP_PORT            9000
+//   IDP_ISSUER          http://localhost:9000   (localhost, not 127.0.0.1: same site as the app)
+//   APP_ORIGIN          http://localhost:8787
+//   IDP_CLIENT_ID       edgeward
+//   IDP_CLIENT_SECRET   local-dev-secret        (the worker's OIDC_CLIENT_SECRET)
+//
+// Test hooks, local only: GET /_test/stats counts successful token grants by grant type.
+// Demo account: demo / demo (local only, never deploy this file).
+
+import http from "node:http";
+import crypto from "node:crypto";
+import Provider from "oidc-provider";
+
+const env = (name, fallback) => process.env[name] || fallback;
+const port = Number(env("IDP_PORT", "9000"));
+const issuer = env("IDP_ISSUER", `http://localhost:${port}`);
+const appOrigin = env("APP_ORIGIN", "http://localhost:8787");
+const clientId = env("IDP_CLIENT_ID", "edgeward");
+const clientSecret = env("IDP_CLIENT_SECRET", "local-dev-secret");
+
+const users = new Map([
+  [
+    "demo",
+    {
+      password: "demo",
+      claims: {
+        sub: "demo",
+        name: "Demo User",
+        preferred_username: "demo",
+        email: "demo@example.com",
+        email_verified: true,
+      },
+    },
+  ],
+]);
+
+// Storage in a plain Map: the default in-memory store evicts after 1,000 entries, which long
+// test runs reach.
+const store = new Map();
+class MapAdapter {
+  constructor(model) {
+    this.model = model;
+  }
+  key(id) {
+    return `${this.model}:${id}`;
+  }
+  async upsert(id, payload, expiresIn) {
+    const expiresAt = expiresIn ? Date.now() + expiresIn * 1000 : undefined;
+    store.set(this.key(id), { payload, expiresAt });
+    if (payload.grantId) {
+      const grantKey = `grant:${payload.grantId}`;
+      const ids = store.get(grantKey)?.payload ?? [];
+      ids.push(this.key(id));
+      store.set(grantKey, { payload: ids });
+    }
+    if (payload.userCode) store.set(`userCode:${payload.userCode}`, { payload: id });
+    if (payload.uid) store.set(`uid:${payload.uid}`, { payload: id });
+  }
+  async find(id) {
+    const entry = store.get(this.key(id));
+    if (!entry) return undefined;
+    if (entry.expiresAt && entry.expiresAt < Date.now()) {
+      store.delete(this.key(id));
+      return undefined;
+    }
+    return entry.payload;
+  }
+  async findByUserCode(userCode) {
+    const id = store.get(`userCode:${userCode}`)?.payload;
+    return id && this.find(id);
+  }
+  async findByUid(uid) {
+    const id = store.get(`uid:${uid}`)?.payload;
+    return id && this.find(id);
+  }
+  async consume(id) {
+    const entry = store.get(this.key(id));
+    if (entry) entry.payload.consumed = Math.floor(Date.now() / 1000);
+  }
+  async destroy(id) {
+    store.delete(this.key(id));
+  }
+  async revokeByGrantId(grantId) {
+    const grantKey = `grant:${grantId}`;
+    for (const key of store.get(grantKey)?.payload ?? []) store.delete(key);
+    store.delete(grantKey);
+  }
+}
+
+// Fresh signing keys at every start (RS256 for ID tokens by default, ES256 available).
+const jwk = (type, options) => ({
+  ...crypto.generateKeyPairSync(type, options).privateKey.export({ format: "jwk" }),
+  kid: crypto.randomBytes(8).toString("hex"),
+});
+const keys = [jwk("rsa", { modulusLength: 2048 }), jwk("ec", { namedCurve: "P-256" })];
+keys[0].alg = "RS256";
+keys[0].use = "sig";
+keys[1].alg = "ES256";
+keys[1].use = "sig";
+
+const stats = { grants: {}, introspections: 0 };
+
+const provider = new Provider(issuer, {
+  adapter: MapAdapter,
+  jwks: { keys },
+  clients: [
+    {
+      client_id: clientId,
+      client_secret: clientSecret,
+      redirect_uris: [`${appOrigin}/callback`],
+      post_logout_redirect_uris: [`${appOrigin}/`],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_basic",
+      introspection_endpoint_auth_method: "client_secret_basic",
+      revocation_endpoint_auth_method: "client_secret_basic",
+    },
+  ],
+  pkce: { required: () => true },
+  findAccount: async (_ctx, id) => {
+    const user = users.get(id);
+    return user && { accountId: id, claims: async () => ({ ...user.claims }) };
+  },
+  claims: {
+    openid: ["sub"],
+    profile: ["name", "preferred_username"],
+    email: ["email", "email_verified"],
+  },
+  scopes: ["openid", "profile", "email", "offline_access"],
+  features: {
+    devInteractions: { enabled: false },
+    introspection: { enabled: true, allowedPolicy: async () => true },
+    revocation: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+  },
+  // Rotate on every use; reusing a rotated token revokes the grant (as strict IdPs do).
+  rotateRefreshToken: true,
+  issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
+  // First-party client: no consent screen. The grant covers the scopes the client asked for.
+  loadExistingGrant: async (ctx) => {
+    const grantId =
+      ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+    if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+    const grant = new ctx.oidc.provider.Grant({
+      clientId: ctx.oidc.client.clientId,
+      accountId: ctx.oidc.session.accountId,
+    });
+    grant.addOIDCScope(String(ctx.oidc.params.scope || "openid"));
+    await grant.save();
+    return grant;
+  },
+  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  cookies: {
+    // Cookies are per host, not per port: our names cannot collide with the app's.
+    names: { session: "idp_session", interaction: "idp_interaction", resume: "idp_resume" },
+    keys: [crypto.randomBytes(32).toString("hex")],
+  },
+  ttl: {
+    AccessToken: Number(env("IDP_ACCESS_TOKEN_TTL", "300")),
+    IdToken: 3600,
+    RefreshToken: 24 * 3600,
+    Interaction: 600,
+    Session: 24 * 3600,
+    Grant: 24 * 3600,
+  },
+});
+provider.proxy = false;
+
+const page = (title, body) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>
+body{font-family:system-ui,sans-serif;background:#eef1f6;margin:0;display:grid;place-items:center;min-height:100vh}
+form,.box{background:#fff;padding:2rem;border-radius:12px;box-shadow:0 2px 10px rgb(0 0 0/.08);min-width:18rem}
+h1{font-size:1.2rem;margin:0 0 1rem}label{display:block;margin:.6rem 0 .2rem}
+input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
+button{margin-top:1rem;width:100%;padding:.6rem;font-size:1rem;background:#2f5fd0;color:#fff;border:0;border-radius:6px}
+.error{color:#b3261e}.hint{color:#5b6475;font-size:.85rem}
+</style></head><body>${body}</body></html>`;
+
+const escapeHtml = (s) =>
+  String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const loginForm = (uid, error) =>
+  page(
+    "Sign in — local IdP",
+    `<form method="post" action="/interaction/${uid}/login" autocomplete="off">
+  <h1>Sign in to the local IdP</h1>
+  ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ""}
+  <label for="username">User name</label><input id="username" name="username" required autofocus>
+  <label for="password">Password</label><input id="password" name="password" type="password" required>
+  <button type="submit">Sign in</button>
+  <p class="hint">Local development IdP (oidc-provider). Demo account: demo / demo.</p>
+</form>`,
+  );
+
+async function readForm(req) {
+  let body = "";
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > 10_000) throw new Error("form too large");
+  }
+  return new URLSearchParams(body);
+}
+
+// Interactions (login) and test hooks, in front of the provider's own routes.
+provider.use(async (ctx, next) => {
+  const login = ctx.path.match(/^\/interaction\/([^/]+)(\/login)?$/);
+  if (login) {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== login[1]) ctx.throw(400, "interaction mismatch");
+    if (ctx.method === "GET" && !login[2]) {
+      if (details.prompt.name !== "login") {
+        // Consent is covered by loadExistingGrant; anything else just continues.
+        return provider.interactionFinished(ctx.req, ctx.res, {}, { mergeWithLastSubmission: true });
+      }
+      ctx.type = "html";
+      ctx.body = loginForm(details.uid);
+      return;
+    }
+    if (ctx.method === "POST" && login[2]) {
+      const form = await readForm(ctx.req);
+      const username = form.get("username") ?? "";
+      const user = users.get(username);
+      if (!user || user.password !== form.get("password")) {
+        ctx.status = 401;
+        ctx.type = "html";
+        ctx.body = loginForm(details.uid, "Wrong user name or password.");
+        return;
+      }
+      return provider.interactionFinished(
+        ctx.req,
+        ctx.res,
+        { login: { accountId: username } },
+        { mergeWithLastSubmission: false },
+      );
+    }
+  }
+  if (ctx.path === "/_test/stats" && ctx.method === "GET") {
+    ctx.body = stats;
+    return;
+  }
+  await next();
+  if (ctx.path === "/token" && ctx.status === 200) {
+    const type = ctx.oidc?.params?.grant_type ?? "unknown";
+    stats.grants[type] = (stats.grants[type] ?? 0) + 1;
+  }
+  if (ctx.path === "/token/introspection" && ctx.status === 200) stats.introspections += 1;
+});
+
+const handler = provider.callback();
+for (const host of ["127.0.0.1", "::1"]) {
+  const server = http.createServer(handler);
+  server.on("error", (e) => {
+    // ::1 may be missing where IPv6 is off; 127.0.0.1 is enough then.
+    if (host === "::1" && (e.code === "EADDRNOTAVAIL" || e.code === "EAFNOSUPPORT")) return;
+    console.error(`idp: cannot listen on ${host}:${port}: ${e.message}`);
+    process.exit(1);
+  });
+  server.listen(port, host, () => {
+    if (host === "127.0.0.1") console.log(`idp: ${issuer} ready (client ${clientId})`);
+  });
+}
