@@ -1,6 +1,7 @@
 //! Components rendered in a real browser (headless Chromium via wasm-bindgen-test-runner).
 
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use edgeward_app::{SessionState, SessionStatus};
 use edgeward_shared::api::{SessionResponse, UserClaims};
@@ -31,7 +32,11 @@ fn signed_out_state_says_signed_out() {
     let el = render(SessionState::from_response(&SessionResponse::signed_out()));
     assert!(text(&el).contains("Signed out"), "{}", text(&el));
     let status = el.query_selector(".status.signed-out").unwrap();
-    assert!(status.is_some(), "missing .status.signed-out in {}", el.inner_html());
+    assert!(
+        status.is_some(),
+        "missing .status.signed-out in {}",
+        el.inner_html()
+    );
 }
 
 #[wasm_bindgen_test]
@@ -46,13 +51,22 @@ fn signed_in_state_greets_by_name() {
         ..Default::default()
     };
     let el = render(SessionState::from_response(&response));
-    assert!(text(&el).contains("Signed in as Ada Lovelace"), "{}", text(&el));
+    assert!(
+        text(&el).contains("Signed in as Ada Lovelace"),
+        "{}",
+        text(&el)
+    );
     assert!(!text(&el).contains("Signed out"));
 }
 
 #[wasm_bindgen_test]
 fn failure_is_an_alert_with_the_reason() {
-    let el = render(SessionState::Failed("The service could not be reached (HTTP 502).".into()));
-    let alert = el.query_selector("[role=alert]").unwrap().expect("an alert");
+    let el = render(SessionState::Failed(
+        "The service could not be reached (HTTP 502).".into(),
+    ));
+    let alert = el
+        .query_selector("[role=alert]")
+        .unwrap()
+        .expect("an alert");
     assert!(alert.text_content().unwrap().contains("HTTP 502"));
 }

@@ -76,7 +76,10 @@ mod tests {
             message: "missing header".into(),
         };
         let json = serde_json::to_string(&body).unwrap();
-        assert_eq!(json, r#"{"code":"csrf_rejected","message":"missing header"}"#);
+        assert_eq!(
+            json,
+            r#"{"code":"csrf_rejected","message":"missing header"}"#
+        );
         assert_eq!(serde_json::from_str::<ErrorBody>(&json).unwrap(), body);
     }
 

@@ -66,7 +66,11 @@ impl Config {
     /// Reads and validates every variable. `lookup` returns a variable's value, or `None` when
     /// it is not set; empty values count as not set.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
 
         let profile = match get(vars::PROFILE).as_deref() {
             None | Some("production") => Profile::Production,
@@ -101,9 +105,16 @@ impl Config {
 }
 
 /// Parses an origin (`scheme://host[:port]`, nothing after it) into its serialised form.
-fn parse_origin(variable: &'static str, value: &str, profile: Profile) -> Result<String, ConfigError> {
-    let url = Url::parse(value).map_err(|e| invalid(variable, format!("{value:?} is not a URL ({e})")))?;
-    if !(url.path() == "/" || url.path().is_empty()) || url.query().is_some() || url.fragment().is_some()
+fn parse_origin(
+    variable: &'static str,
+    value: &str,
+    profile: Profile,
+) -> Result<String, ConfigError> {
+    let url = Url::parse(value)
+        .map_err(|e| invalid(variable, format!("{value:?} is not a URL ({e})")))?;
+    if !(url.path() == "/" || url.path().is_empty())
+        || url.query().is_some()
+        || url.fragment().is_some()
     {
         return Err(invalid(
             variable,
@@ -133,8 +144,10 @@ mod tests {
     use super::*;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_vars(|name| map.get(name).cloned())
     }
 
@@ -174,20 +187,48 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        let table: &[(&[(&str, &str)], &str, &str)] = &[
+        // (variables, the variable named in the error, part of the reason)
+        type Row<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let table: &[Row] = &[
             (&[], "EDGEWARD_ORIGIN", "is not set"),
-            (&[("EDGEWARD_ORIGIN", "  ")], "EDGEWARD_ORIGIN", "is not set"),
-            (&[("EDGEWARD_ORIGIN", "app.example.com")], "EDGEWARD_ORIGIN", "not a URL"),
-            (&[("EDGEWARD_ORIGIN", "https://a.example/app")], "EDGEWARD_ORIGIN", "origin only"),
-            (&[("EDGEWARD_ORIGIN", "http://a.example")], "EDGEWARD_ORIGIN", "production profile refuses"),
-            (&[("EDGEWARD_ORIGIN", "ftp://a.example")], "EDGEWARD_ORIGIN", "not http(s)"),
             (
-                &[("EDGEWARD_PROFILE", "dev"), ("EDGEWARD_ORIGIN", "https://a.example")],
+                &[("EDGEWARD_ORIGIN", "  ")],
+                "EDGEWARD_ORIGIN",
+                "is not set",
+            ),
+            (
+                &[("EDGEWARD_ORIGIN", "app.example.com")],
+                "EDGEWARD_ORIGIN",
+                "not a URL",
+            ),
+            (
+                &[("EDGEWARD_ORIGIN", "https://a.example/app")],
+                "EDGEWARD_ORIGIN",
+                "origin only",
+            ),
+            (
+                &[("EDGEWARD_ORIGIN", "http://a.example")],
+                "EDGEWARD_ORIGIN",
+                "production profile refuses",
+            ),
+            (
+                &[("EDGEWARD_ORIGIN", "ftp://a.example")],
+                "EDGEWARD_ORIGIN",
+                "not http(s)",
+            ),
+            (
+                &[
+                    ("EDGEWARD_PROFILE", "dev"),
+                    ("EDGEWARD_ORIGIN", "https://a.example"),
+                ],
                 "EDGEWARD_PROFILE",
                 "\"local\" or \"production\"",
             ),
             (
-                &[("EDGEWARD_ORIGIN", "https://a.example"), ("EDGEWARD_ALLOWED_ORIGINS", "http://b.example")],
+                &[
+                    ("EDGEWARD_ORIGIN", "https://a.example"),
+                    ("EDGEWARD_ALLOWED_ORIGINS", "http://b.example"),
+                ],
                 "EDGEWARD_ALLOWED_ORIGINS",
                 "production profile refuses",
             ),

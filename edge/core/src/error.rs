@@ -58,7 +58,9 @@ impl fmt::Display for Error {
         match self {
             Error::Config(e) => write!(f, "the worker's configuration is invalid: {e}"),
             Error::RouteNotFound => f.write_str("no such endpoint"),
-            Error::MethodNotAllowed { allowed } => write!(f, "method not allowed here (allowed: {allowed})"),
+            Error::MethodNotAllowed { allowed } => {
+                write!(f, "method not allowed here (allowed: {allowed})")
+            }
             Error::InvalidRequest(reason) => write!(f, "invalid request: {reason}"),
         }
     }

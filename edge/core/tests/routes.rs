@@ -1,5 +1,8 @@
 //! Routing and error shape, exercised through `Edge::handle` with fake ports (no server).
 
+// A test crate: a panic here is a failing test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use edgeward_core::{
     Clock, Config, Edge, HttpClient, Random, RandomUnavailable, Request, TransportError,
 };
@@ -30,7 +33,9 @@ impl HttpClient for FakePorts {
         &self,
         _request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        Err(TransportError { reason: "no network in this test".into() })
+        Err(TransportError {
+            reason: "no network in this test".into(),
+        })
     }
 }
 
@@ -76,10 +81,21 @@ fn errors_are_json_with_the_status_of_their_code() {
     for (method, path, status, code) in table {
         let res = call(method, path);
         assert_eq!(res.status(), status, "{method} {path}");
-        assert_eq!(res.headers()["content-type"], "application/json", "{method} {path}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/json",
+            "{method} {path}"
+        );
         let body: ErrorBody = serde_json::from_slice(res.body()).unwrap();
-        assert_eq!(serde_json::to_value(body.code).unwrap(), code, "{method} {path}");
+        assert_eq!(
+            serde_json::to_value(body.code).unwrap(),
+            code,
+            "{method} {path}"
+        );
         assert!(!body.message.is_empty());
     }
-    assert_eq!(call("POST", "/auth/session").headers()["allow"], "GET, HEAD");
+    assert_eq!(
+        call("POST", "/auth/session").headers()["allow"],
+        "GET, HEAD"
+    );
 }

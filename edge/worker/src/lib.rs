@@ -38,7 +38,9 @@ impl HttpClient for WorkerPorts {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let transport = |e: worker::Error| TransportError { reason: e.to_string() };
+        let transport = |e: worker::Error| TransportError {
+            reason: e.to_string(),
+        };
         let (parts, body) = request.into_parts();
         let headers = worker::Headers::new();
         for (name, value) in &parts.headers {
@@ -55,13 +57,18 @@ impl HttpClient for WorkerPorts {
         }
         let outgoing =
             worker::Request::new_with_init(&parts.uri.to_string(), &init).map_err(transport)?;
-        let mut response = worker::Fetch::Request(outgoing).send().await.map_err(transport)?;
+        let mut response = worker::Fetch::Request(outgoing)
+            .send()
+            .await
+            .map_err(transport)?;
         let mut builder = http::Response::builder().status(response.status_code());
         for (name, value) in response.headers().entries() {
             builder = builder.header(name, value);
         }
         let bytes = response.bytes().await.map_err(transport)?;
-        builder.body(bytes).map_err(|e| TransportError { reason: e.to_string() })
+        builder.body(bytes).map_err(|e| TransportError {
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -107,7 +114,9 @@ async fn into_core(mut req: worker::Request) -> Result<edgeward_core::Request, E
         builder = builder.header(name, value);
     }
     let body = req.bytes().await.map_err(|_| bad("unreadable body"))?;
-    builder.body(body).map_err(|_| bad("malformed request line or headers"))
+    builder
+        .body(body)
+        .map_err(|_| bad("malformed request line or headers"))
 }
 
 /// Converts the core's response into the platform's.

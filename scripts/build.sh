@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# scripts/build.sh — builds everything that gets deployed: the SPA (trunk → dist/) and the
+# worker bundle (→ build/worker/). EDGEWARD_BUILD=dev builds both unoptimised.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$EDGEWARD_ROOT"
+
+mode="${EDGEWARD_BUILD:-release}"
+trunk_flags=()
+[ "$mode" = release ] && trunk_flags=(--release)
+
+(cd app && with_wasm_toolchain trunk build "${trunk_flags[@]}" >"$EDGEWARD_ROOT/target/trunk-build.log" 2>&1) \
+  || { cat target/trunk-build.log; die "trunk build failed"; }
+bash scripts/build-worker.sh

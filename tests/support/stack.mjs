@@ -1,0 +1,100 @@
+// Starts and stops the real parts for integration tests: the local IdP (oidc-provider) and the
+// worker in `wrangler dev` (workerd). Tests use their own ports, so a running dev stack
+// (8787/9000) does not disturb them.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const WORKER_PORT = Number(process.env.TEST_WORKER_PORT || 8790);
+export const IDP_PORT = Number(process.env.TEST_IDP_PORT || 9090);
+export const ORIGIN = `http://localhost:${WORKER_PORT}`;
+export const ISSUER = `http://localhost:${IDP_PORT}`;
+export const CLIENT_SECRET = "integration-test-secret";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Where test runs leave logs and screenshots (kept by CI as artifacts). */
+export function artifactDir() {
+  const dir = join(ROOT, "test-artifacts");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Polls `url` until it answers (any status) or `timeoutMs` passes. */
+export async function waitFor(url, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(2000) });
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${what} did not come up at ${url} in ${timeoutMs} ms`);
+      await sleep(250);
+    }
+  }
+}
+
+/** A child process in its own process group, with its output kept in a log file. */
+function launch(name, command, args, env) {
+  const log = join(artifactDir(), `${name}.log`);
+  writeFileSync(log, "");
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const chunks = [];
+  child.stdout.on("data", (d) => chunks.push(d));
+  child.stderr.on("data", (d) => chunks.push(d));
+  child.on("exit", () => writeFileSync(log, Buffer.concat(chunks)));
+  return {
+    child,
+    output: () => Buffer.concat(chunks).toString(),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {}
+      await Promise.race([exited, sleep(5000)]);
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    },
+  };
+}
+
+/** Starts the local IdP on IDP_PORT. */
+export async function startIdp(extraEnv = {}) {
+  const idp = launch("idp", process.execPath, ["tests/idp/server.mjs"], {
+    IDP_PORT: String(IDP_PORT),
+    IDP_ISSUER: ISSUER,
+    APP_ORIGIN: ORIGIN,
+    IDP_CLIENT_SECRET: CLIENT_SECRET,
+    ...extraEnv,
+  });
+  await waitFor(`${ISSUER}/.well-known/openid-configuration`, 15_000, "the IdP");
+  return idp;
+}
+
+/**
+ * Starts the worker in `wrangler dev` on `port`, with the test configuration; `vars` override
+ * single variables (e.g. to test a bad configuration).
+ */
+export async function startWorker({ port = WORKER_PORT, vars = {} } = {}) {
+  const persist = mkdtempSync(join(tmpdir(), "edgeward-wrangler-"));
+  const all = {
+    EDGEWARD_PROFILE: "local",
+    EDGEWARD_ORIGIN: `http://localhost:${port}`,
+    ...vars,
+  };
+  const args = ["wrangler", "dev", "--port", String(port), "--persist-to", persist, "--log-level", "info"];
+  for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
+  const worker = launch(`worker-${port}`, "npx", args, { WRANGLER_SEND_METRICS: "false" });
+  await waitFor(`http://localhost:${port}/auth/session`, 180_000, "wrangler dev");
+  return worker;
+}
