@@ -10,7 +10,7 @@ export EDGEWARD_ROOT
 TRUNK_VERSION="0.21.14"
 export WRANGLER_SEND_METRICS=false
 export TRUNK_SKIP_VERSION_CHECK=true
-export PATH="$EDGEWARD_ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$EDGEWARD_ROOT/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 # Release-profile settings for `cargo install` of our tools: trunk and wasm-bindgen-cli default to
 # fat LTO, which costs tens of minutes on a 2-core machine for no gain in a dev tool.

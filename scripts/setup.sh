@@ -7,6 +7,8 @@
 #   trunk                builds and serves the SPA
 #   node packages        wrangler (workerd), oidc-provider (the local IdP), binaryen (wasm-opt)
 #   chromium             with chromedriver, for wasm-bindgen-test and the end-to-end tests
+#
+# EDGEWARD_WASM_FROM_DEBIAN=1 skips the rustup attempt (to exercise the fallback).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$EDGEWARD_ROOT"
@@ -32,7 +34,8 @@ fi
 step "Rust wasm32-unknown-unknown target"
 if [ -n "$(wasm_toolchain)" ]; then
   say "present (toolchain: $(wasm_toolchain))"
-elif timeout 30 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
+elif [ -z "${EDGEWARD_WASM_FROM_DEBIAN:-}" ] \
+  && timeout 30 rustup target add wasm32-unknown-unknown >/dev/null 2>&1; then
   say "added with rustup"
 else
   # rustup cannot download here: build the wasm32 std with Debian's rustc (which has the
