@@ -24,6 +24,12 @@ pub enum Error {
     },
     /// The request is malformed; the reason is safe to show.
     InvalidRequest(String),
+    /// A state-changing request failed the Origin / `Sec-Fetch-Site` rules.
+    OriginRejected(String),
+    /// A state-changing request lacked the CSRF header or carried a wrong value.
+    CsrfRejected(String),
+    /// A fault on our side (e.g. no randomness); the client learns nothing more.
+    Internal(&'static str),
 }
 
 impl Error {
@@ -34,6 +40,9 @@ impl Error {
             Error::RouteNotFound => ErrorCode::RouteNotFound,
             Error::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Error::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Error::OriginRejected(_) => ErrorCode::OriginRejected,
+            Error::CsrfRejected(_) => ErrorCode::CsrfRejected,
+            Error::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -62,6 +71,9 @@ impl fmt::Display for Error {
                 write!(f, "method not allowed here (allowed: {allowed})")
             }
             Error::InvalidRequest(reason) => write!(f, "invalid request: {reason}"),
+            Error::OriginRejected(reason) => write!(f, "origin rejected: {reason}"),
+            Error::CsrfRejected(reason) => write!(f, "CSRF check failed: {reason}"),
+            Error::Internal(what) => write!(f, "internal error ({what})"),
         }
     }
 }

@@ -13,9 +13,11 @@
 
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod ports;
 mod respond;
 mod routes;
+pub mod seal;
 
 pub use config::{Config, ConfigError, Profile};
 pub use error::Error;
