@@ -166,7 +166,9 @@ mod tests {
             "http://localhost:8787".to_owned(),
             "https://admin.example".to_owned(),
         ];
-        let table: &[(&[(&str, &str)], Option<&str>)] = &[
+        // (request headers, None when accepted or part of the refusal's reason)
+        type Row<'a> = (&'a [(&'static str, &'static str)], Option<&'a str>);
+        let table: &[Row] = &[
             (&[("origin", "http://localhost:8787")], None),
             (
                 &[
