@@ -9,8 +9,9 @@ cd "$EDGEWARD_ROOT"
 
 bash scripts/setup.sh
 if [ ! -f .dev.vars ]; then
-  cp .dev.vars.example .dev.vars
-  say "created .dev.vars from .dev.vars.example"
+  key="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
+  sed "s/GENERATED_BY_DEV_SH/$key/" .dev.vars.example >.dev.vars
+  say "created .dev.vars from .dev.vars.example, with a new random cookie key"
 fi
 
 step "build (SPA and worker)"

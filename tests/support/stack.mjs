@@ -2,6 +2,7 @@
 // worker in `wrangler dev` (workerd). Tests use their own ports, so a running dev stack
 // (8787/9000) does not disturb them.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -13,6 +14,8 @@ export const IDP_PORT = Number(process.env.TEST_IDP_PORT || 9090);
 export const ORIGIN = `http://localhost:${WORKER_PORT}`;
 export const ISSUER = `http://localhost:${IDP_PORT}`;
 export const CLIENT_SECRET = "integration-test-secret";
+/** One cookie key per test run. */
+export const COOKIE_KEYS = `t1:${randomBytes(32).toString("hex")}`;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -90,6 +93,10 @@ export async function startWorker({ port = WORKER_PORT, vars = {} } = {}) {
   const all = {
     EDGEWARD_PROFILE: "local",
     EDGEWARD_ORIGIN: `http://localhost:${port}`,
+    EDGEWARD_COOKIE_KEYS: COOKIE_KEYS,
+    OIDC_ISSUER: ISSUER,
+    OIDC_CLIENT_ID: "edgeward",
+    OIDC_CLIENT_SECRET: CLIENT_SECRET,
     ...vars,
   };
   const args = ["wrangler", "dev", "--port", String(port), "--persist-to", persist, "--log-level", "info"];

@@ -8,6 +8,8 @@ use std::fmt;
 
 use url::Url;
 
+use crate::seal::CookieKeys;
+
 /// Where the worker runs. `production` refuses plain-http URLs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -25,10 +27,76 @@ pub mod vars {
     pub const ORIGIN: &str = "EDGEWARD_ORIGIN";
     /// Comma-separated origins allowed to make state-changing calls (default: `EDGEWARD_ORIGIN`).
     pub const ALLOWED_ORIGINS: &str = "EDGEWARD_ALLOWED_ORIGINS";
+    /// Secret: cookie keys, `kid:key[,kid:key…]`, 32-byte keys in hex or base64; the first seals.
+    pub const COOKIE_KEYS: &str = "EDGEWARD_COOKIE_KEYS";
+    /// The identity provider's issuer URL (discovery is read from it).
+    pub const ISSUER: &str = "OIDC_ISSUER";
+    /// The worker's client id at the identity provider.
+    pub const CLIENT_ID: &str = "OIDC_CLIENT_ID";
+    /// Secret: the worker's client secret.
+    pub const CLIENT_SECRET: &str = "OIDC_CLIENT_SECRET";
+    /// `client_secret_basic` (default) or `client_secret_post`.
+    pub const CLIENT_AUTH: &str = "OIDC_CLIENT_AUTH";
+    /// Where the identity provider sends the browser back (default `<origin>/callback`).
+    pub const REDIRECT_URI: &str = "OIDC_REDIRECT_URI";
+    /// Scopes to ask for, space-separated (default `openid profile email`); must include `openid`.
+    pub const SCOPES: &str = "OIDC_SCOPES";
+    /// Authorization-request parameters the SPA may add (default `prompt,login_hint,acr_values`).
+    pub const ALLOWED_PARAMS: &str = "OIDC_ALLOWED_PARAMS";
+}
+
+/// A secret string. `Debug` and `Display` print `***`; get the value with [`Secret::expose`].
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How the worker authenticates to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1).
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    Post,
+}
+
+/// The worker as an OpenID Connect client.
+#[derive(Debug)]
+pub struct OidcClient {
+    /// The issuer, exactly as configured (it must equal discovery's `issuer`).
+    pub issuer: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: Secret,
+    /// Token-endpoint authentication.
+    pub client_auth: ClientAuth,
+    /// Redirect URI registered at the IdP.
+    pub redirect_uri: String,
+    /// Scopes, space-separated, with `openid`.
+    pub scopes: String,
+    /// Extra authorization parameters the SPA may pass.
+    pub allowed_params: Vec<String>,
 }
 
 /// Validated configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Config {
     /// Local or production rules.
     pub profile: Profile,
@@ -36,6 +104,10 @@ pub struct Config {
     pub origin: String,
     /// Origins allowed on state-changing requests; always contains [`Config::origin`].
     pub allowed_origins: Vec<String>,
+    /// Keys for sealing cookies.
+    pub cookie_keys: CookieKeys,
+    /// The OpenID Connect client.
+    pub oidc: OidcClient,
 }
 
 /// A configuration variable is missing or invalid.
@@ -96,10 +168,102 @@ impl Config {
             }
         }
 
+        let cookie_keys = get(vars::COOKIE_KEYS)
+            .ok_or_else(|| {
+                invalid(
+                    vars::COOKIE_KEYS,
+                    "is not set (generate one: openssl rand -hex 32, as k1:<hex>)",
+                )
+            })
+            .and_then(|spec| {
+                CookieKeys::parse(&spec).map_err(|e| invalid(vars::COOKIE_KEYS, e.to_string()))
+            })?;
+
+        let issuer = get(vars::ISSUER).ok_or_else(|| invalid(vars::ISSUER, "is not set"))?;
+        let issuer_url = Url::parse(&issuer)
+            .map_err(|e| invalid(vars::ISSUER, format!("{issuer:?} is not a URL ({e})")))?;
+        check_scheme(vars::ISSUER, &issuer_url, profile)?;
+        if issuer_url.query().is_some() || issuer_url.fragment().is_some() {
+            return Err(invalid(vars::ISSUER, "must not have a query or fragment"));
+        }
+
+        let client_id =
+            get(vars::CLIENT_ID).ok_or_else(|| invalid(vars::CLIENT_ID, "is not set"))?;
+        let client_secret = get(vars::CLIENT_SECRET)
+            .map(Secret::new)
+            .ok_or_else(|| invalid(vars::CLIENT_SECRET, "is not set"))?;
+        let client_auth = match get(vars::CLIENT_AUTH).as_deref() {
+            None | Some("client_secret_basic") => ClientAuth::Basic,
+            Some("client_secret_post") => ClientAuth::Post,
+            Some(other) => {
+                return Err(invalid(
+                    vars::CLIENT_AUTH,
+                    format!("must be client_secret_basic or client_secret_post, not {other:?}"),
+                ))
+            }
+        };
+
+        let redirect_uri = get(vars::REDIRECT_URI).unwrap_or_else(|| format!("{origin}/callback"));
+        let redirect = Url::parse(&redirect_uri).map_err(|e| {
+            invalid(
+                vars::REDIRECT_URI,
+                format!("{redirect_uri:?} is not a URL ({e})"),
+            )
+        })?;
+        if redirect.origin().ascii_serialization() != origin {
+            return Err(invalid(
+                vars::REDIRECT_URI,
+                format!("must be on the SPA's origin {origin} (the SPA finishes the login)"),
+            ));
+        }
+
+        let scopes = get(vars::SCOPES).unwrap_or_else(|| "openid profile email".into());
+        let scopes = scopes.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !scopes.split(' ').any(|s| s == "openid") {
+            return Err(invalid(vars::SCOPES, "must include openid"));
+        }
+
+        let allowed_params = get(vars::ALLOWED_PARAMS)
+            .unwrap_or_else(|| "prompt,login_hint,acr_values".into())
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>();
+        const RESERVED: [&str; 9] = [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "nonce",
+            "code_challenge",
+            "code_challenge_method",
+            "response_mode",
+        ];
+        if let Some(p) = allowed_params
+            .iter()
+            .find(|p| RESERVED.contains(&p.as_str()))
+        {
+            return Err(invalid(
+                vars::ALLOWED_PARAMS,
+                format!("{p} is set by edgeward itself"),
+            ));
+        }
+
         Ok(Config {
             profile,
             origin,
             allowed_origins,
+            cookie_keys,
+            oidc: OidcClient {
+                issuer,
+                client_id,
+                client_secret,
+                client_auth,
+                redirect_uri: redirect.to_string(),
+                scopes,
+                allowed_params,
+            },
         })
     }
 }
@@ -143,11 +307,22 @@ mod tests {
 
     use super::*;
 
+    const KEY: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    /// A complete configuration with `pairs` laid over it ("" unsets a variable).
     fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let mut map: HashMap<String, String> = [
+            ("EDGEWARD_COOKIE_KEYS", KEY),
+            ("OIDC_ISSUER", "https://idp.example"),
+            ("OIDC_CLIENT_ID", "edgeward"),
+            ("OIDC_CLIENT_SECRET", "very-secret-value"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            map.insert(k.to_string(), v.to_string());
+        }
         Config::from_vars(|name| map.get(name).cloned())
     }
 
@@ -161,6 +336,29 @@ mod tests {
         assert_eq!(c.profile, Profile::Local);
         assert_eq!(c.origin, "http://localhost:8787");
         assert_eq!(c.allowed_origins, vec!["http://localhost:8787"]);
+    }
+
+    #[test]
+    fn oidc_defaults_and_secrets_stay_hidden() {
+        let c = from(&[("EDGEWARD_ORIGIN", "https://app.example")]).unwrap();
+        assert_eq!(c.oidc.redirect_uri, "https://app.example/callback");
+        assert_eq!(c.oidc.scopes, "openid profile email");
+        assert_eq!(c.oidc.client_auth, ClientAuth::Basic);
+        assert_eq!(
+            c.oidc.allowed_params,
+            ["prompt", "login_hint", "acr_values"]
+        );
+        assert_eq!(c.cookie_keys.current_id(), "k1");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("very-secret-value"), "{debug}");
+        assert!(!debug.contains("0001020304"), "{debug}");
+        // No error message ever carries a secret's value.
+        let err = from(&[
+            ("EDGEWARD_ORIGIN", "https://a.example"),
+            ("EDGEWARD_COOKIE_KEYS", "k1:0001020304"),
+        ])
+        .unwrap_err();
+        assert!(!err.to_string().contains("0001020304"), "{err}");
     }
 
     #[test]
@@ -190,7 +388,7 @@ mod tests {
         // (variables, the variable named in the error, part of the reason)
         type Row<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
         let table: &[Row] = &[
-            (&[], "EDGEWARD_ORIGIN", "is not set"),
+            (&[("EDGEWARD_ORIGIN", "")], "EDGEWARD_ORIGIN", "is not set"),
             (
                 &[("EDGEWARD_ORIGIN", "  ")],
                 "EDGEWARD_ORIGIN",

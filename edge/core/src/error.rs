@@ -28,6 +28,8 @@ pub enum Error {
     OriginRejected(String),
     /// A state-changing request lacked the CSRF header or carried a wrong value.
     CsrfRejected(String),
+    /// The identity provider is unreachable, slow, or answered something unusable.
+    IdpUnavailable(String),
     /// A fault on our side (e.g. no randomness); the client learns nothing more.
     Internal(&'static str),
 }
@@ -42,6 +44,7 @@ impl Error {
             Error::InvalidRequest(_) => ErrorCode::InvalidRequest,
             Error::OriginRejected(_) => ErrorCode::OriginRejected,
             Error::CsrfRejected(_) => ErrorCode::CsrfRejected,
+            Error::IdpUnavailable(_) => ErrorCode::IdpUnavailable,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -73,6 +76,9 @@ impl fmt::Display for Error {
             Error::InvalidRequest(reason) => write!(f, "invalid request: {reason}"),
             Error::OriginRejected(reason) => write!(f, "origin rejected: {reason}"),
             Error::CsrfRejected(reason) => write!(f, "CSRF check failed: {reason}"),
+            Error::IdpUnavailable(reason) => {
+                write!(f, "the identity provider is unavailable: {reason}")
+            }
             Error::Internal(what) => write!(f, "internal error ({what})"),
         }
     }

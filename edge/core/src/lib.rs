@@ -11,15 +11,18 @@
 
 #![forbid(unsafe_code)]
 
+mod agent;
 pub mod config;
+pub mod cookies;
 pub mod error;
 pub mod guard;
+pub mod oidc;
 pub mod ports;
 mod respond;
 mod routes;
 pub mod seal;
 
-pub use config::{Config, ConfigError, Profile};
+pub use config::{ClientAuth, Config, ConfigError, OidcClient, Profile, Secret};
 pub use error::Error;
 pub use ports::{Clock, HttpClient, Random, RandomUnavailable, TransportError};
 
@@ -37,17 +40,27 @@ pub type Response = http::Response<Vec<u8>>;
 pub struct Edge<P> {
     config: Config,
     ports: P,
+    idp: oidc::IdpCache,
 }
 
 impl<P: Clock + Random + HttpClient> Edge<P> {
     /// Combines a validated configuration with the platform's ports.
     pub fn new(config: Config, ports: P) -> Self {
-        Self { config, ports }
+        Self {
+            config,
+            ports,
+            idp: oidc::IdpCache::default(),
+        }
     }
 
     /// The configuration this edge runs with.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// What this isolate caches about the identity provider.
+    pub fn idp(&self) -> &oidc::IdpCache {
+        &self.idp
     }
 
     /// The platform ports this edge runs on.

@@ -6,10 +6,10 @@ use http::Method;
 
 use crate::error::Error;
 use crate::ports::{Clock, HttpClient, Random};
-use crate::{respond, Edge, Request, Response};
+use crate::{agent, respond, Edge, Request, Response};
 
 pub(crate) async fn dispatch<P: Clock + Random + HttpClient>(
-    _edge: &Edge<P>,
+    edge: &Edge<P>,
     req: &Request,
 ) -> Result<Response, Error> {
     let path = req.uri().path();
@@ -19,6 +19,10 @@ pub(crate) async fn dispatch<P: Clock + Random + HttpClient>(
             // Sessions arrive with the OAuth agent; until a session cookie can be opened, every
             // caller is signed out.
             Ok(respond::json(200, &SessionResponse::signed_out()))
+        }
+        paths::LOGIN_START => {
+            only(req, &[Method::POST], "POST")?;
+            agent::login_start(edge, req).await
         }
         _ => Err(Error::RouteNotFound),
     }

@@ -11,10 +11,12 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use edgeward_core::{
     Clock, Config, ConfigError, Edge, Error, HttpClient, Random, RandomUnavailable, TransportError,
 };
+use futures_util::future::{self, Either};
 use worker::{event, Context, Env};
 
 /// The ports, implemented with the Workers runtime.
@@ -33,43 +35,67 @@ impl Random for WorkerPorts {
     }
 }
 
+/// How long an outgoing request (headers and body) may take before it is abandoned.
+const OUTGOING_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl HttpClient for WorkerPorts {
     async fn send(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let transport = |e: worker::Error| TransportError {
-            reason: e.to_string(),
-        };
-        let (parts, body) = request.into_parts();
-        let headers = worker::Headers::new();
-        for (name, value) in &parts.headers {
-            let value = value.to_str().map_err(|_| TransportError {
-                reason: format!("header {name} is not text"),
-            })?;
-            headers.append(name.as_str(), value).map_err(transport)?;
+        let controller = worker::AbortController::default();
+        let signal = controller.signal();
+        let exchange = std::pin::pin!(exchange(request, &signal));
+        let timeout = std::pin::pin!(worker::Delay::from(OUTGOING_TIMEOUT));
+        match future::select(exchange, timeout).await {
+            Either::Left((result, _)) => result,
+            Either::Right(_) => {
+                controller.abort();
+                Err(TransportError {
+                    reason: format!("no answer within {} s", OUTGOING_TIMEOUT.as_secs()),
+                })
+            }
         }
-        let method = worker::Method::from(parts.method.as_str().to_owned());
-        let mut init = worker::RequestInit::new();
-        init.with_method(method).with_headers(headers);
-        if !body.is_empty() {
-            init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-        }
-        let outgoing =
-            worker::Request::new_with_init(&parts.uri.to_string(), &init).map_err(transport)?;
-        let mut response = worker::Fetch::Request(outgoing)
-            .send()
-            .await
-            .map_err(transport)?;
-        let mut builder = http::Response::builder().status(response.status_code());
-        for (name, value) in response.headers().entries() {
-            builder = builder.header(name, value);
-        }
-        let bytes = response.bytes().await.map_err(transport)?;
-        builder.body(bytes).map_err(|e| TransportError {
-            reason: e.to_string(),
-        })
     }
+}
+
+/// One outgoing request through the platform's `fetch`, read in full.
+async fn exchange(
+    request: http::Request<Vec<u8>>,
+    signal: &worker::AbortSignal,
+) -> Result<http::Response<Vec<u8>>, TransportError> {
+    let transport = |e: worker::Error| TransportError {
+        reason: e.to_string(),
+    };
+    let (parts, body) = request.into_parts();
+    let headers = worker::Headers::new();
+    for (name, value) in &parts.headers {
+        let value = value.to_str().map_err(|_| TransportError {
+            reason: format!("header {name} is not text"),
+        })?;
+        headers.append(name.as_str(), value).map_err(transport)?;
+    }
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::from(parts.method.as_str().to_owned()))
+        .with_headers(headers)
+        .with_redirect(worker::RequestRedirect::Manual);
+    if !body.is_empty() {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    let outgoing =
+        worker::Request::new_with_init(&parts.uri.to_string(), &init).map_err(transport)?;
+    let mut response = worker::Fetch::Request(outgoing)
+        .send_with_signal(signal)
+        .await
+        .map_err(transport)?;
+    let mut builder = http::Response::builder().status(response.status_code());
+    for (name, value) in response.headers().entries() {
+        builder = builder.header(name, value);
+    }
+    let bytes = response.bytes().await.map_err(transport)?;
+    builder.body(bytes).map_err(|e| TransportError {
+        reason: e.to_string(),
+    })
 }
 
 thread_local! {

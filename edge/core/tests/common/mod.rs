@@ -1,0 +1,147 @@
+//! Fake ports for the core's integration tests: a settable clock, counting randomness, and an
+//! HTTP client that answers from a table and records what it was asked.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use edgeward_core::{
+    Clock, Config, Edge, HttpClient, Random, RandomUnavailable, Request, Response, TransportError,
+};
+
+pub const ORIGIN: &str = "http://localhost:8787";
+pub const ISSUER: &str = "http://idp.test";
+pub const KEYS: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+#[derive(Default)]
+pub struct FakePorts {
+    pub now: Cell<u64>,
+    counter: Cell<u8>,
+    /// URL → (status, body); a URL not in the table is a transport error.
+    pub routes: RefCell<HashMap<String, (u16, String)>>,
+    /// Every request sent: (method, URL, body).
+    pub sent: RefCell<Vec<(String, String, String)>>,
+}
+
+impl Clock for FakePorts {
+    fn now(&self) -> u64 {
+        self.now.get()
+    }
+}
+
+impl Random for FakePorts {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable> {
+        for b in dest.iter_mut() {
+            *b = self.counter.get();
+            self.counter.set(self.counter.get().wrapping_add(1));
+        }
+        Ok(())
+    }
+}
+
+impl HttpClient for FakePorts {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let url = request.uri().to_string();
+        self.sent.borrow_mut().push((
+            request.method().to_string(),
+            url.clone(),
+            String::from_utf8_lossy(request.body()).into_owned(),
+        ));
+        match self.routes.borrow().get(&url) {
+            Some((status, body)) => Ok(http::Response::builder()
+                .status(*status)
+                .header("content-type", "application/json")
+                .body(body.clone().into_bytes())
+                .unwrap()),
+            None => Err(TransportError {
+                reason: format!("connection refused: {url}"),
+            }),
+        }
+    }
+}
+
+impl FakePorts {
+    pub fn route(&self, url: &str, status: u16, body: impl Into<String>) {
+        self.routes
+            .borrow_mut()
+            .insert(url.to_owned(), (status, body.into()));
+    }
+
+    /// The IdP's discovery document, as a real provider would publish it.
+    pub fn with_discovery(self) -> Self {
+        self.route(
+            &format!("{ISSUER}/.well-known/openid-configuration"),
+            200,
+            serde_json::json!({
+                "issuer": ISSUER,
+                "authorization_endpoint": format!("{ISSUER}/auth"),
+                "token_endpoint": format!("{ISSUER}/token"),
+                "jwks_uri": format!("{ISSUER}/jwks"),
+                "end_session_endpoint": format!("{ISSUER}/session/end"),
+                "revocation_endpoint": format!("{ISSUER}/token/revocation"),
+            })
+            .to_string(),
+        );
+        self
+    }
+}
+
+pub fn config() -> Config {
+    Config::from_vars(|name| {
+        Some(
+            match name {
+                "EDGEWARD_PROFILE" => "local",
+                "EDGEWARD_ORIGIN" => ORIGIN,
+                "EDGEWARD_COOKIE_KEYS" => KEYS,
+                "OIDC_ISSUER" => ISSUER,
+                "OIDC_CLIENT_ID" => "edgeward",
+                "OIDC_CLIENT_SECRET" => "secret",
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    })
+    .unwrap()
+}
+
+pub fn edge(ports: FakePorts) -> Edge<FakePorts> {
+    ports.now.set(1_700_000_000);
+    Edge::new(config(), ports)
+}
+
+/// A request to the edge; `headers` as (name, value) pairs.
+pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Request {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(format!("{ORIGIN}{path}"));
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder.body(body.as_bytes().to_vec()).unwrap()
+}
+
+pub fn call(edge: &Edge<FakePorts>, req: Request) -> Response {
+    futures_executor::block_on(edge.handle(req))
+}
+
+pub fn json(res: &Response) -> serde_json::Value {
+    serde_json::from_slice(res.body()).unwrap()
+}
+
+/// The (name, value) of every Set-Cookie in the response.
+pub fn set_cookies(res: &Response) -> Vec<(String, String, String)> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| {
+            let s = v.to_str().unwrap().to_owned();
+            let (pair, _) = s.split_once(';').unwrap_or((&s, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            (name.to_owned(), value.to_owned(), s.clone())
+        })
+        .collect()
+}
