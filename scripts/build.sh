@@ -9,6 +9,7 @@ mode="${EDGEWARD_BUILD:-release}"
 trunk_flags=()
 [ "$mode" = release ] && trunk_flags=(--release)
 
+mkdir -p target
 (cd app && with_wasm_toolchain trunk build "${trunk_flags[@]}" >"$EDGEWARD_ROOT/target/trunk-build.log" 2>&1) \
   || { cat target/trunk-build.log; die "trunk build failed"; }
 bash scripts/build-worker.sh
