@@ -16,6 +16,7 @@ pub mod config;
 pub mod cookies;
 pub mod error;
 pub mod guard;
+pub mod idtoken;
 pub mod oidc;
 pub mod ports;
 mod respond;

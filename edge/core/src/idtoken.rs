@@ -1,0 +1,297 @@
+//! ID tokens: the identity provider's signing keys (JWKS) and validation of the ID token a code
+//! exchange returns, with jwt-compact.
+//!
+//! The token arrives untrusted ([`jwt_compact::UntrustedToken`]); [`validate`] is the only way
+//! to a [`ValidatedIdToken`], and it checks, in order: the algorithm is on our list (RS256,
+//! ES256: never `none`, never an HMAC keyed with a public key), a key with the token's `kid` and
+//! a matching type exists, the signature, `iss`, `aud` (and `azp` when there are several
+//! audiences or `azp` is present), `exp` and `iat` with [`LEEWAY`] seconds of leeway, `nonce`.
+
+use std::fmt;
+
+use chrono::{DateTime, TimeZone, Utc};
+use jwt_compact::alg::{Es256, Rsa, RsaPublicKey};
+use jwt_compact::jwk::JsonWebKey;
+use jwt_compact::{AlgorithmExt, Claims, TimeOptions, UntrustedToken};
+use serde::{Deserialize, Deserializer};
+
+/// Clock skew tolerated on `exp` and `iat`, in seconds.
+pub const LEEWAY: i64 = 60;
+
+enum KeyMaterial {
+    Rs256(Box<RsaPublicKey>),
+    Es256(p256::ecdsa::VerifyingKey),
+}
+
+struct SigningKey {
+    kid: Option<String>,
+    material: KeyMaterial,
+}
+
+/// The provider's signing keys. Keys we cannot use (encryption keys, other curves, other key
+/// types) are skipped, not fatal: providers publish many kinds.
+pub struct Jwks {
+    keys: Vec<SigningKey>,
+}
+
+impl fmt::Debug for Jwks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kids: Vec<_> = self
+            .keys
+            .iter()
+            .map(|k| k.kid.as_deref().unwrap_or("-"))
+            .collect();
+        write!(f, "Jwks({kids:?})")
+    }
+}
+
+#[derive(Deserialize)]
+struct RawJwks {
+    keys: Vec<serde_json::Value>,
+}
+
+impl Jwks {
+    /// Parses a JWKS document. Fails only when it is not a JWKS at all.
+    pub fn parse(json: &[u8]) -> Result<Self, String> {
+        let raw: RawJwks =
+            serde_json::from_slice(json).map_err(|e| format!("not a JWKS document: {e}"))?;
+        let keys = raw.keys.iter().filter_map(signing_key).collect();
+        Ok(Self { keys })
+    }
+
+    /// How many usable keys it holds.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether it holds no usable key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+fn signing_key(value: &serde_json::Value) -> Option<SigningKey> {
+    if value
+        .get("use")
+        .and_then(|u| u.as_str())
+        .is_some_and(|u| u != "sig")
+    {
+        return None;
+    }
+    let kid = value.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
+    let jwk: JsonWebKey<'_> = serde_json::from_value(value.clone()).ok()?;
+    let material = match &jwk {
+        JsonWebKey::Rsa { .. } => KeyMaterial::Rs256(Box::new(RsaPublicKey::try_from(&jwk).ok()?)),
+        JsonWebKey::EllipticCurve { curve, x, y, .. } if curve == "P-256" => {
+            let mut point = Vec::with_capacity(65);
+            point.push(0x04);
+            point.extend_from_slice(x);
+            point.extend_from_slice(y);
+            KeyMaterial::Es256(p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).ok()?)
+        }
+        _ => return None,
+    };
+    Some(SigningKey { kid, material })
+}
+
+/// The claims edgeward reads from an ID token.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct IdTokenClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Subject.
+    pub sub: String,
+    /// Audiences (a string or an array on the wire).
+    #[serde(deserialize_with = "one_or_many")]
+    pub aud: Vec<String>,
+    /// Authorized party.
+    #[serde(default)]
+    pub azp: Option<String>,
+    /// The nonce of the authorization request.
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// The IdP session id (for logout).
+    #[serde(default)]
+    pub sid: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// E-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Preferred user name.
+    #[serde(default)]
+    pub preferred_username: Option<String>,
+    /// When the user authenticated.
+    #[serde(default)]
+    pub auth_time: Option<u64>,
+}
+
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// What the ID token must say.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    /// The configured issuer.
+    pub issuer: &'a str,
+    /// Our client id (the audience).
+    pub client_id: &'a str,
+    /// The nonce sent in the authorization request.
+    pub nonce: &'a str,
+    /// Now, in seconds since the Unix epoch.
+    pub now: u64,
+}
+
+/// An ID token whose signature and claims were checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedIdToken {
+    /// Its claims.
+    pub claims: IdTokenClaims,
+    /// Its `exp`, in seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// Why an ID token was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdTokenError {
+    /// Not a compact JWT.
+    Malformed,
+    /// An algorithm we do not accept (`none`, HMAC, or anything but RS256/ES256).
+    UnsupportedAlgorithm(String),
+    /// No key with the token's `kid` (and type): the provider may have rotated its keys.
+    UnknownKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// `iss` is not the configured issuer.
+    WrongIssuer,
+    /// `aud` does not contain our client id, or `azp` names another client.
+    WrongAudience,
+    /// `nonce` is missing or not ours.
+    WrongNonce,
+    /// Past `exp` (with leeway), or no `exp`.
+    Expired,
+    /// `iat` is missing or in the future (beyond the leeway).
+    BadIssuedAt,
+}
+
+impl fmt::Display for IdTokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdTokenError::Malformed => f.write_str("the ID token is not a JWT"),
+            IdTokenError::UnsupportedAlgorithm(a) => {
+                write!(f, "ID token algorithm {a:?} is not accepted")
+            }
+            IdTokenError::UnknownKey => {
+                f.write_str("the ID token's signing key is not in the provider's JWKS")
+            }
+            IdTokenError::BadSignature => f.write_str("the ID token's signature does not verify"),
+            IdTokenError::WrongIssuer => f.write_str("the ID token comes from another issuer"),
+            IdTokenError::WrongAudience => f.write_str("the ID token is for another client"),
+            IdTokenError::WrongNonce => {
+                f.write_str("the ID token's nonce does not match this login")
+            }
+            IdTokenError::Expired => f.write_str("the ID token has expired"),
+            IdTokenError::BadIssuedAt => {
+                f.write_str("the ID token's issue time is missing or in the future")
+            }
+        }
+    }
+}
+
+impl std::error::Error for IdTokenError {}
+
+/// Validates `token` against `jwks` and `expected`.
+pub fn validate(
+    token: &str,
+    jwks: &Jwks,
+    expected: &Expected<'_>,
+) -> Result<ValidatedIdToken, IdTokenError> {
+    let untrusted = UntrustedToken::new(token).map_err(|_| IdTokenError::Malformed)?;
+    let alg = untrusted.algorithm().to_owned();
+    if alg != "RS256" && alg != "ES256" {
+        return Err(IdTokenError::UnsupportedAlgorithm(alg));
+    }
+    let kid = untrusted.header().key_id.as_deref();
+    let candidates = jwks.keys.iter().filter(|k| {
+        let type_fits = matches!(
+            (&k.material, alg.as_str()),
+            (KeyMaterial::Rs256(_), "RS256") | (KeyMaterial::Es256(_), "ES256")
+        );
+        type_fits && (kid.is_none() || k.kid.as_deref() == kid)
+    });
+    let mut verified = None;
+    let mut tried = false;
+    for key in candidates {
+        tried = true;
+        let result = match &key.material {
+            KeyMaterial::Rs256(k) => {
+                Rsa::rs256().validate_integrity::<IdTokenClaims>(&untrusted, k)
+            }
+            KeyMaterial::Es256(k) => Es256.validate_integrity::<IdTokenClaims>(&untrusted, k),
+        };
+        if let Ok(token) = result {
+            verified = Some(token);
+            break;
+        }
+    }
+    let token = match (verified, tried) {
+        (Some(t), _) => t,
+        (None, true) => return Err(IdTokenError::BadSignature),
+        (None, false) => return Err(IdTokenError::UnknownKey),
+    };
+    let claims: &Claims<IdTokenClaims> = token.claims();
+    let custom = &claims.custom;
+
+    if custom.iss.trim_end_matches('/') != expected.issuer.trim_end_matches('/') {
+        return Err(IdTokenError::WrongIssuer);
+    }
+    if !custom.aud.iter().any(|a| a == expected.client_id) {
+        return Err(IdTokenError::WrongAudience);
+    }
+    let needs_azp = custom.aud.len() > 1 || custom.azp.is_some();
+    if needs_azp && custom.azp.as_deref() != Some(expected.client_id) {
+        return Err(IdTokenError::WrongAudience);
+    }
+
+    let now = Utc
+        .timestamp_opt(i64::try_from(expected.now).unwrap_or(i64::MAX), 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let options = TimeOptions::new(chrono::Duration::seconds(LEEWAY), move || now);
+    claims
+        .validate_expiration(&options)
+        .map_err(|_| IdTokenError::Expired)?;
+    match claims.issued_at {
+        Some(iat) if iat <= now + chrono::Duration::seconds(LEEWAY) => {}
+        _ => return Err(IdTokenError::BadIssuedAt),
+    }
+
+    let nonce_ok = custom
+        .nonce
+        .as_deref()
+        .is_some_and(|n| crate::guard::constant_time_eq(n, expected.nonce));
+    if !nonce_ok {
+        return Err(IdTokenError::WrongNonce);
+    }
+
+    let expires_at = claims
+        .expiration
+        .map(|e| u64::try_from(e.timestamp()).unwrap_or(0))
+        .ok_or(IdTokenError::Expired)?;
+    Ok(ValidatedIdToken {
+        claims: custom.clone(),
+        expires_at,
+    })
+}
