@@ -236,10 +236,10 @@ pub fn validate(
     for key in candidates {
         tried = true;
         let result = match &key.material {
-            KeyMaterial::Rs256(k) => {
-                Rsa::rs256().validate_integrity::<IdTokenClaims>(&untrusted, k)
-            }
-            KeyMaterial::Es256(k) => Es256.validate_integrity::<IdTokenClaims>(&untrusted, k),
+            KeyMaterial::Rs256(k) => Rsa::rs256()
+                .validator::<IdTokenClaims>(k)
+                .validate(&untrusted),
+            KeyMaterial::Es256(k) => Es256.validator::<IdTokenClaims>(k).validate(&untrusted),
         };
         if let Ok(token) = result {
             verified = Some(token);
