@@ -133,6 +133,9 @@ const provider = new Provider(issuer, {
     email: ["email", "email_verified"],
   },
   scopes: ["openid", "profile", "email", "offline_access"],
+  // Put the granted scopes' claims (name, email) in the ID token, as most IdPs do; the
+  // default delivers them only from userinfo in the code flow.
+  conformIdTokenClaims: false,
   features: {
     devInteractions: { enabled: false },
     introspection: { enabled: true, allowedPolicy: async () => true },

@@ -3,6 +3,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startIdp, startWorker, ORIGIN, ISSUER, WORKER_PORT } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
+import { loginAtIdp } from "../support/idp-login.mjs";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { artifactDir } from "../support/stack.mjs";
 
 let idp, worker;
 before(async () => {
@@ -84,4 +88,147 @@ test("an unreachable IdP is a 502 idp_unavailable and sets nothing", async () =>
   } finally {
     await down.stop();
   }
+});
+
+const SESSION_COOKIES = ["__Host-edgeward-at", "__Host-edgeward-rt", "__Host-edgeward-id", "__Host-edgeward-csrf"];
+
+/** login/start, then the IdP's form: returns the callback URL the browser would land on. */
+async function toCallback(jar, body = { returnTo: "/profile" }) {
+  const start = await loginStart(jar, body);
+  assert.equal(start.status, 200);
+  const { authorizationUrl } = await start.json();
+  return loginAtIdp(jar, authorizationUrl, { callbackPrefix: `${ORIGIN}/callback` });
+}
+
+function loginEnd(jar, pageUrl, headers = { origin: ORIGIN, ...json }) {
+  return jar.fetch(`${ORIGIN}/auth/login/end`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ pageUrl }),
+  });
+}
+
+test("a full login: callback → login/end → session, tokens only in sealed cookies", async () => {
+  const jar = new CookieJar();
+  const callback = await toCallback(jar);
+  const end = await loginEnd(jar, callback);
+  const body = await end.json();
+  assert.equal(end.status, 200, JSON.stringify(body));
+  assert.equal(body.handled, true);
+  assert.equal(body.isLoggedIn, true);
+  assert.equal(body.returnTo, "/profile");
+  assert.equal(body.csrf.length, 43);
+  assert.equal(jar.get(ORIGIN, "__Host-edgeward-login"), undefined, "the login cookie is cleared");
+
+  const sizes = {};
+  for (const name of SESSION_COOKIES) {
+    const c = jar.get(ORIGIN, name);
+    assert.ok(c, `${name} is set`);
+    for (const attr of ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"]) {
+      assert.ok(c.attrs.includes(attr), `${attr} in ${name}`);
+    }
+    assert.ok(!c.attrs.some((a) => /^domain=/i.test(a)), `${name} has no Domain`);
+    assert.match(c.value, /^1\.t1\.[A-Za-z0-9_-]+$/, `${name} is sealed`);
+    sizes[name] = c.raw.length;
+    assert.ok(c.raw.length < 4096, `${name} is ${c.raw.length} bytes`);
+  }
+  writeFileSync(join(artifactDir(), "cookie-sizes.json"), JSON.stringify(sizes, null, 2));
+  // No token, and nothing of the session, in any body the browser sees.
+  assert.doesNotMatch(JSON.stringify(body), /eyJ/);
+
+  const session = await (await jar.fetch(`${ORIGIN}/auth/session`)).json();
+  assert.equal(session.isLoggedIn, true);
+  assert.equal(session.claims.sub, "demo");
+  assert.equal(session.claims.name, "Demo User");
+  assert.equal(session.claims.email, "demo@example.com");
+  assert.equal(session.csrf, body.csrf);
+  assert.ok(session.accessTokenExpiresAt > Date.now() / 1000);
+  assert.doesNotMatch(JSON.stringify(session), /eyJ|access_token|refresh_token/);
+
+  // login/end without an authorization response reports the session.
+  const report = await (await loginEnd(jar, `${ORIGIN}/callback`)).json();
+  assert.deepEqual(report, { handled: false, isLoggedIn: true, csrf: body.csrf });
+});
+
+test("a replayed callback is refused: the login cookie is single-use, the code too", async () => {
+  const jar = new CookieJar();
+  const callback = await toCallback(jar);
+  const loginCookie = jar.get(ORIGIN, "__Host-edgeward-login").value;
+  assert.equal((await loginEnd(jar, callback)).status, 200);
+
+  const again = await loginEnd(jar, callback);
+  assert.equal(again.status, 400);
+  assert.equal((await again.json()).code, "invalid_state");
+
+  // Even with the old login cookie put back, the IdP refuses the code a second time.
+  const attacker = new CookieJar();
+  attacker.set(ORIGIN, "__Host-edgeward-login", loginCookie);
+  const replay = await loginEnd(attacker, callback);
+  const body = await replay.json();
+  assert.equal(replay.status, 400);
+  assert.equal(body.code, "login_failed");
+  assert.match(body.message, /invalid_grant/);
+  assert.equal(attacker.get(ORIGIN, "__Host-edgeward-id"), undefined);
+});
+
+test("a state that is not this browser's is invalid_state, and sets no session", async () => {
+  const jar = new CookieJar();
+  const callback = new URL(await toCallback(jar));
+  callback.searchParams.set("state", "forged-state");
+  const res = await loginEnd(jar, callback.href);
+  assert.equal(res.status, 400);
+  assert.equal((await res.json()).code, "invalid_state");
+  for (const name of SESSION_COOKIES) assert.equal(jar.get(ORIGIN, name), undefined, name);
+
+  // A callback from another browser's login (no login cookie here) is refused too.
+  const other = await loginEnd(new CookieJar(), (await toCallback(new CookieJar())));
+  assert.equal(other.status, 400);
+  assert.equal((await other.json()).code, "invalid_state");
+});
+
+test("an error from the IdP is login_failed with its code", async () => {
+  const jar = new CookieJar();
+  await loginStart(jar);
+  const res = await loginEnd(jar, `${ORIGIN}/callback?error=access_denied&state=x`);
+  const body = await res.json();
+  assert.equal(res.status, 400);
+  assert.equal(body.code, "login_failed");
+  assert.match(body.message, /access_denied/);
+});
+
+test("login/end refuses a foreign Origin and a pageUrl on another origin", async () => {
+  const jar = new CookieJar();
+  const callback = await toCallback(jar);
+  const foreign = await loginEnd(jar, callback, { ...json, origin: "https://evil.example" });
+  assert.equal(foreign.status, 403);
+  assert.equal((await foreign.json()).code, "origin_rejected");
+  const elsewhere = await loginEnd(jar, callback.replace(ORIGIN, "https://evil.example"));
+  assert.equal(elsewhere.status, 400);
+  assert.equal((await elsewhere.json()).code, "invalid_request");
+});
+
+test("tampered session cookies count as no session, never as an error", async () => {
+  const jar = new CookieJar();
+  await loginEnd(jar, await toCallback(jar));
+  assert.equal((await (await jar.fetch(`${ORIGIN}/auth/session`)).json()).isLoggedIn, true);
+
+  const variants = {
+    flipped: (v) => v.slice(0, -5) + (v.at(-5) === "A" ? "B" : "A") + v.slice(-4),
+    truncated: (v) => v.slice(0, 40),
+    "other key id": (v) => v.replace(/^1\.t1\./, "1.zz."),
+    garbage: () => "%%%not-a-cookie",
+  };
+  for (const [what, change] of Object.entries(variants)) {
+    const tampered = new CookieJar();
+    for (const name of SESSION_COOKIES) tampered.set(ORIGIN, name, jar.get(ORIGIN, name).value);
+    tampered.set(ORIGIN, "__Host-edgeward-id", change(jar.get(ORIGIN, "__Host-edgeward-id").value));
+    const res = await tampered.fetch(`${ORIGIN}/auth/session`);
+    assert.equal(res.status, 200, what);
+    assert.deepEqual(await res.json(), { isLoggedIn: false }, what);
+  }
+  // A value moved from one cookie to another does not open either.
+  const moved = new CookieJar();
+  for (const name of SESSION_COOKIES) moved.set(ORIGIN, name, jar.get(ORIGIN, name).value);
+  moved.set(ORIGIN, "__Host-edgeward-id", jar.get(ORIGIN, "__Host-edgeward-csrf").value);
+  assert.deepEqual(await (await moved.fetch(`${ORIGIN}/auth/session`)).json(), { isLoggedIn: false });
 });

@@ -1,14 +1,22 @@
 //! The OAuth agent: the `/auth/*` endpoints that log the SPA's user in and out.
 
-use edgeward_shared::api::{LoginStartRequest, LoginStartResponse};
+use edgeward_shared::api::{
+    LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, SessionResponse,
+};
 use edgeward_shared::names;
 use http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::Error;
+use crate::idtoken::{self, IdTokenError};
+use crate::oidc::{self, TokenError};
 use crate::ports::{Clock, HttpClient, Random};
+use crate::session::{self, AccessCookie, IdCookie, NewTokens, Session};
 use crate::{cookies, guard, respond, Edge, Request, Response};
+
+/// Access-token lifetime assumed when the provider does not send `expires_in`, in seconds.
+pub const DEFAULT_ACCESS_TTL: u64 = 300;
 
 /// How long a login may take from `login/start` to `login/end`, in seconds.
 pub const LOGIN_TTL: u64 = 600;
@@ -93,5 +101,189 @@ pub(crate) async fn login_start<P: Clock + Random + HttpClient>(
         SET_COOKIE,
         cookies::set(names::COOKIE_LOGIN, &sealed, LOGIN_TTL),
     );
+    Ok(response)
+}
+
+/// `GET /auth/session`: who is signed in, from the cookies alone (no IdP call).
+pub(crate) fn session<P: Clock + Random + HttpClient>(edge: &Edge<P>, req: &Request) -> Response {
+    let now = edge.ports().now();
+    match Session::read(req.headers(), &edge.config().cookie_keys, now) {
+        Some(s) => respond::json(200, &s.to_response()),
+        None => respond::json(200, &SessionResponse::signed_out()),
+    }
+}
+
+/// `POST /auth/login/end`: finishes a login from the callback page's URL, or reports the
+/// session when the URL carries no authorization response.
+pub(crate) async fn login_end<P: Clock + Random + HttpClient>(
+    edge: &Edge<P>,
+    req: &Request,
+) -> Result<Response, Error> {
+    let config = edge.config();
+    guard::check_origin(req.headers(), &config.allowed_origins)?;
+    let body: LoginEndRequest = serde_json::from_slice(req.body())
+        .map_err(|e| Error::InvalidRequest(format!("body is not a login end request: {e}")))?;
+    let page = Url::parse(&body.page_url)
+        .map_err(|_| Error::InvalidRequest("pageUrl is not a URL".into()))?;
+    if page.origin().ascii_serialization() != config.origin {
+        return Err(Error::InvalidRequest(
+            "pageUrl is not on this origin".into(),
+        ));
+    }
+    let param = |name: &str| {
+        page.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let (code, state, idp_error) = (param("code"), param("state"), param("error"));
+
+    if code.is_none() && state.is_none() && idp_error.is_none() {
+        let now = edge.ports().now();
+        let current = Session::read(req.headers(), &config.cookie_keys, now);
+        return Ok(respond::json(
+            200,
+            &LoginEndResponse {
+                handled: false,
+                is_logged_in: current.is_some(),
+                csrf: current.map(|s| s.csrf),
+                return_to: None,
+            },
+        ));
+    }
+
+    let result = finish_login(edge, req, code, state, idp_error, param("iss")).await;
+    // The login cookie is single-use: gone after success and after any refusal. Only when the
+    // IdP could not be reached may the same callback be tried again.
+    let mut response = match result {
+        Ok(response) => response,
+        Err(e @ Error::IdpUnavailable(_)) => return Err(e),
+        Err(e) => e.into_response(),
+    };
+    response
+        .headers_mut()
+        .append(SET_COOKIE, cookies::clear(names::COOKIE_LOGIN));
+    Ok(response)
+}
+
+async fn finish_login<P: Clock + Random + HttpClient>(
+    edge: &Edge<P>,
+    req: &Request,
+    code: Option<String>,
+    state: Option<String>,
+    idp_error: Option<String>,
+    iss: Option<String>,
+) -> Result<Response, Error> {
+    let config = edge.config();
+    let ports = edge.ports();
+    let now = ports.now();
+
+    if let Some(error) = idp_error {
+        let code: String = error
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        return Err(Error::LoginFailed(format!(
+            "the identity provider answered {code}"
+        )));
+    }
+    let sealed = cookies::read(req.headers(), names::COOKIE_LOGIN).ok_or_else(|| {
+        Error::InvalidState("no login in progress (or it was already finished)".into())
+    })?;
+    let login: LoginState = config
+        .cookie_keys
+        .open_json(names::COOKIE_LOGIN, &sealed, now)
+        .map_err(|e| Error::InvalidState(format!("the login cookie did not open ({e})")))?
+        .value;
+    let state = state.ok_or_else(|| Error::InvalidState("the callback has no state".into()))?;
+    if !guard::constant_time_eq(&state, &login.state) {
+        return Err(Error::InvalidState(
+            "state does not match this browser's login".into(),
+        ));
+    }
+    // RFC 9207: when the provider names itself, it must be ours (mix-up defence).
+    if let Some(iss) = iss {
+        if iss.trim_end_matches('/') != config.oidc.issuer.trim_end_matches('/') {
+            return Err(Error::LoginFailed(
+                "the response names another issuer".into(),
+            ));
+        }
+    }
+    let code = code.ok_or_else(|| Error::LoginFailed("the callback has no code".into()))?;
+
+    let discovery = edge.idp().discovery(config, ports).await?;
+    let tokens = oidc::token_request(
+        config,
+        ports,
+        &discovery,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &config.oidc.redirect_uri),
+            ("code_verifier", &login.verifier),
+        ],
+    )
+    .await
+    .map_err(|e| match e {
+        TokenError::Refused(code) => {
+            Error::LoginFailed(format!("the token endpoint refused the code ({code})"))
+        }
+        TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
+    })?;
+    let raw_id_token = tokens
+        .id_token
+        .as_deref()
+        .ok_or_else(|| Error::LoginFailed("the provider returned no ID token".into()))?;
+
+    let expected = idtoken::Expected {
+        issuer: &config.oidc.issuer,
+        client_id: &config.oidc.client_id,
+        nonce: &login.nonce,
+        now,
+    };
+    let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
+    let validated = match idtoken::validate(raw_id_token, &jwks, &expected) {
+        Err(IdTokenError::UnknownKey) if !fetched => {
+            // The provider may have rolled its keys: look once more, then give up.
+            let (jwks, _) = edge.idp().jwks(&discovery, ports, true).await?;
+            idtoken::validate(raw_id_token, &jwks, &expected)
+        }
+        other => other,
+    }
+    .map_err(|e| Error::LoginFailed(e.to_string()))?;
+
+    let csrf = guard::random_token(ports, 32).map_err(internal_random)?;
+    let session_expires_at = now + session::DEFAULT_SESSION_TTL;
+    let new = NewTokens {
+        access: AccessCookie {
+            token: tokens.access_token.clone(),
+            exp: now + tokens.expires_in.unwrap_or(DEFAULT_ACCESS_TTL),
+        },
+        refresh: tokens.refresh_token.as_deref(),
+        id: Some(IdCookie {
+            claims: session::user_claims(&validated.claims),
+            sid: validated.claims.sid.clone(),
+            id_token: raw_id_token.to_owned(),
+        }),
+        csrf: Some(&csrf),
+        session_expires_at,
+    };
+    let mut response = respond::json(
+        200,
+        &LoginEndResponse {
+            handled: true,
+            is_logged_in: true,
+            csrf: Some(csrf.clone()),
+            return_to: Some(login.return_to),
+        },
+    );
+    session::store(
+        response.headers_mut(),
+        &config.cookie_keys,
+        ports,
+        now,
+        &new,
+    )
+    .map_err(|_| Error::Internal("sealing the session cookies failed"))?;
     Ok(response)
 }

@@ -28,6 +28,10 @@ pub enum Error {
     OriginRejected(String),
     /// A state-changing request lacked the CSRF header or carried a wrong value.
     CsrfRejected(String),
+    /// The login's state is missing, expired, replayed or does not match the login cookie.
+    InvalidState(String),
+    /// The identity provider refused the login, or its tokens failed validation.
+    LoginFailed(String),
     /// The identity provider is unreachable, slow, or answered something unusable.
     IdpUnavailable(String),
     /// A fault on our side (e.g. no randomness); the client learns nothing more.
@@ -44,6 +48,8 @@ impl Error {
             Error::InvalidRequest(_) => ErrorCode::InvalidRequest,
             Error::OriginRejected(_) => ErrorCode::OriginRejected,
             Error::CsrfRejected(_) => ErrorCode::CsrfRejected,
+            Error::InvalidState(_) => ErrorCode::InvalidState,
+            Error::LoginFailed(_) => ErrorCode::LoginFailed,
             Error::IdpUnavailable(_) => ErrorCode::IdpUnavailable,
             Error::Internal(_) => ErrorCode::Internal,
         }
@@ -76,6 +82,8 @@ impl fmt::Display for Error {
             Error::InvalidRequest(reason) => write!(f, "invalid request: {reason}"),
             Error::OriginRejected(reason) => write!(f, "origin rejected: {reason}"),
             Error::CsrfRejected(reason) => write!(f, "CSRF check failed: {reason}"),
+            Error::InvalidState(reason) => write!(f, "invalid login state: {reason}"),
+            Error::LoginFailed(reason) => write!(f, "login failed: {reason}"),
             Error::IdpUnavailable(reason) => {
                 write!(f, "the identity provider is unavailable: {reason}")
             }

@@ -22,6 +22,7 @@ pub mod ports;
 mod respond;
 mod routes;
 pub mod seal;
+pub mod session;
 
 pub use config::{ClientAuth, Config, ConfigError, OidcClient, Profile, Secret};
 pub use error::Error;

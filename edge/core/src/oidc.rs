@@ -12,12 +12,19 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::{Config, Profile};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::config::{ClientAuth, Config, Profile};
 use crate::error::Error;
+use crate::idtoken::Jwks;
 use crate::ports::{Clock, HttpClient};
 
-/// How long discovery is reused before it is fetched again, in seconds.
+/// How long discovery and the JWKS are reused before they are fetched again, in seconds.
 pub const DISCOVERY_TTL: u64 = 3600;
+/// An unknown `kid` re-fetches the JWKS at most this often, in seconds (key rollover without
+/// letting forged tokens make us hammer the provider).
+pub const JWKS_REFETCH_MIN_INTERVAL: u64 = 60;
 
 /// The parts of an OpenID Provider's metadata that edgeward uses.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -45,6 +52,7 @@ pub struct Discovery {
 #[derive(Debug, Default)]
 pub struct IdpCache {
     discovery: RefCell<Option<(Rc<Discovery>, u64)>>,
+    jwks: RefCell<Option<(Rc<Jwks>, u64)>>,
 }
 
 impl IdpCache {
@@ -68,6 +76,142 @@ impl IdpCache {
         *self.discovery.borrow_mut() = Some((d.clone(), now));
         Ok(d)
     }
+}
+
+impl IdpCache {
+    /// The provider's keys, from the cache while fresh. With `rollover`, the keys are fetched
+    /// again unless that happened less than [`JWKS_REFETCH_MIN_INTERVAL`] seconds ago; the
+    /// second value says whether this call fetched.
+    pub async fn jwks(
+        &self,
+        discovery: &Discovery,
+        ports: &(impl Clock + HttpClient),
+        rollover: bool,
+    ) -> Result<(Rc<Jwks>, bool), Error> {
+        let now = ports.now();
+        if let Some((jwks, fetched)) = self.jwks.borrow().as_ref() {
+            let max_age = if rollover {
+                JWKS_REFETCH_MIN_INTERVAL
+            } else {
+                DISCOVERY_TTL
+            };
+            if now < fetched + max_age {
+                return Ok((jwks.clone(), false));
+            }
+        }
+        let body = get_bytes(ports, &discovery.jwks_uri).await?;
+        let jwks = Jwks::parse(&body).map_err(Error::IdpUnavailable)?;
+        let jwks = Rc::new(jwks);
+        *self.jwks.borrow_mut() = Some((jwks.clone(), now));
+        Ok((jwks, true))
+    }
+}
+
+/// A successful token-endpoint answer. `Debug` never shows the tokens.
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    /// The access token.
+    pub access_token: String,
+    /// Its lifetime in seconds, when given.
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+    /// A refresh token, when issued (or rotated).
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// An ID token, when issued.
+    #[serde(default)]
+    pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
+            .field("id_token", &self.id_token.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the token endpoint gave no tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    /// The provider refused the grant; its OAuth error code (e.g. `invalid_grant`).
+    Refused(String),
+    /// The provider could not be asked, or answered nonsense.
+    Unavailable(String),
+}
+
+/// POSTs a grant to the token endpoint, authenticating as the configured client.
+pub async fn token_request(
+    config: &Config,
+    http: &impl HttpClient,
+    discovery: &Discovery,
+    grant: &[(&str, &str)],
+) -> Result<TokenResponse, TokenError> {
+    let oidc = &config.oidc;
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.extend_pairs(grant);
+    let mut request = http::Request::post(&discovery.token_endpoint)
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(http::header::ACCEPT, "application/json");
+    match oidc.client_auth {
+        ClientAuth::Basic => {
+            // RFC 6749 §2.3.1: id and secret are form-encoded before they are joined.
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let credentials = format!(
+                "{}:{}",
+                enc(&oidc.client_id),
+                enc(oidc.client_secret.expose())
+            );
+            request = request.header(
+                http::header::AUTHORIZATION,
+                format!("Basic {}", STANDARD.encode(credentials)),
+            );
+        }
+        ClientAuth::Post => {
+            form.append_pair("client_id", &oidc.client_id);
+            form.append_pair("client_secret", oidc.client_secret.expose());
+        }
+    }
+    let request = request
+        .body(form.finish().into_bytes())
+        .map_err(|_| TokenError::Unavailable("cannot build the token request".into()))?;
+    let url = &discovery.token_endpoint;
+    let response = http
+        .send(request)
+        .await
+        .map_err(|e| TokenError::Unavailable(format!("{url}: {e}")))?;
+    let status = response.status();
+    if status.is_success() {
+        return serde_json::from_slice(response.body()).map_err(|_| {
+            TokenError::Unavailable(format!("{url} did not answer a token response"))
+        });
+    }
+    if status.is_client_error() {
+        #[derive(Deserialize)]
+        struct OAuthError {
+            error: String,
+        }
+        if let Ok(e) = serde_json::from_slice::<OAuthError>(response.body()) {
+            // Only the code, restricted to its RFC 6749 alphabet: never echo free text.
+            let code: String = e
+                .error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            return Err(TokenError::Refused(code));
+        }
+    }
+    Err(TokenError::Unavailable(format!(
+        "{url} answered HTTP {}",
+        status.as_u16()
+    )))
 }
 
 fn validate(d: &Discovery, config: &Config) -> Result<(), Error> {
@@ -106,6 +250,13 @@ pub(crate) async fn get_json<T: DeserializeOwned>(
     http: &impl HttpClient,
     url: &str,
 ) -> Result<T, Error> {
+    let body = get_bytes(http, url).await?;
+    serde_json::from_slice(&body)
+        .map_err(|_| Error::IdpUnavailable(format!("{url} did not answer the expected JSON")))
+}
+
+/// GETs `url`; a transport error or a non-2xx status is [`Error::IdpUnavailable`].
+async fn get_bytes(http: &impl HttpClient, url: &str) -> Result<Vec<u8>, Error> {
     let request = http::Request::get(url)
         .header(http::header::ACCEPT, "application/json")
         .body(Vec::new())
@@ -120,6 +271,5 @@ pub(crate) async fn get_json<T: DeserializeOwned>(
             response.status().as_u16()
         )));
     }
-    serde_json::from_slice(response.body())
-        .map_err(|_| Error::IdpUnavailable(format!("{url} did not answer the expected JSON")))
+    Ok(response.into_body())
 }

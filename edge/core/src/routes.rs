@@ -1,12 +1,11 @@
 //! Routing: which handler answers which `/auth/*` and `/api/*` request.
 
-use edgeward_shared::api::SessionResponse;
 use edgeward_shared::paths;
 use http::Method;
 
 use crate::error::Error;
 use crate::ports::{Clock, HttpClient, Random};
-use crate::{agent, respond, Edge, Request, Response};
+use crate::{agent, Edge, Request, Response};
 
 pub(crate) async fn dispatch<P: Clock + Random + HttpClient>(
     edge: &Edge<P>,
@@ -16,9 +15,11 @@ pub(crate) async fn dispatch<P: Clock + Random + HttpClient>(
     match path {
         paths::SESSION => {
             only(req, &[Method::GET, Method::HEAD], "GET, HEAD")?;
-            // Sessions arrive with the OAuth agent; until a session cookie can be opened, every
-            // caller is signed out.
-            Ok(respond::json(200, &SessionResponse::signed_out()))
+            Ok(agent::session(edge, req))
+        }
+        paths::LOGIN_END => {
+            only(req, &[Method::POST], "POST")?;
+            agent::login_end(edge, req).await
         }
         paths::LOGIN_START => {
             only(req, &[Method::POST], "POST")?;
