@@ -1,7 +1,8 @@
 //! The OAuth agent: the `/auth/*` endpoints that log the SPA's user in and out.
 
 use edgeward_shared::api::{
-    LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, SessionResponse,
+    LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, LogoutResponse,
+    SessionResponse,
 };
 use edgeward_shared::names;
 use http::header::SET_COOKIE;
@@ -285,5 +286,117 @@ async fn finish_login<P: Clock + Random + HttpClient>(
         &new,
     )
     .map_err(|_| Error::Internal("sealing the session cookies failed"))?;
+    Ok(response)
+}
+
+/// The session of a state-changing `/auth/*` call: Origin rules, a session, its CSRF header.
+fn guarded_session<P: Clock + Random + HttpClient>(
+    edge: &Edge<P>,
+    req: &Request,
+) -> Result<Session, Error> {
+    let config = edge.config();
+    guard::check_origin(req.headers(), &config.allowed_origins)?;
+    let session = Session::read(req.headers(), &config.cookie_keys, edge.ports().now())
+        .ok_or(Error::Unauthorized)?;
+    guard::check_csrf(req.headers(), &session.csrf)?;
+    Ok(session)
+}
+
+/// `POST /auth/refresh`: a refresh-token grant; new access token (and rotated refresh token)
+/// in the cookies, 204. A refused grant ends the session (401 `session_expired`, cookies
+/// cleared); an unreachable IdP is a 502 that leaves every cookie as it was.
+pub(crate) async fn refresh<P: Clock + Random + HttpClient>(
+    edge: &Edge<P>,
+    req: &Request,
+) -> Result<Response, Error> {
+    let config = edge.config();
+    let ports = edge.ports();
+    let session = guarded_session(edge, req)?;
+    let refresh_token = session
+        .refresh
+        .as_deref()
+        .ok_or_else(|| Error::SessionExpired("there is no refresh token".into()))?;
+    let discovery = edge.idp().discovery(config, ports).await?;
+    let tokens = oidc::token_request(
+        config,
+        ports,
+        &discovery,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+    .map_err(|e| match e {
+        TokenError::Refused(code) => Error::SessionExpired(format!(
+            "the identity provider refused the refresh ({code})"
+        )),
+        TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
+    })?;
+    let now = ports.now();
+    let new = NewTokens {
+        access: AccessCookie {
+            token: tokens.access_token.clone(),
+            exp: (now + tokens.expires_in.unwrap_or(DEFAULT_ACCESS_TTL)).min(session.expires_at),
+        },
+        // Rotated: store the new one. Not rotated: the cookie we have stays valid.
+        refresh: tokens.refresh_token.as_deref(),
+        id: None,
+        csrf: None,
+        session_expires_at: session.expires_at,
+    };
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = http::StatusCode::NO_CONTENT;
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    session::store(
+        response.headers_mut(),
+        &config.cookie_keys,
+        ports,
+        now,
+        &new,
+    )
+    .map_err(|_| Error::Internal("sealing the session cookies failed"))?;
+    Ok(response)
+}
+
+/// `POST /auth/logout`: clears every session cookie, revokes the refresh token at the IdP
+/// (RFC 7009, best effort), and answers the IdP's end-session URL for the browser to visit.
+pub(crate) async fn logout<P: Clock + Random + HttpClient>(
+    edge: &Edge<P>,
+    req: &Request,
+) -> Result<Response, Error> {
+    let config = edge.config();
+    let ports = edge.ports();
+    guard::check_origin(req.headers(), &config.allowed_origins)?;
+    let session = Session::read(req.headers(), &config.cookie_keys, ports.now());
+    let mut logout_url = None;
+    if let Some(session) = &session {
+        guard::check_csrf(req.headers(), &session.csrf)?;
+        // Without the IdP's metadata there is nothing to revoke or visit; the local logout
+        // still happens.
+        if let Ok(discovery) = edge.idp().discovery(config, ports).await {
+            if let (Some(endpoint), Some(rt)) = (&discovery.revocation_endpoint, &session.refresh) {
+                // Best effort: the cookie is gone either way; the token dies at its expiry.
+                let _ = oidc::revoke(config, ports, endpoint, rt).await;
+            }
+            if let Some(end) = &discovery.end_session_endpoint {
+                if let Ok(mut url) = Url::parse(end) {
+                    url.query_pairs_mut()
+                        .append_pair("id_token_hint", &session.id.id_token)
+                        .append_pair("client_id", &config.oidc.client_id)
+                        .append_pair(
+                            "post_logout_redirect_uri",
+                            &config.oidc.post_logout_redirect_uri,
+                        );
+                    logout_url = Some(url.to_string());
+                }
+            }
+        }
+    }
+    let mut response = respond::json(200, &LogoutResponse { logout_url });
+    session::clear(response.headers_mut());
     Ok(response)
 }

@@ -43,6 +43,8 @@ pub mod vars {
     pub const SCOPES: &str = "OIDC_SCOPES";
     /// Authorization-request parameters the SPA may add (default `prompt,login_hint,acr_values`).
     pub const ALLOWED_PARAMS: &str = "OIDC_ALLOWED_PARAMS";
+    /// Where the IdP sends the browser after logout (default `<origin>/`).
+    pub const POST_LOGOUT_REDIRECT_URI: &str = "OIDC_POST_LOGOUT_REDIRECT_URI";
 }
 
 /// A secret string. `Debug` and `Display` print `***`; get the value with [`Secret::expose`].
@@ -93,6 +95,8 @@ pub struct OidcClient {
     pub scopes: String,
     /// Extra authorization parameters the SPA may pass.
     pub allowed_params: Vec<String>,
+    /// Where the IdP sends the browser after logout.
+    pub post_logout_redirect_uri: String,
 }
 
 /// Validated configuration.
@@ -250,6 +254,21 @@ impl Config {
             ));
         }
 
+        let post_logout =
+            get(vars::POST_LOGOUT_REDIRECT_URI).unwrap_or_else(|| format!("{origin}/"));
+        let post_logout_url = Url::parse(&post_logout).map_err(|e| {
+            invalid(
+                vars::POST_LOGOUT_REDIRECT_URI,
+                format!("{post_logout:?} is not a URL ({e})"),
+            )
+        })?;
+        if post_logout_url.origin().ascii_serialization() != origin {
+            return Err(invalid(
+                vars::POST_LOGOUT_REDIRECT_URI,
+                format!("must be on the SPA's origin {origin}"),
+            ));
+        }
+
         Ok(Config {
             profile,
             origin,
@@ -263,6 +282,7 @@ impl Config {
                 redirect_uri: redirect.to_string(),
                 scopes,
                 allowed_params,
+                post_logout_redirect_uri: post_logout_url.to_string(),
             },
         })
     }

@@ -28,6 +28,10 @@ pub enum Error {
     OriginRejected(String),
     /// A state-changing request lacked the CSRF header or carried a wrong value.
     CsrfRejected(String),
+    /// No valid session for an endpoint that needs one.
+    Unauthorized,
+    /// The session cannot be refreshed any more; the response clears every session cookie.
+    SessionExpired(String),
     /// The login's state is missing, expired, replayed or does not match the login cookie.
     InvalidState(String),
     /// The identity provider refused the login, or its tokens failed validation.
@@ -48,6 +52,8 @@ impl Error {
             Error::InvalidRequest(_) => ErrorCode::InvalidRequest,
             Error::OriginRejected(_) => ErrorCode::OriginRejected,
             Error::CsrfRejected(_) => ErrorCode::CsrfRejected,
+            Error::Unauthorized => ErrorCode::Unauthorized,
+            Error::SessionExpired(_) => ErrorCode::SessionExpired,
             Error::InvalidState(_) => ErrorCode::InvalidState,
             Error::LoginFailed(_) => ErrorCode::LoginFailed,
             Error::IdpUnavailable(_) => ErrorCode::IdpUnavailable,
@@ -62,10 +68,14 @@ impl Error {
             message: self.to_string(),
         };
         let mut response = respond::json(self.code().status(), &body);
-        if let Error::MethodNotAllowed { allowed } = self {
-            response
-                .headers_mut()
-                .insert(http::header::ALLOW, http::HeaderValue::from_static(allowed));
+        match self {
+            Error::MethodNotAllowed { allowed } => {
+                response
+                    .headers_mut()
+                    .insert(http::header::ALLOW, http::HeaderValue::from_static(allowed));
+            }
+            Error::SessionExpired(_) => crate::session::clear(response.headers_mut()),
+            _ => {}
         }
         response
     }
@@ -82,6 +92,8 @@ impl fmt::Display for Error {
             Error::InvalidRequest(reason) => write!(f, "invalid request: {reason}"),
             Error::OriginRejected(reason) => write!(f, "origin rejected: {reason}"),
             Error::CsrfRejected(reason) => write!(f, "CSRF check failed: {reason}"),
+            Error::Unauthorized => f.write_str("no valid session: sign in"),
+            Error::SessionExpired(reason) => write!(f, "the session has ended: {reason}"),
             Error::InvalidState(reason) => write!(f, "invalid login state: {reason}"),
             Error::LoginFailed(reason) => write!(f, "login failed: {reason}"),
             Error::IdpUnavailable(reason) => {

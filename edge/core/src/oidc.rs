@@ -149,10 +149,69 @@ pub async fn token_request(
     discovery: &Discovery,
     grant: &[(&str, &str)],
 ) -> Result<TokenResponse, TokenError> {
+    let url = &discovery.token_endpoint;
+    let response = client_post(config, http, url, grant).await?;
+    let status = response.status();
+    if status.is_success() {
+        return serde_json::from_slice(response.body()).map_err(|_| {
+            TokenError::Unavailable(format!("{url} did not answer a token response"))
+        });
+    }
+    if status.is_client_error() {
+        #[derive(Deserialize)]
+        struct OAuthError {
+            error: String,
+        }
+        if let Ok(e) = serde_json::from_slice::<OAuthError>(response.body()) {
+            // Only the code, restricted to its RFC 6749 alphabet: never echo free text.
+            let code: String = e
+                .error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            return Err(TokenError::Refused(code));
+        }
+    }
+    Err(TokenError::Unavailable(format!(
+        "{url} answered HTTP {}",
+        status.as_u16()
+    )))
+}
+
+/// Revokes a refresh token (RFC 7009). `Ok` when the provider answered 2xx.
+pub async fn revoke(
+    config: &Config,
+    http: &impl HttpClient,
+    endpoint: &str,
+    refresh_token: &str,
+) -> Result<(), TokenError> {
+    let form = [
+        ("token", refresh_token),
+        ("token_type_hint", "refresh_token"),
+    ];
+    let response = client_post(config, http, endpoint, &form).await?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(TokenError::Unavailable(format!(
+            "{endpoint} answered HTTP {}",
+            response.status().as_u16()
+        )))
+    }
+}
+
+/// POSTs a form to one of the provider's endpoints, authenticated as the configured client.
+async fn client_post(
+    config: &Config,
+    http: &impl HttpClient,
+    url: &str,
+    fields: &[(&str, &str)],
+) -> Result<http::Response<Vec<u8>>, TokenError> {
     let oidc = &config.oidc;
     let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.extend_pairs(grant);
-    let mut request = http::Request::post(&discovery.token_endpoint)
+    form.extend_pairs(fields);
+    let mut request = http::Request::post(url)
         .header(
             http::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
@@ -180,38 +239,10 @@ pub async fn token_request(
     }
     let request = request
         .body(form.finish().into_bytes())
-        .map_err(|_| TokenError::Unavailable("cannot build the token request".into()))?;
-    let url = &discovery.token_endpoint;
-    let response = http
-        .send(request)
+        .map_err(|_| TokenError::Unavailable(format!("cannot build a request to {url}")))?;
+    http.send(request)
         .await
-        .map_err(|e| TokenError::Unavailable(format!("{url}: {e}")))?;
-    let status = response.status();
-    if status.is_success() {
-        return serde_json::from_slice(response.body()).map_err(|_| {
-            TokenError::Unavailable(format!("{url} did not answer a token response"))
-        });
-    }
-    if status.is_client_error() {
-        #[derive(Deserialize)]
-        struct OAuthError {
-            error: String,
-        }
-        if let Ok(e) = serde_json::from_slice::<OAuthError>(response.body()) {
-            // Only the code, restricted to its RFC 6749 alphabet: never echo free text.
-            let code: String = e
-                .error
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .take(64)
-                .collect();
-            return Err(TokenError::Refused(code));
-        }
-    }
-    Err(TokenError::Unavailable(format!(
-        "{url} answered HTTP {}",
-        status.as_u16()
-    )))
+        .map_err(|e| TokenError::Unavailable(format!("{url}: {e}")))
 }
 
 fn validate(d: &Discovery, config: &Config) -> Result<(), Error> {

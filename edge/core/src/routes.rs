@@ -21,6 +21,14 @@ pub(crate) async fn dispatch<P: Clock + Random + HttpClient>(
             only(req, &[Method::POST], "POST")?;
             agent::login_end(edge, req).await
         }
+        paths::REFRESH => {
+            only(req, &[Method::POST], "POST")?;
+            agent::refresh(edge, req).await
+        }
+        paths::LOGOUT => {
+            only(req, &[Method::POST], "POST")?;
+            agent::logout(edge, req).await
+        }
         paths::LOGIN_START => {
             only(req, &[Method::POST], "POST")?;
             agent::login_start(edge, req).await

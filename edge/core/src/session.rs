@@ -71,6 +71,8 @@ pub struct Session {
     pub access: Option<AccessCookie>,
     /// The refresh token, if any.
     pub refresh: Option<String>,
+    /// When the session ends (the ID cookie's expiry).
+    pub expires_at: u64,
 }
 
 fn open<T: serde::de::DeserializeOwned>(
@@ -79,14 +81,23 @@ fn open<T: serde::de::DeserializeOwned>(
     name: &str,
     now: u64,
 ) -> Option<T> {
+    open_with_expiry(headers, keys, name, now).map(|o| o.value)
+}
+
+fn open_with_expiry<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    keys: &CookieKeys,
+    name: &str,
+    now: u64,
+) -> Option<crate::seal::Opened<T>> {
     let value = cookies::read(headers, name)?;
-    keys.open_json(name, &value, now).ok().map(|o| o.value)
+    keys.open_json(name, &value, now).ok()
 }
 
 impl Session {
     /// Reads the session from the request's cookies, if there is one.
     pub fn read(headers: &HeaderMap, keys: &CookieKeys, now: u64) -> Option<Session> {
-        let id: IdCookie = open(headers, keys, names::COOKIE_ID, now)?;
+        let id = open_with_expiry::<IdCookie>(headers, keys, names::COOKIE_ID, now)?;
         let csrf: CsrfCookie = open(headers, keys, names::COOKIE_CSRF, now)?;
         let access: Option<AccessCookie> = open(headers, keys, names::COOKIE_ACCESS, now);
         let refresh =
@@ -95,10 +106,11 @@ impl Session {
             return None;
         }
         Some(Session {
-            id,
+            id: id.value,
             csrf: csrf.value,
             access,
             refresh,
+            expires_at: id.expires_at,
         })
     }
 
