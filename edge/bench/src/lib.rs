@@ -1,0 +1,85 @@
+//! Timing exports for edgeward-core's CPU-heavy steps, compiled to wasm with the worker's
+//! release profile and run in V8 (the engine workerd uses) by `scripts/bench-wasm.mjs`.
+//! Each export runs its step `n` times and returns the mean in microseconds. Inputs that need
+//! keys (ID tokens, JWKS) come from the script, which makes them with node:crypto.
+
+#![cfg(target_arch = "wasm32")]
+#![forbid(unsafe_code)]
+
+use edgeward_core::idtoken::{self, Expected, Jwks};
+use edgeward_core::seal::CookieKeys;
+use edgeward_core::{Random, RandomUnavailable};
+use wasm_bindgen::prelude::*;
+
+struct JsRandom;
+impl Random for JsRandom {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable> {
+        getrandom::getrandom(dest).map_err(|_| RandomUnavailable)
+    }
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn keys() -> Result<CookieKeys, JsError> {
+    CookieKeys::parse("b1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn mean_us(n: u32, start: f64) -> f64 {
+    (now_ms() - start) * 1000.0 / f64::from(n.max(1))
+}
+
+/// Sealing `size` bytes as a cookie value.
+#[wasm_bindgen]
+pub fn seal(size: usize, n: u32) -> Result<f64, JsError> {
+    let keys = keys()?;
+    let value = vec![b'x'; size];
+    let start = now_ms();
+    for _ in 0..n {
+        keys.seal("__Host-edgeward-at", &value, &JsRandom)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+    }
+    Ok(mean_us(n, start))
+}
+
+/// Opening a sealed value of `size` bytes.
+#[wasm_bindgen]
+pub fn open(size: usize, n: u32) -> Result<f64, JsError> {
+    let keys = keys()?;
+    let sealed = keys
+        .seal("__Host-edgeward-at", &vec![b'x'; size], &JsRandom)
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    let start = now_ms();
+    for _ in 0..n {
+        keys.open("__Host-edgeward-at", &sealed)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+    }
+    Ok(mean_us(n, start))
+}
+
+/// Validating an ID token (signature and claims) against a JWKS.
+#[wasm_bindgen]
+pub fn id_token(
+    jwks: &str,
+    token: &str,
+    issuer: &str,
+    client_id: &str,
+    nonce: &str,
+    now: f64,
+    n: u32,
+) -> Result<f64, JsError> {
+    let jwks = Jwks::parse(jwks.as_bytes()).map_err(|e| JsError::new(&e))?;
+    let expected = Expected {
+        issuer,
+        client_id,
+        nonce,
+        now: now as u64,
+    };
+    let start = now_ms();
+    for _ in 0..n {
+        idtoken::validate(token, &jwks, &expected).map_err(|e| JsError::new(&e.to_string()))?;
+    }
+    Ok(mean_us(n, start))
+}

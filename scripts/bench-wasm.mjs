@@ -1,0 +1,45 @@
+// Times edgeward-core's CPU-heavy steps in wasm, in V8 (the engine workerd runs), and prints a
+// table. Build first: scripts/bench-wasm.sh does both.
+import { createSign, generateKeyPairSync, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bench = await import(join(root, "target/bench-wasm/edgeward_bench.js"));
+bench.initSync({ module: readFileSync(join(root, "target/bench-wasm/edgeward_bench_bg.wasm")) });
+
+const b64url = (b) => Buffer.from(b).toString("base64url");
+const now = Math.floor(Date.now() / 1000);
+const issuer = "https://idp.example";
+
+function signedToken(alg) {
+  const { privateKey, publicKey } =
+    alg === "RS256"
+      ? generateKeyPairSync("rsa", { modulusLength: 2048 })
+      : generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = { ...publicKey.export({ format: "jwk" }), kid: alg, use: "sig" };
+  const header = b64url(JSON.stringify({ alg, kid: alg, typ: "JWT" }));
+  const claims = b64url(
+    JSON.stringify({ iss: issuer, sub: "demo", aud: "edgeward", nonce: "n", iat: now, exp: now + 300, name: "Demo User" }),
+  );
+  const signer = createSign("SHA256");
+  signer.update(`${header}.${claims}`);
+  const signature = signer.sign(alg === "RS256" ? privateKey : { key: privateKey, dsaEncoding: "ieee-p1363" });
+  return { jwks: JSON.stringify({ keys: [jwk] }), token: `${header}.${claims}.${b64url(signature)}` };
+}
+
+const rows = [];
+const run = (name, fn, n) => {
+  fn(Math.max(1, n / 10)); // warm-up
+  rows.push([name, fn(n)]);
+};
+run("cookie seal, 1 KiB", (n) => bench.seal(1024, n), 2000);
+run("cookie open, 1 KiB", (n) => bench.open(1024, n), 2000);
+for (const alg of ["RS256", "ES256"]) {
+  const { jwks, token } = signedToken(alg);
+  run(`ID-token check, ${alg}`, (n) => bench.id_token(jwks, token, issuer, "edgeward", "n", now, n), 100);
+}
+console.log(`| step (wasm in V8, node ${process.version}) | mean |`);
+console.log("| --- | ---: |");
+for (const [name, us] of rows) console.log(`| ${name} | ${us >= 1000 ? (us / 1000).toFixed(2) + " ms" : us.toFixed(1) + " µs"} |`);
