@@ -1,4 +1,7 @@
 //! `POST /auth/login/end` with a fake IdP: the token request it sends, the session it sets, and
+
+// A test crate: a panic here is a failing test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! how an unknown signing key is handled (one JWKS re-fetch for rollover, never a loop).
 
 mod common;
