@@ -5,6 +5,7 @@
 #   3. the SPA's wasm tests in headless Chromium (wasm-bindgen-test)
 #   4. release build of SPA and worker, and a deployability check (wrangler deploy --dry-run)
 #   5. integration tests against wrangler dev (workerd), the local IdP and Chromium
+#   6. end-to-end tests: Chromium driven through chromedriver (WebDriver)
 # Exits non-zero on any failure; the last line sums up the tests that ran.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -73,6 +74,7 @@ suite wasm-browser env CHROMEDRIVER=/usr/bin/chromedriver \
 suite build bash scripts/build.sh
 suite deploy-dry-run deploy_dry_run
 suite integration node --test --test-reporter=spec --test-concurrency=1 tests/integration/
+suite e2e node --test --test-reporter=spec --test-concurrency=1 tests/e2e/
 step_done
 
 echo
