@@ -51,6 +51,14 @@ pub mod names {
     pub const COOKIE_CSRF: &str = "__Host-edgeward-csrf";
     /// Short-lived cookie holding the state of a login in progress.
     pub const COOKIE_LOGIN: &str = "__Host-edgeward-login";
+    /// Every cookie edgeward sets.
+    pub const ALL_COOKIES: [&str; 5] = [
+        COOKIE_ACCESS,
+        COOKIE_REFRESH,
+        COOKIE_ID,
+        COOKIE_CSRF,
+        COOKIE_LOGIN,
+    ];
 }
 
 #[cfg(test)]
@@ -59,13 +67,7 @@ mod tests {
 
     #[test]
     fn every_cookie_name_carries_the_host_prefix() {
-        for name in [
-            names::COOKIE_ACCESS,
-            names::COOKIE_REFRESH,
-            names::COOKIE_ID,
-            names::COOKIE_CSRF,
-            names::COOKIE_LOGIN,
-        ] {
+        for name in names::ALL_COOKIES {
             assert!(name.starts_with(names::COOKIE_PREFIX), "{name}");
             assert!(name.starts_with("__Host-"), "{name}");
         }

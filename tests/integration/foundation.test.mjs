@@ -3,13 +3,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, WORKER_PORT, ORIGIN } from "../support/stack.mjs";
-import { dumpDom } from "../support/browser.mjs";
+import { Browser } from "../support/webdriver.mjs";
 
-let worker;
+let worker, browser;
 before(async () => {
   worker = await startWorker();
+  browser = await Browser.start();
 });
 after(async () => {
+  await browser?.stop();
   await worker?.stop();
 });
 
@@ -60,14 +62,15 @@ test("a wrong method is a JSON 405 with Allow", async () => {
 });
 
 test("the page renders 'Signed out' in Chromium after asking the worker", async () => {
-  const dom = await dumpDom(`${ORIGIN}/`);
-  assert.match(dom, /class="status signed-out"/);
-  assert.match(dom, /Signed out/);
+  await browser.goto(`${ORIGIN}/`);
+  const text = await browser.until(() => document.querySelector(".status.signed-out")?.textContent, 15_000, "the signed-out view");
+  assert.match(text, /Signed out/);
 });
 
 test("a deep link renders the SPA's own 404 view in Chromium", async () => {
-  const dom = await dumpDom(`${ORIGIN}/no/such/page`);
-  assert.match(dom, /Page not found/);
+  await browser.goto(`${ORIGIN}/no/such/page`);
+  const heading = await browser.until(() => document.querySelector("main h1")?.textContent, 15_000, "the SPA's view");
+  assert.equal(heading, "Page not found");
 });
 
 test("a bad configuration is a 500 config_invalid naming the variable", async () => {

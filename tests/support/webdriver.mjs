@@ -7,6 +7,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
 
+export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+// Without these, Chromium stalls on this closed network (see README "Testing").
+export const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-dev-shm-usage",
+];
+
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,17 +56,9 @@ export class Browser {
           alwaysMatch: {
             browserName: "chrome",
             "goog:chromeOptions": {
-              binary: process.env.CHROMIUM || "/usr/bin/chromium",
+              binary: CHROMIUM,
               args: [
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
+                ...CHROMIUM_FLAGS,
                 "--window-size=1100,760",
                 `--user-data-dir=${mkdtempSync(join(tmpdir(), "edgeward-e2e-"))}`,
               ],
@@ -104,6 +110,10 @@ export class Browser {
   }
   async click(css) {
     await this.cmd("POST", `/element/${await this.find(css)}/click`, {});
+  }
+  /** The page's serialised DOM. */
+  html() {
+    return this.cmd("POST", "/execute/sync", { script: "return document.documentElement.outerHTML", args: [] });
   }
   /** Waits until `fn()` (in the page) is truthy. */
   async until(fn, timeoutMs = 10_000, what = "condition") {

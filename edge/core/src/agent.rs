@@ -212,25 +212,18 @@ async fn finish_login<P: Clock + Random + HttpClient>(
     }
     let code = code.ok_or_else(|| Error::LoginFailed("the callback has no code".into()))?;
 
-    let discovery = edge.idp().discovery(config, ports).await?;
-    let tokens = oidc::token_request(
-        config,
-        ports,
-        &discovery,
+    let tokens = grant(
+        edge,
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
             ("redirect_uri", &config.oidc.redirect_uri),
             ("code_verifier", &login.verifier),
         ],
+        |code| Error::LoginFailed(format!("the token endpoint refused the code ({code})")),
     )
-    .await
-    .map_err(|e| match e {
-        TokenError::Refused(code) => {
-            Error::LoginFailed(format!("the token endpoint refused the code ({code})"))
-        }
-        TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
-    })?;
+    .await?;
+    let discovery = edge.idp().discovery(config, ports).await?;
     let raw_id_token = tokens
         .id_token
         .as_deref()
@@ -269,7 +262,7 @@ async fn finish_login<P: Clock + Random + HttpClient>(
         csrf: Some(&csrf),
         session_expires_at,
     };
-    let mut response = respond::json(
+    let response = respond::json(
         200,
         &LoginEndResponse {
             handled: true,
@@ -278,12 +271,39 @@ async fn finish_login<P: Clock + Random + HttpClient>(
             return_to: Some(login.return_to),
         },
     );
+    with_session_cookies(edge, response, now, &new)
+}
+
+/// A grant at the token endpoint, as the configured client. `refused` turns the provider's
+/// OAuth error code into our error; an unreachable provider is always `idp_unavailable`.
+async fn grant<P: Clock + Random + HttpClient>(
+    edge: &Edge<P>,
+    fields: &[(&str, &str)],
+    refused: impl FnOnce(String) -> Error,
+) -> Result<oidc::TokenResponse, Error> {
+    let (config, ports) = (edge.config(), edge.ports());
+    let discovery = edge.idp().discovery(config, ports).await?;
+    oidc::token_request(config, ports, &discovery, fields)
+        .await
+        .map_err(|e| match e {
+            TokenError::Refused(code) => refused(code),
+            TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
+        })
+}
+
+/// `response` with `Set-Cookie` headers storing `new`.
+fn with_session_cookies<P: Clock + Random + HttpClient>(
+    edge: &Edge<P>,
+    mut response: Response,
+    now: u64,
+    new: &NewTokens<'_>,
+) -> Result<Response, Error> {
     session::store(
         response.headers_mut(),
-        &config.cookie_keys,
-        ports,
+        &edge.config().cookie_keys,
+        edge.ports(),
         now,
-        &new,
+        new,
     )
     .map_err(|_| Error::Internal("sealing the session cookies failed"))?;
     Ok(response)
@@ -309,30 +329,25 @@ pub(crate) async fn refresh<P: Clock + Random + HttpClient>(
     edge: &Edge<P>,
     req: &Request,
 ) -> Result<Response, Error> {
-    let config = edge.config();
     let ports = edge.ports();
     let session = guarded_session(edge, req)?;
     let refresh_token = session
         .refresh
         .as_deref()
         .ok_or_else(|| Error::SessionExpired("there is no refresh token".into()))?;
-    let discovery = edge.idp().discovery(config, ports).await?;
-    let tokens = oidc::token_request(
-        config,
-        ports,
-        &discovery,
+    let tokens = grant(
+        edge,
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ],
+        |code| {
+            Error::SessionExpired(format!(
+                "the identity provider refused the refresh ({code})"
+            ))
+        },
     )
-    .await
-    .map_err(|e| match e {
-        TokenError::Refused(code) => Error::SessionExpired(format!(
-            "the identity provider refused the refresh ({code})"
-        )),
-        TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
-    })?;
+    .await?;
     let now = ports.now();
     let new = NewTokens {
         access: AccessCookie {
@@ -351,15 +366,7 @@ pub(crate) async fn refresh<P: Clock + Random + HttpClient>(
         http::header::CACHE_CONTROL,
         http::HeaderValue::from_static("no-store"),
     );
-    session::store(
-        response.headers_mut(),
-        &config.cookie_keys,
-        ports,
-        now,
-        &new,
-    )
-    .map_err(|_| Error::Internal("sealing the session cookies failed"))?;
-    Ok(response)
+    with_session_cookies(edge, response, now, &new)
 }
 
 /// `POST /auth/logout`: clears every session cookie, revokes the refresh token at the IdP

@@ -205,13 +205,7 @@ pub fn store(
 
 /// Appends `Set-Cookie` headers that delete every session cookie (and a pending login).
 pub fn clear(headers: &mut HeaderMap) {
-    for name in [
-        names::COOKIE_ACCESS,
-        names::COOKIE_REFRESH,
-        names::COOKIE_ID,
-        names::COOKIE_CSRF,
-        names::COOKIE_LOGIN,
-    ] {
+    for name in names::ALL_COOKIES {
         headers.append(SET_COOKIE, cookies::clear(name));
     }
 }
