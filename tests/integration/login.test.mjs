@@ -5,6 +5,7 @@ import { startIdp, startWorker, ORIGIN, ISSUER, WORKER_PORT } from "../support/s
 import { CookieJar } from "../support/jar.mjs";
 import { loginAtIdp } from "../support/idp-login.mjs";
 import { writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { artifactDir } from "../support/stack.mjs";
 
@@ -231,4 +232,32 @@ test("tampered session cookies count as no session, never as an error", async ()
   for (const name of SESSION_COOKIES) moved.set(ORIGIN, name, jar.get(ORIGIN, name).value);
   moved.set(ORIGIN, "__Host-edgeward-id", jar.get(ORIGIN, "__Host-edgeward-csrf").value);
   assert.deepEqual(await (await moved.fetch(`${ORIGIN}/auth/session`)).json(), { isLoggedIn: false });
+});
+
+test("an IdP that never answers is a 502 after the outgoing timeout, not a hung request", async () => {
+  // A server that accepts connections and never answers.
+  const silent = createServer(() => {});
+  await new Promise((r) => silent.listen(0, "127.0.0.1", r));
+  const port = WORKER_PORT + 3;
+  const slow = await startWorker({ port, vars: { OIDC_ISSUER: `http://127.0.0.1:${silent.address().port}` } });
+  try {
+    const origin = `http://localhost:${port}`;
+    const started = Date.now();
+    const res = await fetch(`${origin}/auth/login/start`, {
+      method: "POST",
+      headers: { origin, ...json },
+      body: "{}",
+      signal: AbortSignal.timeout(30_000),
+    });
+    const elapsed = Date.now() - started;
+    const body = await res.json();
+    assert.equal(res.status, 502);
+    assert.equal(body.code, "idp_unavailable");
+    assert.match(body.message, /no answer within 10 s/);
+    assert.ok(elapsed >= 9_000 && elapsed < 25_000, `answered after ${elapsed} ms`);
+  } finally {
+    await slow.stop();
+    silent.closeAllConnections?.();
+    silent.close();
+  }
 });
