@@ -20,7 +20,7 @@ pub enum Error {
     /// The path exists but not for this method; `allowed` goes into the `Allow` header.
     MethodNotAllowed {
         /// Methods the path accepts.
-        allowed: &'static str,
+        allowed: String,
     },
     /// The request is malformed; the reason is safe to show.
     InvalidRequest(String),
@@ -70,9 +70,9 @@ impl Error {
         let mut response = respond::json(self.code().status(), &body);
         match self {
             Error::MethodNotAllowed { allowed } => {
-                response
-                    .headers_mut()
-                    .insert(http::header::ALLOW, http::HeaderValue::from_static(allowed));
+                if let Ok(value) = http::HeaderValue::from_str(&allowed) {
+                    response.headers_mut().insert(http::header::ALLOW, value);
+                }
             }
             Error::SessionExpired(_) => crate::session::clear(response.headers_mut()),
             _ => {}

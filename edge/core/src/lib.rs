@@ -19,6 +19,7 @@ pub mod guard;
 pub mod idtoken;
 pub mod oidc;
 pub mod ports;
+pub mod proxy;
 mod respond;
 mod routes;
 pub mod seal;

@@ -41,6 +41,8 @@ fn only(req: &Request, methods: &[Method], allowed: &'static str) -> Result<(), 
     if methods.contains(req.method()) {
         Ok(())
     } else {
-        Err(Error::MethodNotAllowed { allowed })
+        Err(Error::MethodNotAllowed {
+            allowed: allowed.to_owned(),
+        })
     }
 }
