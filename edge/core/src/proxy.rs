@@ -116,7 +116,7 @@ impl Routes {
             });
         }
         // Longest prefix first, so the most specific route wins.
-        routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         Ok(Self { routes })
     }
 
