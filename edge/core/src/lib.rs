@@ -18,6 +18,7 @@ pub mod error;
 pub mod guard;
 pub mod idtoken;
 pub mod oidc;
+pub mod phantom;
 pub mod ports;
 pub mod proxy;
 mod respond;

@@ -202,7 +202,7 @@ pub async fn revoke(
 }
 
 /// POSTs a form to one of the provider's endpoints, authenticated as the configured client.
-async fn client_post(
+pub(crate) async fn client_post(
     config: &Config,
     http: &impl HttpClient,
     url: &str,

@@ -1,0 +1,53 @@
+//! RFC 7662 introspection through the HTTP port, against fake answers.
+
+mod common;
+
+use common::{config, FakePorts, ISSUER};
+use edgeward_core::phantom::introspect;
+use edgeward_shared::ErrorCode;
+
+fn run(ports: &FakePorts) -> Result<edgeward_core::phantom::Introspection, edgeward_core::Error> {
+    futures_executor::block_on(introspect(
+        &config(),
+        ports,
+        &format!("{ISSUER}/token/introspection"),
+        "opaque-at",
+    ))
+}
+
+#[test]
+fn introspection_answers() {
+    let url = format!("{ISSUER}/token/introspection");
+    let ports = FakePorts::default();
+    ports.route(&url, 200, r#"{"active":true,"sub":"demo","scope":"orders:read","client_id":"edgeward","exp":1700000300}"#);
+    let active = run(&ports).unwrap();
+    assert_eq!(active.sub.as_deref(), Some("demo"));
+    assert_eq!(active.exp, Some(1_700_000_300));
+    let (method, _, body) = ports.sent.borrow()[0].clone();
+    assert_eq!(method, "POST");
+    assert!(
+        body.contains("token=opaque-at") && body.contains("token_type_hint=access_token"),
+        "{body}"
+    );
+
+    let table = [
+        (200, r#"{"active":false}"#, ErrorCode::Unauthorized),
+        (500, "oops", ErrorCode::IdpUnavailable),
+        (
+            401,
+            r#"{"error":"invalid_client"}"#,
+            ErrorCode::IdpUnavailable,
+        ),
+        (200, "<html>", ErrorCode::IdpUnavailable),
+    ];
+    for (status, answer, code) in table {
+        let ports = FakePorts::default();
+        ports.route(&url, status, answer);
+        assert_eq!(run(&ports).unwrap_err().code(), code, "{status} {answer}");
+    }
+    // Unreachable.
+    assert_eq!(
+        run(&FakePorts::default()).unwrap_err().code(),
+        ErrorCode::IdpUnavailable
+    );
+}
