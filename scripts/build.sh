@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/build.sh — builds everything that gets deployed: the SPA (trunk → dist/) and the
-# worker bundle (→ build/worker/). EDGEWARD_BUILD=dev builds both unoptimised.
+# worker bundle (→ build/worker/), plus the example API the local stack runs behind the proxy.
+# EDGEWARD_BUILD=dev builds SPA and worker unoptimised.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$EDGEWARD_ROOT"
@@ -13,3 +14,5 @@ mkdir -p target
 (cd app && with_wasm_toolchain trunk build "${trunk_flags[@]}" >"$EDGEWARD_ROOT/target/trunk-build.log" 2>&1) \
   || { cat target/trunk-build.log; die "trunk build failed"; }
 bash scripts/build-worker.sh
+# The example API behind the proxy (a native test fixture, also run by dev.sh).
+cargo build -q -p edgeward-example-api

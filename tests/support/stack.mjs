@@ -12,10 +12,20 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const WORKER_PORT = Number(process.env.TEST_WORKER_PORT || 8790);
 export const IDP_PORT = Number(process.env.TEST_IDP_PORT || 9090);
 export const ORIGIN = `http://localhost:${WORKER_PORT}`;
+export const API_PORT = Number(process.env.TEST_API_PORT || 8095);
+export const API = `http://localhost:${API_PORT}`;
 export const ISSUER = `http://localhost:${IDP_PORT}`;
 export const CLIENT_SECRET = "integration-test-secret";
 /** One cookie key per test run. */
 export const COOKIE_KEYS = `t1:${randomBytes(32).toString("hex")}`;
+/** One ES256 minting key per test run. */
+export const MINT_KEY = `m1:${randomBytes(32).toString("base64url")}`;
+/** The example API behind the proxy. */
+export const API_ROUTES = JSON.stringify([
+  { prefix: "/api/whoami/", upstream: `${API}/whoami/`, methods: ["GET"] },
+  { prefix: "/api/echo/", upstream: `${API}/echo/`, methods: ["GET", "POST", "PUT", "PATCH", "DELETE"] },
+  { prefix: "/api/admin/", upstream: `${API}/admin/`, methods: ["GET"] },
+]);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -97,6 +107,8 @@ export async function startWorker({ port = WORKER_PORT, vars = {} } = {}) {
     OIDC_ISSUER: ISSUER,
     OIDC_CLIENT_ID: "edgeward",
     OIDC_CLIENT_SECRET: CLIENT_SECRET,
+    EDGEWARD_API_ROUTES: API_ROUTES,
+    EDGEWARD_MINT_KEY: MINT_KEY,
     ...vars,
   };
   const args = ["wrangler", "dev", "--port", String(port), "--persist-to", persist, "--log-level", "info"];
@@ -104,4 +116,17 @@ export async function startWorker({ port = WORKER_PORT, vars = {} } = {}) {
   const worker = launch(`worker-${port}`, "npx", args, { WRANGLER_SEND_METRICS: "false" });
   await waitFor(`http://localhost:${port}/auth/session`, 180_000, "wrangler dev");
   return worker;
+}
+
+/** Starts the example API (the Rust fixture behind the proxy), trusting the worker on `port`. */
+export async function startExampleApi({ workerPort = WORKER_PORT } = {}) {
+  const bin = join(ROOT, "target", "debug", "edgeward-example-api");
+  const api = launch("example-api", bin, [], {
+    PORT: String(API_PORT),
+    JWKS_URL: `http://localhost:${workerPort}/.well-known/jwks.json`,
+    ISSUER: `http://localhost:${workerPort}`,
+    AUDIENCE: API,
+  });
+  await waitFor(`${API}/nothing`, 15_000, "the example API");
+  return api;
 }

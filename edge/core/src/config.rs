@@ -8,6 +8,8 @@ use std::fmt;
 
 use url::Url;
 
+use crate::phantom::MintKey;
+use crate::proxy::Routes;
 use crate::seal::CookieKeys;
 
 /// Where the worker runs. `production` refuses plain-http URLs.
@@ -45,6 +47,14 @@ pub mod vars {
     pub const ALLOWED_PARAMS: &str = "OIDC_ALLOWED_PARAMS";
     /// Where the IdP sends the browser after logout (default `<origin>/`).
     pub const POST_LOGOUT_REDIRECT_URI: &str = "OIDC_POST_LOGOUT_REDIRECT_URI";
+    /// The proxied APIs: a JSON list of `{prefix, upstream, methods}` (default: none).
+    pub const API_ROUTES: &str = "EDGEWARD_API_ROUTES";
+    /// `introspect-mint` (default) or `passthrough`.
+    pub const PHANTOM_MODE: &str = "EDGEWARD_PHANTOM_MODE";
+    /// Secret, for `introspect-mint`: the ES256 key, `kid:<32-byte P-256 secret, base64url>`.
+    pub const MINT_KEY: &str = "EDGEWARD_MINT_KEY";
+    /// Longest life of a minted token and of a cached introspection, seconds (default 60).
+    pub const PHANTOM_MAX_TTL: &str = "EDGEWARD_PHANTOM_MAX_TTL";
 }
 
 /// A secret string. `Debug` and `Display` print `***`; get the value with [`Secret::expose`].
@@ -76,6 +86,29 @@ pub enum ClientAuth {
     Basic,
     /// `client_id` and `client_secret` in the form body.
     Post,
+}
+
+/// How the proxy turns the cookie's access token into the JWT an API gets.
+#[derive(Debug)]
+pub enum PhantomMode {
+    /// Introspect the opaque token (RFC 7662) and mint a short-lived ES256 JWT.
+    IntrospectMint {
+        /// The worker's signing key.
+        key: MintKey,
+    },
+    /// The access token is already a JWT: forward it as it is.
+    Passthrough,
+}
+
+/// The API proxy.
+#[derive(Debug)]
+pub struct ProxyConfig {
+    /// The routes (empty: every `/api/*` is 404).
+    pub routes: Routes,
+    /// Cookie to JWT.
+    pub mode: PhantomMode,
+    /// Longest life of a minted token / cache entry, seconds.
+    pub max_ttl: u64,
 }
 
 /// The worker as an OpenID Connect client.
@@ -112,6 +145,8 @@ pub struct Config {
     pub cookie_keys: CookieKeys,
     /// The OpenID Connect client.
     pub oidc: OidcClient,
+    /// The API proxy.
+    pub proxy: ProxyConfig,
 }
 
 /// A configuration variable is missing or invalid.
@@ -269,6 +304,45 @@ impl Config {
             ));
         }
 
+        let routes = match get(vars::API_ROUTES) {
+            Some(json) => {
+                Routes::parse(&json, profile).map_err(|e| invalid(vars::API_ROUTES, e))?
+            }
+            None => Routes::default(),
+        };
+        let mode = match get(vars::PHANTOM_MODE).as_deref() {
+            None | Some("introspect-mint") => {
+                match get(vars::MINT_KEY) {
+                    Some(spec) => PhantomMode::IntrospectMint {
+                        key: MintKey::parse(&spec).map_err(|e| invalid(vars::MINT_KEY, e))?,
+                    },
+                    // Only needed once there is something to proxy.
+                    None if routes.routes().is_empty() => PhantomMode::Passthrough,
+                    None => {
+                        return Err(invalid(
+                            vars::MINT_KEY,
+                            "is not set (introspect-mint signs with it; see README)",
+                        ))
+                    }
+                }
+            }
+            Some("passthrough") => PhantomMode::Passthrough,
+            Some(other) => {
+                return Err(invalid(
+                    vars::PHANTOM_MODE,
+                    format!("must be introspect-mint or passthrough, not {other:?}"),
+                ))
+            }
+        };
+        let max_ttl = match get(vars::PHANTOM_MAX_TTL) {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=3600).contains(n))
+                .ok_or_else(|| invalid(vars::PHANTOM_MAX_TTL, "must be 1 to 3600 seconds"))?,
+            None => 60,
+        };
+
         Ok(Config {
             profile,
             origin,
@@ -283,6 +357,11 @@ impl Config {
                 scopes,
                 allowed_params,
                 post_logout_redirect_uri: post_logout_url.to_string(),
+            },
+            proxy: ProxyConfig {
+                routes,
+                mode,
+                max_ttl,
             },
         })
     }
@@ -328,6 +407,7 @@ mod tests {
     use super::*;
 
     const KEY: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    const ROUTES: &str = r#"[{"prefix": "/api/orders/", "upstream": "https://orders.example/", "methods": ["GET"]}]"#;
 
     /// A complete configuration with `pairs` laid over it ("" unsets a variable).
     fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -379,6 +459,30 @@ mod tests {
         ])
         .unwrap_err();
         assert!(!err.to_string().contains("0001020304"), "{err}");
+    }
+
+    #[test]
+    fn proxy_settings() {
+        let c = from(&[("EDGEWARD_ORIGIN", "https://a.example")]).unwrap();
+        assert!(c.proxy.routes.routes().is_empty());
+        assert_eq!(c.proxy.max_ttl, 60);
+        let c = from(&[
+            ("EDGEWARD_ORIGIN", "https://a.example"),
+            ("EDGEWARD_API_ROUTES", ROUTES),
+            (
+                "EDGEWARD_MINT_KEY",
+                "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE",
+            ),
+            ("EDGEWARD_PHANTOM_MAX_TTL", "30"),
+        ])
+        .unwrap();
+        assert!(matches!(c.proxy.mode, PhantomMode::IntrospectMint { .. }));
+        assert_eq!(c.proxy.routes.routes().len(), 1);
+        assert_eq!(c.proxy.max_ttl, 30);
+        assert!(
+            !format!("{c:?}").contains("AQEBAQ"),
+            "the mint key never prints"
+        );
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub enum Error {
     LoginFailed(String),
     /// The identity provider is unreachable, slow, or answered something unusable.
     IdpUnavailable(String),
+    /// The upstream API could not be reached.
+    UpstreamUnavailable(String),
     /// A fault on our side (e.g. no randomness); the client learns nothing more.
     Internal(&'static str),
 }
@@ -57,6 +59,7 @@ impl Error {
             Error::InvalidState(_) => ErrorCode::InvalidState,
             Error::LoginFailed(_) => ErrorCode::LoginFailed,
             Error::IdpUnavailable(_) => ErrorCode::IdpUnavailable,
+            Error::UpstreamUnavailable(_) => ErrorCode::UpstreamUnavailable,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -99,6 +102,7 @@ impl fmt::Display for Error {
             Error::IdpUnavailable(reason) => {
                 write!(f, "the identity provider is unavailable: {reason}")
             }
+            Error::UpstreamUnavailable(reason) => write!(f, "the API is unavailable: {reason}"),
             Error::Internal(what) => write!(f, "internal error ({what})"),
         }
     }

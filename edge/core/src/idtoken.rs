@@ -12,7 +12,8 @@ use std::fmt;
 use chrono::{DateTime, TimeZone, Utc};
 use jwt_compact::alg::{Es256, Rsa, RsaPublicKey};
 use jwt_compact::jwk::JsonWebKey;
-use jwt_compact::{AlgorithmExt, Claims, TimeOptions, UntrustedToken};
+use jwt_compact::{AlgorithmExt, Claims, TimeOptions, Token, UntrustedToken};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 /// Clock skew tolerated on `exp` and `iat`, in seconds.
@@ -212,45 +213,46 @@ impl fmt::Display for IdTokenError {
 
 impl std::error::Error for IdTokenError {}
 
-/// Validates `token` against `jwks` and `expected`.
-pub fn validate(
-    token: &str,
-    jwks: &Jwks,
-    expected: &Expected<'_>,
-) -> Result<ValidatedIdToken, IdTokenError> {
+/// Checks a JWT's algorithm (RS256 or ES256 only), finds its key in `jwks` by `kid` and type,
+/// and verifies the signature. Claims are parsed as `T` but not checked: callers check them.
+pub fn verify<T: DeserializeOwned>(token: &str, jwks: &Jwks) -> Result<Token<T>, IdTokenError> {
     let untrusted = UntrustedToken::new(token).map_err(|_| IdTokenError::Malformed)?;
     let alg = untrusted.algorithm().to_owned();
     if alg != "RS256" && alg != "ES256" {
         return Err(IdTokenError::UnsupportedAlgorithm(alg));
     }
     let kid = untrusted.header().key_id.as_deref();
-    let candidates = jwks.keys.iter().filter(|k| {
+    let mut tried = false;
+    for key in jwks.keys.iter().filter(|k| {
         let type_fits = matches!(
             (&k.material, alg.as_str()),
             (KeyMaterial::Rs256(_), "RS256") | (KeyMaterial::Es256(_), "ES256")
         );
         type_fits && (kid.is_none() || k.kid.as_deref() == kid)
-    });
-    let mut verified = None;
-    let mut tried = false;
-    for key in candidates {
+    }) {
         tried = true;
         let result = match &key.material {
-            KeyMaterial::Rs256(k) => Rsa::rs256()
-                .validator::<IdTokenClaims>(k)
-                .validate(&untrusted),
-            KeyMaterial::Es256(k) => Es256.validator::<IdTokenClaims>(k).validate(&untrusted),
+            KeyMaterial::Rs256(k) => Rsa::rs256().validator::<T>(k).validate(&untrusted),
+            KeyMaterial::Es256(k) => Es256.validator::<T>(k).validate(&untrusted),
         };
         if let Ok(token) = result {
-            verified = Some(token);
-            break;
+            return Ok(token);
         }
     }
-    let token = match (verified, tried) {
-        (Some(t), _) => t,
-        (None, true) => return Err(IdTokenError::BadSignature),
-        (None, false) => return Err(IdTokenError::UnknownKey),
-    };
+    Err(if tried {
+        IdTokenError::BadSignature
+    } else {
+        IdTokenError::UnknownKey
+    })
+}
+
+/// Validates `token` against `jwks` and `expected`.
+pub fn validate(
+    token: &str,
+    jwks: &Jwks,
+    expected: &Expected<'_>,
+) -> Result<ValidatedIdToken, IdTokenError> {
+    let token = verify::<IdTokenClaims>(token, jwks)?;
     let claims: &Claims<IdTokenClaims> = token.claims();
     let custom = &claims.custom;
 

@@ -26,7 +26,9 @@ mod routes;
 pub mod seal;
 pub mod session;
 
-pub use config::{ClientAuth, Config, ConfigError, OidcClient, Profile, Secret};
+pub use config::{
+    ClientAuth, Config, ConfigError, OidcClient, PhantomMode, Profile, ProxyConfig, Secret,
+};
 pub use error::Error;
 pub use ports::{Clock, HttpClient, Random, RandomUnavailable, TransportError};
 
@@ -35,6 +37,30 @@ pub use ports::{Clock, HttpClient, Random, RandomUnavailable, TransportError};
 pub type Request = http::Request<Vec<u8>>;
 /// A response as the core produces it.
 pub type Response = http::Response<Vec<u8>>;
+
+/// What the core decided about a request.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Answer with this response.
+    Respond(Response),
+    /// Forward to an upstream API (only for `/api/*`): the adapter sends the browser's body
+    /// along, streams the answer back through [`proxy::forward_response_headers`], and answers
+    /// [`Error::UpstreamUnavailable`] if the upstream cannot be reached.
+    Forward(proxy::Forward),
+}
+
+impl Outcome {
+    /// The response, for callers that know the request was not proxied.
+    pub fn into_response(self) -> Option<Response> {
+        match self {
+            Outcome::Respond(r) => Some(r),
+            Outcome::Forward(_) => None,
+        }
+    }
+}
+
+/// Minted phantom tokens kept per isolate.
+pub const PHANTOM_CACHE_ENTRIES: usize = 1024;
 
 /// The token handler: validated configuration plus the ports it runs on.
 ///
@@ -45,6 +71,7 @@ pub struct Edge<P> {
     config: Config,
     ports: P,
     idp: oidc::IdpCache,
+    phantom: phantom::PhantomCache,
 }
 
 impl<P: Clock + Random + HttpClient> Edge<P> {
@@ -54,6 +81,7 @@ impl<P: Clock + Random + HttpClient> Edge<P> {
             config,
             ports,
             idp: oidc::IdpCache::default(),
+            phantom: phantom::PhantomCache::new(PHANTOM_CACHE_ENTRIES),
         }
     }
 
@@ -67,16 +95,22 @@ impl<P: Clock + Random + HttpClient> Edge<P> {
         &self.idp
     }
 
+    /// This isolate's minted phantom tokens.
+    pub fn phantom_cache(&self) -> &phantom::PhantomCache {
+        &self.phantom
+    }
+
     /// The platform ports this edge runs on.
     pub fn ports(&self) -> &P {
         &self.ports
     }
 
-    /// Answers one request. Never panics and never fails: every error becomes a JSON response.
-    pub async fn handle(&self, req: Request) -> Response {
+    /// Decides one request. Never panics and never fails: every error becomes a JSON response.
+    /// For `/api/*` the request's body may be left empty: the adapter streams the original.
+    pub async fn handle(&self, req: Request) -> Outcome {
         match routes::dispatch(self, &req).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(),
+            Ok(outcome) => outcome,
+            Err(error) => Outcome::Respond(error.into_response()),
         }
     }
 }

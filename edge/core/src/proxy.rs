@@ -6,6 +6,10 @@
 //! The longest matching prefix wins. A path that could mean something else to the upstream than
 //! to us (dot segments, encoded slashes or backslashes, backslashes, encoded NUL) matches no
 //! route: 404 `route_not_found`, never a forward.
+//!
+//! [`forward`] is the proxy's request handler: route, Origin/CSRF rules for state-changing
+//! methods, the access-token cookie, the phantom token, and the [`Forward`] plan the platform
+//! adapter carries out (streaming the body both ways).
 
 use edgeward_shared::names;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -23,6 +27,8 @@ struct RouteSpec {
     prefix: String,
     upstream: String,
     methods: Vec<String>,
+    #[serde(default)]
+    audience: Option<String>,
 }
 
 /// One validated route.
@@ -34,6 +40,8 @@ pub struct Route {
     pub upstream: Url,
     /// Methods allowed on this route.
     pub methods: Vec<Method>,
+    /// `aud` of the tokens minted for this API (default: the upstream's origin).
+    pub audience: String,
 }
 
 /// The route table.
@@ -109,10 +117,14 @@ impl Routes {
                     other => Err(format!("route {prefix}: method {other:?} is not supported")),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            let audience = spec
+                .audience
+                .unwrap_or_else(|| upstream.origin().ascii_serialization());
             routes.push(Route {
                 prefix,
                 upstream,
                 methods,
+                audience,
             });
         }
         // Longest prefix first, so the most specific route wins.
@@ -445,4 +457,86 @@ mod tests {
         assert_eq!(out["content-type"], "application/json");
         assert_eq!(out["cache-control"], "private");
     }
+}
+
+/// What the adapter must send upstream. The request body is the browser's, streamed as it is.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// The method.
+    pub method: Method,
+    /// The upstream URL.
+    pub url: Url,
+    /// The headers, already rewritten ([`forward_request_headers`]).
+    pub headers: HeaderMap,
+}
+
+/// `/api/*`: the plan for forwarding `req` upstream with a phantom token, or why not.
+pub(crate) async fn forward<P: crate::Clock + crate::Random + crate::HttpClient>(
+    edge: &crate::Edge<P>,
+    req: &crate::Request,
+) -> Result<Forward, Error> {
+    use crate::config::PhantomMode;
+    use crate::session::{AccessCookie, CsrfCookie};
+
+    let config = edge.config();
+    let ports = edge.ports();
+    let target = config.proxy.routes.resolve(req.method(), req.uri())?;
+    let now = ports.now();
+    let open = |name: &str| crate::cookies::read(req.headers(), name);
+    if crate::guard::is_state_changing(req.method()) {
+        crate::guard::check_origin(req.headers(), &config.allowed_origins)?;
+        let csrf = open(names::COOKIE_CSRF)
+            .and_then(|v| {
+                config
+                    .cookie_keys
+                    .open_json::<CsrfCookie>(names::COOKIE_CSRF, &v, now)
+                    .ok()
+            })
+            .ok_or(Error::Unauthorized)?;
+        crate::guard::check_csrf(req.headers(), &csrf.value.value)?;
+    }
+    let access = open(names::COOKIE_ACCESS)
+        .and_then(|v| {
+            config
+                .cookie_keys
+                .open_json::<AccessCookie>(names::COOKIE_ACCESS, &v, now)
+                .ok()
+        })
+        .ok_or(Error::Unauthorized)?
+        .value;
+
+    let jwt = match &config.proxy.mode {
+        PhantomMode::Passthrough => access.token,
+        PhantomMode::IntrospectMint { key } => {
+            let cache_key = format!("{}\n{}", target.route.audience, access.token);
+            match edge.phantom_cache().get(&cache_key, now) {
+                Some(hit) => hit.jwt,
+                None => {
+                    let discovery = edge.idp().discovery(config, ports).await?;
+                    let endpoint =
+                        discovery.introspection_endpoint.as_deref().ok_or_else(|| {
+                            Error::IdpUnavailable(
+                                "the provider has no introspection endpoint".into(),
+                            )
+                        })?;
+                    let introspection =
+                        crate::phantom::introspect(config, ports, endpoint, &access.token).await?;
+                    let minted = key.mint(
+                        &introspection,
+                        &config.origin,
+                        &target.route.audience,
+                        now,
+                        config.proxy.max_ttl,
+                    )?;
+                    edge.phantom_cache().put(&cache_key, minted.clone(), now);
+                    minted.jwt
+                }
+            }
+        }
+    };
+    Ok(Forward {
+        method: req.method().clone(),
+        url: target.url,
+        headers: forward_request_headers(req.headers(), &jwt)?,
+    })
 }

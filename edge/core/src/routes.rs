@@ -3,15 +3,46 @@
 use edgeward_shared::paths;
 use http::Method;
 
+use crate::config::PhantomMode;
 use crate::error::Error;
 use crate::ports::{Clock, HttpClient, Random};
-use crate::{agent, Edge, Request, Response};
+use crate::{agent, proxy, Edge, Outcome, Request, Response};
 
 pub(crate) async fn dispatch<P: Clock + Random + HttpClient>(
     edge: &Edge<P>,
     req: &Request,
-) -> Result<Response, Error> {
+) -> Result<Outcome, Error> {
     let path = req.uri().path();
+    if path.starts_with(paths::API_PREFIX) || path == paths::API_PREFIX.trim_end_matches('/') {
+        return proxy::forward(edge, req).await.map(Outcome::Forward);
+    }
+    if path == paths::JWKS {
+        only(req, &[Method::GET, Method::HEAD], "GET, HEAD")?;
+        return match &edge.config().proxy.mode {
+            PhantomMode::IntrospectMint { key } => {
+                let mut response = Response::new(key.jwks_json().into_bytes());
+                let headers = response.headers_mut();
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+                headers.insert(
+                    http::header::CACHE_CONTROL,
+                    http::HeaderValue::from_static("public, max-age=300"),
+                );
+                Ok(Outcome::Respond(response))
+            }
+            PhantomMode::Passthrough => Err(Error::RouteNotFound),
+        };
+    }
+    auth(edge, req, path).await.map(Outcome::Respond)
+}
+
+async fn auth<P: Clock + Random + HttpClient>(
+    edge: &Edge<P>,
+    req: &Request,
+    path: &str,
+) -> Result<Response, Error> {
     match path {
         paths::SESSION => {
             only(req, &[Method::GET, Method::HEAD], "GET, HEAD")?;

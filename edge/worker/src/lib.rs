@@ -13,8 +13,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use edgeward_core::proxy::{forward_response_headers, Forward};
 use edgeward_core::{
-    Clock, Config, ConfigError, Edge, Error, HttpClient, Random, RandomUnavailable, TransportError,
+    Clock, Config, ConfigError, Edge, Error, HttpClient, Outcome, Random, RandomUnavailable,
+    TransportError,
 };
 use futures_util::future::{self, Either};
 use worker::{event, Context, Env};
@@ -119,19 +121,81 @@ fn edge(env: &Env) -> Result<Rc<Edge<WorkerPorts>>, ConfigError> {
 }
 
 #[event(fetch)]
-async fn fetch(req: worker::Request, env: Env, _ctx: Context) -> worker::Result<worker::Response> {
-    let response = match edge(&env) {
-        Ok(edge) => match into_core(req).await {
-            Ok(req) => edge.handle(req).await,
-            Err(e) => e.into_response(),
-        },
-        Err(e) => Error::Config(e).into_response(),
+async fn fetch(
+    mut req: worker::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<worker::Response> {
+    let edge = match edge(&env) {
+        Ok(edge) => edge,
+        Err(e) => return from_core(Error::Config(e).into_response()),
     };
-    from_core(response)
+    // A proxied request's body is streamed to the upstream as it is; the core never reads it.
+    let proxied = req
+        .path()
+        .strip_prefix(edgeward_shared::paths::API_PREFIX.trim_end_matches('/'))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    let core_req = match into_core(&mut req, !proxied).await {
+        Ok(r) => r,
+        Err(e) => return from_core(e.into_response()),
+    };
+    match edge.handle(core_req).await {
+        Outcome::Respond(response) => from_core(response),
+        Outcome::Forward(plan) => match forward(plan, &req).await {
+            Ok(response) => Ok(response),
+            Err(e) => from_core(Error::UpstreamUnavailable(e.to_string()).into_response()),
+        },
+    }
 }
 
-/// Converts the platform's request into the core's.
-async fn into_core(mut req: worker::Request) -> Result<edgeward_core::Request, Error> {
+/// Sends the plan upstream with the browser's body, and streams the answer back.
+async fn forward(plan: Forward, original: &worker::Request) -> worker::Result<worker::Response> {
+    let headers = worker::Headers::new();
+    for (name, value) in &plan.headers {
+        if let Ok(value) = value.to_str() {
+            headers.append(name.as_str(), value)?;
+        }
+    }
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::from(plan.method.as_str().to_owned()))
+        .with_headers(headers)
+        .with_redirect(worker::RequestRedirect::Manual);
+    if !matches!(plan.method, http::Method::GET | http::Method::HEAD) {
+        init.with_body(original.inner().body().map(Into::into));
+    }
+    let outgoing = worker::Request::new_with_init(plan.url.as_str(), &init)?;
+    let upstream = worker::Fetch::Request(outgoing).send().await?;
+
+    let mut received = http::HeaderMap::new();
+    for (name, value) in upstream.headers().entries() {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            received.append(n, v);
+        }
+    }
+    let headers = worker::Headers::new();
+    for (name, value) in &forward_response_headers(&received) {
+        if let Ok(value) = value.to_str() {
+            headers.append(name.as_str(), value)?;
+        }
+    }
+    let body = match upstream.body() {
+        worker::ResponseBody::Stream(stream) => worker::ResponseBody::Stream(stream.clone()),
+        worker::ResponseBody::Body(bytes) => worker::ResponseBody::Body(bytes.clone()),
+        worker::ResponseBody::Empty => worker::ResponseBody::Empty,
+    };
+    Ok(worker::Response::from_body(body)?
+        .with_status(upstream.status_code())
+        .with_headers(headers))
+}
+
+/// Converts the platform's request into the core's; the body is read only when `with_body`.
+async fn into_core(
+    req: &mut worker::Request,
+    with_body: bool,
+) -> Result<edgeward_core::Request, Error> {
     let bad = |what: &str| Error::InvalidRequest(what.to_owned());
     let mut builder = http::Request::builder()
         .method(req.method().as_ref())
@@ -139,7 +203,11 @@ async fn into_core(mut req: worker::Request) -> Result<edgeward_core::Request, E
     for (name, value) in req.headers().entries() {
         builder = builder.header(name, value);
     }
-    let body = req.bytes().await.map_err(|_| bad("unreadable body"))?;
+    let body = if with_body {
+        req.bytes().await.map_err(|_| bad("unreadable body"))?
+    } else {
+        Vec::new()
+    };
     builder
         .body(body)
         .map_err(|_| bad("malformed request line or headers"))

@@ -126,6 +126,12 @@ pub fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -
 
 pub fn call(edge: &Edge<FakePorts>, req: Request) -> Response {
     futures_executor::block_on(edge.handle(req))
+        .into_response()
+        .expect("a response, not a forward")
+}
+
+pub fn outcome(edge: &Edge<FakePorts>, req: Request) -> edgeward_core::Outcome {
+    futures_executor::block_on(edge.handle(req))
 }
 
 pub fn json(res: &Response) -> serde_json::Value {

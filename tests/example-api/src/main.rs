@@ -1,0 +1,205 @@
+//! The example API behind edgeward's proxy (a test fixture, also run by the dev command).
+//!
+//! It trusts nothing but the `Authorization: Bearer` JWT, validated the way a real API must:
+//! signature against the JWKS (fetched on first use, re-fetched once for an unknown key), `iss`,
+//! `aud`, `exp`, and the scope its route requires. It answers with the caller's identity and the
+//! request exactly as it arrived (method, path, query, body, headers), so tests can prove what
+//! the proxy forwards — and that the browser's cookies never arrive.
+//!
+//! Settings (environment): `PORT` (8081), `JWKS_URL`, `ISSUER`, `AUDIENCE`.
+//! Routes: `GET /whoami` (scope `openid`), `ANY /echo[/…]` (scope `openid`), `GET /admin`
+//! (scope `admin`, which nobody has: shows a 403).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use edgeward_core::idtoken::{self, IdTokenError, Jwks};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tiny_http::{Header, Response, Server};
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    iss: String,
+    aud: String,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+struct Settings {
+    jwks_url: String,
+    issuer: String,
+    audience: String,
+}
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn fetch_jwks(url: &str) -> Result<Jwks, String> {
+    let mut response = ureq::get(url).call().map_err(|e| format!("{url}: {e}"))?;
+    let body = response
+        .body_mut()
+        .read_to_vec()
+        .map_err(|e| format!("{url}: {e}"))?;
+    Jwks::parse(&body)
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Checks the bearer token; `Err((status, code, message))` when it does not pass.
+fn authorize(
+    bearer: Option<&str>,
+    settings: &Settings,
+    jwks: &mut Option<Jwks>,
+    required_scope: &str,
+) -> Result<Claims, (u16, &'static str, String)> {
+    let unauthorized = |m: String| (401, "invalid_token", m);
+    let token = bearer
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| unauthorized("no bearer token".into()))?;
+    if jwks.is_none() {
+        *jwks = Some(fetch_jwks(&settings.jwks_url).map_err(|e| (502, "jwks_unavailable", e))?);
+    }
+    let keys = jwks
+        .as_ref()
+        .ok_or_else(|| unauthorized("no keys".into()))?;
+    let verified = match idtoken::verify::<Claims>(token, keys) {
+        Err(IdTokenError::UnknownKey) => {
+            let fresh = fetch_jwks(&settings.jwks_url).map_err(|e| (502, "jwks_unavailable", e))?;
+            let result = idtoken::verify::<Claims>(token, &fresh);
+            *jwks = Some(fresh);
+            result
+        }
+        other => other,
+    }
+    .map_err(|e| unauthorized(e.to_string()))?;
+    let claims = verified.claims();
+    let exp = claims.expiration.map(|e| e.timestamp()).unwrap_or(0);
+    if exp <= now() as i64 {
+        return Err(unauthorized("token expired".into()));
+    }
+    let custom = &claims.custom;
+    if custom.iss != settings.issuer {
+        return Err(unauthorized(format!(
+            "issuer {:?} is not trusted",
+            custom.iss
+        )));
+    }
+    if custom.aud != settings.audience {
+        return Err(unauthorized(format!(
+            "audience {:?} is not this API",
+            custom.aud
+        )));
+    }
+    let scopes = custom.scope.as_deref().unwrap_or("");
+    if !scopes.split(' ').any(|s| s == required_scope) {
+        return Err((
+            403,
+            "insufficient_scope",
+            format!("needs scope {required_scope}"),
+        ));
+    }
+    Ok(Claims {
+        iss: custom.iss.clone(),
+        aud: custom.aud.clone(),
+        sub: custom.sub.clone(),
+        scope: custom.scope.clone(),
+        client_id: custom.client_id.clone(),
+    })
+}
+
+fn json_response(status: u16, value: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
+    let mut response = Response::from_data(value.to_string().into_bytes()).with_status_code(status);
+    if let Ok(h) = Header::from_bytes("content-type", "application/json") {
+        response.add_header(h);
+    }
+    response
+}
+
+fn main() {
+    let port = env("PORT", "8081");
+    let settings = Settings {
+        jwks_url: env("JWKS_URL", "http://localhost:8787/.well-known/jwks.json"),
+        issuer: env("ISSUER", "http://localhost:8787"),
+        audience: env("AUDIENCE", &format!("http://localhost:{port}")),
+    };
+    let server = match Server::http(format!("127.0.0.1:{port}")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("example-api: cannot listen on 127.0.0.1:{port}: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "example-api: http://localhost:{port} (audience {})",
+        settings.audience
+    );
+    let mut jwks: Option<Jwks> = None;
+    for mut request in server.incoming_requests() {
+        let method = request.method().to_string();
+        let (path, query) = match request.url().split_once('?') {
+            Some((p, q)) => (p.to_owned(), q.to_owned()),
+            None => (request.url().to_owned(), String::new()),
+        };
+        let headers: BTreeMap<String, String> = request
+            .headers()
+            .iter()
+            .map(|h| {
+                (
+                    h.field.as_str().as_str().to_ascii_lowercase(),
+                    h.value.as_str().to_owned(),
+                )
+            })
+            .collect();
+        let mut body = String::new();
+        let _ = request.as_reader().take(1 << 20).read_to_string(&mut body);
+
+        // A route's base is `…/name/` in the proxy's table: a trailing slash is the same path.
+        let route = match (method.as_str(), path.trim_end_matches('/')) {
+            ("GET", "/whoami") => Some("openid"),
+            (_, p) if p == "/echo" || p.starts_with("/echo/") => Some("openid"),
+            ("GET", "/admin") => Some("admin"),
+            _ => None,
+        };
+        let response = match route {
+            None => json_response(404, &json!({"code": "not_found", "message": path})),
+            Some(scope) => match authorize(
+                headers.get("authorization").map(String::as_str),
+                &settings,
+                &mut jwks,
+                scope,
+            ) {
+                Err((status, code, message)) => {
+                    json_response(status, &json!({"code": code, "message": message}))
+                }
+                Ok(claims) => json_response(
+                    200,
+                    &json!({
+                        "sub": claims.sub,
+                        "scopes": claims.scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+                        "clientId": claims.client_id,
+                        "request": {
+                            "method": method,
+                            "path": path,
+                            "query": query,
+                            "body": body,
+                            "headers": headers,
+                        },
+                    }),
+                ),
+            },
+        };
+        let _ = request.respond(response);
+    }
+}
