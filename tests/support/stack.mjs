@@ -119,8 +119,8 @@ export async function startWorker({ port = WORKER_PORT, vars = {} } = {}) {
 }
 
 /** Starts the example API (the Rust fixture behind the proxy), trusting the worker on `port`. */
-export async function startExampleApi({ workerPort = WORKER_PORT } = {}) {
-  const bin = join(ROOT, "target", "debug", "edgeward-example-api");
+export async function startExampleApi({ workerPort = WORKER_PORT, profile = "debug" } = {}) {
+  const bin = join(ROOT, "target", profile, "edgeward-example-api");
   const api = launch("example-api", bin, [], {
     PORT: String(API_PORT),
     JWKS_URL: `http://localhost:${workerPort}/.well-known/jwks.json`,

@@ -55,6 +55,8 @@ pub mod vars {
     pub const MINT_KEY: &str = "EDGEWARD_MINT_KEY";
     /// Longest life of a minted token and of a cached introspection, seconds (default 60).
     pub const PHANTOM_MAX_TTL: &str = "EDGEWARD_PHANTOM_MAX_TTL";
+    /// Minted tokens cached per isolate (default 1024; 0 introspects on every call).
+    pub const PHANTOM_CACHE_ENTRIES: &str = "EDGEWARD_PHANTOM_CACHE_ENTRIES";
 }
 
 /// A secret string. `Debug` and `Display` print `***`; get the value with [`Secret::expose`].
@@ -109,6 +111,8 @@ pub struct ProxyConfig {
     pub mode: PhantomMode,
     /// Longest life of a minted token / cache entry, seconds.
     pub max_ttl: u64,
+    /// Minted tokens cached per isolate (0: none).
+    pub cache_entries: usize,
 }
 
 /// The worker as an OpenID Connect client.
@@ -342,6 +346,14 @@ impl Config {
                 .ok_or_else(|| invalid(vars::PHANTOM_MAX_TTL, "must be 1 to 3600 seconds"))?,
             None => 60,
         };
+        let cache_entries = match get(vars::PHANTOM_CACHE_ENTRIES) {
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 100_000)
+                .ok_or_else(|| invalid(vars::PHANTOM_CACHE_ENTRIES, "must be 0 to 100000"))?,
+            None => 1024,
+        };
 
         Ok(Config {
             profile,
@@ -362,6 +374,7 @@ impl Config {
                 routes,
                 mode,
                 max_ttl,
+                cache_entries,
             },
         })
     }

@@ -59,9 +59,6 @@ impl Outcome {
     }
 }
 
-/// Minted phantom tokens kept per isolate.
-pub const PHANTOM_CACHE_ENTRIES: usize = 1024;
-
 /// The token handler: validated configuration plus the ports it runs on.
 ///
 /// Build one per isolate (configuration is validated once, in [`Config::from_vars`]) and call
@@ -77,11 +74,12 @@ pub struct Edge<P> {
 impl<P: Clock + Random + HttpClient> Edge<P> {
     /// Combines a validated configuration with the platform's ports.
     pub fn new(config: Config, ports: P) -> Self {
+        let phantom = phantom::PhantomCache::new(config.proxy.cache_entries);
         Self {
             config,
             ports,
             idp: oidc::IdpCache::default(),
-            phantom: phantom::PhantomCache::new(PHANTOM_CACHE_ENTRIES),
+            phantom,
         }
     }
 

@@ -12,6 +12,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use edgeward_core::idtoken::{self, IdTokenError, Jwks};
@@ -145,7 +147,22 @@ fn main() {
         "example-api: http://localhost:{port} (audience {})",
         settings.audience
     );
-    let mut jwks: Option<Jwks> = None;
+    let server = Arc::new(server);
+    let settings = Arc::new(settings);
+    let jwks: Arc<Mutex<Option<Jwks>>> = Arc::new(Mutex::new(None));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (server, settings, jwks) = (server.clone(), settings.clone(), jwks.clone());
+            thread::spawn(move || serve(&server, &settings, &jwks))
+        })
+        .collect();
+    for t in threads {
+        let _ = t.join();
+    }
+}
+
+/// One handler thread: takes requests off the shared server.
+fn serve(server: &Server, settings: &Settings, shared_jwks: &Mutex<Option<Jwks>>) {
     for mut request in server.incoming_requests() {
         let method = request.method().to_string();
         let (path, query) = match request.url().split_once('?') {
@@ -174,31 +191,32 @@ fn main() {
         };
         let response = match route {
             None => json_response(404, &json!({"code": "not_found", "message": path})),
-            Some(scope) => match authorize(
-                headers.get("authorization").map(String::as_str),
-                &settings,
-                &mut jwks,
-                scope,
-            ) {
-                Err((status, code, message)) => {
-                    json_response(status, &json!({"code": code, "message": message}))
+            Some(scope) => {
+                // A poisoned lock only means another thread panicked mid-update: the keys are
+                // still usable (or get fetched again).
+                let mut jwks = shared_jwks.lock().unwrap_or_else(|e| e.into_inner());
+                let bearer = headers.get("authorization").map(String::as_str);
+                match authorize(bearer, settings, &mut jwks, scope) {
+                    Err((status, code, message)) => {
+                        json_response(status, &json!({"code": code, "message": message}))
+                    }
+                    Ok(claims) => json_response(
+                        200,
+                        &json!({
+                            "sub": claims.sub,
+                            "scopes": claims.scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+                            "clientId": claims.client_id,
+                            "request": {
+                                "method": method,
+                                "path": path,
+                                "query": query,
+                                "body": body,
+                                "headers": headers,
+                            },
+                        }),
+                    ),
                 }
-                Ok(claims) => json_response(
-                    200,
-                    &json!({
-                        "sub": claims.sub,
-                        "scopes": claims.scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-                        "clientId": claims.client_id,
-                        "request": {
-                            "method": method,
-                            "path": path,
-                            "query": query,
-                            "body": body,
-                            "headers": headers,
-                        },
-                    }),
-                ),
-            },
+            }
         };
         let _ = request.respond(response);
     }
