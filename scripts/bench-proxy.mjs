@@ -11,8 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cpus } from "node:os";
 import { startIdp, startWorker, startExampleApi, ORIGIN, API, ROOT } from "../tests/support/stack.mjs";
-import { CookieJar } from "../tests/support/jar.mjs";
-import { loginAtIdp } from "../tests/support/idp-login.mjs";
+import { signIn } from "../tests/support/session.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 10);
@@ -53,15 +52,6 @@ async function load(name, url, headers) {
   return row;
 }
 
-async function signIn() {
-  const jar = new CookieJar();
-  const headers = { origin: ORIGIN, "content-type": "application/json" };
-  const start = await jar.fetch(`${ORIGIN}/auth/login/start`, { method: "POST", headers, body: "{}" });
-  const callback = await loginAtIdp(jar, (await start.json()).authorizationUrl, { callbackPrefix: `${ORIGIN}/callback` });
-  await jar.fetch(`${ORIGIN}/auth/login/end`, { method: "POST", headers, body: JSON.stringify({ pageUrl: callback }) });
-  return jar;
-}
-
 const idp = await startIdp();
 let worker = await startWorker({ vars: { EDGEWARD_PHANTOM_MAX_TTL: "3600" } });
 // A release build: a real API verifies ES256 in tens of microseconds, not milliseconds.
@@ -69,7 +59,7 @@ const api = await startExampleApi({ profile: "release" });
 const rows = [];
 let baseline;
 try {
-  const jar = await signIn();
+  const { jar } = await signIn();
   const cookie = jar.header(ORIGIN);
   // The JWT the worker forwards, as the API saw it: used for the direct calls.
   const echo = await (await jar.fetch(`${ORIGIN}/api/echo/`)).json();

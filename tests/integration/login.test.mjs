@@ -1,7 +1,7 @@
 // The OAuth agent's login against the real IdP (oidc-provider) and the real worker runtime.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startIdp, startWorker, ORIGIN, ISSUER, WORKER_PORT } from "../support/stack.mjs";
+import { useStack, startWorker, ORIGIN, ISSUER, WORKER_PORT } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
 import { loginAtIdp } from "../support/idp-login.mjs";
 import { writeFileSync } from "node:fs";
@@ -9,15 +9,7 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { artifactDir } from "../support/stack.mjs";
 
-let idp, worker;
-before(async () => {
-  idp = await startIdp();
-  worker = await startWorker();
-});
-after(async () => {
-  await worker?.stop();
-  await idp?.stop();
-});
+useStack({ idp: true, worker: true });
 
 const json = { "content-type": "application/json" };
 

@@ -1,38 +1,21 @@
 // The proxy (cookie → phantom JWT) against workerd, the real IdP and the Rust example API.
 // Access tokens live 5 s at this IdP and minted tokens 2 s in the worker, to show expiry and
 // revocation in seconds.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startIdp, startWorker, startExampleApi, ORIGIN, ISSUER, WORKER_PORT } from "../support/stack.mjs";
+import { useStack, ORIGIN, ISSUER, WORKER_PORT } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
-import { loginAtIdp } from "../support/idp-login.mjs";
+import { signIn } from "../support/session.mjs";
 
-let idp, worker, api;
-before(async () => {
-  idp = await startIdp({ IDP_ACCESS_TOKEN_TTL: "5" });
-  worker = await startWorker({ vars: { EDGEWARD_PHANTOM_MAX_TTL: "2" } });
-  api = await startExampleApi();
-});
-after(async () => {
-  await api?.stop();
-  await worker?.stop();
-  await idp?.stop();
+const stack = useStack({
+  idp: { IDP_ACCESS_TOKEN_TTL: "5" },
+  worker: { vars: { EDGEWARD_PHANTOM_MAX_TTL: "2" } },
+  api: true,
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const introspections = async () => (await (await fetch(`${ISSUER}/_test/stats`)).json()).introspections;
-
-async function signIn() {
-  const jar = new CookieJar();
-  const headers = { origin: ORIGIN, "content-type": "application/json" };
-  const start = await jar.fetch(`${ORIGIN}/auth/login/start`, { method: "POST", headers, body: "{}" });
-  const { authorizationUrl } = await start.json();
-  const callback = await loginAtIdp(jar, authorizationUrl, { callbackPrefix: `${ORIGIN}/callback` });
-  const end = await jar.fetch(`${ORIGIN}/auth/login/end`, { method: "POST", headers, body: JSON.stringify({ pageUrl: callback }) });
-  assert.equal(end.status, 200);
-  return { jar, csrf: (await end.json()).csrf };
-}
 
 test("GET through the proxy reaches the API with a valid JWT and without cookies", async () => {
   const { jar } = await signIn();
@@ -179,7 +162,7 @@ test("the worker publishes its minting key; the API down is 502 upstream_unavail
   assert.equal(jwks.keys[0].d, undefined, "no private part");
 
   const { jar } = await signIn();
-  await api.stop();
+  await stack.api.stop();
   const res = await jar.fetch(`${ORIGIN}/api/whoami`);
   assert.equal(res.status, 502);
   assert.equal((await res.json()).code, "upstream_unavailable");

@@ -1,37 +1,13 @@
 // Refresh and logout against the real IdP and workerd; an IdP outage mid-session.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startIdp, startWorker, ORIGIN, ISSUER } from "../support/stack.mjs";
+import { useStack, ORIGIN, ISSUER } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
-import { loginAtIdp } from "../support/idp-login.mjs";
+import { signIn } from "../support/session.mjs";
 
-let idp, worker;
-before(async () => {
-  idp = await startIdp();
-  worker = await startWorker();
-});
-after(async () => {
-  await worker?.stop();
-  await idp?.stop();
-});
+const stack = useStack({ idp: true, worker: true });
 
-const json = { "content-type": "application/json" };
 const SESSION_COOKIES = ["__Host-edgeward-at", "__Host-edgeward-rt", "__Host-edgeward-id", "__Host-edgeward-csrf"];
-
-/** A signed-in jar and its CSRF value. */
-async function signIn() {
-  const jar = new CookieJar();
-  const start = await jar.fetch(`${ORIGIN}/auth/login/start`, { method: "POST", headers: { origin: ORIGIN, ...json }, body: "{}" });
-  const { authorizationUrl } = await start.json();
-  const callback = await loginAtIdp(jar, authorizationUrl, { callbackPrefix: `${ORIGIN}/callback` });
-  const end = await jar.fetch(`${ORIGIN}/auth/login/end`, {
-    method: "POST",
-    headers: { origin: ORIGIN, ...json },
-    body: JSON.stringify({ pageUrl: callback }),
-  });
-  assert.equal(end.status, 200);
-  return { jar, csrf: (await end.json()).csrf };
-}
 
 const post = (jar, path, csrf, origin = ORIGIN) =>
   jar.fetch(`${ORIGIN}${path}`, {
@@ -115,7 +91,7 @@ test("logout clears the cookies, revokes the refresh token and gives the IdP log
 test("the IdP stopped mid-session: refresh is a 502 and the session stays intact", async () => {
   const { jar, csrf } = await signIn();
   const before = snapshot(jar);
-  await idp.stop();
+  await stack.idp.stop();
   const res = await post(jar, "/auth/refresh", csrf);
   const body = await res.json();
   assert.equal(res.status, 502, JSON.stringify(body));

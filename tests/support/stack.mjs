@@ -1,6 +1,7 @@
 // Starts and stops the real parts for integration tests: the local IdP (oidc-provider) and the
 // worker in `wrangler dev` (workerd). Tests use their own ports, so a running dev stack
 // (8787/9000) does not disturb them.
+import { before, after } from "node:test";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
@@ -129,4 +130,22 @@ export async function startExampleApi({ workerPort = WORKER_PORT, profile = "deb
   });
   await waitFor(`${API}/nothing`, 15_000, "the example API");
   return api;
+}
+
+/**
+ * Registers before/after hooks that start the parts a suite needs and stop them afterwards.
+ * `idp` and `worker` take `true` or their options; returns the running parts (filled in by
+ * the before hook), so a test can stop one (e.g. to show the IdP or the API down).
+ */
+export function useStack({ idp, worker, api } = {}) {
+  const parts = {};
+  before(async () => {
+    if (idp) parts.idp = await startIdp(idp === true ? {} : idp);
+    if (worker) parts.worker = await startWorker(worker === true ? {} : worker);
+    if (api) parts.api = await startExampleApi();
+  });
+  after(async () => {
+    for (const name of ["api", "worker", "idp"]) await parts[name]?.stop();
+  });
+  return parts;
 }
