@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::config::Profile;
 use crate::error::Error;
+use crate::session::open_cookie;
 
 /// One route as written in the configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -482,28 +483,15 @@ pub(crate) async fn forward<P: crate::Clock + crate::Random + crate::HttpClient>
     let ports = edge.ports();
     let target = config.proxy.routes.resolve(req.method(), req.uri())?;
     let now = ports.now();
-    let open = |name: &str| crate::cookies::read(req.headers(), name);
+    let (headers, keys) = (req.headers(), &config.cookie_keys);
     if crate::guard::is_state_changing(req.method()) {
         crate::guard::check_origin(req.headers(), &config.allowed_origins)?;
-        let csrf = open(names::COOKIE_CSRF)
-            .and_then(|v| {
-                config
-                    .cookie_keys
-                    .open_json::<CsrfCookie>(names::COOKIE_CSRF, &v, now)
-                    .ok()
-            })
-            .ok_or(Error::Unauthorized)?;
-        crate::guard::check_csrf(req.headers(), &csrf.value.value)?;
+        let csrf: CsrfCookie =
+            open_cookie(headers, keys, names::COOKIE_CSRF, now).ok_or(Error::Unauthorized)?;
+        crate::guard::check_csrf(req.headers(), &csrf.value)?;
     }
-    let access = open(names::COOKIE_ACCESS)
-        .and_then(|v| {
-            config
-                .cookie_keys
-                .open_json::<AccessCookie>(names::COOKIE_ACCESS, &v, now)
-                .ok()
-        })
-        .ok_or(Error::Unauthorized)?
-        .value;
+    let access: AccessCookie =
+        open_cookie(headers, keys, names::COOKIE_ACCESS, now).ok_or(Error::Unauthorized)?;
 
     let jwt = match &config.proxy.mode {
         PhantomMode::Passthrough => access.token,

@@ -75,7 +75,8 @@ pub struct Session {
     pub expires_at: u64,
 }
 
-fn open<T: serde::de::DeserializeOwned>(
+/// The value of the sealed cookie `name`, if it is present, opens, and has not expired.
+pub fn open_cookie<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     keys: &CookieKeys,
     name: &str,
@@ -98,10 +99,10 @@ impl Session {
     /// Reads the session from the request's cookies, if there is one.
     pub fn read(headers: &HeaderMap, keys: &CookieKeys, now: u64) -> Option<Session> {
         let id = open_with_expiry::<IdCookie>(headers, keys, names::COOKIE_ID, now)?;
-        let csrf: CsrfCookie = open(headers, keys, names::COOKIE_CSRF, now)?;
-        let access: Option<AccessCookie> = open(headers, keys, names::COOKIE_ACCESS, now);
-        let refresh =
-            open::<RefreshCookie>(headers, keys, names::COOKIE_REFRESH, now).map(|r| r.token);
+        let csrf: CsrfCookie = open_cookie(headers, keys, names::COOKIE_CSRF, now)?;
+        let access: Option<AccessCookie> = open_cookie(headers, keys, names::COOKIE_ACCESS, now);
+        let refresh = open_cookie::<RefreshCookie>(headers, keys, names::COOKIE_REFRESH, now)
+            .map(|r| r.token);
         if access.is_none() && refresh.is_none() {
             return None;
         }
