@@ -143,7 +143,14 @@ async fn fetch(
         Outcome::Respond(response) => from_core(response),
         Outcome::Forward(plan) => match forward(plan, &req).await {
             Ok(response) => Ok(response),
-            Err(e) => from_core(Error::UpstreamUnavailable(e.to_string()).into_response()),
+            Err(e) => {
+                // The detail (it may name internal hosts) goes to the log, not to the browser.
+                worker::console_error!("edgeward: upstream request failed: {e}");
+                from_core(
+                    Error::UpstreamUnavailable("the API could not be reached".into())
+                        .into_response(),
+                )
+            }
         },
     }
 }
