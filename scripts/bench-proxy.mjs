@@ -70,7 +70,7 @@ try {
   rows.push(await load("(b) through the worker, warm cache", `${ORIGIN}/api/whoami`, { cookie }));
   baseline = await load("(baseline) worker alone: GET /auth/session, no upstream", `${ORIGIN}/auth/session`, { cookie });
   await worker.stop();
-  worker = await startWorker({ vars: { EDGEWARD_PHANTOM_MAX_TTL: "3600", EDGEWARD_PHANTOM_CACHE_ENTRIES: "0" } });
+  worker = await startWorker({ vars: { EDGEWARD_PHANTOM_MAX_TTL: "3600", EDGEWARD_PHANTOM_CACHE_ENTRIES: "0", EDGEWARD_PHANTOM_SHARED_CACHE: "false" } });
   rows.push(await load("(c) through the worker, introspection every call", `${ORIGIN}/api/whoami`, { cookie }));
 } finally {
   await worker.stop();

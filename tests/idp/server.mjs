@@ -9,6 +9,11 @@
 //   APP_ORIGIN          http://localhost:8787
 //   IDP_CLIENT_ID       edgeward
 //   IDP_CLIENT_SECRET   local-dev-secret        (the worker's OIDC_CLIENT_SECRET)
+//   IDP_PHANTOM_AUDIENCE http://localhost:8081  (`aud` of the JWTs JWT introspection returns)
+//
+// Phantom tokens, Curity style: an introspection request with `Accept: application/jwt` is
+// answered with a JWT carrying the token's claims, signed with the IdP's RS256 key (204 when
+// the token is not active), which is what the worker's `introspect-jwt` mode asks for.
 //
 // Test hooks, local only: GET /_test/stats counts successful token grants by grant type.
 // Demo account: demo / demo (local only, never deploy this file).
@@ -23,6 +28,7 @@ const issuer = env("IDP_ISSUER", `http://localhost:${port}`);
 const appOrigin = env("APP_ORIGIN", "http://localhost:8787");
 const clientId = env("IDP_CLIENT_ID", "edgeward");
 const clientSecret = env("IDP_CLIENT_SECRET", "local-dev-secret");
+const phantomAudience = env("IDP_PHANTOM_AUDIENCE", "http://localhost:8081");
 
 const users = new Map([
   [
@@ -105,6 +111,27 @@ keys[1].alg = "ES256";
 keys[1].use = "sig";
 
 const stats = { grants: {}, introspections: 0 };
+
+const b64url = (data) => Buffer.from(data).toString("base64url");
+const signingKey = crypto.createPrivateKey({ key: keys[0], format: "jwk" });
+
+/** The JWT a phantom-token IdP answers introspection with: the token's claims, signed. */
+function phantomJwt(answer) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = { alg: "RS256", typ: "JWT", kid: keys[0].kid };
+  const claims = {
+    iss: issuer,
+    aud: phantomAudience,
+    sub: answer.sub,
+    scope: answer.scope,
+    client_id: answer.client_id,
+    exp: answer.exp,
+    iat: now,
+    jti: crypto.randomBytes(12).toString("base64url"),
+  };
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  return `${input}.${b64url(crypto.sign("sha256", Buffer.from(input), signingKey))}`;
+}
 
 const provider = new Provider(issuer, {
   adapter: MapAdapter,
@@ -249,7 +276,22 @@ provider.use(async (ctx, next) => {
     ctx.body = stats;
     return;
   }
+  const introspection = ctx.path === "/token/introspection" && ctx.method === "POST";
+  const wantsJwt = introspection && /application\/jwt/.test(ctx.get("accept"));
+  // The provider itself answers JSON; the JWT is made from its answer.
+  if (wantsJwt) ctx.req.headers.accept = "application/json";
   await next();
+  if (wantsJwt && ctx.status === 200) {
+    stats.jwtIntrospections = (stats.jwtIntrospections ?? 0) + 1;
+    if (ctx.body?.active) {
+      ctx.type = "application/jwt";
+      ctx.body = phantomJwt(ctx.body);
+    } else {
+      ctx.status = 204;
+      ctx.body = null;
+      stats.introspections += 1;
+    }
+  }
   if (ctx.path === "/token" && ctx.status === 200) {
     const type = ctx.oidc?.params?.grant_type ?? "unknown";
     stats.grants[type] = (stats.grants[type] ?? 0) + 1;

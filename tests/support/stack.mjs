@@ -119,13 +119,17 @@ export async function startWorker({ port = WORKER_PORT, vars = {} } = {}) {
   return worker;
 }
 
-/** Starts the example API (the Rust fixture behind the proxy), trusting the worker on `port`. */
-export async function startExampleApi({ workerPort = WORKER_PORT, profile = "debug" } = {}) {
+/**
+ * Starts the example API (the Rust fixture behind the proxy), trusting the worker on `port`
+ * (the tokens it mints), or with `trust: "idp"` the IdP (its JWT introspection answers).
+ */
+export async function startExampleApi({ workerPort = WORKER_PORT, profile = "debug", trust = "worker" } = {}) {
   const bin = join(ROOT, "target", profile, "edgeward-example-api");
+  const issuer = trust === "idp" ? ISSUER : `http://localhost:${workerPort}`;
   const api = launch("example-api", bin, [], {
     PORT: String(API_PORT),
-    JWKS_URL: `http://localhost:${workerPort}/.well-known/jwks.json`,
-    ISSUER: `http://localhost:${workerPort}`,
+    JWKS_URL: trust === "idp" ? `${ISSUER}/jwks` : `${issuer}/.well-known/jwks.json`,
+    ISSUER: issuer,
     AUDIENCE: API,
   });
   await waitFor(`${API}/nothing`, 15_000, "the example API");
@@ -142,7 +146,7 @@ export function useStack({ idp, worker, api } = {}) {
   before(async () => {
     if (idp) parts.idp = await startIdp(idp === true ? {} : idp);
     if (worker) parts.worker = await startWorker(worker === true ? {} : worker);
-    if (api) parts.api = await startExampleApi();
+    if (api) parts.api = await startExampleApi(api === true ? {} : api);
   });
   after(async () => {
     for (const name of ["api", "worker", "idp"]) await parts[name]?.stop();

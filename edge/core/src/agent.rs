@@ -12,7 +12,7 @@ use url::Url;
 use crate::error::Error;
 use crate::idtoken::{self, IdTokenError};
 use crate::oidc::{self, TokenError};
-use crate::ports::{Clock, HttpClient, Random};
+use crate::ports::Platform;
 use crate::session::{self, AccessCookie, IdCookie, NewTokens, Session};
 use crate::{cookies, guard, respond, Edge, Request, Response};
 
@@ -36,7 +36,7 @@ fn internal_random(_: crate::ports::RandomUnavailable) -> Error {
 }
 
 /// `POST /auth/login/start`: a PKCE authorization request and a sealed login cookie.
-pub(crate) async fn login_start<P: Clock + Random + HttpClient>(
+pub(crate) async fn login_start<P: Platform>(
     edge: &Edge<P>,
     req: &Request,
 ) -> Result<Response, Error> {
@@ -106,7 +106,7 @@ pub(crate) async fn login_start<P: Clock + Random + HttpClient>(
 }
 
 /// `GET /auth/session`: who is signed in, from the cookies alone (no IdP call).
-pub(crate) fn session<P: Clock + Random + HttpClient>(edge: &Edge<P>, req: &Request) -> Response {
+pub(crate) fn session<P: Platform>(edge: &Edge<P>, req: &Request) -> Response {
     let now = edge.ports().now();
     match Session::read(req.headers(), &edge.config().cookie_keys, now) {
         Some(s) => respond::json(200, &s.to_response()),
@@ -116,7 +116,7 @@ pub(crate) fn session<P: Clock + Random + HttpClient>(edge: &Edge<P>, req: &Requ
 
 /// `POST /auth/login/end`: finishes a login from the callback page's URL, or reports the
 /// session when the URL carries no authorization response.
-pub(crate) async fn login_end<P: Clock + Random + HttpClient>(
+pub(crate) async fn login_end<P: Platform>(
     edge: &Edge<P>,
     req: &Request,
 ) -> Result<Response, Error> {
@@ -166,7 +166,7 @@ pub(crate) async fn login_end<P: Clock + Random + HttpClient>(
     Ok(response)
 }
 
-async fn finish_login<P: Clock + Random + HttpClient>(
+async fn finish_login<P: Platform>(
     edge: &Edge<P>,
     req: &Request,
     code: Option<String>,
@@ -276,7 +276,7 @@ async fn finish_login<P: Clock + Random + HttpClient>(
 
 /// A grant at the token endpoint, as the configured client. `refused` turns the provider's
 /// OAuth error code into our error; an unreachable provider is always `idp_unavailable`.
-async fn grant<P: Clock + Random + HttpClient>(
+async fn grant<P: Platform>(
     edge: &Edge<P>,
     fields: &[(&str, &str)],
     refused: impl FnOnce(String) -> Error,
@@ -292,7 +292,7 @@ async fn grant<P: Clock + Random + HttpClient>(
 }
 
 /// `response` with `Set-Cookie` headers storing `new`.
-fn with_session_cookies<P: Clock + Random + HttpClient>(
+fn with_session_cookies<P: Platform>(
     edge: &Edge<P>,
     mut response: Response,
     now: u64,
@@ -310,10 +310,7 @@ fn with_session_cookies<P: Clock + Random + HttpClient>(
 }
 
 /// The session of a state-changing `/auth/*` call: Origin rules, a session, its CSRF header.
-fn guarded_session<P: Clock + Random + HttpClient>(
-    edge: &Edge<P>,
-    req: &Request,
-) -> Result<Session, Error> {
+fn guarded_session<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Session, Error> {
     let config = edge.config();
     guard::check_origin(req.headers(), &config.allowed_origins)?;
     let session = Session::read(req.headers(), &config.cookie_keys, edge.ports().now())
@@ -325,10 +322,7 @@ fn guarded_session<P: Clock + Random + HttpClient>(
 /// `POST /auth/refresh`: a refresh-token grant; new access token (and rotated refresh token)
 /// in the cookies, 204. A refused grant ends the session (401 `session_expired`, cookies
 /// cleared); an unreachable IdP is a 502 that leaves every cookie as it was.
-pub(crate) async fn refresh<P: Clock + Random + HttpClient>(
-    edge: &Edge<P>,
-    req: &Request,
-) -> Result<Response, Error> {
+pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Response, Error> {
     let ports = edge.ports();
     let session = guarded_session(edge, req)?;
     let refresh_token = session
@@ -371,10 +365,7 @@ pub(crate) async fn refresh<P: Clock + Random + HttpClient>(
 
 /// `POST /auth/logout`: clears every session cookie, revokes the refresh token at the IdP
 /// (RFC 7009, best effort), and answers the IdP's end-session URL for the browser to visit.
-pub(crate) async fn logout<P: Clock + Random + HttpClient>(
-    edge: &Edge<P>,
-    req: &Request,
-) -> Result<Response, Error> {
+pub(crate) async fn logout<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Response, Error> {
     let config = edge.config();
     let ports = edge.ports();
     guard::check_origin(req.headers(), &config.allowed_origins)?;

@@ -49,7 +49,7 @@ pub mod vars {
     pub const POST_LOGOUT_REDIRECT_URI: &str = "OIDC_POST_LOGOUT_REDIRECT_URI";
     /// The proxied APIs: a JSON list of `{prefix, upstream, methods}` (default: none).
     pub const API_ROUTES: &str = "EDGEWARD_API_ROUTES";
-    /// `introspect-mint` (default) or `passthrough`.
+    /// `introspect-mint` (default), `introspect-jwt` or `passthrough`.
     pub const PHANTOM_MODE: &str = "EDGEWARD_PHANTOM_MODE";
     /// Secret, for `introspect-mint`: the ES256 key, `kid:<32-byte P-256 secret, base64url>`.
     pub const MINT_KEY: &str = "EDGEWARD_MINT_KEY";
@@ -57,6 +57,13 @@ pub mod vars {
     pub const PHANTOM_MAX_TTL: &str = "EDGEWARD_PHANTOM_MAX_TTL";
     /// Minted tokens cached per isolate (default 1024; 0 introspects on every call).
     pub const PHANTOM_CACHE_ENTRIES: &str = "EDGEWARD_PHANTOM_CACHE_ENTRIES";
+    /// `true` (default) or `false`: share phantom tokens between the isolates of a location
+    /// through the Workers Cache API.
+    pub const PHANTOM_SHARED_CACHE: &str = "EDGEWARD_PHANTOM_SHARED_CACHE";
+    /// `false` (default) or `true`: let requests that carry `Authorization: Bearer` and none of
+    /// our cookies (non-browser clients) through the proxy, their token exchanged like a
+    /// cookie's.
+    pub const BEARER_PASSTHROUGH: &str = "EDGEWARD_BEARER_PASSTHROUGH";
 }
 
 /// A secret string. `Debug` and `Display` print `***`; get the value with [`Secret::expose`].
@@ -98,8 +105,23 @@ pub enum PhantomMode {
         /// The worker's signing key.
         key: MintKey,
     },
+    /// Ask introspection for a signed JWT (`Accept: application/jwt`, or RFC 9701), check it
+    /// against the IdP's keys, forward it.
+    IntrospectJwt,
     /// The access token is already a JWT: forward it as it is.
     Passthrough,
+}
+
+impl PhantomMode {
+    /// Names the mode (and the minting key) in cache keys, so a key rotation or a mode change
+    /// never serves an entry made under the old one.
+    pub fn cache_tag(&self) -> String {
+        match self {
+            PhantomMode::IntrospectMint { key } => format!("mint:{}", key.kid()),
+            PhantomMode::IntrospectJwt => "jwt".to_owned(),
+            PhantomMode::Passthrough => "passthrough".to_owned(),
+        }
+    }
 }
 
 /// The API proxy.
@@ -113,6 +135,10 @@ pub struct ProxyConfig {
     pub max_ttl: u64,
     /// Minted tokens cached per isolate (0: none).
     pub cache_entries: usize,
+    /// Whether the shared tier (Workers Cache API) is used.
+    pub shared_cache: bool,
+    /// Whether non-browser `Authorization: Bearer` requests may use the proxy.
+    pub bearer_passthrough: bool,
 }
 
 /// The worker as an OpenID Connect client.
@@ -330,11 +356,14 @@ impl Config {
                     }
                 }
             }
+            Some("introspect-jwt") => PhantomMode::IntrospectJwt,
             Some("passthrough") => PhantomMode::Passthrough,
             Some(other) => {
                 return Err(invalid(
                     vars::PHANTOM_MODE,
-                    format!("must be introspect-mint or passthrough, not {other:?}"),
+                    format!(
+                        "must be introspect-mint, introspect-jwt or passthrough, not {other:?}"
+                    ),
                 ))
             }
         };
@@ -354,6 +383,17 @@ impl Config {
                 .ok_or_else(|| invalid(vars::PHANTOM_CACHE_ENTRIES, "must be 0 to 100000"))?,
             None => 1024,
         };
+        let flag = |name: &'static str, default: bool| match get(name).as_deref() {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(invalid(
+                name,
+                format!("must be true or false, not {other:?}"),
+            )),
+        };
+        let shared_cache = flag(vars::PHANTOM_SHARED_CACHE, true)?;
+        let bearer_passthrough = flag(vars::BEARER_PASSTHROUGH, false)?;
 
         Ok(Config {
             profile,
@@ -375,6 +415,8 @@ impl Config {
                 mode,
                 max_ttl,
                 cache_entries,
+                shared_cache,
+                bearer_passthrough,
             },
         })
     }
@@ -496,6 +538,48 @@ mod tests {
             !format!("{c:?}").contains("AQEBAQ"),
             "the mint key never prints"
         );
+        assert_eq!(c.proxy.mode.cache_tag(), "mint:m1");
+        assert!(c.proxy.shared_cache, "the shared tier is on by default");
+        assert!(
+            !c.proxy.bearer_passthrough,
+            "bearer pass-through is off by default"
+        );
+
+        let c = from(&[
+            ("EDGEWARD_ORIGIN", "https://a.example"),
+            ("EDGEWARD_API_ROUTES", ROUTES),
+            ("EDGEWARD_PHANTOM_MODE", "introspect-jwt"),
+            ("EDGEWARD_PHANTOM_SHARED_CACHE", "false"),
+            ("EDGEWARD_BEARER_PASSTHROUGH", "true"),
+        ])
+        .unwrap();
+        assert!(matches!(c.proxy.mode, PhantomMode::IntrospectJwt));
+        assert!(!c.proxy.shared_cache && c.proxy.bearer_passthrough);
+
+        for (variable, value, reason) in [
+            (
+                "EDGEWARD_PHANTOM_MODE",
+                "jwt",
+                "introspect-jwt or passthrough",
+            ),
+            ("EDGEWARD_PHANTOM_SHARED_CACHE", "yes", "true or false"),
+            ("EDGEWARD_BEARER_PASSTHROUGH", "1", "true or false"),
+            ("EDGEWARD_PHANTOM_MAX_TTL", "0", "1 to 3600"),
+            ("EDGEWARD_MINT_KEY", "", "is not set"),
+        ] {
+            let err = from(&[
+                ("EDGEWARD_ORIGIN", "https://a.example"),
+                ("EDGEWARD_API_ROUTES", ROUTES),
+                (
+                    "EDGEWARD_MINT_KEY",
+                    "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE",
+                ),
+                (variable, value),
+            ])
+            .unwrap_err();
+            assert_eq!(err.variable, variable, "{err}");
+            assert!(err.reason.contains(reason), "{err}");
+        }
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub use config::{
     ClientAuth, Config, ConfigError, OidcClient, PhantomMode, Profile, ProxyConfig, Secret,
 };
 pub use error::Error;
-pub use ports::{Clock, HttpClient, Random, RandomUnavailable, TransportError};
+pub use ports::{
+    Clock, HttpClient, Platform, Random, RandomUnavailable, SharedCache, TransportError,
+};
 
 /// A request as the core sees it: the body is read in full (the endpoints the core answers
 /// take small JSON bodies).
@@ -71,7 +73,7 @@ pub struct Edge<P> {
     phantom: phantom::PhantomCache,
 }
 
-impl<P: Clock + Random + HttpClient> Edge<P> {
+impl<P: Platform> Edge<P> {
     /// Combines a validated configuration with the platform's ports.
     pub fn new(config: Config, ports: P) -> Self {
         let phantom = phantom::PhantomCache::new(config.proxy.cache_entries);

@@ -208,6 +208,17 @@ pub(crate) async fn client_post(
     url: &str,
     fields: &[(&str, &str)],
 ) -> Result<http::Response<Vec<u8>>, TokenError> {
+    client_post_accepting(config, http, url, fields, "application/json").await
+}
+
+/// [`client_post`] with another `Accept` header (JWT introspection answers).
+pub(crate) async fn client_post_accepting(
+    config: &Config,
+    http: &impl HttpClient,
+    url: &str,
+    fields: &[(&str, &str)],
+    accept: &str,
+) -> Result<http::Response<Vec<u8>>, TokenError> {
     let oidc = &config.oidc;
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.extend_pairs(fields);
@@ -216,7 +227,7 @@ pub(crate) async fn client_post(
             http::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
         )
-        .header(http::header::ACCEPT, "application/json");
+        .header(http::header::ACCEPT, accept);
     match oidc.client_auth {
         ClientAuth::Basic => {
             // RFC 6749 §2.3.1: id and secret are form-encoded before they are joined.

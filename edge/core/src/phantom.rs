@@ -1,15 +1,17 @@
-//! The phantom token, `introspect-mint` mode: an opaque access token from the cookie becomes a
-//! short-lived JWT signed by the worker's own ES256 key, which APIs verify against the worker's
-//! published JWKS. Three pure parts:
+//! The phantom token: an opaque access token (from the cookie, or from a non-browser client's
+//! `Authorization` header when allowed) becomes a short-lived JWT the upstream API can verify.
 //!
 //! - [`introspect`]: RFC 7662 introspection over the [`HttpClient`] port, as a confidential
-//!   client; `active: false` is [`Error::Unauthorized`].
-//! - [`MintKey`]: the signing key, its public JWKS, and [`MintKey::mint`], whose `exp` is never
-//!   later than the access token's own `exp` nor `now + max_ttl`.
-//! - [`PhantomCache`]: results keyed by the SHA-256 of the opaque token (never the token
-//!   itself), bounded in size, each entry dropped at its JWT's expiry.
-//!
-//! Not yet wired into the request path; see the proxy issue.
+//!   client; `active: false` is [`Error::Unauthorized`]. Used by `introspect-mint`.
+//! - [`MintKey`]: the worker's signing key, its public JWKS, and [`MintKey::mint`], whose `exp`
+//!   is never later than the access token's own `exp` nor `now + max_ttl`.
+//! - [`introspect_jwt`] and [`read_introspection_jwt`]: `introspect-jwt` mode, where the IdP
+//!   answers introspection with a signed JWT (`application/jwt` as Curity's phantom-token
+//!   plugins ask for it, or RFC 9701 `application/token-introspection+jwt`), which the worker
+//!   checks against the IdP's keys and forwards as it is.
+//! - [`CacheKey`] and [`PhantomCache`]: results keyed by the SHA-256 of (mode, audience, token),
+//!   never the token itself; the per-isolate memory tier, bounded in size. The shared tier
+//!   (Workers Cache API) is the [`crate::ports::SharedCache`] port, keyed the same way.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -25,7 +27,8 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::oidc::client_post;
+use crate::idtoken::{IdTokenError, Jwks};
+use crate::oidc::{client_post, client_post_accepting};
 use crate::ports::HttpClient;
 
 /// What introspection says about an active token (RFC 7662 §2.2), the parts we forward.
@@ -103,12 +106,12 @@ pub struct PhantomClaims {
     pub client_id: Option<String>,
 }
 
-/// A minted token and its expiry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A phantom token and how long it may be reused (what both cache tiers hold).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Minted {
     /// The compact JWT.
     pub jwt: String,
-    /// Its `exp`.
+    /// Until when it may be served from a cache: never after the JWT's own `exp`.
     pub expires_at: u64,
 }
 
@@ -199,19 +202,37 @@ impl MintKey {
     }
 }
 
-/// SHA-256 of an opaque token, hex: the only form in which a token is ever a cache key.
-pub fn token_key(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
+/// SHA-256 of `s`, hex.
+pub fn token_key(s: &str) -> String {
+    Sha256::digest(s.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-/// Minted tokens by [`token_key`], at most `capacity` of them.
+/// Where a phantom token is cached, in both tiers: the SHA-256 of the mode (which names the
+/// minting key, so a new key starts a new cache), the audience and the opaque token. The token
+/// itself is never a key, so neither tier can give one back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey(String);
+
+impl CacheKey {
+    /// The key for `token` exchanged in `mode` for `audience`.
+    pub fn new(mode: &str, audience: &str, token: &str) -> Self {
+        Self(token_key(&format!("{mode}\n{audience}\n{token}")))
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Phantom tokens by [`CacheKey`], at most `capacity` of them: the isolate's memory tier.
 #[derive(Debug)]
 pub struct PhantomCache {
     capacity: usize,
-    entries: RefCell<HashMap<String, Minted>>,
+    entries: RefCell<HashMap<CacheKey, Minted>>,
 }
 
 impl PhantomCache {
@@ -223,23 +244,23 @@ impl PhantomCache {
         }
     }
 
-    /// The minted token for `token`, if cached and still valid at `now`.
-    pub fn get(&self, token: &str, now: u64) -> Option<Minted> {
-        let key = token_key(token);
+    /// The token cached under `key`, if still valid at `now`.
+    pub fn get(&self, key: &CacheKey, now: u64) -> Option<Minted> {
         let mut entries = self.entries.borrow_mut();
-        match entries.get(&key) {
+        match entries.get(key) {
             Some(m) if m.expires_at > now => Some(m.clone()),
             Some(_) => {
-                entries.remove(&key);
+                entries.remove(key);
                 None
             }
             None => None,
         }
     }
 
-    /// Remembers `minted` for `token`. When full, expired entries go first, then the entry
-    /// closest to expiry.
-    pub fn put(&self, token: &str, minted: Minted, now: u64) {
+    /// Remembers `minted` under `key`. When full, expired entries go first, then the entry
+    /// closest to expiry (a linear scan, only when full: at the default 1,024 entries that
+    /// costs microseconds, and only on a miss).
+    pub fn put(&self, key: &CacheKey, minted: Minted, now: u64) {
         if self.capacity == 0 {
             return;
         }
@@ -256,7 +277,7 @@ impl PhantomCache {
                 entries.remove(&oldest);
             }
         }
-        entries.insert(token_key(token), minted);
+        entries.insert(key.clone(), minted);
     }
 
     /// How many entries it holds.
@@ -268,11 +289,123 @@ impl PhantomCache {
     pub fn is_empty(&self) -> bool {
         self.entries.borrow().is_empty()
     }
+}
 
-    /// Whether any key equals `s` (tests use it to prove raw tokens are never keys).
-    pub fn has_key(&self, s: &str) -> bool {
-        self.entries.borrow().contains_key(s)
+/// What `introspect-jwt` asks for: Curity's `application/jwt` first, RFC 9701 second.
+pub const JWT_ACCEPT: &str = "application/jwt, application/token-introspection+jwt";
+
+/// `introspect-jwt`: asks the IdP to answer introspection of `token` with a signed JWT and
+/// returns it unchecked (see [`read_introspection_jwt`]). An inactive token (`204 No Content`,
+/// or JSON `active: false`) is [`Error::Unauthorized`]; a JSON answer for an active token means
+/// the provider cannot do this mode, which the error says.
+pub async fn introspect_jwt(
+    config: &Config,
+    http: &impl HttpClient,
+    endpoint: &str,
+    token: &str,
+) -> Result<String, Error> {
+    let form = [("token", token), ("token_type_hint", "access_token")];
+    let response = client_post_accepting(config, http, endpoint, &form, JWT_ACCEPT)
+        .await
+        .map_err(|e| Error::IdpUnavailable(format!("introspection: {e:?}")))?;
+    let status = response.status();
+    if status == http::StatusCode::NO_CONTENT {
+        return Err(Error::Unauthorized);
     }
+    if !status.is_success() {
+        return Err(Error::IdpUnavailable(format!(
+            "introspection answered HTTP {}",
+            status.as_u16()
+        )));
+    }
+    let content_type = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if media_type == "application/jwt" || media_type == "application/token-introspection+jwt" {
+        let jwt = std::str::from_utf8(response.body())
+            .map_err(|_| Error::IdpUnavailable("the introspection JWT is not text".into()))?;
+        return Ok(jwt.trim().to_owned());
+    }
+    match serde_json::from_slice::<Introspection>(response.body()) {
+        Ok(answer) if !answer.active => Err(Error::Unauthorized),
+        Ok(_) => Err(Error::IdpUnavailable(
+            "the provider answered introspection with JSON, not a JWT: it does not support \
+             introspect-jwt (use introspect-mint)"
+                .into(),
+        )),
+        Err(_) => Err(Error::IdpUnavailable(format!(
+            "introspection answered {media_type:?}, neither a JWT nor JSON"
+        ))),
+    }
+}
+
+/// The claims of an introspection JWT that matter here. Curity's style is the access token's
+/// own claims at the top level (`exp` is the token's expiry); RFC 9701 nests the RFC 7662
+/// answer in `token_introspection`.
+#[derive(Debug, Deserialize)]
+struct IntrospectionJwtClaims {
+    iss: String,
+    #[serde(default)]
+    active: Option<bool>,
+    #[serde(default)]
+    token_introspection: Option<Introspection>,
+}
+
+/// Why an introspection JWT was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntrospectionJwtError {
+    /// No key of the IdP's JWKS has its `kid` (the caller may re-fetch the keys once).
+    UnknownKey,
+    /// The token is not active or has expired: the request is unauthorized.
+    Inactive,
+    /// It is not a valid answer from this IdP (signature, issuer, no expiry).
+    Invalid(String),
+}
+
+/// Checks an introspection JWT from [`introspect_jwt`]: signature against the IdP's `jwks`
+/// (RS256/ES256), `iss` = the configured issuer, active, not expired. Returns it with the time
+/// until which it may be cached: min(token expiry, `now + max_ttl`).
+pub fn read_introspection_jwt(
+    jwt: &str,
+    jwks: &Jwks,
+    issuer: &str,
+    now: u64,
+    max_ttl: u64,
+) -> Result<Minted, IntrospectionJwtError> {
+    let token =
+        crate::idtoken::verify::<IntrospectionJwtClaims>(jwt, jwks).map_err(|e| match e {
+            IdTokenError::UnknownKey => IntrospectionJwtError::UnknownKey,
+            other => IntrospectionJwtError::Invalid(format!("introspection JWT: {other}")),
+        })?;
+    let claims = token.claims();
+    if claims.custom.iss != issuer {
+        return Err(IntrospectionJwtError::Invalid(
+            "the introspection JWT comes from another issuer".into(),
+        ));
+    }
+    let jwt_exp = claims
+        .expiration
+        .and_then(|e| u64::try_from(e.timestamp()).ok());
+    let token_exp = match &claims.custom.token_introspection {
+        Some(nested) if !nested.active => return Err(IntrospectionJwtError::Inactive),
+        Some(nested) => nested.exp.or(jwt_exp),
+        None if claims.custom.active == Some(false) => return Err(IntrospectionJwtError::Inactive),
+        None => jwt_exp,
+    };
+    let token_exp = token_exp.ok_or_else(|| {
+        IntrospectionJwtError::Invalid("the introspection JWT has no expiry".into())
+    })?;
+    if token_exp <= now {
+        return Err(IntrospectionJwtError::Inactive);
+    }
+    Ok(Minted {
+        jwt: jwt.to_owned(),
+        expires_at: token_exp.min(now + max_ttl),
+    })
 }
 
 #[cfg(test)]
@@ -353,30 +486,110 @@ mod tests {
             jwt: format!("jwt-{exp}"),
             expires_at: exp,
         };
-        cache.put("opaque-1", minted(NOW + 10), NOW);
+        let key = |token: &str| CacheKey::new("mint-m1", "orders", token);
+        cache.put(&key("opaque-1"), minted(NOW + 10), NOW);
         assert_eq!(
-            cache.get("opaque-1", NOW).unwrap().jwt,
+            cache.get(&key("opaque-1"), NOW).unwrap().jwt,
             format!("jwt-{}", NOW + 10)
         );
-        assert!(!cache.has_key("opaque-1"), "the raw token is never a key");
-        assert!(cache.has_key(&token_key("opaque-1")));
+        // The key is a digest of mode, audience and token: none of them shows.
+        assert_eq!(key("opaque-1").as_str().len(), 64);
+        assert!(!key("opaque-1").as_str().contains("opaque"));
+        assert_eq!(
+            key("opaque-1"),
+            CacheKey(token_key("mint-m1\norders\nopaque-1"))
+        );
+        assert_ne!(
+            key("opaque-1"),
+            CacheKey::new("mint-m2", "orders", "opaque-1")
+        );
+        assert_ne!(
+            key("opaque-1"),
+            CacheKey::new("mint-m1", "billing", "opaque-1")
+        );
         assert_eq!(
             token_key("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         // Expired entries are not served.
-        assert_eq!(cache.get("opaque-1", NOW + 10), None);
+        assert_eq!(cache.get(&key("opaque-1"), NOW + 10), None);
         assert!(cache.is_empty());
         // Bounded: the entry closest to expiry makes room.
-        cache.put("a", minted(NOW + 100), NOW);
-        cache.put("b", minted(NOW + 50), NOW);
-        cache.put("c", minted(NOW + 200), NOW);
+        cache.put(&key("a"), minted(NOW + 100), NOW);
+        cache.put(&key("b"), minted(NOW + 50), NOW);
+        cache.put(&key("c"), minted(NOW + 200), NOW);
         assert_eq!(cache.len(), 2);
-        assert!(cache.get("b", NOW).is_none());
-        assert!(cache.get("a", NOW).is_some() && cache.get("c", NOW).is_some());
+        assert!(cache.get(&key("b"), NOW).is_none());
+        assert!(cache.get(&key("a"), NOW).is_some() && cache.get(&key("c"), NOW).is_some());
         // Capacity zero disables caching.
         let off = PhantomCache::new(0);
-        off.put("a", minted(NOW + 100), NOW);
-        assert!(off.get("a", NOW).is_none());
+        off.put(&key("a"), minted(NOW + 100), NOW);
+        assert!(off.get(&key("a"), NOW).is_none());
+    }
+
+    /// Signs `claims` as the IdP would (ES256, kid "idp").
+    fn idp_jwt(claims: serde_json::Value) -> (String, Jwks) {
+        let key = MintKey::parse("idp:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI").unwrap();
+        let header = Header::empty().with_key_id("idp");
+        let jwt = Es256
+            .token(&header, &Claims::new(claims), &key.key)
+            .unwrap();
+        (jwt, Jwks::parse(key.jwks_json().as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn introspection_jwts_in_both_styles() {
+        use serde_json::json;
+        let iss = "https://idp.example";
+        // Curity style: the access token's claims, its exp at the top.
+        let (jwt, jwks) = idp_jwt(json!({"iss": iss, "sub": "demo", "exp": NOW + 300}));
+        let got = read_introspection_jwt(&jwt, &jwks, iss, NOW, 60).unwrap();
+        assert_eq!(got.jwt, jwt, "forwarded as it came");
+        assert_eq!(got.expires_at, NOW + 60, "cached no longer than max_ttl");
+        let got = read_introspection_jwt(&jwt, &jwks, iss, NOW, 3600).unwrap();
+        assert_eq!(got.expires_at, NOW + 300, "nor beyond the token's exp");
+        // RFC 9701: the answer nested in token_introspection.
+        let (jwt, jwks) = idp_jwt(json!({"iss": iss, "iat": NOW,
+            "token_introspection": {"active": true, "sub": "demo", "exp": NOW + 30}}));
+        let got = read_introspection_jwt(&jwt, &jwks, iss, NOW, 60).unwrap();
+        assert_eq!(got.expires_at, NOW + 30);
+
+        let refused = [
+            (
+                json!({"iss": iss, "iat": NOW, "token_introspection": {"active": false}}),
+                "Inactive",
+            ),
+            (
+                json!({"iss": iss, "active": false, "exp": NOW + 300}),
+                "Inactive",
+            ),
+            (json!({"iss": iss, "sub": "demo", "exp": NOW}), "Inactive"),
+            (
+                json!({"iss": "https://evil.example", "exp": NOW + 300}),
+                "another issuer",
+            ),
+            (json!({"iss": iss, "sub": "demo"}), "no expiry"),
+            (
+                json!({"sub": "demo", "exp": NOW + 300}),
+                "introspection JWT:",
+            ),
+        ];
+        for (claims, why) in refused {
+            let (jwt, jwks) = idp_jwt(claims.clone());
+            let err = read_introspection_jwt(&jwt, &jwks, iss, NOW, 60).unwrap_err();
+            assert!(format!("{err:?}").contains(why), "{claims}: {err:?}");
+        }
+        // Signed by another key with the same kid: refused; an unknown kid says so.
+        let (jwt, _) = idp_jwt(json!({"iss": iss, "exp": NOW + 300}));
+        let other = MintKey::parse(KEY).unwrap();
+        let other_jwks =
+            Jwks::parse(other.jwks_json().replace("\"m1\"", "\"idp\"").as_bytes()).unwrap();
+        let err = read_introspection_jwt(&jwt, &other_jwks, iss, NOW, 60).unwrap_err();
+        assert!(matches!(err, IntrospectionJwtError::Invalid(_)), "{err:?}");
+        let unknown = Jwks::parse(other.jwks_json().as_bytes()).unwrap();
+        let err = read_introspection_jwt(&jwt, &unknown, iss, NOW, 60).unwrap_err();
+        assert_eq!(err, IntrospectionJwtError::UnknownKey);
+        // Not a JWT at all.
+        assert!(read_introspection_jwt("not.a.jwt", &unknown, iss, NOW, 60).is_err());
     }
 }

@@ -57,3 +57,19 @@ impl fmt::Display for TransportError {
 }
 
 impl std::error::Error for TransportError {}
+
+/// A cache shared by every isolate of one location (on Cloudflare: the Workers Cache API), the
+/// second tier behind each isolate's memory. Best effort by contract: a lookup that fails is a
+/// miss and a store that fails is forgotten (the adapter logs why), so the cache can never
+/// fail a request. Keys are hex SHA-256 digests, never tokens.
+pub trait SharedCache {
+    /// The bytes stored under `key`, unless missing or expired.
+    fn get(&self, key: &str) -> impl Future<Output = Option<Vec<u8>>>;
+    /// Stores `value` under `key` for `ttl` seconds.
+    fn put(&self, key: &str, value: Vec<u8>, ttl: u64) -> impl Future<Output = ()>;
+}
+
+/// Everything the core needs from its platform, in one bound.
+pub trait Platform: Clock + Random + HttpClient + SharedCache {}
+
+impl<T: Clock + Random + HttpClient + SharedCache> Platform for T {}

@@ -472,59 +472,130 @@ pub struct Forward {
 }
 
 /// `/api/*`: the plan for forwarding `req` upstream with a phantom token, or why not.
-pub(crate) async fn forward<P: crate::Clock + crate::Random + crate::HttpClient>(
+pub(crate) async fn forward<P: crate::Platform>(
     edge: &crate::Edge<P>,
     req: &crate::Request,
 ) -> Result<Forward, Error> {
-    use crate::config::PhantomMode;
     use crate::session::{AccessCookie, CsrfCookie};
 
     let config = edge.config();
-    let ports = edge.ports();
     let target = config.proxy.routes.resolve(req.method(), req.uri())?;
-    let now = ports.now();
+    let now = crate::Clock::now(edge.ports());
     let (headers, keys) = (req.headers(), &config.cookie_keys);
-    if crate::guard::is_state_changing(req.method()) {
-        crate::guard::check_origin(req.headers(), &config.allowed_origins)?;
-        let csrf: CsrfCookie =
-            open_cookie(headers, keys, names::COOKIE_CSRF, now).ok_or(Error::Unauthorized)?;
-        crate::guard::check_csrf(req.headers(), &csrf.value)?;
-    }
-    let access: AccessCookie =
-        open_cookie(headers, keys, names::COOKIE_ACCESS, now).ok_or(Error::Unauthorized)?;
-
-    let jwt = match &config.proxy.mode {
-        PhantomMode::Passthrough => access.token,
-        PhantomMode::IntrospectMint { key } => {
-            let cache_key = format!("{}\n{}", target.route.audience, access.token);
-            match edge.phantom_cache().get(&cache_key, now) {
-                Some(hit) => hit.jwt,
-                None => {
-                    let discovery = edge.idp().discovery(config, ports).await?;
-                    let endpoint =
-                        discovery.introspection_endpoint.as_deref().ok_or_else(|| {
-                            Error::IdpUnavailable(
-                                "the provider has no introspection endpoint".into(),
-                            )
-                        })?;
-                    let introspection =
-                        crate::phantom::introspect(config, ports, endpoint, &access.token).await?;
-                    let minted = key.mint(
-                        &introspection,
-                        &config.origin,
-                        &target.route.audience,
-                        now,
-                        config.proxy.max_ttl,
-                    )?;
-                    edge.phantom_cache().put(&cache_key, minted.clone(), now);
-                    minted.jwt
-                }
+    let token = match bearer_client_token(config, headers) {
+        // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
+        Some(token) => token,
+        None => {
+            if crate::guard::is_state_changing(req.method()) {
+                crate::guard::check_origin(headers, &config.allowed_origins)?;
+                let csrf: CsrfCookie = open_cookie(headers, keys, names::COOKIE_CSRF, now)
+                    .ok_or(Error::Unauthorized)?;
+                crate::guard::check_csrf(headers, &csrf.value)?;
             }
+            let access: AccessCookie =
+                open_cookie(headers, keys, names::COOKIE_ACCESS, now).ok_or(Error::Unauthorized)?;
+            access.token
         }
     };
+    let jwt = phantom_token(edge, &target.route.audience, &token, now).await?;
     Ok(Forward {
         method: req.method().clone(),
         url: target.url,
-        headers: forward_request_headers(req.headers(), &jwt)?,
+        headers: forward_request_headers(headers, &jwt)?,
     })
+}
+
+/// A non-browser client's token: `Authorization: Bearer <token>` on a request with none of our
+/// cookies, when `EDGEWARD_BEARER_PASSTHROUGH` allows it. A request with our cookies is a
+/// browser's, and its `Authorization` header is dropped as always.
+fn bearer_client_token(config: &crate::Config, headers: &HeaderMap) -> Option<String> {
+    if !config.proxy.bearer_passthrough
+        || names::ALL_COOKIES
+            .iter()
+            .any(|name| crate::cookies::read(headers, name).is_some())
+    {
+        return None;
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// The JWT for `token` and `audience`: from the isolate's memory, else from the location's
+/// shared cache, else from the IdP (introspection), then remembered in both tiers until
+/// min(token expiry, now + max TTL). Failures are never cached.
+async fn phantom_token<P: crate::Platform>(
+    edge: &crate::Edge<P>,
+    audience: &str,
+    token: &str,
+    now: u64,
+) -> Result<String, Error> {
+    use crate::config::PhantomMode;
+    use crate::phantom::{self, CacheKey, IntrospectionJwtError, Minted};
+    use crate::ports::SharedCache;
+
+    let (config, ports) = (edge.config(), edge.ports());
+    let proxy = &config.proxy;
+    if let PhantomMode::Passthrough = proxy.mode {
+        return Ok(token.to_owned());
+    }
+    let key = CacheKey::new(&proxy.mode.cache_tag(), audience, token);
+    if let Some(hit) = edge.phantom_cache().get(&key, now) {
+        return Ok(hit.jwt);
+    }
+    if proxy.shared_cache {
+        let shared = SharedCache::get(ports, key.as_str())
+            .await
+            .and_then(|bytes| serde_json::from_slice::<Minted>(&bytes).ok())
+            // Never trust an entry beyond what this configuration allows.
+            .filter(|m| m.expires_at > now && m.expires_at <= now + proxy.max_ttl);
+        if let Some(hit) = shared {
+            edge.phantom_cache().put(&key, hit.clone(), now);
+            return Ok(hit.jwt);
+        }
+    }
+
+    let discovery = edge.idp().discovery(config, ports).await?;
+    let endpoint = discovery.introspection_endpoint.as_deref().ok_or_else(|| {
+        Error::IdpUnavailable("the provider has no introspection endpoint".into())
+    })?;
+    let fresh = match &proxy.mode {
+        PhantomMode::Passthrough => return Ok(token.to_owned()),
+        PhantomMode::IntrospectMint { key } => {
+            let introspection = phantom::introspect(config, ports, endpoint, token).await?;
+            key.mint(&introspection, &config.origin, audience, now, proxy.max_ttl)?
+        }
+        PhantomMode::IntrospectJwt => {
+            let jwt = phantom::introspect_jwt(config, ports, endpoint, token).await?;
+            let issuer = &config.oidc.issuer;
+            let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
+            let read = |jwks: &crate::idtoken::Jwks| {
+                phantom::read_introspection_jwt(&jwt, jwks, issuer, now, proxy.max_ttl)
+            };
+            match read(&jwks) {
+                Err(IntrospectionJwtError::UnknownKey) if !fetched => {
+                    // The provider may have rolled its keys: look once more.
+                    let (jwks, _) = edge.idp().jwks(&discovery, ports, true).await?;
+                    read(&jwks)
+                }
+                other => other,
+            }
+            .map_err(|e| match e {
+                IntrospectionJwtError::Inactive => Error::Unauthorized,
+                IntrospectionJwtError::UnknownKey => Error::IdpUnavailable(
+                    "the introspection JWT is signed with a key the provider does not publish"
+                        .into(),
+                ),
+                IntrospectionJwtError::Invalid(why) => Error::IdpUnavailable(why),
+            })?
+        }
+    };
+    edge.phantom_cache().put(&key, fresh.clone(), now);
+    if proxy.shared_cache {
+        if let Ok(bytes) = serde_json::to_vec(&fresh) {
+            SharedCache::put(ports, key.as_str(), bytes, fresh.expires_at - now).await;
+        }
+    }
+    Ok(fresh.jwt)
 }

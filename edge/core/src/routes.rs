@@ -5,13 +5,10 @@ use http::Method;
 
 use crate::config::PhantomMode;
 use crate::error::Error;
-use crate::ports::{Clock, HttpClient, Random};
+use crate::ports::Platform;
 use crate::{agent, proxy, Edge, Outcome, Request, Response};
 
-pub(crate) async fn dispatch<P: Clock + Random + HttpClient>(
-    edge: &Edge<P>,
-    req: &Request,
-) -> Result<Outcome, Error> {
+pub(crate) async fn dispatch<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Outcome, Error> {
     let path = req.uri().path();
     if path.starts_with(paths::API_PREFIX) || path == paths::API_PREFIX.trim_end_matches('/') {
         return proxy::forward(edge, req).await.map(Outcome::Forward);
@@ -32,17 +29,13 @@ pub(crate) async fn dispatch<P: Clock + Random + HttpClient>(
                 );
                 Ok(Outcome::Respond(response))
             }
-            PhantomMode::Passthrough => Err(Error::RouteNotFound),
+            PhantomMode::IntrospectJwt | PhantomMode::Passthrough => Err(Error::RouteNotFound),
         };
     }
     auth(edge, req, path).await.map(Outcome::Respond)
 }
 
-async fn auth<P: Clock + Random + HttpClient>(
-    edge: &Edge<P>,
-    req: &Request,
-    path: &str,
-) -> Result<Response, Error> {
+async fn auth<P: Platform>(edge: &Edge<P>, req: &Request, path: &str) -> Result<Response, Error> {
     match path {
         paths::SESSION => {
             only(req, &[Method::GET, Method::HEAD], "GET, HEAD")?;

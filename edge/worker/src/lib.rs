@@ -1,8 +1,9 @@
 //! The Cloudflare Workers adapter: the only code that touches the `worker` crate.
 //!
 //! It turns `worker::Env` into a validated [`Config`] (once per isolate), implements the core's
-//! ports with the platform (`Date.now()`, `crypto.getRandomValues`, `fetch`), converts requests
-//! and responses, and hands every request to [`Edge::handle`]. No decisions are made here.
+//! ports with the platform (`Date.now()`, `crypto.getRandomValues`, `fetch`, the Cache API),
+//! converts requests and responses, and hands every request to [`Edge::handle`]. No decisions
+//! are made here.
 //!
 //! Compiled for wasm32 only; on the host this crate is empty.
 
@@ -16,14 +17,51 @@ use std::time::Duration;
 use edgeward_core::proxy::{forward_response_headers, Forward};
 use edgeward_core::{
     Clock, Config, ConfigError, Edge, Error, HttpClient, Outcome, Random, RandomUnavailable,
-    TransportError,
+    SharedCache, TransportError,
 };
 use futures_util::future::{self, Either};
 use worker::{event, Context, Env};
 
 /// The ports, implemented with the Workers runtime.
-#[derive(Debug, Clone, Copy)]
-struct WorkerPorts;
+#[derive(Debug, Clone)]
+struct WorkerPorts {
+    /// Where shared-cache entries live: `<origin>/.edgeward/phantom/` (a URL on our own zone;
+    /// the Cache API keys by URL, and these are never served to anyone).
+    cache_base: String,
+}
+
+/// The named cache that holds phantom tokens, apart from the zone's HTTP cache.
+const PHANTOM_CACHE: &str = "edgeward-phantom";
+
+impl SharedCache for WorkerPorts {
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let cache = worker::Cache::open(PHANTOM_CACHE.to_owned()).await;
+        match cache.get(format!("{}{key}", self.cache_base), false).await {
+            Ok(Some(mut hit)) => hit.bytes().await.ok(),
+            Ok(None) => None,
+            Err(e) => {
+                worker::console_warn!("edgeward: cache lookup failed: {e}");
+                None
+            }
+        }
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>, ttl: u64) {
+        let stored = async {
+            let headers = worker::Headers::new();
+            headers.set("cache-control", &format!("max-age={ttl}"))?;
+            headers.set("content-type", "application/json")?;
+            let response = worker::Response::from_bytes(value)?.with_headers(headers);
+            let cache = worker::Cache::open(PHANTOM_CACHE.to_owned()).await;
+            cache
+                .put(format!("{}{key}", self.cache_base), response)
+                .await
+        };
+        if let Err(e) = stored.await {
+            worker::console_warn!("edgeward: cache store failed: {e}");
+        }
+    }
+}
 
 impl Clock for WorkerPorts {
     fn now(&self) -> u64 {
@@ -114,7 +152,12 @@ fn edge(env: &Env) -> Result<Rc<Edge<WorkerPorts>>, ConfigError> {
                 if let Err(e) = &config {
                     worker::console_error!("edgeward: invalid configuration: {e}");
                 }
-                config.map(|c| Rc::new(Edge::new(c, WorkerPorts)))
+                config.map(|c| {
+                    let ports = WorkerPorts {
+                        cache_base: format!("{}/.edgeward/phantom/", c.origin),
+                    };
+                    Rc::new(Edge::new(c, ports))
+                })
             })
             .clone()
     })

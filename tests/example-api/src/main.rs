@@ -206,6 +206,8 @@ fn serve(server: &Server, settings: &Settings, shared_jwks: &Mutex<Option<Jwks>>
                             "sub": claims.sub,
                             "scopes": claims.scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
                             "clientId": claims.client_id,
+                            "issuer": claims.iss,
+                            "audience": claims.aud,
                             "request": {
                                 "method": method,
                                 "path": path,

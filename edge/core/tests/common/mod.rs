@@ -7,7 +7,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use edgeward_core::{
-    Clock, Config, Edge, HttpClient, Random, RandomUnavailable, Request, Response, TransportError,
+    Clock, Config, Edge, HttpClient, Random, RandomUnavailable, Request, Response, SharedCache,
+    TransportError,
 };
 
 pub const ORIGIN: &str = "http://localhost:8787";
@@ -18,10 +19,32 @@ pub const KEYS: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191
 pub struct FakePorts {
     pub now: Cell<u64>,
     counter: Cell<u8>,
-    /// URL → (status, body); a URL not in the table is a transport error.
-    pub routes: RefCell<HashMap<String, (u16, String)>>,
+    /// URL → (status, content type, body); a URL not in the table is a transport error.
+    pub routes: RefCell<HashMap<String, (u16, String, String)>>,
     /// Every request sent: (method, URL, body).
     pub sent: RefCell<Vec<(String, String, String)>>,
+    /// Accept header of every request sent.
+    pub accepts: RefCell<Vec<String>>,
+    /// The shared cache (the Workers Cache API's stand-in): key → (value, expires at).
+    pub shared: RefCell<HashMap<String, (Vec<u8>, u64)>>,
+}
+
+impl SharedCache for FakePorts {
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let now = self.now.get();
+        self.shared
+            .borrow()
+            .get(key)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(v, _)| v.clone())
+    }
+
+    async fn put(&self, key: &str, value: Vec<u8>, ttl: u64) {
+        let expires = self.now.get() + ttl;
+        self.shared
+            .borrow_mut()
+            .insert(key.to_owned(), (value, expires));
+    }
 }
 
 impl Clock for FakePorts {
@@ -46,15 +69,23 @@ impl HttpClient for FakePorts {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let url = request.uri().to_string();
+        self.accepts.borrow_mut().push(
+            request
+                .headers()
+                .get("accept")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned(),
+        );
         self.sent.borrow_mut().push((
             request.method().to_string(),
             url.clone(),
             String::from_utf8_lossy(request.body()).into_owned(),
         ));
         match self.routes.borrow().get(&url) {
-            Some((status, body)) => Ok(http::Response::builder()
+            Some((status, content_type, body)) => Ok(http::Response::builder()
                 .status(*status)
-                .header("content-type", "application/json")
+                .header("content-type", content_type.as_str())
                 .body(body.clone().into_bytes())
                 .unwrap()),
             None => Err(TransportError {
@@ -66,9 +97,23 @@ impl HttpClient for FakePorts {
 
 impl FakePorts {
     pub fn route(&self, url: &str, status: u16, body: impl Into<String>) {
-        self.routes
-            .borrow_mut()
-            .insert(url.to_owned(), (status, body.into()));
+        self.route_typed(url, status, "application/json", body);
+    }
+
+    pub fn route_typed(&self, url: &str, status: u16, content_type: &str, body: impl Into<String>) {
+        self.routes.borrow_mut().insert(
+            url.to_owned(),
+            (status, content_type.to_owned(), body.into()),
+        );
+    }
+
+    /// How many requests went to `url`.
+    pub fn calls_to(&self, url: &str) -> usize {
+        self.sent
+            .borrow()
+            .iter()
+            .filter(|(_, u, _)| u == url)
+            .count()
     }
 
     /// The IdP's discovery document, as a real provider would publish it.
@@ -83,6 +128,7 @@ impl FakePorts {
                 "jwks_uri": format!("{ISSUER}/jwks"),
                 "end_session_endpoint": format!("{ISSUER}/session/end"),
                 "revocation_endpoint": format!("{ISSUER}/token/revocation"),
+                "introspection_endpoint": format!("{ISSUER}/token/introspection"),
             })
             .to_string(),
         );
@@ -91,7 +137,16 @@ impl FakePorts {
 }
 
 pub fn config() -> Config {
+    config_with(&[])
+}
+
+/// The test configuration with `extra` (name, value) variables added or replaced.
+pub fn config_with(extra: &[(&str, &str)]) -> Config {
     Config::from_vars(|name| {
+        // The last pair for a name wins.
+        if let Some((_, v)) = extra.iter().rev().find(|(k, _)| *k == name) {
+            return Some((*v).to_owned());
+        }
         Some(
             match name {
                 "EDGEWARD_PROFILE" => "local",

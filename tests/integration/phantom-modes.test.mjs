@@ -1,0 +1,87 @@
+// introspect-jwt mode, the shared cache tier (Workers Cache API) and bearer clients, against
+// workerd, the real IdP (answering `Accept: application/jwt` introspection with a signed JWT,
+// Curity style) and the example API trusting the IdP's keys instead of the worker's.
+//
+// The isolate's memory cache is off here (EDGEWARD_PHANTOM_CACHE_ENTRIES=0), so a second call
+// that does not introspect was answered by the Cache API.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createDecipheriv } from "node:crypto";
+import { useStack, ORIGIN, ISSUER, API, COOKIE_KEYS } from "../support/stack.mjs";
+import { signIn } from "../support/session.mjs";
+
+useStack({
+  idp: { IDP_PHANTOM_AUDIENCE: API },
+  worker: {
+    vars: {
+      EDGEWARD_PHANTOM_MODE: "introspect-jwt",
+      EDGEWARD_PHANTOM_CACHE_ENTRIES: "0",
+      EDGEWARD_BEARER_PASSTHROUGH: "true",
+    },
+  },
+  api: { trust: "idp" },
+});
+
+const stats = async () => (await fetch(`${ISSUER}/_test/stats`)).json();
+const jwtPart = (jwt, i) => JSON.parse(Buffer.from(jwt.split(".")[i], "base64url").toString());
+
+/** Opens one of our sealed cookies with the test's key (what a non-browser client would hold
+ * is the token inside: the IdP's opaque access token). */
+function openCookie(name, sealed) {
+  const [version, kid, payload] = sealed.split(".");
+  const [keyId, hex] = COOKIE_KEYS.split(":");
+  assert.equal(kid, keyId);
+  const bytes = Buffer.from(payload, "base64url");
+  const decipher = createDecipheriv("aes-256-gcm", Buffer.from(hex, "hex"), bytes.subarray(0, 12));
+  decipher.setAAD(Buffer.from(`edgeward/${version}/${kid}/${name}`));
+  decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+  const plain = Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]);
+  return JSON.parse(plain.toString()).v;
+}
+
+test("introspect-jwt: the API gets the IdP's own JWT, and the Cache API spares the second introspection", async () => {
+  const { jar } = await signIn();
+  const before = (await stats()).jwtIntrospections ?? 0;
+  const res = await jar.fetch(`${ORIGIN}/api/whoami`);
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(body.sub, "demo");
+  assert.equal(body.issuer, ISSUER, "signed by the IdP, not minted by the worker");
+  assert.equal(body.audience, API);
+  const jwt = body.request.headers.authorization.replace(/^Bearer /, "");
+  assert.equal(jwtPart(jwt, 0).alg, "RS256");
+  assert.equal(jwtPart(jwt, 1).iss, ISSUER);
+  assert.equal(body.request.headers.cookie, undefined);
+  assert.equal((await stats()).jwtIntrospections, before + 1);
+
+  const again = await jar.fetch(`${ORIGIN}/api/whoami`);
+  const second = await again.json();
+  assert.equal(again.status, 200);
+  assert.equal(second.request.headers.authorization, `Bearer ${jwt}`, "the same JWT, from the cache");
+  assert.equal((await stats()).jwtIntrospections, before + 1, "no second introspection");
+
+  // The worker mints nothing in this mode, so it publishes no keys.
+  assert.equal((await fetch(`${ORIGIN}/.well-known/jwks.json`)).status, 404);
+});
+
+test("bearer clients (no cookies) go through when allowed; a bad token is 401", async () => {
+  const { jar } = await signIn();
+  const access = openCookie("__Host-edgeward-at", jar.get(ORIGIN, "__Host-edgeward-at").value);
+  assert.ok(access.token && !access.token.startsWith("eyJ"), "the IdP's access token is opaque");
+
+  const authorization = `Bearer ${access.token}`;
+  const res = await fetch(`${ORIGIN}/api/whoami`, { headers: { authorization } });
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(body.sub, "demo");
+  assert.notEqual(body.request.headers.authorization, authorization, "exchanged, not passed on");
+
+  // No cookies, so no Origin or CSRF header is needed for a POST.
+  const post = await fetch(`${ORIGIN}/api/echo/x`, { method: "POST", headers: { authorization }, body: "hi" });
+  assert.equal(post.status, 200);
+  assert.equal((await post.json()).request.body, "hi");
+
+  const bad = await fetch(`${ORIGIN}/api/whoami`, { headers: { authorization: "Bearer not-a-token" } });
+  assert.equal(bad.status, 401);
+  assert.equal((await bad.json()).code, "unauthorized");
+});
