@@ -69,8 +69,7 @@ deploy_dry_run() {
 suite versions check_versions
 suite lint lint
 suite native cargo test
-suite wasm-browser env CHROMEDRIVER=/usr/bin/chromedriver \
-  bash -c 'source scripts/lib.sh && with_wasm_toolchain cargo test --target wasm32-unknown-unknown -p edgeward-app'
+suite wasm-browser bash scripts/test-spa-browser.sh
 suite build bash scripts/build.sh
 suite deploy-dry-run deploy_dry_run
 suite integration node --test --test-reporter=spec --test-concurrency=1 tests/integration/

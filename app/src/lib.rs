@@ -3,15 +3,28 @@
 //! It holds no token, ever: the worker on the same origin keeps tokens in encrypted HttpOnly
 //! cookies, and the app only learns what `/auth/session` tells it. Views are functions of a
 //! [`SessionState`], so tests render them from a given state without a server.
+//!
+//! Pages: `/` (sign in, or a summary), `/callback` (finishes a login), `/profile` (claims and
+//! the session's countdown), `/explorer` (calls the APIs behind the proxy), and a 404 page.
+//! Other tabs of the same app follow sign-in and sign-out through a `BroadcastChannel`.
 
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod explorer;
+mod pages;
+pub mod tabs;
+pub mod views;
 
-use edgeward_shared::api::SessionResponse;
+use std::rc::Rc;
+
+use edgeward_shared::api::{SessionResponse, UserClaims};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
+
+pub use views::{ProfileView, SessionStatus};
 
 /// What the page knows about the session.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,107 +33,130 @@ pub enum SessionState {
     Loading,
     /// The worker says there is no session.
     SignedOut,
-    /// There is a session; what the page may show of the user.
-    SignedIn {
-        /// Name to greet the user with.
-        display_name: String,
-    },
+    /// There is a session.
+    SignedIn(User),
+    /// The session ended while the page was open (a refresh was refused).
+    Ended,
     /// The session could not be read; a sentence saying why.
     Failed(String),
+}
+
+/// What the page may show of the signed-in user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// Name to greet the user with.
+    pub display_name: String,
+    /// The ID token's claims the worker shares.
+    pub claims: UserClaims,
+    /// When the session ends, seconds since the epoch.
+    pub session_expires_at: Option<u64>,
+    /// When the current access token expires (the worker refreshes it on demand).
+    pub access_token_expires_at: Option<u64>,
 }
 
 impl SessionState {
     /// Interprets the worker's answer.
     pub fn from_response(response: &SessionResponse) -> Self {
-        match (&response.is_logged_in, &response.claims) {
-            (false, _) => SessionState::SignedOut,
-            (true, Some(claims)) => SessionState::SignedIn {
-                display_name: claims
-                    .name
-                    .clone()
-                    .or_else(|| claims.preferred_username.clone())
-                    .unwrap_or_else(|| claims.sub.clone()),
-            },
-            (true, None) => SessionState::SignedIn {
-                display_name: String::from("signed-in user"),
-            },
+        if !response.is_logged_in {
+            return SessionState::SignedOut;
+        }
+        let claims = response.claims.clone().unwrap_or_default();
+        let display_name = claims
+            .name
+            .clone()
+            .or_else(|| claims.preferred_username.clone())
+            .unwrap_or_else(|| {
+                if claims.sub.is_empty() {
+                    String::from("signed-in user")
+                } else {
+                    claims.sub.clone()
+                }
+            });
+        SessionState::SignedIn(User {
+            display_name,
+            claims,
+            session_expires_at: response.session_expires_at,
+            access_token_expires_at: response.access_token_expires_at,
+        })
+    }
+
+    /// The signed-in user, if any.
+    pub fn user(&self) -> Option<&User> {
+        match self {
+            SessionState::SignedIn(user) => Some(user),
+            _ => None,
         }
     }
+}
+
+thread_local! {
+    static CLIENT: Rc<api::Client> = api::Client::new("");
+}
+
+/// The page's client for its own origin.
+pub fn client() -> Rc<api::Client> {
+    CLIENT.with(Rc::clone)
+}
+
+/// The session, shared by every page through context.
+#[derive(Debug, Clone, Copy)]
+pub struct Session {
+    /// The current state.
+    pub state: RwSignal<SessionState>,
+}
+
+impl Session {
+    /// Asks the worker again and updates the state.
+    pub fn reload(self) {
+        spawn_local(async move {
+            let next = match client().session().await {
+                Ok(response) => SessionState::from_response(&response),
+                Err(error) => SessionState::Failed(error.message()),
+            };
+            self.state.set(next);
+        });
+    }
+}
+
+/// Seconds since the epoch, from the browser's clock.
+pub fn now_secs() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
 }
 
 /// The whole app: routes inside a shared layout.
 #[component]
 pub fn App() -> impl IntoView {
+    let session = Session {
+        state: RwSignal::new(SessionState::Loading),
+    };
+    provide_context(session);
+    session.reload();
+    client().on_session_ended(move || {
+        session.state.set(SessionState::Ended);
+        tabs::announce(tabs::Event::SignedOut);
+    });
+    // Another tab signed in or out: ask the worker what is true now.
+    tabs::listen(move |_| session.reload());
+
     view! {
         <Router>
             <header class="bar">
                 <A href="/" attr:class="brand">"edgeward"</A>
-                <span class="tagline">"token handler at the edge"</span>
+                <nav aria-label="Main">
+                    <A href="/profile">"Profile"</A>
+                    <A href="/explorer">"API explorer"</A>
+                </nav>
+                <pages::Account />
             </header>
+            <pages::SessionBanner />
             <main>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/") view=Home />
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/") view=pages::Home />
+                    <Route path=path!("/callback") view=pages::Callback />
+                    <Route path=path!("/profile") view=pages::Profile />
+                    <Route path=path!("/explorer") view=explorer::Explorer />
                 </Routes>
             </main>
         </Router>
-    }
-}
-
-/// `/`: asks the worker for the session and shows it.
-#[component]
-fn Home() -> impl IntoView {
-    let session = LocalResource::new(api::session);
-    let state = move || match session.get() {
-        None => SessionState::Loading,
-        Some(Ok(response)) => SessionState::from_response(&response),
-        Some(Err(error)) => SessionState::Failed(error.message()),
-    };
-    view! {
-        <section class="card">
-            <h1>"Your session"</h1>
-            {move || view! { <SessionStatus state=state() /> }}
-        </section>
-    }
-}
-
-/// Renders one [`SessionState`]. Pure: the same state always gives the same DOM.
-#[component]
-pub fn SessionStatus(state: SessionState) -> impl IntoView {
-    match state {
-        SessionState::Loading => view! {
-            <p class="status loading" role="status" aria-live="polite">"Checking your session…"</p>
-        }
-        .into_any(),
-        SessionState::SignedOut => view! {
-            <div class="status signed-out" role="status">
-                <p class="headline">"Signed out"</p>
-                <p class="hint">"No session cookie was found. The browser never holds a token: edgeward keeps them in encrypted, HttpOnly cookies."</p>
-            </div>
-        }
-        .into_any(),
-        SessionState::SignedIn { display_name } => view! {
-            <div class="status signed-in" role="status">
-                <p class="headline">"Signed in as " <strong>{display_name}</strong></p>
-            </div>
-        }
-        .into_any(),
-        SessionState::Failed(message) => view! {
-            <div class="status failed" role="alert">
-                <p class="headline">"Could not check your session"</p>
-                <p class="hint">{message}</p>
-            </div>
-        }
-        .into_any(),
-    }
-}
-
-/// Any route the app does not know.
-#[component]
-fn NotFound() -> impl IntoView {
-    view! {
-        <section class="card">
-            <h1>"Page not found"</h1>
-            <p><A href="/">"Back to the start page"</A></p>
-        </section>
     }
 }

@@ -19,6 +19,9 @@ pub struct SessionResponse {
     /// The value to send in the `x-edgeward-csrf` header on state-changing requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf: Option<String>,
+    /// When the session ends (a new login is needed then), in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_expires_at: Option<u64>,
 }
 
 impl SessionResponse {
@@ -131,9 +134,11 @@ mod tests {
             }),
             access_token_expires_at: Some(10),
             csrf: Some("c".into()),
+            session_expires_at: Some(20),
         };
         let v: serde_json::Value = serde_json::to_value(&s).unwrap();
         assert_eq!(v["accessTokenExpiresAt"], 10);
+        assert_eq!(v["sessionExpiresAt"], 20);
         assert_eq!(v["claims"]["sub"], "u1");
         assert_eq!(v["isLoggedIn"], true);
     }

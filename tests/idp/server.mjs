@@ -167,7 +167,18 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: false },
     introspection: { enabled: true, allowedPolicy: async () => true },
     revocation: { enabled: true },
-    rpInitiatedLogout: { enabled: true },
+    rpInitiatedLogout: {
+      enabled: true,
+      // Our own page: the default one loads a web font, which a closed network waits for.
+      logoutSource: async (ctx, form) => {
+        ctx.body = page(
+          "Sign out — local IdP",
+          `<div class="box"><h1>Sign out of the local IdP?</h1>${form}
+  <button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+  <button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button></div>`,
+        );
+      },
+    },
   },
   // Rotate on every use; reusing a rotated token revokes the grant (as strict IdPs do).
   rotateRefreshToken: true,
@@ -211,6 +222,7 @@ form,.box{background:#fff;padding:2rem;border-radius:12px;box-shadow:0 2px 10px 
 h1{font-size:1.2rem;margin:0 0 1rem}label{display:block;margin:.6rem 0 .2rem}
 input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
 button{margin-top:1rem;width:100%;padding:.6rem;font-size:1rem;background:#2f5fd0;color:#fff;border:0;border-radius:6px}
+button.secondary{background:#e4e8f0;color:#1d2330}
 .error{color:#b3261e}.hint{color:#5b6475;font-size:.85rem}
 </style></head><body>${body}</body></html>`;
 

@@ -19,6 +19,7 @@ export const CHROMIUM_FLAGS = [
   "--disable-component-update",
   "--disable-sync",
   "--disable-dev-shm-usage",
+  "--window-size=1024,768",
 ];
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
@@ -126,6 +127,22 @@ export class Browser {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await sleep(100);
     }
+  }
+  /** Deletes every cookie of the current page's host (any port: cookies ignore ports). */
+  clearCookies() {
+    return this.cmd("DELETE", "/cookie");
+  }
+  /** This tab's handle. */
+  tab() {
+    return this.cmd("GET", "/window");
+  }
+  /** Opens a new tab and returns its handle (the current tab stays current). */
+  async newTab() {
+    return (await this.cmd("POST", "/window/new", { type: "tab" })).handle;
+  }
+  /** Makes the tab `handle` the one commands go to. */
+  switchTo(handle) {
+    return this.cmd("POST", "/window", { handle });
   }
   /** Every cookie the browser holds for the current page, HttpOnly ones included. */
   cookies() {

@@ -122,6 +122,7 @@ impl Session {
             claims: Some(self.id.claims.clone()),
             access_token_expires_at: self.access.as_ref().map(|a| a.exp),
             csrf: Some(self.csrf.clone()),
+            session_expires_at: Some(self.expires_at),
         }
     }
 }
