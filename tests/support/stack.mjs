@@ -52,7 +52,7 @@ export async function waitFor(url, timeoutMs, what) {
 }
 
 /** A child process in its own process group, with its output kept in a log file. */
-function launch(name, command, args, env) {
+export function launch(name, command, args, env) {
   const log = join(artifactDir(), `${name}.log`);
   writeFileSync(log, "");
   const child = spawn(command, args, {
