@@ -329,19 +329,34 @@ pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Resul
         .refresh
         .as_deref()
         .ok_or_else(|| Error::SessionExpired("there is no refresh token".into()))?;
-    let tokens = grant(
-        edge,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ],
-        |code| {
-            Error::SessionExpired(format!(
-                "the identity provider refused the refresh ({code})"
-            ))
-        },
-    )
-    .await?;
+    let refused = |code: String| {
+        Error::SessionExpired(format!(
+            "the identity provider refused the refresh ({code})"
+        ))
+    };
+    // Through the platform's single-flight coordinator when there is one (parallel refreshes
+    // from every tab and isolate then make one grant), else straight to the provider.
+    let key = crate::phantom::token_key(refresh_token);
+    let tokens = match ports.coordinate_refresh(&key, refresh_token).await {
+        Some(answer) => {
+            let answer = answer.map_err(|e| Error::IdpUnavailable(e.reason))?;
+            oidc::parse_token_answer("the refresh coordinator", &answer).map_err(|e| match e {
+                TokenError::Refused(code) => refused(code),
+                TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
+            })?
+        }
+        None => {
+            grant(
+                edge,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token),
+                ],
+                refused,
+            )
+            .await?
+        }
+    };
     let now = ports.now();
     let new = NewTokens {
         access: AccessCookie {

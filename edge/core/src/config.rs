@@ -64,6 +64,9 @@ pub mod vars {
     /// our cookies (non-browser clients) through the proxy, their token exchanged like a
     /// cookie's.
     pub const BEARER_PASSTHROUGH: &str = "EDGEWARD_BEARER_PASSTHROUGH";
+    /// Seconds after a refresh during which the same old refresh token gets that refresh's
+    /// answer instead of a new grant (0–300, default 30; needs the refresh coordinator).
+    pub const REFRESH_GRACE: &str = "EDGEWARD_REFRESH_GRACE";
 }
 
 /// A secret string. `Debug` and `Display` print `***`; get the value with [`Secret::expose`].
@@ -177,6 +180,8 @@ pub struct Config {
     pub oidc: OidcClient,
     /// The API proxy.
     pub proxy: ProxyConfig,
+    /// The single-flight refresh's grace window, seconds.
+    pub refresh_grace: u64,
 }
 
 /// A configuration variable is missing or invalid.
@@ -393,6 +398,14 @@ impl Config {
             )),
         };
         let shared_cache = flag(vars::PHANTOM_SHARED_CACHE, true)?;
+        let refresh_grace = match get(vars::REFRESH_GRACE) {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 300)
+                .ok_or_else(|| invalid(vars::REFRESH_GRACE, "must be 0 to 300 seconds"))?,
+            None => 30,
+        };
         let bearer_passthrough = flag(vars::BEARER_PASSTHROUGH, false)?;
 
         Ok(Config {
@@ -418,6 +431,7 @@ impl Config {
                 shared_cache,
                 bearer_passthrough,
             },
+            refresh_grace,
         })
     }
 }
@@ -564,6 +578,7 @@ mod tests {
             ),
             ("EDGEWARD_PHANTOM_SHARED_CACHE", "yes", "true or false"),
             ("EDGEWARD_BEARER_PASSTHROUGH", "1", "true or false"),
+            ("EDGEWARD_REFRESH_GRACE", "301", "0 to 300"),
             ("EDGEWARD_PHANTOM_MAX_TTL", "0", "1 to 3600"),
             ("EDGEWARD_MINT_KEY", "", "is not set"),
         ] {

@@ -15,6 +15,7 @@ mod agent;
 pub mod config;
 pub mod cookies;
 pub mod error;
+pub mod flight;
 pub mod guard;
 pub mod idtoken;
 pub mod oidc;
@@ -31,7 +32,8 @@ pub use config::{
 };
 pub use error::Error;
 pub use ports::{
-    Clock, HttpClient, Platform, Random, RandomUnavailable, SharedCache, TransportError,
+    Clock, HttpClient, Platform, Random, RandomUnavailable, RefreshCoordinator, SharedCache,
+    TransportError,
 };
 
 /// A request as the core sees it: the body is read in full (the endpoints the core answers

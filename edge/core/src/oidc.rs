@@ -151,6 +151,15 @@ pub async fn token_request(
 ) -> Result<TokenResponse, TokenError> {
     let url = &discovery.token_endpoint;
     let response = client_post(config, http, url, grant).await?;
+    parse_token_answer(url, &response)
+}
+
+/// Reads the token endpoint's answer (RFC 6749 §5.1 and §5.2): tokens, the provider's refusal
+/// (its OAuth error code only), or a provider that answered nonsense.
+pub fn parse_token_answer(
+    url: &str,
+    response: &http::Response<Vec<u8>>,
+) -> Result<TokenResponse, TokenError> {
     let status = response.status();
     if status.is_success() {
         return serde_json::from_slice(response.body()).map_err(|_| {

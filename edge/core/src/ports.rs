@@ -69,7 +69,22 @@ pub trait SharedCache {
     fn put(&self, key: &str, value: Vec<u8>, ttl: u64) -> impl Future<Output = ()>;
 }
 
-/// Everything the core needs from its platform, in one bound.
-pub trait Platform: Clock + Random + HttpClient + SharedCache {}
+/// Where refresh-token grants are made when the platform can make them once for everyone:
+/// every isolate's refresh of the same refresh token meets in one place (on Cloudflare a
+/// Durable Object named by `key`, which runs [`crate::flight`]), so parallel refreshes make
+/// one grant and rotation never sees the old token twice.
+pub trait RefreshCoordinator {
+    /// The token endpoint's answer (status and body) to a refresh-token grant for
+    /// `refresh_token`; `key` is its SHA-256, hex. `None` when the platform has no
+    /// coordinator: the core then asks the provider itself.
+    fn coordinate_refresh(
+        &self,
+        key: &str,
+        refresh_token: &str,
+    ) -> impl Future<Output = Option<Result<http::Response<Vec<u8>>, TransportError>>>;
+}
 
-impl<T: Clock + Random + HttpClient + SharedCache> Platform for T {}
+/// Everything the core needs from its platform, in one bound.
+pub trait Platform: Clock + Random + HttpClient + SharedCache + RefreshCoordinator {}
+
+impl<T: Clock + Random + HttpClient + SharedCache + RefreshCoordinator> Platform for T {}

@@ -3,7 +3,7 @@
 // A wasm trap (a Rust panic under panic=abort) leaves the instance unusable. We answer that
 // request with the same JSON error shape as every other failure and reset the instance, so the
 // next request starts clean instead of hanging on a poisoned module.
-import { WorkerEntrypoint } from "cloudflare:workers";
+import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 import * as edge from "./pkg/edgeward.js";
 
 const internalError = () =>
@@ -21,6 +21,28 @@ export default class Edgeward extends WorkerEntrypoint {
         edge.__wbg_reset_state();
       }
       console.error("edgeward: request failed:", error?.name ?? "error");
+      return internalError();
+    }
+  }
+}
+
+// The refresh coordinator (wrangler.toml binds it as EDGEWARD_REFRESH): a Durable Object class
+// whose logic is the Rust `EdgewardRefresh` (edge/worker/src/lib.rs).
+export class EdgewardRefresh extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.inner = new edge.EdgewardRefresh(ctx, env);
+  }
+
+  async fetch(request) {
+    try {
+      return await this.inner.fetch(request);
+    } catch (error) {
+      if (error instanceof WebAssembly.RuntimeError) {
+        edge.__wbg_reset_state();
+        this.inner = new edge.EdgewardRefresh(this.ctx, this.env);
+      }
+      console.error("edgeward: refresh coordinator failed:", error?.name ?? "error");
       return internalError();
     }
   }

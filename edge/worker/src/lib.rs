@@ -14,20 +14,90 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use edgeward_core::flight::{coordinated_refresh, RefreshFlight};
 use edgeward_core::proxy::{forward_response_headers, Forward};
 use edgeward_core::{
     Clock, Config, ConfigError, Edge, Error, HttpClient, Outcome, Random, RandomUnavailable,
-    SharedCache, TransportError,
+    RefreshCoordinator, SharedCache, TransportError,
 };
 use futures_util::future::{self, Either};
-use worker::{event, Context, Env};
+use worker::{durable_object, event, Context, DurableObject, Env, ObjectNamespace};
 
 /// The ports, implemented with the Workers runtime.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct WorkerPorts {
     /// Where shared-cache entries live: `<origin>/.edgeward/phantom/` (a URL on our own zone;
     /// the Cache API keys by URL, and these are never served to anyone).
     cache_base: String,
+    /// The refresh coordinator's namespace, when wrangler.toml binds it.
+    refresh: Option<ObjectNamespace>,
+}
+
+/// The binding of the [`EdgewardRefresh`] Durable Object class.
+const REFRESH_BINDING: &str = "EDGEWARD_REFRESH";
+
+impl RefreshCoordinator for WorkerPorts {
+    async fn coordinate_refresh(
+        &self,
+        key: &str,
+        refresh_token: &str,
+    ) -> Option<Result<http::Response<Vec<u8>>, TransportError>> {
+        let namespace = self.refresh.as_ref()?;
+        let transport = |e: worker::Error| TransportError {
+            reason: format!("refresh coordinator: {e}"),
+        };
+        let exchange = async {
+            let stub = namespace.id_from_name(key)?.get_stub()?;
+            let mut init = worker::RequestInit::new();
+            init.with_method(worker::Method::Post)
+                .with_body(Some(wasm_bindgen::JsValue::from_str(refresh_token)));
+            let request =
+                worker::Request::new_with_init("https://edgeward.internal/refresh", &init)?;
+            let mut response = stub.fetch_with_request(request).await?;
+            let status = response.status_code();
+            let body = response.bytes().await?;
+            Ok::<_, worker::Error>((status, body))
+        };
+        Some(match exchange.await {
+            Ok((status, body)) => {
+                http::Response::builder()
+                    .status(status)
+                    .body(body)
+                    .map_err(|e| TransportError {
+                        reason: e.to_string(),
+                    })
+            }
+            Err(e) => Err(transport(e)),
+        })
+    }
+}
+
+/// The refresh coordinator: one instance per refresh token (named by its SHA-256), so every
+/// refresh of that token, from any isolate, meets here and makes one grant
+/// ([`edgeward_core::flight`]). Reachable only through the binding, never from the Internet.
+#[durable_object]
+#[derive(Debug)]
+pub struct EdgewardRefresh {
+    env: Env,
+    flight: RefreshFlight,
+}
+
+impl DurableObject for EdgewardRefresh {
+    fn new(_state: worker::State, env: Env) -> Self {
+        Self {
+            env,
+            flight: RefreshFlight::default(),
+        }
+    }
+
+    async fn fetch(&self, mut req: worker::Request) -> worker::Result<worker::Response> {
+        let edge = match edge(&self.env) {
+            Ok(edge) => edge,
+            Err(e) => return from_core(Error::Config(e).into_response()),
+        };
+        let refresh_token = req.text().await?;
+        from_core(coordinated_refresh(edge, &self.flight, refresh_token).await)
+    }
 }
 
 /// The named cache that holds phantom tokens, apart from the zone's HTTP cache.
@@ -155,6 +225,7 @@ fn edge(env: &Env) -> Result<Rc<Edge<WorkerPorts>>, ConfigError> {
                 config.map(|c| {
                     let ports = WorkerPorts {
                         cache_base: format!("{}/.edgeward/phantom/", c.origin),
+                        refresh: env.durable_object(REFRESH_BINDING).ok(),
                     };
                     Rc::new(Edge::new(c, ports))
                 })

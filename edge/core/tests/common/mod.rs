@@ -7,8 +7,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use edgeward_core::{
-    Clock, Config, Edge, HttpClient, Random, RandomUnavailable, Request, Response, SharedCache,
-    TransportError,
+    Clock, Config, Edge, HttpClient, Random, RandomUnavailable, RefreshCoordinator, Request,
+    Response, SharedCache, TransportError,
 };
 
 pub const ORIGIN: &str = "http://localhost:8787";
@@ -27,6 +27,18 @@ pub struct FakePorts {
     pub accepts: RefCell<Vec<String>>,
     /// The shared cache (the Workers Cache API's stand-in): key → (value, expires at).
     pub shared: RefCell<HashMap<String, (Vec<u8>, u64)>>,
+}
+
+/// No coordinator: the core makes refresh grants itself (the coordinator's logic is
+/// `edgeward_core::flight`, tested on its own).
+impl RefreshCoordinator for FakePorts {
+    async fn coordinate_refresh(
+        &self,
+        _key: &str,
+        _refresh_token: &str,
+    ) -> Option<Result<http::Response<Vec<u8>>, TransportError>> {
+        None
+    }
 }
 
 impl SharedCache for FakePorts {

@@ -1,0 +1,71 @@
+// Single-flight refresh through the Durable Object (EdgewardRefresh), in workerd: two "tabs"
+// (cookie jars holding one session) fire 50 API calls on an expired access token; each call
+// that gets 401 refreshes and retries, as the SPA's client does. The IdP rotates refresh tokens
+// and revokes the whole grant when an old one comes back, so more than one grant would end the
+// session. Access tokens live 15 s at this IdP: long enough to outlast 50 calls through the
+// local runtime (about 6 s on a 2-core machine), short enough to wait for.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { useStack, ORIGIN, ISSUER } from "../support/stack.mjs";
+import { CookieJar } from "../support/jar.mjs";
+import { signIn } from "../support/session.mjs";
+
+const ACCESS_TTL = 15;
+useStack({ idp: { IDP_ACCESS_TOKEN_TTL: String(ACCESS_TTL) }, worker: true, api: true });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const refreshGrants = async () => (await (await fetch(`${ISSUER}/_test/stats`)).json()).grants.refresh_token ?? 0;
+
+function copyOf(jar) {
+  const copy = new CookieJar();
+  for (const [name, cookie] of jar.cookies.get("localhost") ?? []) copy.set(ORIGIN, name, cookie.value);
+  return copy;
+}
+
+/** One API call the way the SPA's client makes it: on 401, refresh once, retry once. */
+async function call(jar, csrf, i) {
+  const url = `${ORIGIN}/api/echo/call-${i}`;
+  const first = await jar.fetch(url);
+  if (first.status !== 401) return { status: first.status, refreshed: false };
+  await first.body?.cancel();
+  const refresh = await jar.fetch(`${ORIGIN}/auth/refresh`, {
+    method: "POST",
+    headers: { origin: ORIGIN, "x-edgeward-csrf": csrf },
+  });
+  if (refresh.status !== 204) return { status: refresh.status, refreshed: true, error: await refresh.text() };
+  const retry = await jar.fetch(url);
+  return { status: retry.status, refreshed: true, body: await retry.json() };
+}
+
+test("50 parallel calls from two tabs on an expired access token make exactly one refresh grant", async () => {
+  const { jar, csrf } = await signIn();
+  const tabs = [jar, copyOf(jar)];
+  await sleep((ACCESS_TTL + 1) * 1000);
+  const before = await refreshGrants();
+
+  const t0 = Date.now();
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => call(tabs[i % 2], csrf, i)));
+  console.log(`50 calls with a refresh took ${Date.now() - t0} ms`);
+  const failed = results.filter((r) => r.status !== 200);
+  assert.deepEqual(failed, [], "no call failed");
+  assert.ok(results.every((r) => r.refreshed), "every call found its access token expired");
+  assert.equal(await refreshGrants(), before + 1, "one refresh-token grant at the IdP");
+
+  // Both tabs hold the rotated session and keep working.
+  for (const tab of tabs) assert.equal((await tab.fetch(`${ORIGIN}/api/whoami`)).status, 200);
+});
+
+test("within the grace window a late refresh with the old token gets the same refresh", async () => {
+  const { jar, csrf } = await signIn();
+  const stale = copyOf(jar);
+  const before = await refreshGrants();
+  const refresh = (j) => j.fetch(`${ORIGIN}/auth/refresh`, { method: "POST", headers: { origin: ORIGIN, "x-edgeward-csrf": csrf } });
+  assert.equal((await refresh(jar)).status, 204);
+  // A tab that missed the first refresh (its cookies still hold the old refresh token).
+  assert.equal((await refresh(stale)).status, 204, "not taken for theft");
+  assert.equal(await refreshGrants(), before + 1);
+  assert.equal(stale.get(ORIGIN, "__Host-edgeward-rt").value.length > 0, true);
+  // Both now hold the same rotated refresh token: the next refresh is one grant, and works.
+  assert.equal((await refresh(stale)).status, 204);
+  assert.equal((await (await jar.fetch(`${ORIGIN}/auth/session`)).json()).isLoggedIn, true);
+});
