@@ -108,6 +108,13 @@ test("sign in, call an API, see the profile, sign out; a second tab follows", as
   assert.notEqual(later, before, "the countdown moves");
   await shot("6-profile");
 
+  // No script error and no console error so far. (Chromium logs every 4xx/5xx fetch as a
+  // network error; those are the protocol working, so only script and console entries count.)
+  const logged = (await browser.consoleLog()).filter(
+    (e) => e.level === "SEVERE" && !/Failed to load resource/.test(e.message),
+  );
+  assert.deepEqual(logged, [], "no console errors");
+
   // Nothing a script can read holds a token.
   const exposed = await browser.run(() => ({
     cookie: document.cookie,

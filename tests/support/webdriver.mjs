@@ -19,7 +19,6 @@ export const CHROMIUM_FLAGS = [
   "--disable-component-update",
   "--disable-sync",
   "--disable-dev-shm-usage",
-  "--window-size=1024,768",
 ];
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
@@ -56,6 +55,7 @@ export class Browser {
         capabilities: {
           alwaysMatch: {
             browserName: "chrome",
+            "goog:loggingPrefs": { browser: "ALL" },
             "goog:chromeOptions": {
               binary: CHROMIUM,
               args: [
@@ -127,6 +127,10 @@ export class Browser {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await sleep(100);
     }
+  }
+  /** The browser console's entries since the last call ({level, message, source}). */
+  consoleLog() {
+    return this.cmd("POST", "/se/log", { type: "browser" });
   }
   /** Deletes every cookie of the current page's host (any port: cookies ignore ports). */
   clearCookies() {
