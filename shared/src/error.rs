@@ -22,6 +22,9 @@ pub enum ErrorCode {
     /// The identity provider refused the login (its error code is in the message), or the
     /// tokens it returned failed validation.
     LoginFailed,
+    /// A back-channel logout token failed validation (signature, issuer, audience, events,
+    /// nonce, replayed `jti`); nothing was changed.
+    LogoutTokenInvalid,
     /// No valid session: sign in (or refresh, for an expired access token).
     Unauthorized,
     /// The session can no longer be refreshed; every session cookie was cleared.
@@ -45,7 +48,10 @@ impl ErrorCode {
     /// The HTTP status that goes with this code.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::InvalidRequest | ErrorCode::InvalidState | ErrorCode::LoginFailed => 400,
+            ErrorCode::InvalidRequest
+            | ErrorCode::InvalidState
+            | ErrorCode::LoginFailed
+            | ErrorCode::LogoutTokenInvalid => 400,
             ErrorCode::Unauthorized | ErrorCode::SessionExpired => 401,
             ErrorCode::CsrfRejected | ErrorCode::OriginRejected => 403,
             ErrorCode::RouteNotFound => 404,
@@ -96,6 +102,7 @@ mod tests {
             ("invalid_request", 400),
             ("invalid_state", 400),
             ("login_failed", 400),
+            ("logout_token_invalid", 400),
             ("unauthorized", 401),
             ("session_expired", 401),
             ("csrf_rejected", 403),

@@ -28,6 +28,9 @@ pub mod paths {
     pub const REFRESH: &str = "/auth/refresh";
     /// `POST`: end the session, see [`crate::api::LogoutResponse`].
     pub const LOGOUT: &str = "/auth/logout";
+    /// `POST` from the identity provider: OpenID Connect Back-Channel Logout
+    /// (`logout_token=<JWT>`, form-encoded).
+    pub const BACKCHANNEL_LOGOUT: &str = "/auth/backchannel-logout";
     /// `GET`: the worker's public keys for the tokens it mints (phantom-token mode
     /// `introspect-mint`).
     pub const JWKS: &str = "/.well-known/jwks.json";

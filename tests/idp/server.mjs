@@ -15,7 +15,8 @@
 // answered with a JWT carrying the token's claims, signed with the IdP's RS256 key (204 when
 // the token is not active), which is what the worker's `introspect-jwt` mode asks for.
 //
-// Test hooks, local only: GET /_test/stats counts successful token grants by grant type.
+// Test hooks, local only: GET /_test/stats counts successful token grants by grant type;
+// POST /_test/sign-logout-token signs the claims it is given with the IdP's key.
 // Demo account: demo / demo (local only, never deploy this file).
 
 import http from "node:http";
@@ -115,10 +116,16 @@ const stats = { grants: {}, introspections: 0 };
 const b64url = (data) => Buffer.from(data).toString("base64url");
 const signingKey = crypto.createPrivateKey({ key: keys[0], format: "jwk" });
 
+/** `claims` as a JWT signed with the IdP's RS256 key. */
+function signJwt(claims, typ = "JWT") {
+  const header = { alg: "RS256", typ, kid: keys[0].kid };
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  return `${input}.${b64url(crypto.sign("sha256", Buffer.from(input), signingKey))}`;
+}
+
 /** The JWT a phantom-token IdP answers introspection with: the token's claims, signed. */
 function phantomJwt(answer) {
   const now = Math.floor(Date.now() / 1000);
-  const header = { alg: "RS256", typ: "JWT", kid: keys[0].kid };
   const claims = {
     iss: issuer,
     aud: phantomAudience,
@@ -129,8 +136,7 @@ function phantomJwt(answer) {
     iat: now,
     jti: crypto.randomBytes(12).toString("base64url"),
   };
-  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-  return `${input}.${b64url(crypto.sign("sha256", Buffer.from(input), signingKey))}`;
+  return signJwt(claims);
 }
 
 const provider = new Provider(issuer, {
@@ -147,6 +153,9 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_method: "client_secret_basic",
       introspection_endpoint_auth_method: "client_secret_basic",
       revocation_endpoint_auth_method: "client_secret_basic",
+      // OpenID Connect Back-Channel Logout: the IdP tells the worker when a session ends here.
+      backchannel_logout_uri: `${appOrigin}/auth/backchannel-logout`,
+      backchannel_logout_session_required: true,
     },
   ],
   pkce: { required: () => true },
@@ -167,6 +176,7 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: false },
     introspection: { enabled: true, allowedPolicy: async () => true },
     revocation: { enabled: true },
+    backchannelLogout: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
       // Our own page: the default one loads a web font, which a closed network waits for.
@@ -179,6 +189,12 @@ const provider = new Provider(issuer, {
         );
       },
     },
+  },
+  // The provider refuses to call loopback addresses (SSRF protection); this local IdP must call
+  // the worker on localhost for back-channel logout, so its outgoing requests skip that check.
+  fetch: (url, options) => {
+    delete options.dispatcher;
+    return fetch(url, options);
   },
   // Rotate on every use; reusing a rotated token revokes the grant (as strict IdPs do).
   rotateRefreshToken: true,
@@ -212,6 +228,10 @@ const provider = new Provider(issuer, {
   },
 });
 provider.proxy = false;
+provider.on("backchannel.error", (_ctx, error, clientId) =>
+  console.error(`idp: back-channel logout to ${clientId?.clientId ?? clientId} failed: ${error.message} ${error.cause?.message ?? ""}`),
+);
+provider.on("backchannel.success", (_ctx, clientId) => console.log(`idp: back-channel logout sent to ${clientId}`));
 
 const page = (title, body) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -286,6 +306,14 @@ provider.use(async (ctx, next) => {
   }
   if (ctx.path === "/_test/stats" && ctx.method === "GET") {
     ctx.body = stats;
+    return;
+  }
+  // Test hook: any claims signed with this IdP's key, as a logout token (to show that the
+  // worker refuses replays and tokens that are not logout tokens).
+  if (ctx.path === "/_test/sign-logout-token" && ctx.method === "POST") {
+    let body = "";
+    for await (const chunk of ctx.req) body += chunk;
+    ctx.body = { token: signJwt(JSON.parse(body), "logout+jwt") };
     return;
   }
   const introspection = ctx.path === "/token/introspection" && ctx.method === "POST";

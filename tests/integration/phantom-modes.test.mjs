@@ -6,9 +6,8 @@
 // that does not introspect was answered by the Cache API.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createDecipheriv } from "node:crypto";
-import { useStack, ORIGIN, ISSUER, API, COOKIE_KEYS } from "../support/stack.mjs";
-import { signIn } from "../support/session.mjs";
+import { useStack, ORIGIN, ISSUER, API } from "../support/stack.mjs";
+import { signIn, openCookie } from "../support/session.mjs";
 
 useStack({
   idp: { IDP_PHANTOM_AUDIENCE: API },
@@ -24,20 +23,6 @@ useStack({
 
 const stats = async () => (await fetch(`${ISSUER}/_test/stats`)).json();
 const jwtPart = (jwt, i) => JSON.parse(Buffer.from(jwt.split(".")[i], "base64url").toString());
-
-/** Opens one of our sealed cookies with the test's key (what a non-browser client would hold
- * is the token inside: the IdP's opaque access token). */
-function openCookie(name, sealed) {
-  const [version, kid, payload] = sealed.split(".");
-  const [keyId, hex] = COOKIE_KEYS.split(":");
-  assert.equal(kid, keyId);
-  const bytes = Buffer.from(payload, "base64url");
-  const decipher = createDecipheriv("aes-256-gcm", Buffer.from(hex, "hex"), bytes.subarray(0, 12));
-  decipher.setAAD(Buffer.from(`edgeward/${version}/${kid}/${name}`));
-  decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-  const plain = Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]);
-  return JSON.parse(plain.toString()).v;
-}
 
 test("introspect-jwt: the API gets the IdP's own JWT, and the Cache API spares the second introspection", async () => {
   const { jar } = await signIn();

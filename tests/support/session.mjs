@@ -1,5 +1,6 @@
 // A signed-in cookie jar, the way a browser gets one: login/start, the IdP's form, login/end.
-import { ORIGIN } from "./stack.mjs";
+import { createDecipheriv } from "node:crypto";
+import { ORIGIN, COOKIE_KEYS } from "./stack.mjs";
 import { CookieJar } from "./jar.mjs";
 import { loginAtIdp } from "./idp-login.mjs";
 
@@ -18,4 +19,17 @@ export async function signIn(origin = ORIGIN) {
   });
   if (end.status !== 200) throw new Error(`login/end answered ${end.status}: ${await end.text()}`);
   return { jar, csrf: (await end.json()).csrf };
+}
+
+/** Opens one of our sealed cookies with the test run's key (what only the worker can do). */
+export function openCookie(name, sealed) {
+  const [version, kid, payload] = sealed.split(".");
+  const [keyId, hex] = COOKIE_KEYS.split(":");
+  if (kid !== keyId) throw new Error(`sealed with key ${kid}, not ${keyId}`);
+  const bytes = Buffer.from(payload, "base64url");
+  const decipher = createDecipheriv("aes-256-gcm", Buffer.from(hex, "hex"), bytes.subarray(0, 12));
+  decipher.setAAD(Buffer.from(`edgeward/${version}/${kid}/${name}`));
+  decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+  const plain = Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]);
+  return JSON.parse(plain.toString()).v;
 }

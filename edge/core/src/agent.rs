@@ -9,6 +9,7 @@ use http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::backchannel::{self, EndedCache, LogoutTokenError, RegistryAnswer, RegistryRequest};
 use crate::error::Error;
 use crate::idtoken::{self, IdTokenError};
 use crate::oidc::{self, TokenError};
@@ -105,12 +106,126 @@ pub(crate) async fn login_start<P: Platform>(
     Ok(response)
 }
 
-/// `GET /auth/session`: who is signed in, from the cookies alone (no IdP call).
-pub(crate) fn session<P: Platform>(edge: &Edge<P>, req: &Request) -> Response {
+/// `GET /auth/session`: who is signed in, from the cookies (no IdP call). A session ended by
+/// back-channel logout answers signed out and clears its cookies.
+pub(crate) async fn session<P: Platform>(edge: &Edge<P>, req: &Request) -> Response {
     let now = edge.ports().now();
     match Session::read(req.headers(), &edge.config().cookie_keys, now) {
-        Some(s) => respond::json(200, &s.to_response()),
+        Some(s) => match ensure_live(edge, &s).await {
+            Ok(()) => respond::json(200, &s.to_response()),
+            Err(_) => {
+                let mut response = respond::json(200, &SessionResponse::signed_out());
+                session::clear(response.headers_mut());
+                response
+            }
+        },
         None => respond::json(200, &SessionResponse::signed_out()),
+    }
+}
+
+/// Refuses a session the identity provider ended (back-channel logout), with 401
+/// `session_expired` (which clears the cookies). Without a registry every session is live; when
+/// the registry cannot be asked the session is let through (logged by the adapter) and asked
+/// about again on the next request.
+pub(crate) async fn ensure_live<P: Platform>(edge: &Edge<P>, s: &Session) -> Result<(), Error> {
+    let ports = edge.ports();
+    if !ports.has_registry() {
+        return Ok(());
+    }
+    let now = ports.now();
+    let started_at = s.expires_at.saturating_sub(session::DEFAULT_SESSION_TTL);
+    let (sid, sub) = (s.id.sid.as_deref(), s.id.claims.sub.as_str());
+    let key = EndedCache::key(sid, sub, started_at);
+    let ended = match edge.ended_sessions().get(&key, now) {
+        Some(known) => known,
+        None => {
+            let question = RegistryRequest::Check {
+                sid: sid.map(str::to_owned),
+                sub: sub.to_owned(),
+                started_at,
+            };
+            match ports.registry(&question).await {
+                Ok(answer) => {
+                    let ended = answer == RegistryAnswer::Ended;
+                    edge.ended_sessions().put(key, ended, now);
+                    ended
+                }
+                Err(_) => false,
+            }
+        }
+    };
+    if ended {
+        Err(Error::SessionExpired(
+            "the identity provider ended this session".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// `POST /auth/backchannel-logout` (OpenID Connect Back-Channel Logout 1.0): the IdP's logout
+/// token ends the sessions it names. Server to server: no Origin or CSRF rules, the token's
+/// signature is the authentication. Refused tokens are 400 `logout_token_invalid` and change
+/// nothing. Off (404) without a session registry.
+pub(crate) async fn backchannel_logout<P: Platform>(
+    edge: &Edge<P>,
+    req: &Request,
+) -> Result<Response, Error> {
+    let (config, ports) = (edge.config(), edge.ports());
+    if !ports.has_registry() {
+        return Err(Error::RouteNotFound);
+    }
+    let token = url::form_urlencoded::parse(req.body())
+        .find(|(name, _)| name == "logout_token")
+        .map(|(_, value)| value.into_owned())
+        .ok_or_else(|| Error::InvalidRequest("the form has no logout_token".into()))?;
+    let now = ports.now();
+    let discovery = edge.idp().discovery(config, ports).await?;
+    let check = |jwks: &crate::idtoken::Jwks| {
+        backchannel::validate(
+            &token,
+            jwks,
+            &config.oidc.issuer,
+            &config.oidc.client_id,
+            now,
+        )
+    };
+    let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
+    let order = match check(&jwks) {
+        Err(LogoutTokenError::UnknownKey) if !fetched => {
+            let (jwks, _) = edge.idp().jwks(&discovery, ports, true).await?;
+            check(&jwks)
+        }
+        other => other,
+    }
+    .map_err(|e| {
+        Error::LogoutTokenInvalid(match e {
+            LogoutTokenError::UnknownKey => "its key is not in the provider's JWKS".into(),
+            LogoutTokenError::Invalid(why) => why,
+        })
+    })?;
+    let record = RegistryRequest::Record {
+        order,
+        now,
+        session_ttl: session::DEFAULT_SESSION_TTL,
+    };
+    match ports
+        .registry(&record)
+        .await
+        .map_err(|_| Error::Internal("the session registry failed"))?
+    {
+        RegistryAnswer::Replayed => Err(Error::LogoutTokenInvalid(
+            "its jti was seen before (a replay)".into(),
+        )),
+        _ => {
+            edge.ended_sessions().forget_live();
+            let mut response = Response::new(Vec::new());
+            response.headers_mut().insert(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+            Ok(response)
+        }
     }
 }
 
@@ -325,6 +440,7 @@ fn guarded_session<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Session
 pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Response, Error> {
     let ports = edge.ports();
     let session = guarded_session(edge, req)?;
+    ensure_live(edge, &session).await?;
     let refresh_token = session
         .refresh
         .as_deref()

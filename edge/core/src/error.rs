@@ -36,6 +36,8 @@ pub enum Error {
     InvalidState(String),
     /// The identity provider refused the login, or its tokens failed validation.
     LoginFailed(String),
+    /// A back-channel logout token was refused.
+    LogoutTokenInvalid(String),
     /// The identity provider is unreachable, slow, or answered something unusable.
     IdpUnavailable(String),
     /// The upstream API could not be reached.
@@ -58,6 +60,7 @@ impl Error {
             Error::SessionExpired(_) => ErrorCode::SessionExpired,
             Error::InvalidState(_) => ErrorCode::InvalidState,
             Error::LoginFailed(_) => ErrorCode::LoginFailed,
+            Error::LogoutTokenInvalid(_) => ErrorCode::LogoutTokenInvalid,
             Error::IdpUnavailable(_) => ErrorCode::IdpUnavailable,
             Error::UpstreamUnavailable(_) => ErrorCode::UpstreamUnavailable,
             Error::Internal(_) => ErrorCode::Internal,
@@ -99,6 +102,7 @@ impl fmt::Display for Error {
             Error::SessionExpired(reason) => write!(f, "the session has ended: {reason}"),
             Error::InvalidState(reason) => write!(f, "invalid login state: {reason}"),
             Error::LoginFailed(reason) => write!(f, "login failed: {reason}"),
+            Error::LogoutTokenInvalid(reason) => write!(f, "logout token refused: {reason}"),
             Error::IdpUnavailable(reason) => {
                 write!(f, "the identity provider is unavailable: {reason}")
             }

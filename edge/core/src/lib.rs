@@ -11,7 +11,8 @@
 
 #![forbid(unsafe_code)]
 
-mod agent;
+pub(crate) mod agent;
+pub mod backchannel;
 pub mod config;
 pub mod cookies;
 pub mod error;
@@ -32,8 +33,8 @@ pub use config::{
 };
 pub use error::Error;
 pub use ports::{
-    Clock, HttpClient, Platform, Random, RandomUnavailable, RefreshCoordinator, SharedCache,
-    TransportError,
+    Clock, HttpClient, Platform, Random, RandomUnavailable, RefreshCoordinator, SessionRegistry,
+    SharedCache, TransportError,
 };
 
 /// A request as the core sees it: the body is read in full (the endpoints the core answers
@@ -73,6 +74,7 @@ pub struct Edge<P> {
     ports: P,
     idp: oidc::IdpCache,
     phantom: phantom::PhantomCache,
+    ended: backchannel::EndedCache,
 }
 
 impl<P: Platform> Edge<P> {
@@ -84,6 +86,7 @@ impl<P: Platform> Edge<P> {
             ports,
             idp: oidc::IdpCache::default(),
             phantom,
+            ended: backchannel::EndedCache::default(),
         }
     }
 
@@ -100,6 +103,11 @@ impl<P: Platform> Edge<P> {
     /// This isolate's minted phantom tokens.
     pub fn phantom_cache(&self) -> &phantom::PhantomCache {
         &self.phantom
+    }
+
+    /// What this isolate knows about sessions ended by back-channel logout.
+    pub fn ended_sessions(&self) -> &backchannel::EndedCache {
+        &self.ended
     }
 
     /// The platform ports this edge runs on.

@@ -84,7 +84,26 @@ pub trait RefreshCoordinator {
     ) -> impl Future<Output = Option<Result<http::Response<Vec<u8>>, TransportError>>>;
 }
 
-/// Everything the core needs from its platform, in one bound.
-pub trait Platform: Clock + Random + HttpClient + SharedCache + RefreshCoordinator {}
+/// The session registry (back-channel logout's deny-list), when the platform has one (on
+/// Cloudflare a Durable Object running [`crate::backchannel::Registry`]).
+pub trait SessionRegistry {
+    /// Whether there is a registry; without one, back-channel logout is off and no session is
+    /// checked against it.
+    fn has_registry(&self) -> bool;
+    /// Sends `request` to the registry.
+    fn registry(
+        &self,
+        request: &crate::backchannel::RegistryRequest,
+    ) -> impl Future<Output = Result<crate::backchannel::RegistryAnswer, TransportError>>;
+}
 
-impl<T: Clock + Random + HttpClient + SharedCache + RefreshCoordinator> Platform for T {}
+/// Everything the core needs from its platform, in one bound.
+pub trait Platform:
+    Clock + Random + HttpClient + SharedCache + RefreshCoordinator + SessionRegistry
+{
+}
+
+impl<T: Clock + Random + HttpClient + SharedCache + RefreshCoordinator + SessionRegistry> Platform
+    for T
+{
+}

@@ -492,9 +492,17 @@ pub(crate) async fn forward<P: crate::Platform>(
                     .ok_or(Error::Unauthorized)?;
                 crate::guard::check_csrf(headers, &csrf.value)?;
             }
-            let access: AccessCookie =
-                open_cookie(headers, keys, names::COOKIE_ACCESS, now).ok_or(Error::Unauthorized)?;
-            access.token
+            if edge.ports().has_registry() {
+                // Sessions can be ended by back-channel logout: read the whole session to ask.
+                let session =
+                    crate::session::Session::read(headers, keys, now).ok_or(Error::Unauthorized)?;
+                crate::agent::ensure_live(edge, &session).await?;
+                session.access.ok_or(Error::Unauthorized)?.token
+            } else {
+                let access: AccessCookie = open_cookie(headers, keys, names::COOKIE_ACCESS, now)
+                    .ok_or(Error::Unauthorized)?;
+                access.token
+            }
         }
     };
     let jwt = phantom_token(edge, &target.route.audience, &token, now).await?;

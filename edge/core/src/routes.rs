@@ -39,7 +39,7 @@ async fn auth<P: Platform>(edge: &Edge<P>, req: &Request, path: &str) -> Result<
     match path {
         paths::SESSION => {
             only(req, &[Method::GET, Method::HEAD], "GET, HEAD")?;
-            Ok(agent::session(edge, req))
+            Ok(agent::session(edge, req).await)
         }
         paths::LOGIN_END => {
             only(req, &[Method::POST], "POST")?;
@@ -56,6 +56,10 @@ async fn auth<P: Platform>(edge: &Edge<P>, req: &Request, path: &str) -> Result<
         paths::LOGIN_START => {
             only(req, &[Method::POST], "POST")?;
             agent::login_start(edge, req).await
+        }
+        paths::BACKCHANNEL_LOGOUT => {
+            only(req, &[Method::POST], "POST")?;
+            agent::backchannel_logout(edge, req).await
         }
         _ => Err(Error::RouteNotFound),
     }

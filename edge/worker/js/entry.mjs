@@ -47,3 +47,25 @@ export class EdgewardRefresh extends DurableObject {
     }
   }
 }
+
+// The session registry (bound as EDGEWARD_SESSIONS): back-channel logouts and the sessions they
+// end; its logic is the Rust `EdgewardSessions`.
+export class EdgewardSessions extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.inner = new edge.EdgewardSessions(ctx, env);
+  }
+
+  async fetch(request) {
+    try {
+      return await this.inner.fetch(request);
+    } catch (error) {
+      if (error instanceof WebAssembly.RuntimeError) {
+        edge.__wbg_reset_state();
+        this.inner = new edge.EdgewardSessions(this.ctx, this.env);
+      }
+      console.error("edgeward: session registry failed:", error?.name ?? "error");
+      return internalError();
+    }
+  }
+}

@@ -14,11 +14,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
 use edgeward_core::flight::{coordinated_refresh, RefreshFlight};
 use edgeward_core::proxy::{forward_response_headers, Forward};
 use edgeward_core::{
     Clock, Config, ConfigError, Edge, Error, HttpClient, Outcome, Random, RandomUnavailable,
-    RefreshCoordinator, SharedCache, TransportError,
+    RefreshCoordinator, SessionRegistry, SharedCache, TransportError,
 };
 use futures_util::future::{self, Either};
 use worker::{durable_object, event, Context, DurableObject, Env, ObjectNamespace};
@@ -31,6 +32,92 @@ struct WorkerPorts {
     cache_base: String,
     /// The refresh coordinator's namespace, when wrangler.toml binds it.
     refresh: Option<ObjectNamespace>,
+    /// The session registry's namespace, when wrangler.toml binds it.
+    sessions: Option<ObjectNamespace>,
+}
+
+/// The binding of the [`EdgewardSessions`] Durable Object class.
+const SESSIONS_BINDING: &str = "EDGEWARD_SESSIONS";
+
+/// The registry is one object (one strongly consistent list for the whole deployment).
+const REGISTRY_NAME: &str = "registry";
+
+impl SessionRegistry for WorkerPorts {
+    fn has_registry(&self) -> bool {
+        self.sessions.is_some()
+    }
+
+    async fn registry(&self, request: &RegistryRequest) -> Result<RegistryAnswer, TransportError> {
+        let transport = |e: worker::Error| TransportError {
+            reason: format!("session registry: {e}"),
+        };
+        let namespace = self.sessions.as_ref().ok_or_else(|| TransportError {
+            reason: "no session registry".into(),
+        })?;
+        let exchange = async {
+            let stub = namespace.id_from_name(REGISTRY_NAME)?.get_stub()?;
+            let body = serde_json::to_string(request)?;
+            let mut init = worker::RequestInit::new();
+            init.with_method(worker::Method::Post)
+                .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+            let request =
+                worker::Request::new_with_init("https://edgeward.internal/registry", &init)?;
+            let mut response = stub.fetch_with_request(request).await?;
+            response.json::<RegistryAnswer>().await
+        };
+        exchange.await.map_err(|e| {
+            let e = transport(e);
+            worker::console_error!("edgeward: {e}");
+            e
+        })
+    }
+}
+
+/// The session registry: back-channel logouts recorded, sessions checked against them
+/// ([`edgeward_core::backchannel::Registry`] over this object's storage). Reachable only through
+/// the binding.
+#[durable_object]
+#[derive(Debug)]
+pub struct EdgewardSessions {
+    state: worker::State,
+}
+
+impl std::fmt::Debug for StorageStore<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StorageStore")
+    }
+}
+
+/// The object's storage as the registry's store.
+struct StorageStore<'a>(&'a worker::Storage);
+
+impl RegistryStore for StorageStore<'_> {
+    async fn get(&self, key: &str) -> Result<Option<u64>, TransportError> {
+        self.0.get::<u64>(key).await.map_err(|e| TransportError {
+            reason: e.to_string(),
+        })
+    }
+
+    async fn put(&self, key: &str, value: u64) -> Result<(), TransportError> {
+        self.0.put(key, value).await.map_err(|e| TransportError {
+            reason: e.to_string(),
+        })
+    }
+}
+
+impl DurableObject for EdgewardSessions {
+    fn new(state: worker::State, _env: Env) -> Self {
+        Self { state }
+    }
+
+    async fn fetch(&self, mut req: worker::Request) -> worker::Result<worker::Response> {
+        let request: RegistryRequest = req.json().await?;
+        let storage = self.state.storage();
+        match Registry::handle(&StorageStore(&storage), &request).await {
+            Ok(answer) => worker::Response::from_json(&answer),
+            Err(e) => worker::Response::error(e.reason, 500),
+        }
+    }
 }
 
 /// The binding of the [`EdgewardRefresh`] Durable Object class.
@@ -226,6 +313,7 @@ fn edge(env: &Env) -> Result<Rc<Edge<WorkerPorts>>, ConfigError> {
                     let ports = WorkerPorts {
                         cache_base: format!("{}/.edgeward/phantom/", c.origin),
                         refresh: env.durable_object(REFRESH_BINDING).ok(),
+                        sessions: env.durable_object(SESSIONS_BINDING).ok(),
                     };
                     Rc::new(Edge::new(c, ports))
                 })

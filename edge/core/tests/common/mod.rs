@@ -6,9 +6,10 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
 use edgeward_core::{
     Clock, Config, Edge, HttpClient, Random, RandomUnavailable, RefreshCoordinator, Request,
-    Response, SharedCache, TransportError,
+    Response, SessionRegistry, SharedCache, TransportError,
 };
 
 pub const ORIGIN: &str = "http://localhost:8787";
@@ -27,6 +28,8 @@ pub struct FakePorts {
     pub accepts: RefCell<Vec<String>>,
     /// The shared cache (the Workers Cache API's stand-in): key → (value, expires at).
     pub shared: RefCell<HashMap<String, (Vec<u8>, u64)>>,
+    /// The session registry's store, when back-channel logout is on.
+    pub registry: RefCell<Option<std::rc::Rc<MemStore>>>,
 }
 
 /// No coordinator: the core makes refresh grants itself (the coordinator's logic is
@@ -38,6 +41,34 @@ impl RefreshCoordinator for FakePorts {
         _refresh_token: &str,
     ) -> Option<Result<http::Response<Vec<u8>>, TransportError>> {
         None
+    }
+}
+
+/// A registry in memory when `registry` is set (back-channel logout on), else none.
+impl SessionRegistry for FakePorts {
+    fn has_registry(&self) -> bool {
+        self.registry.borrow().is_some()
+    }
+
+    async fn registry(&self, request: &RegistryRequest) -> Result<RegistryAnswer, TransportError> {
+        let store = self.registry.borrow().clone().ok_or(TransportError {
+            reason: "no registry".into(),
+        })?;
+        Registry::handle(&*store, request).await
+    }
+}
+
+/// The registry's store for tests.
+#[derive(Default)]
+pub struct MemStore(pub RefCell<HashMap<String, u64>>);
+
+impl RegistryStore for MemStore {
+    async fn get(&self, key: &str) -> Result<Option<u64>, TransportError> {
+        Ok(self.0.borrow().get(key).copied())
+    }
+    async fn put(&self, key: &str, value: u64) -> Result<(), TransportError> {
+        self.0.borrow_mut().insert(key.to_owned(), value);
+        Ok(())
     }
 }
 

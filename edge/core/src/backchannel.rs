@@ -1,0 +1,596 @@
+//! OpenID Connect Back-Channel Logout 1.0: the identity provider tells the worker that a session
+//! (`sid`) or every session of a user (`sub`) has ended, and those sessions are refused from
+//! their next request on.
+//!
+//! - [`validate`]: the logout token (a JWT): signature against the IdP's keys (RS256/ES256),
+//!   `typ` `logout+jwt` (or `JWT`) when present, `iss`, `aud` containing our client id, `iat`
+//!   within the last [`MAX_AGE`] seconds (and not in the future beyond the leeway), `exp` when
+//!   present, the back-channel logout member in `events`, `sub` or `sid`, a `jti`, and no `nonce`.
+//! - [`Registry`]: what has been logged out, on a [`RegistryStore`] (on Cloudflare the storage
+//!   of one Durable Object): `jti`s seen (a replay is refused and changes nothing), ended `sid`s,
+//!   and per `sub` the time before which sessions are ended (a token with a `sid` ends that
+//!   session only; one with just a `sub` ends all of the user's sessions). Entries are keyed by SHA-256, so the
+//!   store never holds the IdP's identifiers as such. Stateless cookies cannot be recalled; this
+//!   list is the deny-list that gives a logout the same effect.
+//! - [`EndedCache`]: the worker's per-isolate memory of answers (an ended session stays ended;
+//!   a live one is asked about again after [`CHECK_TTL`] seconds).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::idtoken::{one_or_many, verify, IdTokenError, Jwks, LEEWAY};
+use crate::phantom::token_key;
+use crate::ports::TransportError;
+
+/// The `events` member that makes a JWT a logout token.
+pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// Oldest logout token accepted, seconds: a `jti` is remembered this long (plus leeway).
+pub const MAX_AGE: u64 = 600;
+
+/// How long a worker trusts "this session is live" before asking again, seconds: a
+/// back-channel logout reaches every isolate within this time (at once in the isolate that
+/// received it).
+pub const CHECK_TTL: u64 = 10;
+
+#[derive(Debug, Deserialize)]
+struct LogoutClaims {
+    iss: String,
+    #[serde(deserialize_with = "one_or_many")]
+    aud: Vec<String>,
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    sid: Option<String>,
+    #[serde(default)]
+    jti: Option<String>,
+    #[serde(default)]
+    events: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    nonce: Option<Value>,
+}
+
+/// A validated logout: what to end, and the token's id for replay detection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutOrder {
+    /// The token's `jti`.
+    pub jti: String,
+    /// The IdP session to end.
+    pub sid: Option<String>,
+    /// The user whose sessions (started before `issued_at`) end.
+    pub sub: Option<String>,
+    /// The token's `iat`.
+    pub issued_at: u64,
+}
+
+/// Why a logout token was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutTokenError {
+    /// No key of the IdP's JWKS has its `kid` (the caller may re-fetch the keys once).
+    UnknownKey,
+    /// Anything else, in words.
+    Invalid(String),
+}
+
+/// Validates a logout token (see the module's documentation).
+pub fn validate(
+    token: &str,
+    jwks: &Jwks,
+    issuer: &str,
+    client_id: &str,
+    now: u64,
+) -> Result<LogoutOrder, LogoutTokenError> {
+    let invalid = |why: &str| LogoutTokenError::Invalid(why.to_owned());
+    let verified = verify::<LogoutClaims>(token, jwks).map_err(|e| match e {
+        IdTokenError::UnknownKey => LogoutTokenError::UnknownKey,
+        other => LogoutTokenError::Invalid(other.to_string()),
+    })?;
+    if let Some(typ) = verified.header().token_type.as_deref() {
+        let typ = typ.to_ascii_lowercase();
+        if typ != "logout+jwt" && typ != "jwt" && typ != "application/logout+jwt" {
+            return Err(invalid("its typ is not logout+jwt"));
+        }
+    }
+    let claims = verified.claims();
+    let c = &claims.custom;
+    if c.iss.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        return Err(invalid("it comes from another issuer"));
+    }
+    if !c.aud.iter().any(|a| a == client_id) {
+        return Err(invalid("it is for another client"));
+    }
+    let leeway = LEEWAY.unsigned_abs();
+    let issued_at = claims
+        .issued_at
+        .and_then(|t| u64::try_from(t.timestamp()).ok())
+        .ok_or_else(|| invalid("it has no iat"))?;
+    if issued_at > now + leeway || issued_at + MAX_AGE < now {
+        return Err(invalid("its iat is in the future or too old"));
+    }
+    if let Some(exp) = claims.expiration {
+        if u64::try_from(exp.timestamp()).unwrap_or(0) + leeway <= now {
+            return Err(invalid("it has expired"));
+        }
+    }
+    let is_logout = c
+        .events
+        .as_ref()
+        .and_then(|events| events.get(EVENT))
+        .is_some_and(Value::is_object);
+    if !is_logout {
+        return Err(invalid("its events claim has no back-channel logout event"));
+    }
+    if c.nonce.is_some() {
+        return Err(invalid("it carries a nonce (it is not a logout token)"));
+    }
+    if c.sub.is_none() && c.sid.is_none() {
+        return Err(invalid("it names neither sub nor sid"));
+    }
+    let jti = c
+        .jti
+        .clone()
+        .filter(|j| !j.is_empty())
+        .ok_or_else(|| invalid("it has no jti"))?;
+    Ok(LogoutOrder {
+        jti,
+        sid: c.sid.clone(),
+        sub: c.sub.clone(),
+        issued_at,
+    })
+}
+
+/// A question for, or an order to, the registry (the JSON the worker sends its Durable Object).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum RegistryRequest {
+    /// Record a logout (refused if its `jti` was seen).
+    Record {
+        /// The validated order.
+        order: LogoutOrder,
+        /// Now, seconds.
+        now: u64,
+        /// How long a session can live, seconds (how long an ended `sid` is remembered).
+        session_ttl: u64,
+    },
+    /// Has this session ended?
+    Check {
+        /// The session's IdP session id, if the ID token had one.
+        sid: Option<String>,
+        /// The session's subject.
+        sub: String,
+        /// When the session began, seconds.
+        started_at: u64,
+    },
+}
+
+/// The registry's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistryAnswer {
+    /// The logout was recorded.
+    Recorded,
+    /// The logout token's `jti` was seen before: nothing changed.
+    Replayed,
+    /// The session has ended.
+    Ended,
+    /// The session is live.
+    Live,
+}
+
+/// Where the registry keeps its entries: `key` → a number of seconds (on Cloudflare, the
+/// Durable Object's storage).
+pub trait RegistryStore {
+    /// The value under `key`.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<u64>, TransportError>>;
+    /// Stores `value` under `key`.
+    fn put(&self, key: &str, value: u64) -> impl Future<Output = Result<(), TransportError>>;
+}
+
+/// The registry's logic, over any store.
+#[derive(Debug)]
+pub struct Registry;
+
+fn key(kind: &str, value: &str) -> String {
+    format!("{kind}:{}", token_key(&format!("{kind}\n{value}")))
+}
+
+impl Registry {
+    /// Answers `request` from `store`. Keys: `jti:` (until when it is remembered), `sid:` (until
+    /// when the session id is ended), `sub:` (sessions of this user that began before this
+    /// time are ended).
+    pub async fn handle(
+        store: &impl RegistryStore,
+        request: &RegistryRequest,
+    ) -> Result<RegistryAnswer, TransportError> {
+        match request {
+            RegistryRequest::Record {
+                order,
+                now,
+                session_ttl,
+            } => {
+                let jti = key("jti", &order.jti);
+                if store.get(&jti).await?.is_some_and(|until| until > *now) {
+                    return Ok(RegistryAnswer::Replayed);
+                }
+                store
+                    .put(&jti, now + MAX_AGE + LEEWAY.unsigned_abs())
+                    .await?;
+                // With a sid, that one session ends (the user may be signed in elsewhere);
+                // with only a sub, every session of the user begun before the token.
+                if let Some(sid) = &order.sid {
+                    store.put(&key("sid", sid), now + session_ttl).await?;
+                } else if let Some(sub) = &order.sub {
+                    let sub_key = key("sub", sub);
+                    let before = store.get(&sub_key).await?.unwrap_or(0);
+                    store.put(&sub_key, before.max(order.issued_at)).await?;
+                }
+                Ok(RegistryAnswer::Recorded)
+            }
+            RegistryRequest::Check {
+                sid,
+                sub,
+                started_at,
+            } => {
+                if let Some(sid) = sid {
+                    if store.get(&key("sid", sid)).await?.is_some() {
+                        return Ok(RegistryAnswer::Ended);
+                    }
+                }
+                let ended_before = store.get(&key("sub", sub)).await?.unwrap_or(0);
+                Ok(if *started_at <= ended_before {
+                    RegistryAnswer::Ended
+                } else {
+                    RegistryAnswer::Live
+                })
+            }
+        }
+    }
+}
+
+/// The isolate's memory of registry answers, by session.
+#[derive(Debug, Default)]
+pub struct EndedCache {
+    entries: RefCell<HashMap<String, (bool, u64)>>,
+}
+
+/// At most this many sessions are remembered per isolate (then the memory starts over).
+const ENDED_CACHE_ENTRIES: usize = 4096;
+
+impl EndedCache {
+    /// The cache key of a session.
+    pub fn key(sid: Option<&str>, sub: &str, started_at: u64) -> String {
+        token_key(&format!("{}\n{sub}\n{started_at}", sid.unwrap_or("")))
+    }
+
+    /// What is known: `Some(true)` ended, `Some(false)` live as of less than [`CHECK_TTL`] ago.
+    pub fn get(&self, key: &str, now: u64) -> Option<bool> {
+        match self.entries.borrow().get(key) {
+            Some((true, _)) => Some(true),
+            Some((false, at)) if now < at + CHECK_TTL => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Forgets every "live" answer (after a logout was recorded here, so this isolate asks
+    /// again at once).
+    pub fn forget_live(&self) {
+        self.entries.borrow_mut().retain(|_, (ended, _)| *ended);
+    }
+
+    /// Remembers an answer.
+    pub fn put(&self, key: String, ended: bool, now: u64) {
+        let mut entries = self.entries.borrow_mut();
+        if entries.len() >= ENDED_CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, (ended, now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use jwt_compact::alg::Es256;
+    use jwt_compact::{AlgorithmExt, Claims, Header};
+    use serde_json::json;
+
+    use super::*;
+    use crate::phantom::MintKey;
+
+    const NOW: u64 = 1_700_000_000;
+    const ISS: &str = "https://idp.example";
+
+    fn key_pair(spec: &str) -> (p256::ecdsa::SigningKey, Jwks) {
+        let key = MintKey::parse(spec).unwrap();
+        let jwks = Jwks::parse(key.jwks_json().as_bytes()).unwrap();
+        let (_, secret) = spec.split_once(':').unwrap();
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(secret)
+            .unwrap();
+        (p256::ecdsa::SigningKey::from_slice(&bytes).unwrap(), jwks)
+    }
+
+    const IDP: &str = "idp:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
+
+    fn token(claims: Value, typ: Option<&str>, signer: &str) -> String {
+        let (key, _) = key_pair(signer);
+        let mut header = Header::empty().with_key_id("idp");
+        if let Some(typ) = typ {
+            header = header.with_token_type(typ);
+        }
+        Es256.token(&header, &Claims::new(claims), &key).unwrap()
+    }
+
+    fn good() -> Value {
+        json!({
+            "iss": ISS, "aud": "edgeward", "iat": NOW - 5, "exp": NOW + 120, "jti": "j-1",
+            "sid": "s-1", "sub": "demo", "events": {EVENT: {}},
+        })
+    }
+
+    fn with(change: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
+        let mut v = good();
+        change(v.as_object_mut().unwrap());
+        v
+    }
+
+    #[test]
+    fn logout_tokens_are_checked_claim_by_claim() {
+        let (_, jwks) = key_pair(IDP);
+        let order = validate(
+            &token(good(), Some("logout+jwt"), IDP),
+            &jwks,
+            ISS,
+            "edgeward",
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(order.jti, "j-1");
+        assert_eq!(order.sid.as_deref(), Some("s-1"));
+        assert_eq!(order.sub.as_deref(), Some("demo"));
+        assert_eq!(order.issued_at, NOW - 5);
+        // An array audience, sid only, no typ: fine.
+        let ok = with(|m| {
+            m.insert("aud".into(), json!(["other", "edgeward"]));
+            m.remove("sub");
+        });
+        assert!(validate(&token(ok, None, IDP), &jwks, ISS, "edgeward", NOW).is_ok());
+
+        let refused: Vec<(Value, Option<&str>, &str)> = vec![
+            (good(), Some("at+jwt"), "typ"),
+            (
+                with(|m| {
+                    m.insert("iss".into(), json!("https://evil.example"));
+                }),
+                None,
+                "another issuer",
+            ),
+            (
+                with(|m| {
+                    m.insert("aud".into(), json!("someone-else"));
+                }),
+                None,
+                "another client",
+            ),
+            (
+                with(|m| {
+                    m.remove("iat");
+                }),
+                None,
+                "no iat",
+            ),
+            (
+                with(|m| {
+                    m.insert("iat".into(), json!(NOW + 3600));
+                }),
+                None,
+                "future or too old",
+            ),
+            (
+                with(|m| {
+                    m.insert("iat".into(), json!(NOW - 3600));
+                }),
+                None,
+                "future or too old",
+            ),
+            (
+                with(|m| {
+                    m.insert("exp".into(), json!(NOW - 61));
+                }),
+                None,
+                "expired",
+            ),
+            (
+                with(|m| {
+                    m.remove("events");
+                }),
+                None,
+                "events",
+            ),
+            (
+                with(|m| {
+                    m.insert("events".into(), json!({"other": {}}));
+                }),
+                None,
+                "events",
+            ),
+            (
+                with(|m| {
+                    m.insert("events".into(), json!({EVENT: "yes"}));
+                }),
+                None,
+                "events",
+            ),
+            (
+                with(|m| {
+                    m.insert("nonce".into(), json!("n"));
+                }),
+                None,
+                "nonce",
+            ),
+            (
+                with(|m| {
+                    m.remove("sub");
+                    m.remove("sid");
+                }),
+                None,
+                "neither sub nor sid",
+            ),
+            (
+                with(|m| {
+                    m.remove("jti");
+                }),
+                None,
+                "no jti",
+            ),
+        ];
+        for (claims, typ, why) in refused {
+            let err = validate(
+                &token(claims.clone(), typ, IDP),
+                &jwks,
+                ISS,
+                "edgeward",
+                NOW,
+            )
+            .unwrap_err();
+            assert!(
+                format!("{err:?}").contains(why),
+                "{claims} {typ:?}: {err:?}"
+            );
+        }
+        // Signed by another key under the same kid; an unknown kid; not a JWT.
+        let forged = token(
+            good(),
+            None,
+            "idp:BAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ",
+        );
+        assert!(matches!(
+            validate(&forged, &jwks, ISS, "edgeward", NOW),
+            Err(LogoutTokenError::Invalid(_))
+        ));
+        let (_, other_jwks) = key_pair("x:BAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ");
+        assert_eq!(
+            validate(&token(good(), None, IDP), &other_jwks, ISS, "edgeward", NOW),
+            Err(LogoutTokenError::UnknownKey)
+        );
+        assert!(validate("a.b.c", &jwks, ISS, "edgeward", NOW).is_err());
+    }
+
+    #[derive(Default)]
+    struct MemStore(RefCell<HashMap<String, u64>>);
+
+    impl RegistryStore for MemStore {
+        async fn get(&self, key: &str) -> Result<Option<u64>, TransportError> {
+            Ok(self.0.borrow().get(key).copied())
+        }
+        async fn put(&self, key: &str, value: u64) -> Result<(), TransportError> {
+            self.0.borrow_mut().insert(key.to_owned(), value);
+            Ok(())
+        }
+    }
+
+    fn run(store: &MemStore, request: RegistryRequest) -> RegistryAnswer {
+        futures_executor::block_on(Registry::handle(store, &request)).unwrap()
+    }
+
+    fn check(sid: Option<&str>, sub: &str, started_at: u64) -> RegistryRequest {
+        RegistryRequest::Check {
+            sid: sid.map(str::to_owned),
+            sub: sub.into(),
+            started_at,
+        }
+    }
+
+    #[test]
+    fn the_registry_ends_sessions_by_sid_or_sub_and_refuses_replays() {
+        let store = MemStore::default();
+        let record = |jti: &str, sid: Option<&str>, sub: Option<&str>| RegistryRequest::Record {
+            order: LogoutOrder {
+                jti: jti.into(),
+                sid: sid.map(str::to_owned),
+                sub: sub.map(str::to_owned),
+                issued_at: NOW,
+            },
+            now: NOW,
+            session_ttl: 86_400,
+        };
+        assert_eq!(
+            run(&store, check(Some("s-1"), "demo", NOW - 100)),
+            RegistryAnswer::Live
+        );
+        assert_eq!(
+            run(&store, record("j-1", Some("s-1"), None)),
+            RegistryAnswer::Recorded
+        );
+        assert_eq!(
+            run(&store, check(Some("s-1"), "demo", NOW - 100)),
+            RegistryAnswer::Ended
+        );
+        assert_eq!(
+            run(&store, check(Some("s-2"), "demo", NOW - 100)),
+            RegistryAnswer::Live
+        );
+        // A replayed jti changes nothing, even when it names something else.
+        assert_eq!(
+            run(&store, record("j-1", None, Some("demo"))),
+            RegistryAnswer::Replayed
+        );
+        assert_eq!(
+            run(&store, check(Some("s-2"), "demo", NOW - 100)),
+            RegistryAnswer::Live
+        );
+        // Both sid and sub: only that session.
+        assert_eq!(
+            run(&store, record("j-3", Some("s-3"), Some("demo"))),
+            RegistryAnswer::Recorded
+        );
+        assert_eq!(
+            run(&store, check(Some("s-2"), "demo", NOW - 100)),
+            RegistryAnswer::Live
+        );
+        // By sub: sessions begun up to the logout end; a later login lives.
+        assert_eq!(
+            run(&store, record("j-2", None, Some("demo"))),
+            RegistryAnswer::Recorded
+        );
+        assert_eq!(
+            run(&store, check(Some("s-2"), "demo", NOW - 100)),
+            RegistryAnswer::Ended
+        );
+        assert_eq!(
+            run(&store, check(None, "demo", NOW + 1)),
+            RegistryAnswer::Live
+        );
+        assert_eq!(
+            run(&store, check(None, "someone", NOW - 100)),
+            RegistryAnswer::Live
+        );
+        // The store never holds the identifiers themselves.
+        for k in store.0.borrow().keys() {
+            assert!(
+                !k.contains("s-1") && !k.contains("demo") && !k.contains("j-1"),
+                "{k}"
+            );
+        }
+    }
+
+    #[test]
+    fn ended_is_remembered_and_live_is_asked_again() {
+        let cache = EndedCache::default();
+        let live = EndedCache::key(Some("s"), "u", 1);
+        let ended = EndedCache::key(None, "u", 1);
+        assert_ne!(live, ended);
+        cache.put(live.clone(), false, NOW);
+        cache.put(ended.clone(), true, NOW);
+        assert_eq!(cache.get(&live, NOW + CHECK_TTL - 1), Some(false));
+        assert_eq!(cache.get(&live, NOW + CHECK_TTL), None);
+        assert_eq!(cache.get(&ended, NOW + 86_400), Some(true));
+    }
+}
