@@ -34,6 +34,9 @@ pub mod paths {
     /// `GET`: the worker's public keys for the tokens it mints (phantom-token mode
     /// `introspect-mint`).
     pub const JWKS: &str = "/.well-known/jwks.json";
+    /// `GET` / `DELETE` with the admin bearer token: a user's sessions (`?sub=`), one of them
+    /// (`&session=<handle>`).
+    pub const ADMIN_SESSIONS: &str = "/auth/admin/sessions";
     /// The SPA route the identity provider redirects back to.
     pub const CALLBACK: &str = "/callback";
 }
@@ -57,13 +60,16 @@ pub mod names {
     pub const COOKIE_CSRF: &str = "__Host-edgeward-csrf";
     /// Short-lived cookie holding the state of a login in progress.
     pub const COOKIE_LOGIN: &str = "__Host-edgeward-login";
+    /// Server-side session mode: the session id (the tokens stay in the Durable Object).
+    pub const COOKIE_SESSION: &str = "__Host-edgeward-sid";
     /// Every cookie edgeward sets.
-    pub const ALL_COOKIES: [&str; 5] = [
+    pub const ALL_COOKIES: [&str; 6] = [
         COOKIE_ACCESS,
         COOKIE_REFRESH,
         COOKIE_ID,
         COOKIE_CSRF,
         COOKIE_LOGIN,
+        COOKIE_SESSION,
     ];
 }
 

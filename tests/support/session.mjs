@@ -1,5 +1,5 @@
 // A signed-in cookie jar, the way a browser gets one: login/start, the IdP's form, login/end.
-import { createDecipheriv } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { ORIGIN, COOKIE_KEYS } from "./stack.mjs";
 import { CookieJar } from "./jar.mjs";
 import { loginAtIdp } from "./idp-login.mjs";
@@ -32,4 +32,14 @@ export function openCookie(name, sealed) {
   decipher.setAuthTag(bytes.subarray(bytes.length - 16));
   const plain = Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]);
   return JSON.parse(plain.toString()).v;
+}
+
+/** Seals `value` as the worker would (with the test run's key): to forge cookies in tests. */
+export function sealCookie(name, value, exp) {
+  const [kid, hex] = COOKIE_KEYS.split(":");
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", Buffer.from(hex, "hex"), nonce);
+  cipher.setAAD(Buffer.from(`edgeward/1/${kid}/${name}`));
+  const body = Buffer.concat([cipher.update(JSON.stringify({ exp, v: value })), cipher.final()]);
+  return `1.${kid}.${Buffer.concat([nonce, body, cipher.getAuthTag()]).toString("base64url")}`;
 }

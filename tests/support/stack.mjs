@@ -116,6 +116,8 @@ export async function startWorker({ port = WORKER_PORT, vars = {} } = {}) {
   for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
   const worker = launch(`worker-${port}`, "npx", args, { WRANGLER_SEND_METRICS: "false" });
   await waitFor(`http://localhost:${port}/auth/session`, 180_000, "wrangler dev");
+  // Where workerd keeps Durable Object storage, so tests can inspect what is stored.
+  worker.persist = persist;
   return worker;
 }
 

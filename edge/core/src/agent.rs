@@ -10,10 +10,12 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::backchannel::{self, EndedCache, LogoutTokenError, RegistryAnswer, RegistryRequest};
+use crate::config::SessionMode;
 use crate::error::Error;
 use crate::idtoken::{self, IdTokenError};
 use crate::oidc::{self, TokenError};
 use crate::ports::Platform;
+use crate::server::{self, SessionRecord, SidCookie};
 use crate::session::{self, AccessCookie, IdCookie, NewTokens, Session};
 use crate::{cookies, guard, respond, Edge, Request, Response};
 
@@ -109,17 +111,97 @@ pub(crate) async fn login_start<P: Platform>(
 /// `GET /auth/session`: who is signed in, from the cookies (no IdP call). A session ended by
 /// back-channel logout answers signed out and clears its cookies.
 pub(crate) async fn session<P: Platform>(edge: &Edge<P>, req: &Request) -> Response {
-    let now = edge.ports().now();
-    match Session::read(req.headers(), &edge.config().cookie_keys, now) {
-        Some(s) => match ensure_live(edge, &s).await {
-            Ok(()) => respond::json(200, &s.to_response()),
-            Err(_) => {
-                let mut response = respond::json(200, &SessionResponse::signed_out());
+    match load_session(edge, req.headers()).await {
+        Ok(Some(loaded)) => respond::json(200, &loaded.session.to_response()),
+        Ok(None) => {
+            let mut response = respond::json(200, &SessionResponse::signed_out());
+            // A session id the store no longer knows (revoked, logged out elsewhere): forget it.
+            if cookies::read(req.headers(), names::COOKIE_SESSION).is_some() {
                 session::clear(response.headers_mut());
-                response
             }
-        },
-        None => respond::json(200, &SessionResponse::signed_out()),
+            response
+        }
+        Err(Error::SessionExpired(_)) => {
+            let mut response = respond::json(200, &SessionResponse::signed_out());
+            session::clear(response.headers_mut());
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A request's session, and in server mode the store's handle for it.
+pub(crate) struct Loaded {
+    /// The session.
+    pub session: Session,
+    /// Server mode: the SHA-256 of the session id.
+    pub handle: Option<String>,
+    /// Server mode: when the stored tokens were last refreshed.
+    pub refreshed_at: u64,
+}
+
+/// The request's session: from the sealed cookies (stateless mode) or from the session store
+/// by the session-id cookie (server mode), refused when the IdP ended it. `Ok(None)`: none.
+pub(crate) async fn load_session<P: Platform>(
+    edge: &Edge<P>,
+    headers: &http::HeaderMap,
+) -> Result<Option<Loaded>, Error> {
+    let (config, ports) = (edge.config(), edge.ports());
+    let now = ports.now();
+    let loaded = match config.session_mode {
+        SessionMode::Stateless => {
+            Session::read(headers, &config.cookie_keys, now).map(|session| Loaded {
+                session,
+                handle: None,
+                refreshed_at: 0,
+            })
+        }
+        SessionMode::Server => {
+            require_registry(edge)?;
+            let Some(cookie) = session::open_cookie::<SidCookie>(
+                headers,
+                &config.cookie_keys,
+                names::COOKIE_SESSION,
+                now,
+            ) else {
+                return Ok(None);
+            };
+            let handle = server::handle_of(&cookie.id);
+            let question = RegistryRequest::GetSession {
+                handle: handle.clone(),
+                now,
+            };
+            match ports.registry(&question).await {
+                Ok(RegistryAnswer::Session(Some(record))) => Some(Loaded {
+                    session: record.to_session(),
+                    handle: Some(handle),
+                    refreshed_at: record.refreshed_at,
+                }),
+                Ok(_) => None,
+                Err(_) => return Err(Error::Internal("the session store could not be reached")),
+            }
+        }
+    };
+    match loaded {
+        Some(loaded) => {
+            ensure_live(edge, &loaded.session).await?;
+            Ok(Some(loaded))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Server mode needs the session Durable Object.
+fn require_registry<P: Platform>(edge: &Edge<P>) -> Result<(), Error> {
+    if edge.ports().has_registry() {
+        Ok(())
+    } else {
+        Err(Error::Config(crate::ConfigError {
+            variable: "EDGEWARD_SESSIONS",
+            reason: "EDGEWARD_SESSION_MODE=server needs this Durable Object binding \
+                     (see wrangler.toml)"
+                .into(),
+        }))
     }
 }
 
@@ -254,14 +336,13 @@ pub(crate) async fn login_end<P: Platform>(
     let (code, state, idp_error) = (param("code"), param("state"), param("error"));
 
     if code.is_none() && state.is_none() && idp_error.is_none() {
-        let now = edge.ports().now();
-        let current = Session::read(req.headers(), &config.cookie_keys, now);
+        let current = load_session(edge, req.headers()).await.ok().flatten();
         return Ok(respond::json(
             200,
             &LoginEndResponse {
                 handled: false,
                 is_logged_in: current.is_some(),
-                csrf: current.map(|s| s.csrf),
+                csrf: current.map(|l| l.session.csrf),
                 return_to: None,
             },
         ));
@@ -386,7 +467,73 @@ async fn finish_login<P: Platform>(
             return_to: Some(login.return_to),
         },
     );
-    with_session_cookies(edge, response, now, &new)
+    start_session(edge, req, response, now, &new).await
+}
+
+/// Stores a new session: in cookies (stateless mode), or in the session store with only a
+/// fresh random session id in the cookie (server mode).
+async fn start_session<P: Platform>(
+    edge: &Edge<P>,
+    req: &Request,
+    mut response: Response,
+    now: u64,
+    new: &NewTokens<'_>,
+) -> Result<Response, Error> {
+    let (config, ports) = (edge.config(), edge.ports());
+    if config.session_mode == SessionMode::Stateless {
+        return with_session_cookies(edge, response, now, new);
+    }
+    require_registry(edge)?;
+    let id = new
+        .id
+        .as_ref()
+        .ok_or(Error::Internal("a new session without an ID token"))?;
+    let session_id = guard::random_token(ports, 16).map_err(internal_random)?;
+    let handle = server::handle_of(&session_id);
+    let user_agent = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(200).collect());
+    let record = SessionRecord {
+        claims: id.claims.clone(),
+        sid: id.sid.clone(),
+        id_token: id.id_token.clone(),
+        access_token: new.access.token.clone(),
+        access_expires_at: new.access.exp,
+        refresh_token: new.refresh.map(str::to_owned),
+        csrf: new.csrf.unwrap_or_default().to_owned(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: new.session_expires_at,
+        refreshed_at: 0,
+        user_agent,
+    };
+    ports
+        .registry(&RegistryRequest::PutSession {
+            handle,
+            record: Box::new(record),
+        })
+        .await
+        .map_err(|_| Error::Internal("the session store could not be reached"))?;
+    let sealed = config
+        .cookie_keys
+        .seal_json(
+            names::COOKIE_SESSION,
+            &SidCookie { id: session_id },
+            new.session_expires_at,
+            ports,
+        )
+        .map_err(|_| Error::Internal("sealing the session cookie failed"))?;
+    response.headers_mut().append(
+        SET_COOKIE,
+        cookies::set(
+            names::COOKIE_SESSION,
+            &sealed,
+            new.session_expires_at.saturating_sub(now),
+        ),
+    );
+    Ok(response)
 }
 
 /// A grant at the token endpoint, as the configured client. `refused` turns the provider's
@@ -424,14 +571,16 @@ fn with_session_cookies<P: Platform>(
     Ok(response)
 }
 
-/// The session of a state-changing `/auth/*` call: Origin rules, a session, its CSRF header.
-fn guarded_session<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Session, Error> {
+/// The session of a state-changing `/auth/*` call: Origin rules, a live session, its CSRF
+/// header.
+async fn guarded_session<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Loaded, Error> {
     let config = edge.config();
     guard::check_origin(req.headers(), &config.allowed_origins)?;
-    let session = Session::read(req.headers(), &config.cookie_keys, edge.ports().now())
+    let loaded = load_session(edge, req.headers())
+        .await?
         .ok_or(Error::Unauthorized)?;
-    guard::check_csrf(req.headers(), &session.csrf)?;
-    Ok(session)
+    guard::check_csrf(req.headers(), &loaded.session.csrf)?;
+    Ok(loaded)
 }
 
 /// `POST /auth/refresh`: a refresh-token grant; new access token (and rotated refresh token)
@@ -439,8 +588,24 @@ fn guarded_session<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Session
 /// cleared); an unreachable IdP is a 502 that leaves every cookie as it was.
 pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Response, Error> {
     let ports = edge.ports();
-    let session = guarded_session(edge, req)?;
-    ensure_live(edge, &session).await?;
+    let loaded = guarded_session(edge, req).await?;
+    let session = &loaded.session;
+    if let (Some(_), Some(access)) = (&loaded.handle, &session.access) {
+        // Server mode: another tab or call may have refreshed this session a moment ago (the
+        // store then already holds new tokens). Within the grace window, while the access token
+        // is valid, that refresh is this one's too: presenting the new refresh token again
+        // would only rotate it once more.
+        let now = ports.now();
+        if access.exp > now && now < loaded.refreshed_at + edge.config().refresh_grace {
+            let mut response = Response::new(Vec::new());
+            *response.status_mut() = http::StatusCode::NO_CONTENT;
+            response.headers_mut().insert(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+            return Ok(response);
+        }
+    }
     let refresh_token = session
         .refresh
         .as_deref()
@@ -491,7 +656,39 @@ pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Resul
         http::header::CACHE_CONTROL,
         http::HeaderValue::from_static("no-store"),
     );
-    with_session_cookies(edge, response, now, &new)
+    match &loaded.handle {
+        None => with_session_cookies(edge, response, now, &new),
+        Some(handle) => {
+            // Server mode: the store gets the new tokens; the cookie stays as it is.
+            let question = RegistryRequest::GetSession {
+                handle: handle.clone(),
+                now,
+            };
+            let current = match ports.registry(&question).await {
+                Ok(RegistryAnswer::Session(Some(record))) => *record,
+                Ok(_) => return Err(Error::SessionExpired("the session was revoked".into())),
+                Err(_) => return Err(Error::Internal("the session store could not be reached")),
+            };
+            let record = SessionRecord {
+                access_token: new.access.token.clone(),
+                access_expires_at: new.access.exp,
+                refreshed_at: now,
+                refresh_token: new
+                    .refresh
+                    .map(str::to_owned)
+                    .or(current.refresh_token.clone()),
+                ..current
+            };
+            ports
+                .registry(&RegistryRequest::PutSession {
+                    handle: handle.clone(),
+                    record: Box::new(record),
+                })
+                .await
+                .map_err(|_| Error::Internal("the session store could not be reached"))?;
+            Ok(response)
+        }
+    }
 }
 
 /// `POST /auth/logout`: clears every session cookie, revokes the refresh token at the IdP
@@ -500,9 +697,9 @@ pub(crate) async fn logout<P: Platform>(edge: &Edge<P>, req: &Request) -> Result
     let config = edge.config();
     let ports = edge.ports();
     guard::check_origin(req.headers(), &config.allowed_origins)?;
-    let session = Session::read(req.headers(), &config.cookie_keys, ports.now());
+    let loaded = load_session(edge, req.headers()).await.ok().flatten();
     let mut logout_url = None;
-    if let Some(session) = &session {
+    if let Some(Loaded { session, .. }) = &loaded {
         guard::check_csrf(req.headers(), &session.csrf)?;
         // Without the IdP's metadata there is nothing to revoke or visit; the local logout
         // still happens.
@@ -525,7 +722,78 @@ pub(crate) async fn logout<P: Platform>(edge: &Edge<P>, req: &Request) -> Result
             }
         }
     }
+    if let Some(Loaded {
+        handle: Some(handle),
+        ..
+    }) = &loaded
+    {
+        // Server mode: the stored tokens go too. If the store cannot be reached the cookie is
+        // still cleared, and the entry expires with the session.
+        let _ = ports
+            .registry(&RegistryRequest::DeleteSession {
+                handle: handle.clone(),
+            })
+            .await;
+    }
     let mut response = respond::json(200, &LogoutResponse { logout_url });
     session::clear(response.headers_mut());
     Ok(response)
+}
+
+/// `GET|DELETE /auth/admin/sessions?sub=<user>[&session=<handle>]`, with
+/// `Authorization: Bearer <EDGEWARD_ADMIN_TOKEN>`: lists a user's server-side sessions (handles,
+/// times, user agent; never a token or a session id), revokes one (`session=`), or ends all of
+/// them (server-side ones deleted, stateless ones denied from now on). Off (404) without the
+/// admin token; 401 without the right bearer.
+pub(crate) async fn admin_sessions<P: Platform>(
+    edge: &Edge<P>,
+    req: &Request,
+) -> Result<Response, Error> {
+    let (config, ports) = (edge.config(), edge.ports());
+    let Some(expected) = &config.admin_token else {
+        return Err(Error::RouteNotFound);
+    };
+    let presented = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !guard::constant_time_eq(presented, expected.expose()) {
+        return Err(Error::Unauthorized);
+    }
+    require_registry(edge)?;
+    let param = |name: &str| {
+        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let sub = param("sub").ok_or_else(|| Error::InvalidRequest("sub= is required".into()))?;
+    let store_error = |_| Error::Internal("the session store could not be reached");
+    let request = match (req.method().as_str(), param("session")) {
+        ("GET", _) => RegistryRequest::ListSessions { sub: sub.clone() },
+        ("DELETE", Some(handle)) => RegistryRequest::DeleteSession { handle },
+        ("DELETE", None) => RegistryRequest::EndUser {
+            sub: sub.clone(),
+            now: ports.now(),
+        },
+        _ => {
+            return Err(Error::MethodNotAllowed {
+                allowed: "GET, DELETE".into(),
+            })
+        }
+    };
+    let answer = ports.registry(&request).await.map_err(store_error)?;
+    if req.method() == http::Method::DELETE {
+        edge.ended_sessions().forget_live();
+    }
+    Ok(match answer {
+        RegistryAnswer::Sessions(sessions) => respond::json(
+            200,
+            &serde_json::json!({ "sub": sub, "sessions": sessions }),
+        ),
+        RegistryAnswer::Deleted(n) => respond::json(200, &serde_json::json!({ "revoked": n })),
+        _ => return Err(Error::Internal("unexpected answer from the session store")),
+    })
 }

@@ -144,7 +144,7 @@ pub fn validate(
 }
 
 /// A question for, or an order to, the registry (the JSON the worker sends its Durable Object).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum RegistryRequest {
     /// Record a logout (refused if its `jti` was seen).
@@ -155,6 +155,39 @@ pub enum RegistryRequest {
         now: u64,
         /// How long a session can live, seconds (how long an ended `sid` is remembered).
         session_ttl: u64,
+    },
+    /// Stores a server-side session under its handle.
+    PutSession {
+        /// The SHA-256 of the session id.
+        handle: String,
+        /// The session.
+        record: Box<crate::server::SessionRecord>,
+    },
+    /// Reads a server-side session (an expired one is deleted); records the use when the last
+    /// one is a minute old.
+    GetSession {
+        /// The SHA-256 of the session id.
+        handle: String,
+        /// Now, seconds.
+        now: u64,
+    },
+    /// Deletes one server-side session.
+    DeleteSession {
+        /// The SHA-256 of the session id.
+        handle: String,
+    },
+    /// Lists a user's server-side sessions.
+    ListSessions {
+        /// The user.
+        sub: String,
+    },
+    /// Ends every session of a user: deletes the server-side ones and denies the stateless ones
+    /// begun up to `now`.
+    EndUser {
+        /// The user.
+        sub: String,
+        /// Now, seconds.
+        now: u64,
     },
     /// Has this session ended?
     Check {
@@ -168,9 +201,15 @@ pub enum RegistryRequest {
 }
 
 /// The registry's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RegistryAnswer {
+    /// A server-side session, if there is one.
+    Session(Option<Box<crate::server::SessionRecord>>),
+    /// A user's server-side sessions.
+    Sessions(Vec<crate::server::SessionSummary>),
+    /// How many server-side sessions were deleted.
+    Deleted(u32),
     /// The logout was recorded.
     Recorded,
     /// The logout token's `jti` was seen before: nothing changed.
@@ -181,13 +220,22 @@ pub enum RegistryAnswer {
     Live,
 }
 
-/// Where the registry keeps its entries: `key` → a number of seconds (on Cloudflare, the
-/// Durable Object's storage).
+/// Where the registry keeps its entries: `key` → text (on Cloudflare, the Durable Object's
+/// storage).
 pub trait RegistryStore {
     /// The value under `key`.
-    fn get(&self, key: &str) -> impl Future<Output = Result<Option<u64>, TransportError>>;
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<String>, TransportError>>;
     /// Stores `value` under `key`.
-    fn put(&self, key: &str, value: u64) -> impl Future<Output = Result<(), TransportError>>;
+    fn put(&self, key: &str, value: String) -> impl Future<Output = Result<(), TransportError>>;
+    /// Removes `key`.
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), TransportError>>;
+    /// The keys that start with `prefix`.
+    fn keys(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, TransportError>>;
+}
+
+/// A number stored as text.
+async fn get_number(store: &impl RegistryStore, key: &str) -> Result<Option<u64>, TransportError> {
+    Ok(store.get(key).await?.and_then(|v| v.parse().ok()))
 }
 
 /// The registry's logic, over any store.
@@ -213,22 +261,88 @@ impl Registry {
                 session_ttl,
             } => {
                 let jti = key("jti", &order.jti);
-                if store.get(&jti).await?.is_some_and(|until| until > *now) {
+                if get_number(store, &jti)
+                    .await?
+                    .is_some_and(|until| until > *now)
+                {
                     return Ok(RegistryAnswer::Replayed);
                 }
                 store
-                    .put(&jti, now + MAX_AGE + LEEWAY.unsigned_abs())
+                    .put(&jti, (now + MAX_AGE + LEEWAY.unsigned_abs()).to_string())
                     .await?;
                 // With a sid, that one session ends (the user may be signed in elsewhere);
                 // with only a sub, every session of the user begun before the token.
                 if let Some(sid) = &order.sid {
-                    store.put(&key("sid", sid), now + session_ttl).await?;
+                    store
+                        .put(&key("sid", sid), (now + session_ttl).to_string())
+                        .await?;
                 } else if let Some(sub) = &order.sub {
                     let sub_key = key("sub", sub);
-                    let before = store.get(&sub_key).await?.unwrap_or(0);
-                    store.put(&sub_key, before.max(order.issued_at)).await?;
+                    let before = get_number(store, &sub_key).await?.unwrap_or(0);
+                    store
+                        .put(&sub_key, before.max(order.issued_at).to_string())
+                        .await?;
                 }
                 Ok(RegistryAnswer::Recorded)
+            }
+            RegistryRequest::PutSession { handle, record } => {
+                let json = serde_json::to_string(record).map_err(|e| TransportError {
+                    reason: e.to_string(),
+                })?;
+                store.put(&session_key(handle), json).await?;
+                store
+                    .put(&index_key(&record.claims.sub, handle), String::new())
+                    .await?;
+                Ok(RegistryAnswer::Deleted(0))
+            }
+            RegistryRequest::GetSession { handle, now } => {
+                let Some(mut record) = read_session(store, handle).await? else {
+                    return Ok(RegistryAnswer::Session(None));
+                };
+                if record.expires_at <= *now {
+                    delete_session(store, handle, &record).await?;
+                    return Ok(RegistryAnswer::Session(None));
+                }
+                if record.last_used_at + 60 <= *now {
+                    record.last_used_at = *now;
+                    let json = serde_json::to_string(&record).map_err(|e| TransportError {
+                        reason: e.to_string(),
+                    })?;
+                    store.put(&session_key(handle), json).await?;
+                }
+                Ok(RegistryAnswer::Session(Some(Box::new(record))))
+            }
+            RegistryRequest::DeleteSession { handle } => Ok(RegistryAnswer::Deleted(
+                match read_session(store, handle).await? {
+                    Some(record) => {
+                        delete_session(store, handle, &record).await?;
+                        1
+                    }
+                    None => 0,
+                },
+            )),
+            RegistryRequest::ListSessions { sub } => {
+                let mut list = Vec::new();
+                for handle in user_handles(store, sub).await? {
+                    if let Some(record) = read_session(store, &handle).await? {
+                        list.push(record.summary(&handle));
+                    }
+                }
+                list.sort_by_key(|s| s.created_at);
+                Ok(RegistryAnswer::Sessions(list))
+            }
+            RegistryRequest::EndUser { sub, now } => {
+                let mut deleted = 0;
+                for handle in user_handles(store, sub).await? {
+                    if let Some(record) = read_session(store, &handle).await? {
+                        delete_session(store, &handle, &record).await?;
+                        deleted += 1;
+                    }
+                }
+                let sub_key = key("sub", sub);
+                let before = get_number(store, &sub_key).await?.unwrap_or(0);
+                store.put(&sub_key, before.max(*now).to_string()).await?;
+                Ok(RegistryAnswer::Deleted(deleted))
             }
             RegistryRequest::Check {
                 sid,
@@ -240,7 +354,7 @@ impl Registry {
                         return Ok(RegistryAnswer::Ended);
                     }
                 }
-                let ended_before = store.get(&key("sub", sub)).await?.unwrap_or(0);
+                let ended_before = get_number(store, &key("sub", sub)).await?.unwrap_or(0);
                 Ok(if *started_at <= ended_before {
                     RegistryAnswer::Ended
                 } else {
@@ -249,6 +363,46 @@ impl Registry {
             }
         }
     }
+}
+
+fn session_key(handle: &str) -> String {
+    format!("session:{handle}")
+}
+
+fn index_key(sub: &str, handle: &str) -> String {
+    format!("{}:{handle}", key("user", sub))
+}
+
+async fn read_session(
+    store: &impl RegistryStore,
+    handle: &str,
+) -> Result<Option<crate::server::SessionRecord>, TransportError> {
+    Ok(store
+        .get(&session_key(handle))
+        .await?
+        .and_then(|json| serde_json::from_str(&json).ok()))
+}
+
+async fn delete_session(
+    store: &impl RegistryStore,
+    handle: &str,
+    record: &crate::server::SessionRecord,
+) -> Result<(), TransportError> {
+    store.delete(&session_key(handle)).await?;
+    store.delete(&index_key(&record.claims.sub, handle)).await
+}
+
+async fn user_handles(
+    store: &impl RegistryStore,
+    sub: &str,
+) -> Result<Vec<String>, TransportError> {
+    let prefix = format!("{}:", key("user", sub));
+    Ok(store
+        .keys(&prefix)
+        .await?
+        .into_iter()
+        .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
+        .collect())
 }
 
 /// The isolate's memory of registry answers, by session.
@@ -484,15 +638,28 @@ mod tests {
     }
 
     #[derive(Default)]
-    struct MemStore(RefCell<HashMap<String, u64>>);
+    struct MemStore(RefCell<HashMap<String, String>>);
 
     impl RegistryStore for MemStore {
-        async fn get(&self, key: &str) -> Result<Option<u64>, TransportError> {
-            Ok(self.0.borrow().get(key).copied())
+        async fn get(&self, key: &str) -> Result<Option<String>, TransportError> {
+            Ok(self.0.borrow().get(key).cloned())
         }
-        async fn put(&self, key: &str, value: u64) -> Result<(), TransportError> {
+        async fn put(&self, key: &str, value: String) -> Result<(), TransportError> {
             self.0.borrow_mut().insert(key.to_owned(), value);
             Ok(())
+        }
+        async fn delete(&self, key: &str) -> Result<(), TransportError> {
+            self.0.borrow_mut().remove(key);
+            Ok(())
+        }
+        async fn keys(&self, prefix: &str) -> Result<Vec<String>, TransportError> {
+            Ok(self
+                .0
+                .borrow()
+                .keys()
+                .filter(|k| k.starts_with(prefix))
+                .cloned()
+                .collect())
         }
     }
 
@@ -579,6 +746,104 @@ mod tests {
                 "{k}"
             );
         }
+    }
+
+    fn record(sub: &str, created_at: u64) -> crate::server::SessionRecord {
+        crate::server::SessionRecord {
+            claims: edgeward_shared::api::UserClaims {
+                sub: sub.into(),
+                ..Default::default()
+            },
+            sid: None,
+            id_token: "id.token.sig".into(),
+            access_token: "opaque-at".into(),
+            access_expires_at: created_at + 300,
+            refresh_token: Some("opaque-rt".into()),
+            csrf: "c".into(),
+            created_at,
+            last_used_at: created_at,
+            expires_at: created_at + 86_400,
+            refreshed_at: 0,
+            user_agent: Some("test".into()),
+        }
+    }
+
+    #[test]
+    fn server_sessions_are_stored_listed_touched_and_deleted_by_handle() {
+        let store = MemStore::default();
+        let put = |handle: &str, r: crate::server::SessionRecord| RegistryRequest::PutSession {
+            handle: handle.into(),
+            record: Box::new(r),
+        };
+        let get = |handle: &str, now: u64| RegistryRequest::GetSession {
+            handle: handle.into(),
+            now,
+        };
+        run(&store, put("h1", record("demo", NOW)));
+        run(&store, put("h2", record("demo", NOW + 10)));
+        run(&store, put("h3", record("other", NOW)));
+        let RegistryAnswer::Session(Some(got)) = run(&store, get("h1", NOW + 30)) else {
+            panic!("h1 is stored");
+        };
+        assert_eq!(got.last_used_at, NOW, "not touched within the minute");
+        let RegistryAnswer::Session(Some(got)) = run(&store, get("h1", NOW + 61)) else {
+            panic!("h1 is stored");
+        };
+        assert_eq!(got.last_used_at, NOW + 61);
+        // Listing shows handles and times, never a token.
+        let RegistryAnswer::Sessions(list) =
+            run(&store, RegistryRequest::ListSessions { sub: "demo".into() })
+        else {
+            panic!("a list");
+        };
+        assert_eq!(
+            list.iter().map(|s| s.handle.as_str()).collect::<Vec<_>>(),
+            ["h1", "h2"]
+        );
+        assert!(!serde_json::to_string(&list).unwrap().contains("opaque"));
+        // One revoked; then all of the user's.
+        assert_eq!(
+            run(
+                &store,
+                RegistryRequest::DeleteSession {
+                    handle: "h1".into()
+                }
+            ),
+            RegistryAnswer::Deleted(1)
+        );
+        assert_eq!(
+            run(&store, get("h1", NOW + 62)),
+            RegistryAnswer::Session(None)
+        );
+        assert_eq!(
+            run(
+                &store,
+                RegistryRequest::EndUser {
+                    sub: "demo".into(),
+                    now: NOW + 100
+                }
+            ),
+            RegistryAnswer::Deleted(1)
+        );
+        assert_eq!(
+            run(&store, get("h2", NOW + 101)),
+            RegistryAnswer::Session(None)
+        );
+        assert!(matches!(
+            run(&store, get("h3", NOW + 101)),
+            RegistryAnswer::Session(Some(_))
+        ));
+        // Ending the user also denies their stateless sessions begun before.
+        assert_eq!(
+            run(&store, check(None, "demo", NOW + 50)),
+            RegistryAnswer::Ended
+        );
+        // An expired session is gone.
+        assert_eq!(
+            run(&store, get("h3", NOW + 86_400)),
+            RegistryAnswer::Session(None)
+        );
+        assert!(store.0.borrow().keys().all(|k| !k.starts_with("session:")));
     }
 
     #[test]

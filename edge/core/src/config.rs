@@ -67,6 +67,12 @@ pub mod vars {
     /// Seconds after a refresh during which the same old refresh token gets that refresh's
     /// answer instead of a new grant (0–300, default 30; needs the refresh coordinator).
     pub const REFRESH_GRACE: &str = "EDGEWARD_REFRESH_GRACE";
+    /// `stateless` (default: tokens in encrypted cookies) or `server` (tokens in the session
+    /// Durable Object, only a session id in the cookie).
+    pub const SESSION_MODE: &str = "EDGEWARD_SESSION_MODE";
+    /// Secret, optional: the bearer token of the admin endpoint (at least 32 characters); unset,
+    /// the endpoint is off.
+    pub const ADMIN_TOKEN: &str = "EDGEWARD_ADMIN_TOKEN";
 }
 
 /// A secret string. `Debug` and `Display` print `***`; get the value with [`Secret::expose`].
@@ -182,6 +188,19 @@ pub struct Config {
     pub proxy: ProxyConfig,
     /// The single-flight refresh's grace window, seconds.
     pub refresh_grace: u64,
+    /// Where sessions live.
+    pub session_mode: SessionMode,
+    /// The admin endpoint's bearer token, if it is on.
+    pub admin_token: Option<Secret>,
+}
+
+/// Where a session's tokens live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionMode {
+    /// In encrypted cookies (nothing stored server-side).
+    Stateless,
+    /// In the session Durable Object; the cookie holds a random session id.
+    Server,
 }
 
 /// A configuration variable is missing or invalid.
@@ -398,6 +417,26 @@ impl Config {
             )),
         };
         let shared_cache = flag(vars::PHANTOM_SHARED_CACHE, true)?;
+        let session_mode = match get(vars::SESSION_MODE).as_deref() {
+            None | Some("stateless") => SessionMode::Stateless,
+            Some("server") => SessionMode::Server,
+            Some(other) => {
+                return Err(invalid(
+                    vars::SESSION_MODE,
+                    format!("must be stateless or server, not {other:?}"),
+                ))
+            }
+        };
+        let admin_token = match get(vars::ADMIN_TOKEN) {
+            Some(t) if t.trim().len() >= 32 => Some(Secret::new(t.trim())),
+            Some(_) => {
+                return Err(invalid(
+                    vars::ADMIN_TOKEN,
+                    "must be at least 32 characters (e.g. openssl rand -base64 32)",
+                ))
+            }
+            None => None,
+        };
         let refresh_grace = match get(vars::REFRESH_GRACE) {
             Some(v) => v
                 .parse::<u64>()
@@ -432,6 +471,8 @@ impl Config {
                 bearer_passthrough,
             },
             refresh_grace,
+            session_mode,
+            admin_token,
         })
     }
 }
@@ -579,6 +620,8 @@ mod tests {
             ("EDGEWARD_PHANTOM_SHARED_CACHE", "yes", "true or false"),
             ("EDGEWARD_BEARER_PASSTHROUGH", "1", "true or false"),
             ("EDGEWARD_REFRESH_GRACE", "301", "0 to 300"),
+            ("EDGEWARD_SESSION_MODE", "cookie", "stateless or server"),
+            ("EDGEWARD_ADMIN_TOKEN", "short", "at least 32"),
             ("EDGEWARD_PHANTOM_MAX_TTL", "0", "1 to 3600"),
             ("EDGEWARD_MINT_KEY", "", "is not set"),
         ] {

@@ -26,10 +26,12 @@ pub mod proxy;
 mod respond;
 mod routes;
 pub mod seal;
+pub mod server;
 pub mod session;
 
 pub use config::{
     ClientAuth, Config, ConfigError, OidcClient, PhantomMode, Profile, ProxyConfig, Secret,
+    SessionMode,
 };
 pub use error::Error;
 pub use ports::{

@@ -486,19 +486,34 @@ pub(crate) async fn forward<P: crate::Platform>(
         // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
         Some(token) => token,
         None => {
-            if crate::guard::is_state_changing(req.method()) {
+            let state_changing = crate::guard::is_state_changing(req.method());
+            if state_changing {
                 crate::guard::check_origin(headers, &config.allowed_origins)?;
-                let csrf: CsrfCookie = open_cookie(headers, keys, names::COOKIE_CSRF, now)
-                    .ok_or(Error::Unauthorized)?;
-                crate::guard::check_csrf(headers, &csrf.value)?;
             }
-            if edge.ports().has_registry() {
-                // Sessions can be ended by back-channel logout: read the whole session to ask.
-                let session =
-                    crate::session::Session::read(headers, keys, now).ok_or(Error::Unauthorized)?;
-                crate::agent::ensure_live(edge, &session).await?;
-                session.access.ok_or(Error::Unauthorized)?.token
+            if edge.ports().has_registry()
+                || config.session_mode == crate::config::SessionMode::Server
+            {
+                // The session may live in the store, or may have been ended by back-channel
+                // logout: load it as the agent does (its CSRF value comes with it).
+                let loaded = crate::agent::load_session(edge, headers)
+                    .await?
+                    .ok_or(Error::Unauthorized)?;
+                if state_changing {
+                    crate::guard::check_csrf(headers, &loaded.session.csrf)?;
+                }
+                // An expired access token is 401 at once (the SPA refreshes), not a useless
+                // introspection.
+                let access = loaded.session.access.ok_or(Error::Unauthorized)?;
+                if access.exp <= now {
+                    return Err(Error::Unauthorized);
+                }
+                access.token
             } else {
+                if state_changing {
+                    let csrf: CsrfCookie = open_cookie(headers, keys, names::COOKIE_CSRF, now)
+                        .ok_or(Error::Unauthorized)?;
+                    crate::guard::check_csrf(headers, &csrf.value)?;
+                }
                 let access: AccessCookie = open_cookie(headers, keys, names::COOKIE_ACCESS, now)
                     .ok_or(Error::Unauthorized)?;
                 access.token

@@ -57,6 +57,10 @@ async fn auth<P: Platform>(edge: &Edge<P>, req: &Request, path: &str) -> Result<
             only(req, &[Method::POST], "POST")?;
             agent::login_start(edge, req).await
         }
+        paths::ADMIN_SESSIONS => {
+            only(req, &[Method::GET, Method::DELETE], "GET, DELETE")?;
+            agent::admin_sessions(edge, req).await
+        }
         paths::BACKCHANNEL_LOGOUT => {
             only(req, &[Method::POST], "POST")?;
             agent::backchannel_logout(edge, req).await

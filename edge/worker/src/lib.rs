@@ -92,16 +92,35 @@ impl std::fmt::Debug for StorageStore<'_> {
 struct StorageStore<'a>(&'a worker::Storage);
 
 impl RegistryStore for StorageStore<'_> {
-    async fn get(&self, key: &str) -> Result<Option<u64>, TransportError> {
-        self.0.get::<u64>(key).await.map_err(|e| TransportError {
-            reason: e.to_string(),
-        })
+    async fn get(&self, key: &str) -> Result<Option<String>, TransportError> {
+        self.0.get::<String>(key).await.map_err(storage_error)
     }
 
-    async fn put(&self, key: &str, value: u64) -> Result<(), TransportError> {
-        self.0.put(key, value).await.map_err(|e| TransportError {
-            reason: e.to_string(),
-        })
+    async fn put(&self, key: &str, value: String) -> Result<(), TransportError> {
+        self.0.put(key, value).await.map_err(storage_error)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), TransportError> {
+        self.0.delete(key).await.map(|_| ()).map_err(storage_error)
+    }
+
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, TransportError> {
+        let map = self
+            .0
+            .list_with_options(worker::ListOptions::new().prefix(prefix))
+            .await
+            .map_err(storage_error)?;
+        Ok(map
+            .keys()
+            .into_iter()
+            .filter_map(|k| k.ok().and_then(|k| k.as_string()))
+            .collect())
+    }
+}
+
+fn storage_error(e: worker::Error) -> TransportError {
+    TransportError {
+        reason: e.to_string(),
     }
 }
 

@@ -60,15 +60,28 @@ impl SessionRegistry for FakePorts {
 
 /// The registry's store for tests.
 #[derive(Default)]
-pub struct MemStore(pub RefCell<HashMap<String, u64>>);
+pub struct MemStore(pub RefCell<HashMap<String, String>>);
 
 impl RegistryStore for MemStore {
-    async fn get(&self, key: &str) -> Result<Option<u64>, TransportError> {
-        Ok(self.0.borrow().get(key).copied())
+    async fn get(&self, key: &str) -> Result<Option<String>, TransportError> {
+        Ok(self.0.borrow().get(key).cloned())
     }
-    async fn put(&self, key: &str, value: u64) -> Result<(), TransportError> {
+    async fn put(&self, key: &str, value: String) -> Result<(), TransportError> {
         self.0.borrow_mut().insert(key.to_owned(), value);
         Ok(())
+    }
+    async fn delete(&self, key: &str) -> Result<(), TransportError> {
+        self.0.borrow_mut().remove(key);
+        Ok(())
+    }
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, TransportError> {
+        Ok(self
+            .0
+            .borrow()
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect())
     }
 }
 
