@@ -10,7 +10,9 @@ import { signIn } from "../support/session.mjs";
 
 const stack = useStack({
   idp: { IDP_ACCESS_TOKEN_TTL: "5" },
-  worker: { vars: { EDGEWARD_PHANTOM_MAX_TTL: "2" } },
+  // Grace 0: the revocation test revokes the grant by replaying a rotated refresh token, which
+  // the refresh coordinator would otherwise answer from its grace window.
+  worker: { vars: { EDGEWARD_PHANTOM_MAX_TTL: "2", EDGEWARD_REFRESH_GRACE: "0" } },
   api: true,
 });
 
