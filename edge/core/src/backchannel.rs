@@ -189,6 +189,14 @@ pub enum RegistryRequest {
         /// Now, seconds.
         now: u64,
     },
+    /// Deletes what no longer matters: `jti`s and ended `sid`s past their keeping time, `sub`
+    /// denials older than the longest session, expired server-side sessions.
+    Sweep {
+        /// Now, seconds.
+        now: u64,
+        /// How long a session can live, seconds.
+        session_ttl: u64,
+    },
     /// Has this session ended?
     Check {
         /// The session's IdP session id, if the ID token had one.
@@ -342,6 +350,37 @@ impl Registry {
                 let sub_key = key("sub", sub);
                 let before = get_number(store, &sub_key).await?.unwrap_or(0);
                 store.put(&sub_key, before.max(*now).to_string()).await?;
+                Ok(RegistryAnswer::Deleted(deleted))
+            }
+            RegistryRequest::Sweep { now, session_ttl } => {
+                let mut deleted = 0;
+                for prefix in ["jti:", "sid:", "sub:"] {
+                    for k in store.keys(prefix).await? {
+                        let Some(value) = get_number(store, &k).await? else {
+                            continue;
+                        };
+                        // jti/sid hold their keeping time; sub holds the time before which
+                        // sessions ended, which matters only while such a session could live.
+                        let until = if prefix == "sub:" {
+                            value + session_ttl
+                        } else {
+                            value
+                        };
+                        if until <= *now {
+                            store.delete(&k).await?;
+                            deleted += 1;
+                        }
+                    }
+                }
+                for k in store.keys("session:").await? {
+                    let handle = k.trim_start_matches("session:");
+                    if let Some(record) = read_session(store, handle).await? {
+                        if record.expires_at <= *now {
+                            delete_session(store, handle, &record).await?;
+                            deleted += 1;
+                        }
+                    }
+                }
                 Ok(RegistryAnswer::Deleted(deleted))
             }
             RegistryRequest::Check {
@@ -739,6 +778,23 @@ mod tests {
             run(&store, check(None, "someone", NOW - 100)),
             RegistryAnswer::Live
         );
+        // A day later the sweep forgets the jtis and the ended sid (no session can outlive it);
+        // the sub denial stays while a session begun before it could live.
+        let sweep = |now| RegistryRequest::Sweep {
+            now,
+            session_ttl: 86_400,
+        };
+        assert_eq!(
+            run(&store, sweep(NOW + 3600)),
+            RegistryAnswer::Deleted(3),
+            "the jtis"
+        );
+        assert_eq!(
+            run(&store, sweep(NOW + 86_400)),
+            RegistryAnswer::Deleted(3),
+            "two sids and the sub"
+        );
+        assert!(store.0.borrow().is_empty());
         // The store never holds the identifiers themselves.
         for k in store.0.borrow().keys() {
             assert!(

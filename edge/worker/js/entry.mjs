@@ -68,4 +68,9 @@ export class EdgewardSessions extends DurableObject {
       return internalError();
     }
   }
+
+  // The hourly sweep of what no longer matters (ended sids, old jtis, expired sessions).
+  async alarm() {
+    await this.inner.alarm();
+  }
 }

@@ -124,6 +124,9 @@ fn storage_error(e: worker::Error) -> TransportError {
     }
 }
 
+/// How often the registry sweeps out what no longer matters.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
 impl DurableObject for EdgewardSessions {
     fn new(state: worker::State, _env: Env) -> Self {
         Self { state }
@@ -132,10 +135,35 @@ impl DurableObject for EdgewardSessions {
     async fn fetch(&self, mut req: worker::Request) -> worker::Result<worker::Response> {
         let request: RegistryRequest = req.json().await?;
         let storage = self.state.storage();
-        match Registry::handle(&StorageStore(&storage), &request).await {
+        let writes = matches!(
+            request,
+            RegistryRequest::Record { .. } | RegistryRequest::PutSession { .. }
+        );
+        let answer = Registry::handle(&StorageStore(&storage), &request).await;
+        // Whatever is stored gets swept later: make sure a sweep is scheduled.
+        if writes && storage.get_alarm().await?.is_none() {
+            storage.set_alarm(SWEEP_EVERY).await?;
+        }
+        match answer {
             Ok(answer) => worker::Response::from_json(&answer),
             Err(e) => worker::Response::error(e.reason, 500),
         }
+    }
+
+    async fn alarm(&self) -> worker::Result<worker::Response> {
+        let storage = self.state.storage();
+        let sweep = RegistryRequest::Sweep {
+            now: WorkerPorts::now_secs(),
+            session_ttl: edgeward_core::session::DEFAULT_SESSION_TTL,
+        };
+        if let Err(e) = Registry::handle(&StorageStore(&storage), &sweep).await {
+            worker::console_error!("edgeward: registry sweep failed: {}", e.reason);
+        }
+        // Sweep again while anything is left.
+        if storage.list().await?.size() > 0 {
+            storage.set_alarm(SWEEP_EVERY).await?;
+        }
+        worker::Response::ok("swept")
     }
 }
 
@@ -239,9 +267,15 @@ impl SharedCache for WorkerPorts {
     }
 }
 
+impl WorkerPorts {
+    fn now_secs() -> u64 {
+        worker::Date::now().as_millis() / 1000
+    }
+}
+
 impl Clock for WorkerPorts {
     fn now(&self) -> u64 {
-        worker::Date::now().as_millis() / 1000
+        Self::now_secs()
     }
 }
 
