@@ -1,7 +1,7 @@
 // Times edgeward-core's CPU-heavy steps in wasm, in V8 (the engine workerd runs), and prints a
 // table. Build first: scripts/bench-wasm.sh does both.
 import { createSign, generateKeyPairSync, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
@@ -40,6 +40,13 @@ for (const alg of ["RS256", "ES256"]) {
   const { jwks, token } = signedToken(alg);
   run(`ID-token check, ${alg}`, (n) => bench.id_token(jwks, token, issuer, "edgeward", "n", now, n), 100);
 }
+run("phantom token mint, ES256", (n) => bench.mint(now, n), 200);
+run("SHA-256 cache key of a token", (n) => bench.cache_key(n), 5000);
+mkdirSync(join(root, "target/bench"), { recursive: true });
+writeFileSync(
+  join(root, "target/bench/wasm.json"),
+  JSON.stringify({ node: process.version, steps: rows.map(([name, us]) => ({ name, microseconds: us })) }, null, 2),
+);
 console.log(`| step (wasm in V8, node ${process.version}) | mean |`);
 console.log("| --- | ---: |");
 for (const [name, us] of rows) console.log(`| ${name} | ${us >= 1000 ? (us / 1000).toFixed(2) + " ms" : us.toFixed(1) + " µs"} |`);

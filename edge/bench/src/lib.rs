@@ -83,3 +83,42 @@ pub fn id_token(
     }
     Ok(mean_us(n, start))
 }
+
+/// Minting a phantom token (ES256, `introspect-mint` mode).
+#[wasm_bindgen]
+pub fn mint(now: f64, n: u32) -> Result<f64, JsError> {
+    use edgeward_core::phantom::{Introspection, MintKey};
+    let key = MintKey::parse("m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE")
+        .map_err(|e| JsError::new(&e))?;
+    let introspection = Introspection {
+        active: true,
+        sub: Some("demo".into()),
+        scope: Some("openid profile".into()),
+        client_id: Some("edgeward".into()),
+        exp: Some(now as u64 + 300),
+    };
+    let start = now_ms();
+    for _ in 0..n {
+        key.mint(
+            &introspection,
+            "https://app.example",
+            "https://api.example",
+            now as u64,
+            60,
+        )
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    }
+    Ok(mean_us(n, start))
+}
+
+/// The phantom-token cache key: SHA-256 of (mode, audience, a 43-character opaque token).
+#[wasm_bindgen]
+pub fn cache_key(n: u32) -> f64 {
+    let token = "x".repeat(43);
+    let start = now_ms();
+    for _ in 0..n {
+        let key = edgeward_core::phantom::CacheKey::new("mint:m1", "https://api.example", &token);
+        std::hint::black_box(key);
+    }
+    mean_us(n, start)
+}
