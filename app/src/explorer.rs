@@ -8,8 +8,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{ApiRequest, ApiResponse};
-use crate::views::SessionStatus;
-use crate::{client, Session, SessionState};
+use crate::views::signed_in_or;
+use crate::{client, Session};
 
 /// Methods the explorer offers.
 pub const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -109,16 +109,11 @@ pub fn Explorer() -> impl IntoView {
     view! {
         <section class="card explorer">
             <h1>"API explorer"</h1>
-            {move || match session.state.get() {
-                SessionState::SignedIn(_) => view! { <ExplorerForm /> }.into_any(),
-                SessionState::Loading => view! {
-                    <p class="status loading" role="status">"Checking your session…"</p>
-                }.into_any(),
-                other => view! {
-                    <p>"Sign in to call the APIs behind the proxy."</p>
-                    <SessionStatus state=other />
-                }.into_any(),
-            }}
+            {move || signed_in_or(
+                session.state.get(),
+                "Sign in to call the APIs behind the proxy.",
+                |_| view! { <ExplorerForm /> }.into_any(),
+            )}
         </section>
     }
 }

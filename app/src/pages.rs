@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
-use crate::views::{ProfileView, SessionStatus, SignInButton, SignOutButton};
+use crate::views::{signed_in_or, ProfileView, SessionStatus, SignInButton, SignOutButton};
 use crate::{client, now_secs, tabs, Session, SessionState};
 
 /// The header's right side: who is signed in, and the button that fits.
@@ -126,16 +126,11 @@ pub fn Profile() -> impl IntoView {
     }
     view! {
         <section class="card profile">
-            {move || match session.state.get() {
-                SessionState::SignedIn(user) => view! { <ProfileView user now=now /> }.into_any(),
-                SessionState::Loading => view! {
-                    <p class="status loading" role="status">"Checking your session…"</p>
-                }.into_any(),
-                other => view! {
-                    <h1>"Profile"</h1>
-                    <SessionStatus state=other />
-                }.into_any(),
-            }}
+            {move || signed_in_or(
+                session.state.get(),
+                "Sign in to see your profile.",
+                |user| view! { <ProfileView user now=now /> }.into_any(),
+            )}
         </section>
     }
 }

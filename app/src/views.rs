@@ -201,3 +201,24 @@ pub fn ProfileView(user: User, #[prop(into)] now: Signal<u64>) -> impl IntoView 
         </dl>
     }
 }
+
+/// `signed_in(user)` when there is a session; "Checking…" while loading; otherwise `intro` above
+/// the session's state (with its sign-in button).
+pub fn signed_in_or(
+    state: SessionState,
+    intro: &'static str,
+    signed_in: impl FnOnce(User) -> AnyView,
+) -> AnyView {
+    match state {
+        SessionState::SignedIn(user) => signed_in(user),
+        SessionState::Loading => view! {
+            <p class="status loading" role="status">"Checking your session…"</p>
+        }
+        .into_any(),
+        other => view! {
+            <p class="intro">{intro}</p>
+            <SessionStatus state=other />
+        }
+        .into_any(),
+    }
+}

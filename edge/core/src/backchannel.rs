@@ -246,6 +246,35 @@ async fn get_number(store: &impl RegistryStore, key: &str) -> Result<Option<u64>
     Ok(store.get(key).await?.and_then(|v| v.parse().ok()))
 }
 
+/// A store in memory: for native tests, and for running the registry without a platform.
+#[derive(Debug, Default)]
+pub struct MemoryStore(pub RefCell<HashMap<String, String>>);
+
+impl RegistryStore for MemoryStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, TransportError> {
+        Ok(self.0.borrow().get(key).cloned())
+    }
+
+    async fn put(&self, key: &str, value: String) -> Result<(), TransportError> {
+        self.0.borrow_mut().insert(key.to_owned(), value);
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), TransportError> {
+        self.0.borrow_mut().remove(key);
+        Ok(())
+    }
+
+    async fn keys(&self, prefix: &str) -> Result<Vec<String>, TransportError> {
+        let entries = self.0.borrow();
+        Ok(entries
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+}
+
 /// The registry's logic, over any store.
 #[derive(Debug)]
 pub struct Registry;
@@ -486,8 +515,6 @@ impl EndedCache {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
 
     use jwt_compact::alg::Es256;
     use jwt_compact::{AlgorithmExt, Claims, Header};
@@ -676,31 +703,7 @@ mod tests {
         assert!(validate("a.b.c", &jwks, ISS, "edgeward", NOW).is_err());
     }
 
-    #[derive(Default)]
-    struct MemStore(RefCell<HashMap<String, String>>);
-
-    impl RegistryStore for MemStore {
-        async fn get(&self, key: &str) -> Result<Option<String>, TransportError> {
-            Ok(self.0.borrow().get(key).cloned())
-        }
-        async fn put(&self, key: &str, value: String) -> Result<(), TransportError> {
-            self.0.borrow_mut().insert(key.to_owned(), value);
-            Ok(())
-        }
-        async fn delete(&self, key: &str) -> Result<(), TransportError> {
-            self.0.borrow_mut().remove(key);
-            Ok(())
-        }
-        async fn keys(&self, prefix: &str) -> Result<Vec<String>, TransportError> {
-            Ok(self
-                .0
-                .borrow()
-                .keys()
-                .filter(|k| k.starts_with(prefix))
-                .cloned()
-                .collect())
-        }
-    }
+    type MemStore = MemoryStore;
 
     fn run(store: &MemStore, request: RegistryRequest) -> RegistryAnswer {
         futures_executor::block_on(Registry::handle(store, &request)).unwrap()

@@ -26,51 +26,40 @@ export default class Edgeward extends WorkerEntrypoint {
   }
 }
 
-// The refresh coordinator (wrangler.toml binds it as EDGEWARD_REFRESH): a Durable Object class
-// whose logic is the Rust `EdgewardRefresh` (edge/worker/src/lib.rs).
-export class EdgewardRefresh extends DurableObject {
-  constructor(ctx, env) {
-    super(ctx, env);
-    this.inner = new edge.EdgewardRefresh(ctx, env);
-  }
-
-  async fetch(request) {
-    try {
-      return await this.inner.fetch(request);
-    } catch (error) {
-      if (error instanceof WebAssembly.RuntimeError) {
-        edge.__wbg_reset_state();
-        this.inner = new edge.EdgewardRefresh(this.ctx, this.env);
-      }
-      console.error("edgeward: refresh coordinator failed:", error?.name ?? "error");
-      return internalError();
+/**
+ * A Durable Object class whose logic is the Rust class `Inner` (exported by the wasm module):
+ * requests and alarms go to it; a trap answers with the JSON error shape and starts a fresh
+ * instance, as the entry does for the worker.
+ */
+function durableObject(Inner, what) {
+  return class extends DurableObject {
+    constructor(ctx, env) {
+      super(ctx, env);
+      this.inner = new Inner(ctx, env);
     }
-  }
+
+    async fetch(request) {
+      try {
+        return await this.inner.fetch(request);
+      } catch (error) {
+        if (error instanceof WebAssembly.RuntimeError) {
+          edge.__wbg_reset_state();
+          this.inner = new Inner(this.ctx, this.env);
+        }
+        console.error(`edgeward: ${what} failed:`, error?.name ?? "error");
+        return internalError();
+      }
+    }
+
+    async alarm() {
+      await this.inner.alarm();
+    }
+  };
 }
 
-// The session registry (bound as EDGEWARD_SESSIONS): back-channel logouts and the sessions they
-// end; its logic is the Rust `EdgewardSessions`.
-export class EdgewardSessions extends DurableObject {
-  constructor(ctx, env) {
-    super(ctx, env);
-    this.inner = new edge.EdgewardSessions(ctx, env);
-  }
+// The refresh coordinator, bound as EDGEWARD_REFRESH (edge/worker/src/lib.rs `EdgewardRefresh`).
+export const EdgewardRefresh = durableObject(edge.EdgewardRefresh, "refresh coordinator");
 
-  async fetch(request) {
-    try {
-      return await this.inner.fetch(request);
-    } catch (error) {
-      if (error instanceof WebAssembly.RuntimeError) {
-        edge.__wbg_reset_state();
-        this.inner = new edge.EdgewardSessions(this.ctx, this.env);
-      }
-      console.error("edgeward: session registry failed:", error?.name ?? "error");
-      return internalError();
-    }
-  }
-
-  // The hourly sweep of what no longer matters (ended sids, old jtis, expired sessions).
-  async alarm() {
-    await this.inner.alarm();
-  }
-}
+// The session registry, bound as EDGEWARD_SESSIONS: back-channel logouts, server-side sessions,
+// and its hourly sweep (`EdgewardSessions`).
+export const EdgewardSessions = durableObject(edge.EdgewardSessions, "session registry");

@@ -6,7 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
+use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest};
 use edgeward_core::{
     Clock, Config, Edge, HttpClient, Random, RandomUnavailable, RefreshCoordinator, Request,
     Response, SessionRegistry, SharedCache, TransportError,
@@ -59,31 +59,7 @@ impl SessionRegistry for FakePorts {
 }
 
 /// The registry's store for tests.
-#[derive(Default)]
-pub struct MemStore(pub RefCell<HashMap<String, String>>);
-
-impl RegistryStore for MemStore {
-    async fn get(&self, key: &str) -> Result<Option<String>, TransportError> {
-        Ok(self.0.borrow().get(key).cloned())
-    }
-    async fn put(&self, key: &str, value: String) -> Result<(), TransportError> {
-        self.0.borrow_mut().insert(key.to_owned(), value);
-        Ok(())
-    }
-    async fn delete(&self, key: &str) -> Result<(), TransportError> {
-        self.0.borrow_mut().remove(key);
-        Ok(())
-    }
-    async fn keys(&self, prefix: &str) -> Result<Vec<String>, TransportError> {
-        Ok(self
-            .0
-            .borrow()
-            .keys()
-            .filter(|k| k.starts_with(prefix))
-            .cloned()
-            .collect())
-    }
-}
+pub use edgeward_core::backchannel::MemoryStore as MemStore;
 
 impl SharedCache for FakePorts {
     async fn get(&self, key: &str) -> Option<Vec<u8>> {
