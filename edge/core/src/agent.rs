@@ -183,11 +183,12 @@ pub(crate) async fn load_session<P: Platform>(
         }
     };
     match loaded {
-        Some(loaded) => {
+        // Server mode: the store already refused an ended session.
+        Some(loaded) if loaded.handle.is_none() => {
             ensure_live(edge, &loaded.session).await?;
             Ok(Some(loaded))
         }
-        None => Ok(None),
+        other => Ok(other),
     }
 }
 

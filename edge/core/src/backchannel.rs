@@ -336,7 +336,16 @@ impl Registry {
                 let Some(mut record) = read_session(store, handle).await? else {
                     return Ok(RegistryAnswer::Session(None));
                 };
-                if record.expires_at <= *now {
+                // Expired, or ended by a back-channel logout or an admin: gone. (So the worker
+                // needs no second round trip to ask about it.)
+                let ended = is_ended(
+                    store,
+                    record.sid.as_deref(),
+                    &record.claims.sub,
+                    record.created_at,
+                )
+                .await?;
+                if ended || record.expires_at <= *now {
                     delete_session(store, handle, &record).await?;
                     return Ok(RegistryAnswer::Session(None));
                 }
@@ -416,21 +425,31 @@ impl Registry {
                 sid,
                 sub,
                 started_at,
-            } => {
-                if let Some(sid) = sid {
-                    if store.get(&key("sid", sid)).await?.is_some() {
-                        return Ok(RegistryAnswer::Ended);
-                    }
-                }
-                let ended_before = get_number(store, &key("sub", sub)).await?.unwrap_or(0);
-                Ok(if *started_at <= ended_before {
+            } => Ok(
+                if is_ended(store, sid.as_deref(), sub, *started_at).await? {
                     RegistryAnswer::Ended
                 } else {
                     RegistryAnswer::Live
-                })
-            }
+                },
+            ),
         }
     }
+}
+
+/// Whether a session (its IdP session id, user, start) was ended by a logout or an admin.
+async fn is_ended(
+    store: &impl RegistryStore,
+    sid: Option<&str>,
+    sub: &str,
+    started_at: u64,
+) -> Result<bool, TransportError> {
+    if let Some(sid) = sid {
+        if store.get(&key("sid", sid)).await?.is_some() {
+            return Ok(true);
+        }
+    }
+    let ended_before = get_number(store, &key("sub", sub)).await?.unwrap_or(0);
+    Ok(started_at <= ended_before)
 }
 
 fn session_key(handle: &str) -> String {
@@ -897,6 +916,31 @@ mod tests {
             run(&store, check(None, "demo", NOW + 50)),
             RegistryAnswer::Ended
         );
+        // A back-channel logout of its IdP session ends a stored session at its next read.
+        let mut with_sid = record("demo", NOW + 200);
+        with_sid.sid = Some("s-9".into());
+        run(&store, put("h4", with_sid));
+        assert!(matches!(
+            run(&store, get("h4", NOW + 201)),
+            RegistryAnswer::Session(Some(_))
+        ));
+        let order = LogoutOrder {
+            jti: "j-9".into(),
+            sid: Some("s-9".into()),
+            sub: None,
+            issued_at: NOW + 202,
+        };
+        let logout = RegistryRequest::Record {
+            order,
+            now: NOW + 202,
+            session_ttl: 86_400,
+        };
+        assert_eq!(run(&store, logout), RegistryAnswer::Recorded);
+        assert_eq!(
+            run(&store, get("h4", NOW + 203)),
+            RegistryAnswer::Session(None)
+        );
+        assert!(!store.0.borrow().contains_key("session:h4"), "and deleted");
         // An expired session is gone.
         assert_eq!(
             run(&store, get("h3", NOW + 86_400)),
