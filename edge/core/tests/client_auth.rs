@@ -5,27 +5,15 @@
 
 mod common;
 
-use common::{FakePorts, ISSUER, KEYS, ORIGIN};
+use common::{FakePorts, ISSUER};
 use edgeward_core::oidc::{token_request, Discovery};
 use edgeward_core::Config;
 
 fn config(auth: &str) -> Config {
-    Config::from_vars(|name| {
-        Some(
-            match name {
-                "EDGEWARD_PROFILE" => "local",
-                "EDGEWARD_ORIGIN" => ORIGIN,
-                "EDGEWARD_COOKIE_KEYS" => KEYS,
-                "OIDC_ISSUER" => ISSUER,
-                "OIDC_CLIENT_ID" => "edgeward",
-                "OIDC_CLIENT_SECRET" => "s3cret+/=",
-                "OIDC_CLIENT_AUTH" => auth,
-                _ => return None,
-            }
-            .to_owned(),
-        )
-    })
-    .unwrap()
+    common::config_with(&[
+        ("OIDC_CLIENT_SECRET", "s3cret+/="),
+        ("OIDC_CLIENT_AUTH", auth),
+    ])
 }
 
 fn discovery() -> Discovery {
