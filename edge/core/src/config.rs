@@ -391,22 +391,26 @@ impl Config {
                 ))
             }
         };
-        let max_ttl = match get(vars::PHANTOM_MAX_TTL) {
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=3600).contains(n))
-                .ok_or_else(|| invalid(vars::PHANTOM_MAX_TTL, "must be 1 to 3600 seconds"))?,
-            None => 60,
+        // A whole number in `range`, or `default` when unset.
+        let number = |name: &'static str, range: std::ops::RangeInclusive<u64>, default: u64| {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        invalid(
+                            name,
+                            format!("must be {} to {}", range.start(), range.end()),
+                        )
+                    }),
+            }
         };
-        let cache_entries = match get(vars::PHANTOM_CACHE_ENTRIES) {
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= 100_000)
-                .ok_or_else(|| invalid(vars::PHANTOM_CACHE_ENTRIES, "must be 0 to 100000"))?,
-            None => 1024,
-        };
+        let max_ttl = number(vars::PHANTOM_MAX_TTL, 1..=3600, 60)?;
+        let cache_entries =
+            usize::try_from(number(vars::PHANTOM_CACHE_ENTRIES, 0..=100_000, 1024)?)
+                .unwrap_or(1024);
         let flag = |name: &'static str, default: bool| match get(name).as_deref() {
             None => Ok(default),
             Some("true") => Ok(true),
@@ -437,14 +441,7 @@ impl Config {
             }
             None => None,
         };
-        let refresh_grace = match get(vars::REFRESH_GRACE) {
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n <= 300)
-                .ok_or_else(|| invalid(vars::REFRESH_GRACE, "must be 0 to 300 seconds"))?,
-            None => 30,
-        };
+        let refresh_grace = number(vars::REFRESH_GRACE, 0..=300, 30)?;
         let bearer_passthrough = flag(vars::BEARER_PASSTHROUGH, false)?;
 
         Ok(Config {

@@ -36,6 +36,21 @@ struct WorkerPorts {
     sessions: Option<ObjectNamespace>,
 }
 
+/// POSTs `body` to the Durable Object named `name` (reachable only through its binding; the URL
+/// is a placeholder).
+async fn post_to_object(
+    namespace: &ObjectNamespace,
+    name: &str,
+    body: &str,
+) -> worker::Result<worker::Response> {
+    let stub = namespace.id_from_name(name)?.get_stub()?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
+    let request = worker::Request::new_with_init("https://edgeward.internal/", &init)?;
+    stub.fetch_with_request(request).await
+}
+
 /// The binding of the [`EdgewardSessions`] Durable Object class.
 const SESSIONS_BINDING: &str = "EDGEWARD_SESSIONS";
 
@@ -55,14 +70,8 @@ impl SessionRegistry for WorkerPorts {
             reason: "no session registry".into(),
         })?;
         let exchange = async {
-            let stub = namespace.id_from_name(REGISTRY_NAME)?.get_stub()?;
             let body = serde_json::to_string(request)?;
-            let mut init = worker::RequestInit::new();
-            init.with_method(worker::Method::Post)
-                .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
-            let request =
-                worker::Request::new_with_init("https://edgeward.internal/registry", &init)?;
-            let mut response = stub.fetch_with_request(request).await?;
+            let mut response = post_to_object(namespace, REGISTRY_NAME, &body).await?;
             response.json::<RegistryAnswer>().await
         };
         exchange.await.map_err(|e| {
@@ -181,13 +190,7 @@ impl RefreshCoordinator for WorkerPorts {
             reason: format!("refresh coordinator: {e}"),
         };
         let exchange = async {
-            let stub = namespace.id_from_name(key)?.get_stub()?;
-            let mut init = worker::RequestInit::new();
-            init.with_method(worker::Method::Post)
-                .with_body(Some(wasm_bindgen::JsValue::from_str(refresh_token)));
-            let request =
-                worker::Request::new_with_init("https://edgeward.internal/refresh", &init)?;
-            let mut response = stub.fetch_with_request(request).await?;
+            let mut response = post_to_object(namespace, key, refresh_token).await?;
             let status = response.status_code();
             let body = response.bytes().await?;
             Ok::<_, worker::Error>((status, body))
