@@ -30,18 +30,21 @@ function signedToken(alg) {
 }
 
 const rows = [];
-const run = (name, fn, n) => {
-  fn(Math.max(1, n / 10)); // warm-up
-  rows.push([name, fn(n)]);
+const run = async (name, fn, n) => {
+  await fn(Math.max(1, n / 10)); // warm-up
+  rows.push([name, await fn(n)]);
 };
-run("cookie seal, 1 KiB", (n) => bench.seal(1024, n), 2000);
-run("cookie open, 1 KiB", (n) => bench.open(1024, n), 2000);
+await run("cookie seal, 1 KiB", (n) => bench.seal(1024, n), 2000);
+await run("cookie open, 1 KiB", (n) => bench.open(1024, n), 2000);
 for (const alg of ["RS256", "ES256"]) {
   const { jwks, token } = signedToken(alg);
-  run(`ID-token check, ${alg}`, (n) => bench.id_token(jwks, token, issuer, "edgeward", "n", now, n), 100);
+  for (const webcrypto of [false, true]) {
+    const how = webcrypto ? "signature by WebCrypto (the worker's path)" : "signature in Rust";
+    await run(`ID-token check, ${alg}, ${how}`, (n) => bench.id_token(jwks, token, issuer, "edgeward", "n", now, n, webcrypto), 100);
+  }
 }
-run("phantom token mint, ES256", (n) => bench.mint(now, n), 200);
-run("SHA-256 cache key of a token", (n) => bench.cache_key(n), 5000);
+await run("phantom token mint, ES256", (n) => bench.mint(now, n), 200);
+await run("SHA-256 cache key of a token", (n) => bench.cache_key(n), 5000);
 mkdirSync(join(root, "target/bench"), { recursive: true });
 writeFileSync(
   join(root, "target/bench/wasm.json"),

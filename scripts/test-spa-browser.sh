@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The SPA's wasm-bindgen tests in headless Chromium (chromedriver), with the API stand-in the
-# client tests call over real fetch (tests/support/api-standin.mjs, port 8097).
+# The wasm-bindgen tests in headless Chromium (chromedriver): the SPA's, and those of the
+# worker's WebCrypto verifier (edge/webcrypto). The SPA's client tests call the API stand-in
+# over real fetch (tests/support/api-standin.mjs, port 8097).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$EDGEWARD_ROOT"
@@ -16,4 +17,4 @@ for _ in $(seq 1 50); do
 done
 
 EDGEWARD_STANDIN="http://127.0.0.1:$port" CHROMEDRIVER=/usr/bin/chromedriver \
-  with_wasm_toolchain cargo test --target wasm32-unknown-unknown -p edgeward-app
+  with_wasm_toolchain cargo test --target wasm32-unknown-unknown -p edgeward-app -p edgeward-webcrypto

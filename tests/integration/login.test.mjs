@@ -9,7 +9,7 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { artifactDir } from "../support/stack.mjs";
 
-useStack({ idp: true, worker: true });
+const stack = useStack({ idp: true, worker: true });
 
 const json = { "content-type": "application/json" };
 
@@ -141,6 +141,10 @@ test("a full login: callback → login/end → session, tokens only in sealed co
   // login/end without an authorization response reports the session.
   const report = await (await loginEnd(jar, `${ORIGIN}/callback`)).json();
   assert.deepEqual(report, { handled: false, isLoggedIn: true, csrf: body.csrf });
+  // The ID token's signature was checked by workerd's WebCrypto, not by the Rust fallback
+  // (which warns; wrangler relays the worker's console a moment later).
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.doesNotMatch(stack.worker.output(), /WebCrypto could not/);
 });
 
 test("a replayed callback is refused: the login cookie is single-use, the code too", async () => {

@@ -8,7 +8,8 @@
 
 use edgeward_core::idtoken::{self, Expected, Jwks};
 use edgeward_core::seal::CookieKeys;
-use edgeward_core::{Random, RandomUnavailable};
+use edgeward_core::{Random, RandomUnavailable, RustSignatures};
+use edgeward_webcrypto::WebCrypto;
 use wasm_bindgen::prelude::*;
 
 struct JsRandom;
@@ -59,27 +60,35 @@ pub fn open(size: usize, n: u32) -> Result<f64, JsError> {
     Ok(mean_us(n, start))
 }
 
-/// Validating an ID token (signature and claims) against a JWKS.
+/// Validating an ID token (signature and claims) against a JWKS, the signature checked in
+/// Rust or, with `webcrypto`, by WebCrypto (as the worker does).
 #[wasm_bindgen]
-pub fn id_token(
-    jwks: &str,
-    token: &str,
-    issuer: &str,
-    client_id: &str,
-    nonce: &str,
+#[allow(clippy::too_many_arguments)]
+pub async fn id_token(
+    jwks: String,
+    token: String,
+    issuer: String,
+    client_id: String,
+    nonce: String,
     now: f64,
     n: u32,
+    webcrypto: bool,
 ) -> Result<f64, JsError> {
     let jwks = Jwks::parse(jwks.as_bytes()).map_err(|e| JsError::new(&e))?;
     let expected = Expected {
-        issuer,
-        client_id,
-        nonce,
+        issuer: &issuer,
+        client_id: &client_id,
+        nonce: &nonce,
         now: now as u64,
     };
     let start = now_ms();
     for _ in 0..n {
-        idtoken::validate(token, &jwks, &expected).map_err(|e| JsError::new(&e.to_string()))?;
+        let checked = if webcrypto {
+            idtoken::validate(&token, &jwks, &expected, &WebCrypto).await
+        } else {
+            idtoken::validate(&token, &jwks, &expected, &RustSignatures).await
+        };
+        checked.map_err(|e| JsError::new(&e.to_string()))?;
     }
     Ok(mean_us(n, start))
 }

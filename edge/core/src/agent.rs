@@ -264,20 +264,21 @@ pub(crate) async fn backchannel_logout<P: Platform>(
         .ok_or_else(|| Error::InvalidRequest("the form has no logout_token".into()))?;
     let now = ports.now();
     let discovery = edge.idp().discovery(config, ports).await?;
-    let check = |jwks: &crate::idtoken::Jwks| {
+    let check = |jwks| {
         backchannel::validate(
             &token,
             jwks,
             &config.oidc.issuer,
             &config.oidc.client_id,
             now,
+            ports,
         )
     };
     let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
-    let order = match check(&jwks) {
+    let order = match check(&jwks).await {
         Err(LogoutTokenError::UnknownKey) if !fetched => {
             let (jwks, _) = edge.idp().jwks(&discovery, ports, true).await?;
-            check(&jwks)
+            check(&jwks).await
         }
         other => other,
     }
@@ -433,11 +434,11 @@ async fn finish_login<P: Platform>(
         now,
     };
     let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
-    let validated = match idtoken::validate(raw_id_token, &jwks, &expected) {
+    let validated = match idtoken::validate(raw_id_token, &jwks, &expected, ports).await {
         Err(IdTokenError::UnknownKey) if !fetched => {
             // The provider may have rolled its keys: look once more, then give up.
             let (jwks, _) = edge.idp().jwks(&discovery, ports, true).await?;
-            idtoken::validate(raw_id_token, &jwks, &expected)
+            idtoken::validate(raw_id_token, &jwks, &expected, ports).await
         }
         other => other,
     }

@@ -24,6 +24,7 @@ use serde_json::Value;
 
 use crate::idtoken::{one_or_many, verify, IdTokenError, Jwks, LEEWAY};
 use crate::phantom::token_key;
+use crate::ports::SignatureVerifier;
 use crate::ports::TransportError;
 
 /// The `events` member that makes a JWT a logout token.
@@ -77,18 +78,21 @@ pub enum LogoutTokenError {
 }
 
 /// Validates a logout token (see the module's documentation).
-pub fn validate(
+pub async fn validate<V: SignatureVerifier + ?Sized>(
     token: &str,
     jwks: &Jwks,
     issuer: &str,
     client_id: &str,
     now: u64,
+    platform: &V,
 ) -> Result<LogoutOrder, LogoutTokenError> {
     let invalid = |why: &str| LogoutTokenError::Invalid(why.to_owned());
-    let verified = verify::<LogoutClaims>(token, jwks).map_err(|e| match e {
-        IdTokenError::UnknownKey => LogoutTokenError::UnknownKey,
-        other => LogoutTokenError::Invalid(other.to_string()),
-    })?;
+    let verified = verify::<LogoutClaims, V>(token, jwks, platform)
+        .await
+        .map_err(|e| match e {
+            IdTokenError::UnknownKey => LogoutTokenError::UnknownKey,
+            other => LogoutTokenError::Invalid(other.to_string()),
+        })?;
     if let Some(typ) = verified.header().token_type.as_deref() {
         let typ = typ.to_ascii_lowercase();
         if typ != "logout+jwt" && typ != "jwt" && typ != "application/logout+jwt" {
@@ -541,6 +545,18 @@ mod tests {
 
     use super::*;
     use crate::phantom::MintKey;
+
+    /// Validation with every signature checked in Rust.
+    fn validate(
+        token: &str,
+        jwks: &Jwks,
+        issuer: &str,
+        client_id: &str,
+        now: u64,
+    ) -> Result<LogoutOrder, LogoutTokenError> {
+        let checked = super::validate(token, jwks, issuer, client_id, now, &crate::RustSignatures);
+        futures_executor::block_on(checked)
+    }
 
     const NOW: u64 = 1_700_000_000;
     const ISS: &str = "https://idp.example";

@@ -6,15 +6,20 @@
 //! ES256: never `none`, never an HMAC keyed with a public key), a key with the token's `kid` and
 //! a matching type exists, the signature, `iss`, `aud` (and `azp` when there are several
 //! audiences or `azp` is present), `exp` and `iat` with [`LEEWAY`] seconds of leeway, `nonce`.
+//!
+//! The signature is checked by the platform when it offers to ([`SignatureVerifier`]: WebCrypto
+//! in the worker, several times faster than Rust in wasm), otherwise in Rust by jwt-compact.
 
 use std::fmt;
 
 use chrono::{DateTime, TimeZone, Utc};
 use jwt_compact::alg::{Es256, Rsa, RsaPublicKey};
 use jwt_compact::jwk::JsonWebKey;
-use jwt_compact::{AlgorithmExt, Claims, TimeOptions, Token, UntrustedToken};
+use jwt_compact::{AlgorithmExt, Claims, Empty, Header, TimeOptions, UntrustedToken};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
+
+use crate::ports::SignatureVerifier;
 
 /// Clock skew tolerated on `exp` and `iat`, in seconds.
 pub const LEEWAY: i64 = 60;
@@ -27,6 +32,8 @@ enum KeyMaterial {
 struct SigningKey {
     kid: Option<String>,
     material: KeyMaterial,
+    /// The key as a JWK with only its public parameters, for the platform's verifier.
+    public_jwk: String,
 }
 
 /// The provider's signing keys. Keys we cannot use (encryption keys, other curves, other key
@@ -81,18 +88,29 @@ fn signing_key(value: &serde_json::Value) -> Option<SigningKey> {
     }
     let kid = value.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
     let jwk: JsonWebKey<'_> = serde_json::from_value(value.clone()).ok()?;
-    let material = match &jwk {
-        JsonWebKey::Rsa { .. } => KeyMaterial::Rs256(Box::new(RsaPublicKey::try_from(&jwk).ok()?)),
+    let field = |name: &str| value.get(name).cloned().unwrap_or_default();
+    let (material, public) = match &jwk {
+        JsonWebKey::Rsa { .. } => (
+            KeyMaterial::Rs256(Box::new(RsaPublicKey::try_from(&jwk).ok()?)),
+            serde_json::json!({ "kty": "RSA", "n": field("n"), "e": field("e") }),
+        ),
         JsonWebKey::EllipticCurve { curve, x, y, .. } if curve == "P-256" => {
             let mut point = Vec::with_capacity(65);
             point.push(0x04);
             point.extend_from_slice(x);
             point.extend_from_slice(y);
-            KeyMaterial::Es256(p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).ok()?)
+            (
+                KeyMaterial::Es256(p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).ok()?),
+                serde_json::json!({ "kty": "EC", "crv": "P-256", "x": field("x"), "y": field("y") }),
+            )
         }
         _ => return None,
     };
-    Some(SigningKey { kid, material })
+    Some(SigningKey {
+        kid,
+        material,
+        public_jwk: public.to_string(),
+    })
 }
 
 /// The claims edgeward reads from an ID token.
@@ -213,14 +231,44 @@ impl fmt::Display for IdTokenError {
 
 impl std::error::Error for IdTokenError {}
 
+/// A JWT whose signature checked out: its header and its claims, parsed as `T` but not yet
+/// checked (callers check them).
+#[derive(Debug)]
+pub struct Verified<T> {
+    header: Header,
+    claims: Claims<T>,
+}
+
+impl<T> Verified<T> {
+    /// The token's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The token's claims.
+    pub fn claims(&self) -> &Claims<T> {
+        &self.claims
+    }
+}
+
 /// Checks a JWT's algorithm (RS256 or ES256 only), finds its key in `jwks` by `kid` and type,
-/// and verifies the signature. Claims are parsed as `T` but not checked: callers check them.
-pub fn verify<T: DeserializeOwned>(token: &str, jwks: &Jwks) -> Result<Token<T>, IdTokenError> {
+/// and verifies the signature (by `platform` when it offers to, else in Rust). Claims are
+/// parsed as `T` but not checked: callers check them.
+pub async fn verify<T: DeserializeOwned, V: SignatureVerifier + ?Sized>(
+    token: &str,
+    jwks: &Jwks,
+    platform: &V,
+) -> Result<Verified<T>, IdTokenError> {
     let untrusted = UntrustedToken::new(token).map_err(|_| IdTokenError::Malformed)?;
     let alg = untrusted.algorithm().to_owned();
     if alg != "RS256" && alg != "ES256" {
         return Err(IdTokenError::UnsupportedAlgorithm(alg));
     }
+    // What the signature covers: the two first parts, as they arrived.
+    let signed = token
+        .rsplit_once('.')
+        .map(|(signed, _)| signed.as_bytes())
+        .ok_or(IdTokenError::Malformed)?;
     let kid = untrusted.header().key_id.as_deref();
     let mut tried = false;
     for key in jwks.keys.iter().filter(|k| {
@@ -231,12 +279,24 @@ pub fn verify<T: DeserializeOwned>(token: &str, jwks: &Jwks) -> Result<Token<T>,
         type_fits && (kid.is_none() || k.kid.as_deref() == kid)
     }) {
         tried = true;
-        let result = match &key.material {
-            KeyMaterial::Rs256(k) => Rsa::rs256().validator::<T>(k).validate(&untrusted),
-            KeyMaterial::Es256(k) => Es256.validator::<T>(k).validate(&untrusted),
-        };
-        if let Ok(token) = result {
-            return Ok(token);
+        let by_platform = platform
+            .verify_signature(&alg, &key.public_jwk, signed, untrusted.signature_bytes())
+            .await;
+        let good = by_platform.unwrap_or_else(|| match &key.material {
+            KeyMaterial::Rs256(k) => Rsa::rs256()
+                .validator::<Empty>(k)
+                .validate(&untrusted)
+                .is_ok(),
+            KeyMaterial::Es256(k) => Es256.validator::<Empty>(k).validate(&untrusted).is_ok(),
+        });
+        if good {
+            let claims = untrusted
+                .deserialize_claims_unchecked::<T>()
+                .map_err(|_| IdTokenError::Malformed)?;
+            return Ok(Verified {
+                header: untrusted.header().clone(),
+                claims,
+            });
         }
     }
     Err(if tried {
@@ -246,13 +306,14 @@ pub fn verify<T: DeserializeOwned>(token: &str, jwks: &Jwks) -> Result<Token<T>,
     })
 }
 
-/// Validates `token` against `jwks` and `expected`.
-pub fn validate(
+/// Validates `token` against `jwks` and `expected`; `platform` may check the signature.
+pub async fn validate<V: SignatureVerifier + ?Sized>(
     token: &str,
     jwks: &Jwks,
     expected: &Expected<'_>,
+    platform: &V,
 ) -> Result<ValidatedIdToken, IdTokenError> {
-    let token = verify::<IdTokenClaims>(token, jwks)?;
+    let token = verify::<IdTokenClaims, V>(token, jwks, platform).await?;
     let claims: &Claims<IdTokenClaims> = token.claims();
     let custom = &claims.custom;
 

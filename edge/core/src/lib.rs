@@ -35,8 +35,8 @@ pub use config::{
 };
 pub use error::Error;
 pub use ports::{
-    Clock, HttpClient, Platform, Random, RandomUnavailable, RefreshCoordinator, SessionRegistry,
-    SharedCache, TransportError,
+    Clock, HttpClient, Platform, Random, RandomUnavailable, RefreshCoordinator, RustSignatures,
+    SessionRegistry, SharedCache, SignatureVerifier, TransportError,
 };
 
 /// A request as the core sees it: the body is read in full (the endpoints the core answers

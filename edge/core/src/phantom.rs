@@ -30,6 +30,7 @@ use crate::error::Error;
 use crate::idtoken::{IdTokenError, Jwks};
 use crate::oidc::{client_post, client_post_accepting};
 use crate::ports::HttpClient;
+use crate::ports::SignatureVerifier;
 
 /// What introspection says about an active token (RFC 7662 §2.2), the parts we forward.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -369,15 +370,17 @@ pub enum IntrospectionJwtError {
 /// Checks an introspection JWT from [`introspect_jwt`]: signature against the IdP's `jwks`
 /// (RS256/ES256), `iss` = the configured issuer, active, not expired. Returns it with the time
 /// until which it may be cached: min(token expiry, `now + max_ttl`).
-pub fn read_introspection_jwt(
+pub async fn read_introspection_jwt<V: SignatureVerifier + ?Sized>(
     jwt: &str,
     jwks: &Jwks,
     issuer: &str,
     now: u64,
     max_ttl: u64,
+    platform: &V,
 ) -> Result<Minted, IntrospectionJwtError> {
-    let token =
-        crate::idtoken::verify::<IntrospectionJwtClaims>(jwt, jwks).map_err(|e| match e {
+    let token = crate::idtoken::verify::<IntrospectionJwtClaims, V>(jwt, jwks, platform)
+        .await
+        .map_err(|e| match e {
             IdTokenError::UnknownKey => IntrospectionJwtError::UnknownKey,
             other => IntrospectionJwtError::Invalid(format!("introspection JWT: {other}")),
         })?;
@@ -413,6 +416,19 @@ mod tests {
     use jwt_compact::UntrustedToken;
 
     use super::*;
+
+    /// Reading with every signature checked in Rust.
+    fn read_introspection_jwt(
+        jwt: &str,
+        jwks: &Jwks,
+        issuer: &str,
+        now: u64,
+        max_ttl: u64,
+    ) -> Result<Minted, IntrospectionJwtError> {
+        let read =
+            super::read_introspection_jwt(jwt, jwks, issuer, now, max_ttl, &crate::RustSignatures);
+        futures_executor::block_on(read)
+    }
 
     // 32 bytes of 0x01: a valid P-256 scalar.
     const KEY: &str = "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";

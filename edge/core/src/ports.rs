@@ -97,13 +97,46 @@ pub trait SessionRegistry {
     ) -> impl Future<Output = Result<crate::backchannel::RegistryAnswer, TransportError>>;
 }
 
+/// Signature checks the platform can do faster than Rust compiled to wasm (on Cloudflare:
+/// WebCrypto, native code). The default answers `None` for everything: the core then checks
+/// the signature itself, in Rust. jwt-compact still parses the token and checks its claims
+/// and times either way; only the signature arithmetic moves.
+pub trait SignatureVerifier {
+    /// Whether `signature` is `alg`'s signature (`"RS256"` or `"ES256"`, JWS encoding) of
+    /// `message` under the public key `jwk` (a JWK with only its public parameters); `None`
+    /// when the platform does not check this kind of signature (or could not, this time).
+    fn verify_signature(
+        &self,
+        alg: &str,
+        jwk: &str,
+        message: &[u8],
+        signature: &[u8],
+    ) -> impl Future<Output = Option<bool>> {
+        let _ = (alg, jwk, message, signature);
+        std::future::ready(None)
+    }
+}
+
+/// The platform with no signature help: every signature is checked in Rust.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RustSignatures;
+
+impl SignatureVerifier for RustSignatures {}
+
 /// Everything the core needs from its platform, in one bound.
 pub trait Platform:
-    Clock + Random + HttpClient + SharedCache + RefreshCoordinator + SessionRegistry
+    Clock + Random + HttpClient + SharedCache + RefreshCoordinator + SessionRegistry + SignatureVerifier
 {
 }
 
-impl<T: Clock + Random + HttpClient + SharedCache + RefreshCoordinator + SessionRegistry> Platform
-    for T
+impl<
+        T: Clock
+            + Random
+            + HttpClient
+            + SharedCache
+            + RefreshCoordinator
+            + SessionRegistry
+            + SignatureVerifier,
+    > Platform for T
 {
 }

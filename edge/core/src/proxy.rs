@@ -593,14 +593,14 @@ async fn phantom_token<P: crate::Platform>(
             let jwt = phantom::introspect_jwt(config, ports, endpoint, token).await?;
             let issuer = &config.oidc.issuer;
             let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
-            let read = |jwks: &crate::idtoken::Jwks| {
-                phantom::read_introspection_jwt(&jwt, jwks, issuer, now, proxy.max_ttl)
+            let read = |jwks| {
+                phantom::read_introspection_jwt(&jwt, jwks, issuer, now, proxy.max_ttl, ports)
             };
-            match read(&jwks) {
+            match read(&jwks).await {
                 Err(IntrospectionJwtError::UnknownKey) if !fetched => {
                     // The provider may have rolled its keys: look once more.
                     let (jwks, _) = edge.idp().jwks(&discovery, ports, true).await?;
-                    read(&jwks)
+                    read(&jwks).await
                 }
                 other => other,
             }

@@ -5,7 +5,22 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{TimeZone, Utc};
-use edgeward_core::idtoken::{validate, Expected, IdTokenError, Jwks};
+use edgeward_core::idtoken::{Expected, IdTokenError, Jwks, ValidatedIdToken};
+use edgeward_core::RustSignatures;
+
+/// Validation with every signature checked in Rust (the path native builds take).
+fn validate(
+    token: &str,
+    jwks: &Jwks,
+    expected: &Expected<'_>,
+) -> Result<ValidatedIdToken, IdTokenError> {
+    futures_executor::block_on(edgeward_core::idtoken::validate(
+        token,
+        jwks,
+        expected,
+        &RustSignatures,
+    ))
+}
 use jwt_compact::alg::{Es256, Rsa, RsaPrivateKey, RsaPublicKey};
 use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{AlgorithmExt, Claims, Header};

@@ -187,3 +187,56 @@ fn an_unknown_key_never_loops_and_refetches_at_most_once_a_minute() {
     assert_eq!(login(&edge, &forged).status(), 400);
     assert_eq!(jwks_fetches(&edge), 2);
 }
+
+#[test]
+fn the_platforms_signature_check_is_asked_with_the_public_key_and_its_answer_decides() {
+    let a = Key::new("a");
+
+    // The platform (WebCrypto in the worker) says the signature is bad: the login fails,
+    // although Rust would have accepted it.
+    let ports = FakePorts::default().with_discovery();
+    serve_jwks(&ports, &[&a]);
+    ports.signature_verdict.set(Some(false));
+    let refused = edge(ports);
+    let res = login(&refused, &a);
+    assert_eq!(res.status(), 400, "{}", String::from_utf8_lossy(res.body()));
+    assert!(json(&res)["message"]
+        .as_str()
+        .unwrap()
+        .contains("signature"));
+    let checks = refused.ports().signature_checks.borrow().clone();
+    assert_eq!(checks.len(), 1, "one key, one check");
+    let (alg, jwk) = &checks[0];
+    assert_eq!(alg, "RS256");
+    let jwk: Value = serde_json::from_str(jwk).unwrap();
+    assert_eq!(jwk["kty"], "RSA");
+    assert_eq!(jwk["n"], a.jwk()["n"]);
+    assert!(
+        jwk.get("d").is_none() && jwk.get("kid").is_none(),
+        "public parameters only: {jwk}"
+    );
+
+    // The platform agrees: the login succeeds.
+    let ports = FakePorts::default().with_discovery();
+    serve_jwks(&ports, &[&a]);
+    ports.signature_verdict.set(Some(true));
+    let agreed = edge(ports);
+    assert_eq!(login(&agreed, &a).status(), 200);
+
+    // The platform has no opinion (native builds): Rust checks, and a token signed by another
+    // key under the same kid is refused.
+    let impostor = Key {
+        kid: "a",
+        private: Key::new("x").private,
+    };
+    let ports = FakePorts::default().with_discovery();
+    serve_jwks(&ports, &[&a]);
+    let native = edge(ports);
+    let res = login(&native, &impostor);
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        native.ports().signature_checks.borrow().len(),
+        1,
+        "asked, then checked in Rust"
+    );
+}

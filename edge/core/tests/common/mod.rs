@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest};
 use edgeward_core::{
     Clock, Config, Edge, HttpClient, Random, RandomUnavailable, RefreshCoordinator, Request,
-    Response, SessionRegistry, SharedCache, TransportError,
+    Response, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
 };
 
 pub const ORIGIN: &str = "http://localhost:8787";
@@ -30,6 +30,26 @@ pub struct FakePorts {
     pub shared: RefCell<HashMap<String, (Vec<u8>, u64)>>,
     /// The session registry's store, when back-channel logout is on.
     pub registry: RefCell<Option<std::rc::Rc<MemStore>>>,
+    /// The platform's signature verdict (WebCrypto's stand-in): `None` leaves every check to
+    /// Rust; `Some(v)` answers every check with `v`.
+    pub signature_verdict: Cell<Option<bool>>,
+    /// Signature checks asked of the platform: (alg, JWK).
+    pub signature_checks: RefCell<Vec<(String, String)>>,
+}
+
+impl SignatureVerifier for FakePorts {
+    async fn verify_signature(
+        &self,
+        alg: &str,
+        jwk: &str,
+        _message: &[u8],
+        _signature: &[u8],
+    ) -> Option<bool> {
+        self.signature_checks
+            .borrow_mut()
+            .push((alg.to_owned(), jwk.to_owned()));
+        self.signature_verdict.get()
+    }
 }
 
 /// No coordinator: the core makes refresh grants itself (the coordinator's logic is
