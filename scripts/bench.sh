@@ -15,8 +15,11 @@ cargo build -q --release -p edgeward-example-api
 step "sizes (wrangler deploy --dry-run)"
 rm -rf target/bench/dry-run
 npx wrangler deploy --dry-run --outdir target/bench/dry-run >/dev/null
-step "startup (wrangler check startup)"
-npx wrangler check startup --outfile target/bench/startup.cpuprofile >/dev/null
+step "startup (wrangler check startup, 5 runs)"
+rm -f target/bench/startup*.cpuprofile
+for run in 1 2 3 4 5; do
+  npx wrangler check startup --outfile "target/bench/startup-$run.cpuprofile" >/dev/null
+done
 step "per-step cost in wasm"
 bash scripts/bench-wasm.sh
 step "proxy"

@@ -97,9 +97,10 @@ export async function startIdp(extraEnv = {}) {
 
 /**
  * Starts the worker in `wrangler dev` on `port`, with the test configuration; `vars` override
- * single variables (e.g. to test a bad configuration).
+ * single variables (e.g. to test a bad configuration). `lean` (benchmarks only) starts it through
+ * wrangler's API without the inspector and request log (tests/support/wrangler-lean.mjs).
  */
-export async function startWorker({ port = WORKER_PORT, vars = {} } = {}) {
+export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false } = {}) {
   const persist = mkdtempSync(join(tmpdir(), "edgeward-wrangler-"));
   const all = {
     EDGEWARD_PROFILE: "local",
@@ -112,9 +113,19 @@ export async function startWorker({ port = WORKER_PORT, vars = {} } = {}) {
     EDGEWARD_MINT_KEY: MINT_KEY,
     ...vars,
   };
-  const args = ["wrangler", "dev", "--port", String(port), "--persist-to", persist, "--log-level", "info"];
-  for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
-  const worker = launch(`worker-${port}`, "npx", args, { WRANGLER_SEND_METRICS: "false" });
+  let worker;
+  if (lean) {
+    worker = launch(`worker-${port}`, process.execPath, ["tests/support/wrangler-lean.mjs"], {
+      WRANGLER_SEND_METRICS: "false",
+      LEAN_PORT: String(port),
+      LEAN_PERSIST: persist,
+      LEAN_VARS: JSON.stringify(all),
+    });
+  } else {
+    const args = ["wrangler", "dev", "--port", String(port), "--persist-to", persist, "--log-level", "info"];
+    for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
+    worker = launch(`worker-${port}`, "npx", args, { WRANGLER_SEND_METRICS: "false" });
+  }
   await waitFor(`http://localhost:${port}/auth/session`, 180_000, "wrangler dev");
   // Where workerd keeps Durable Object storage, so tests can inspect what is stored.
   worker.persist = persist;
