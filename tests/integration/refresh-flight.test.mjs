@@ -2,15 +2,16 @@
 // (cookie jars holding one session) fire 50 API calls on an expired access token; each call
 // that gets 401 refreshes and retries, as the SPA's client does. The IdP rotates refresh tokens
 // and revokes the whole grant when an old one comes back, so more than one grant would end the
-// session. Access tokens live 15 s at this IdP: long enough to outlast 50 calls through the
-// local runtime (about 6 s on a 2-core machine), short enough to wait for.
+// session. Access tokens live 30 s at this IdP: long enough to outlast 50 calls through the
+// local runtime (1.5–6 s on a 2-core machine; one CI run on a busy machine took 47 s with 15 s
+// tokens, and the retries met an expired token), short enough to wait for.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { useStack, ORIGIN, ISSUER } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
 import { signIn } from "../support/session.mjs";
 
-const ACCESS_TTL = 15;
+const ACCESS_TTL = 30;
 useStack({ idp: { IDP_ACCESS_TOKEN_TTL: String(ACCESS_TTL) }, worker: true, api: true });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -12,7 +12,8 @@ import { CookieJar } from "../support/jar.mjs";
 import { signIn, openCookie, sealCookie } from "../support/session.mjs";
 
 const ADMIN = "admin-token-for-the-integration-tests-0123456789";
-const ACCESS_TTL = 15;
+// Long enough to outlast 50 calls on a busy machine (see refresh-flight.test.mjs).
+const ACCESS_TTL = 30;
 const stack = useStack({
   idp: { IDP_ACCESS_TOKEN_TTL: String(ACCESS_TTL) },
   worker: { vars: { EDGEWARD_SESSION_MODE: "server", EDGEWARD_ADMIN_TOKEN: ADMIN } },
