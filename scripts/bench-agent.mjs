@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { startIdp, startWorker, ORIGIN, ROOT } from "../tests/support/stack.mjs";
 import { CookieJar } from "../tests/support/jar.mjs";
 import { loginAtIdp } from "../tests/support/idp-login.mjs";
-import { cpuByPart, perRequest } from "./bench-cpu.mjs";
+import { cpuByPart, describe, perRequest } from "./bench-cpu.mjs";
 
 const N = Number(process.env.BENCH_AGENT_N || 40);
 const headers = { origin: ORIGIN, "content-type": "application/json" };
@@ -19,7 +19,7 @@ const stats = (name, ms, cpuBefore, cpuAfter) => {
   const pct = (p) => ms[Math.min(ms.length - 1, Math.floor((p / 100) * ms.length))];
   const cpuMsPerRequest = perRequest(cpuBefore, cpuAfter, ms.length);
   const row = { name, n: ms.length, p50: pct(50), p99: pct(99), mean: ms.reduce((a, b) => a + b, 0) / ms.length, cpuMsPerRequest };
-  const where = Object.entries(cpuMsPerRequest).map(([p, t]) => `${p} ${t}`).join(", ");
+  const where = describe(cpuMsPerRequest);
   console.error(`  ${name}: p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms (n=${row.n}); CPU ms/call: ${where}`);
   return row;
 };

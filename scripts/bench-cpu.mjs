@@ -35,3 +35,7 @@ export function perRequest(before, after, requests) {
   }
   return out;
 }
+
+/** "workerd 3.4, example API 0.77": CPU ms per request by process kind, for a table cell. */
+export const describe = (cpuMsPerRequest) =>
+  Object.entries(cpuMsPerRequest).map(([part, ms]) => `${part} ${ms}`).join(", ");

@@ -12,7 +12,7 @@
 // scripts/bench-proxy.sh (which builds first).
 import http from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpuByPart, perRequest } from "./bench-cpu.mjs";
+import { cpuByPart, describe, perRequest } from "./bench-cpu.mjs";
 import { join } from "node:path";
 import { cpus } from "node:os";
 import { startIdp, startWorker, startExampleApi, ORIGIN, API, ROOT } from "../tests/support/stack.mjs";
@@ -58,7 +58,7 @@ async function load(name, url, headers, expected = 200) {
   const cpuMsPerRequest = perRequest(cpuBefore, cpuAfter, latencies.length);
   const cpuTotal = Object.values(cpuMsPerRequest).reduce((a, b) => a + b, 0);
   const row = { name, requests: latencies.length, errors, rps: latencies.length / SECONDS, p50: pct(50), p99: pct(99), cpuMsPerRequest, cpuMsTotal: Number(cpuTotal.toFixed(2)) };
-  const where = Object.entries(cpuMsPerRequest).map(([p, ms]) => `${p} ${ms}`).join(", ");
+  const where = describe(cpuMsPerRequest);
   console.error(`  ${name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms, ${errors} errors; CPU ms/request: ${where}`);
   return row;
 }
@@ -109,7 +109,7 @@ writeFileSync(join(ROOT, "target", "bench", "proxy.json"), JSON.stringify(result
 console.log(`| case | req/s | p50 ms | p99 ms | errors | CPU ms per request (all processes) |`);
 console.log(`| --- | ---: | ---: | ---: | ---: | --- |`);
 for (const r of [...rows, baseline, runtime]) {
-  const where = Object.entries(r.cpuMsPerRequest).map(([p, ms]) => `${p} ${ms}`).join(", ");
+  const where = describe(r.cpuMsPerRequest);
   console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${r.cpuMsTotal} (${where}) |`);
 }
 console.log(`\n(b)/(a) = ${(100 * result.warmVsDirect).toFixed(0)} %   (b)/(c) = ${result.warmVsIntrospect.toFixed(1)}×   on ${result.machine}`);
