@@ -51,6 +51,9 @@ impl ApiError {
                 ErrorCode::SessionExpired => {
                     "Your session ended. Sign in again to continue.".into()
                 }
+                ErrorCode::SessionStoreUnavailable => {
+                    "Your session cannot be checked right now. Try again in a moment.".into()
+                }
                 _ => body.message.clone(),
             },
         }

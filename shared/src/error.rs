@@ -37,6 +37,14 @@ pub enum ErrorCode {
     IdpUnavailable,
     /// The upstream API could not be reached.
     UpstreamUnavailable,
+    /// The request body is larger than the endpoint accepts; nothing was read past the limit.
+    PayloadTooLarge,
+    /// The request body is not in the media type the endpoint takes (`application/json` for
+    /// the SPA's calls, a form for back-channel logout).
+    UnsupportedMediaType,
+    /// The session store (or the deny-list of ended sessions) could not be asked, so the session
+    /// cannot be shown to be still valid: refused, cookies untouched; try again shortly.
+    SessionStoreUnavailable,
     /// A bug on our side; the message says nothing more to the client.
     Internal,
     /// A code this build does not know (a newer worker); kept so old SPAs still parse errors.
@@ -56,6 +64,9 @@ impl ErrorCode {
             ErrorCode::CsrfRejected | ErrorCode::OriginRejected => 403,
             ErrorCode::RouteNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::SessionStoreUnavailable => 503,
             ErrorCode::IdpUnavailable | ErrorCode::UpstreamUnavailable => 502,
             ErrorCode::ConfigInvalid | ErrorCode::Internal | ErrorCode::Unknown => 500,
         }
@@ -109,6 +120,9 @@ mod tests {
             ("origin_rejected", 403),
             ("route_not_found", 404),
             ("method_not_allowed", 405),
+            ("payload_too_large", 413),
+            ("unsupported_media_type", 415),
+            ("session_store_unavailable", 503),
             ("idp_unavailable", 502),
             ("upstream_unavailable", 502),
             ("config_invalid", 500),

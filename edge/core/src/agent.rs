@@ -126,7 +126,7 @@ pub(crate) async fn session<P: Platform>(edge: &Edge<P>, req: &Request) -> Respo
             session::clear(response.headers_mut());
             response
         }
-        Err(e) => e.into_response(),
+        Err(e) => edge.error_response(req.uri().path(), e),
     }
 }
 
@@ -356,7 +356,7 @@ pub(crate) async fn login_end<P: Platform>(
     let mut response = match result {
         Ok(response) => response,
         Err(e @ Error::IdpUnavailable(_)) => return Err(e),
-        Err(e) => e.into_response(),
+        Err(e) => edge.error_response(req.uri().path(), e),
     };
     response
         .headers_mut()
@@ -382,9 +382,7 @@ async fn finish_login<P: Platform>(
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
             .take(64)
             .collect();
-        return Err(Error::LoginFailed(format!(
-            "the identity provider answered {code}"
-        )));
+        return Err(Error::LoginDenied(code));
     }
     let sealed = cookies::read(req.headers(), names::COOKIE_LOGIN).ok_or_else(|| {
         Error::InvalidState("no login in progress (or it was already finished)".into())
@@ -418,7 +416,7 @@ async fn finish_login<P: Platform>(
             ("redirect_uri", &config.oidc.redirect_uri),
             ("code_verifier", &login.verifier),
         ],
-        |code| Error::LoginFailed(format!("the token endpoint refused the code ({code})")),
+        Error::LoginDenied,
     )
     .await?;
     let discovery = edge.idp().discovery(config, ports).await?;

@@ -1,5 +1,11 @@
 //! The core's error type. Each variant maps to exactly one [`ErrorCode`], and so to one HTTP
 //! status; [`Error::into_response`] turns any of them into the JSON body the SPA expects.
+//!
+//! What the browser reads and what the operator reads are kept apart: [`Error`]'s `Display` is
+//! the public message, fixed wherever the cause could name an internal URL, a provider's answer,
+//! a transport failure or which check a token failed; [`Error::detail`] is that cause, for the
+//! log only ([`crate::Edge::handle`] writes it through the [`crate::ports::Log`] port). Neither
+//! ever holds a token or a secret.
 
 use std::fmt;
 
@@ -13,7 +19,8 @@ use crate::Response;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
-    /// The configuration failed validation (answered on every request until it is fixed).
+    /// The configuration failed validation (answered on every request until it is fixed). The
+    /// browser learns the variable's name; the reason goes to the log.
     Config(ConfigError),
     /// No route for this path.
     RouteNotFound,
@@ -22,26 +29,46 @@ pub enum Error {
         /// Methods the path accepts.
         allowed: String,
     },
-    /// The request is malformed; the reason is safe to show.
+    /// The request is malformed; the reason is about the caller's own request and safe to show.
     InvalidRequest(String),
+    /// The body is longer than `limit` bytes.
+    PayloadTooLarge {
+        /// The endpoint's limit, in bytes.
+        limit: usize,
+    },
+    /// The body's media type is not the one the endpoint takes.
+    UnsupportedMediaType {
+        /// The media type the endpoint takes.
+        expected: &'static str,
+    },
     /// A state-changing request failed the Origin / `Sec-Fetch-Site` rules.
     OriginRejected(String),
     /// A state-changing request lacked the CSRF header or carried a wrong value.
     CsrfRejected(String),
     /// No valid session for an endpoint that needs one.
     Unauthorized,
-    /// The session cannot be refreshed any more; the response clears every session cookie.
+    /// The session cannot be used any more; the response clears every session cookie. The
+    /// text is the cause, for the log.
     SessionExpired(String),
-    /// The login's state is missing, expired, replayed or does not match the login cookie.
+    /// The login's state is missing, expired, replayed or does not match the login cookie (the
+    /// cause, for the log).
     InvalidState(String),
-    /// The identity provider refused the login, or its tokens failed validation.
+    /// The identity provider refused the login with this OAuth error code (`access_denied`,
+    /// `invalid_grant`, …): the code is shown, restricted to its RFC 6749 alphabet.
+    LoginDenied(String),
+    /// The provider's tokens failed validation, or the response was not usable (the cause, for
+    /// the log).
     LoginFailed(String),
-    /// A back-channel logout token was refused.
+    /// A back-channel logout token was refused (the cause, for the log).
     LogoutTokenInvalid(String),
-    /// The identity provider is unreachable, slow, or answered something unusable.
+    /// The identity provider is unreachable, slow, or answered something unusable (the cause,
+    /// for the log).
     IdpUnavailable(String),
-    /// The upstream API could not be reached.
+    /// The upstream API could not be reached (the cause, for the log).
     UpstreamUnavailable(String),
+    /// The session store or the deny-list could not be asked (the cause, for the log): the
+    /// session cannot be shown to be valid, so it is refused for now and left as it is.
+    SessionStoreUnavailable(String),
     /// A fault on our side (e.g. no randomness); the client learns nothing more.
     Internal(&'static str),
 }
@@ -54,16 +81,37 @@ impl Error {
             Error::RouteNotFound => ErrorCode::RouteNotFound,
             Error::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Error::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Error::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Error::UnsupportedMediaType { .. } => ErrorCode::UnsupportedMediaType,
             Error::OriginRejected(_) => ErrorCode::OriginRejected,
             Error::CsrfRejected(_) => ErrorCode::CsrfRejected,
             Error::Unauthorized => ErrorCode::Unauthorized,
             Error::SessionExpired(_) => ErrorCode::SessionExpired,
             Error::InvalidState(_) => ErrorCode::InvalidState,
-            Error::LoginFailed(_) => ErrorCode::LoginFailed,
+            Error::LoginDenied(_) | Error::LoginFailed(_) => ErrorCode::LoginFailed,
             Error::LogoutTokenInvalid(_) => ErrorCode::LogoutTokenInvalid,
             Error::IdpUnavailable(_) => ErrorCode::IdpUnavailable,
             Error::UpstreamUnavailable(_) => ErrorCode::UpstreamUnavailable,
+            Error::SessionStoreUnavailable(_) => ErrorCode::SessionStoreUnavailable,
             Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// What the operator should read and the browser must not: the cause behind a fixed public
+    /// message (a provider's answer, a transport failure, an internal URL, which check failed).
+    /// `None` when the public message already says everything.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Error::Config(e) => Some(e.to_string()),
+            Error::SessionExpired(d)
+            | Error::InvalidState(d)
+            | Error::LoginFailed(d)
+            | Error::LogoutTokenInvalid(d)
+            | Error::IdpUnavailable(d)
+            | Error::UpstreamUnavailable(d)
+            | Error::SessionStoreUnavailable(d) => Some(d.clone()),
+            Error::Internal(what) => Some((*what).to_owned()),
+            _ => None,
         }
     }
 
@@ -81,33 +129,58 @@ impl Error {
                 }
             }
             Error::SessionExpired(_) => crate::session::clear(response.headers_mut()),
+            Error::SessionStoreUnavailable(_) => {
+                response.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from_static("5"),
+                );
+            }
             _ => {}
         }
         response
     }
 }
 
+/// The public message: what the browser (or whoever called) reads.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Config(e) => write!(f, "the worker's configuration is invalid: {e}"),
+            Error::Config(e) => write!(
+                f,
+                "the worker's configuration is invalid: {} (the worker's log says why)",
+                e.variable
+            ),
             Error::RouteNotFound => f.write_str("no such endpoint"),
             Error::MethodNotAllowed { allowed } => {
                 write!(f, "method not allowed here (allowed: {allowed})")
             }
             Error::InvalidRequest(reason) => write!(f, "invalid request: {reason}"),
+            Error::PayloadTooLarge { limit } => {
+                write!(f, "the request body is larger than {limit} bytes")
+            }
+            Error::UnsupportedMediaType { expected } => {
+                write!(f, "the request body must be {expected}")
+            }
             Error::OriginRejected(reason) => write!(f, "origin rejected: {reason}"),
             Error::CsrfRejected(reason) => write!(f, "CSRF check failed: {reason}"),
             Error::Unauthorized => f.write_str("no valid session: sign in"),
-            Error::SessionExpired(reason) => write!(f, "the session has ended: {reason}"),
-            Error::InvalidState(reason) => write!(f, "invalid login state: {reason}"),
-            Error::LoginFailed(reason) => write!(f, "login failed: {reason}"),
-            Error::LogoutTokenInvalid(reason) => write!(f, "logout token refused: {reason}"),
-            Error::IdpUnavailable(reason) => {
-                write!(f, "the identity provider is unavailable: {reason}")
+            Error::SessionExpired(_) => f.write_str("the session has ended: sign in again"),
+            Error::InvalidState(_) => {
+                f.write_str("the login does not match this browser or has expired: start it again")
             }
-            Error::UpstreamUnavailable(reason) => write!(f, "the API is unavailable: {reason}"),
-            Error::Internal(what) => write!(f, "internal error ({what})"),
+            Error::LoginDenied(code) => {
+                write!(f, "sign-in failed: the identity provider answered {code}")
+            }
+            Error::LoginFailed(_) => {
+                f.write_str("sign-in failed: the identity provider's answer was not accepted")
+            }
+            Error::LogoutTokenInvalid(_) => f.write_str("logout token refused"),
+            Error::IdpUnavailable(_) => f.write_str("the identity provider is unavailable"),
+            Error::UpstreamUnavailable(_) => f.write_str("the API is unavailable"),
+            Error::SessionStoreUnavailable(_) => {
+                f.write_str("the session store is unavailable: try again shortly")
+            }
+            Error::Internal(_) => f.write_str("internal error"),
         }
     }
 }

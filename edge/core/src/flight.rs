@@ -154,7 +154,7 @@ pub async fn coordinated_refresh<P: Platform + 'static>(
             );
             response
         }
-        Err(e) => Error::IdpUnavailable(e.reason).into_response(),
+        Err(e) => edge.error_response("refresh coordinator", Error::IdpUnavailable(e.reason)),
     }
 }
 

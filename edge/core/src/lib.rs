@@ -35,8 +35,8 @@ pub use config::{
 };
 pub use error::Error;
 pub use ports::{
-    Clock, HttpClient, Platform, Random, RandomUnavailable, RefreshCoordinator, RustSignatures,
-    SessionRegistry, SharedCache, SignatureVerifier, TransportError,
+    Clock, HttpClient, Log, LogLevel, Platform, Random, RandomUnavailable, RefreshCoordinator,
+    RustSignatures, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
 };
 
 /// A request as the core sees it: the body is read in full (the endpoints the core answers
@@ -122,7 +122,27 @@ impl<P: Platform> Edge<P> {
     pub async fn handle(&self, req: Request) -> Outcome {
         match routes::dispatch(self, &req).await {
             Ok(outcome) => outcome,
-            Err(error) => Outcome::Respond(error.into_response()),
+            Err(error) => Outcome::Respond(self.error_response(req.uri().path(), error)),
         }
+    }
+
+    /// The JSON response for `error`, after writing its cause (if it has one the browser is not
+    /// told) to the log, with the path it happened on (never the query).
+    pub fn error_response(&self, path: &str, error: Error) -> Response {
+        if let Some(detail) = error.detail() {
+            use edgeward_shared::ErrorCode;
+            let level = match error.code() {
+                ErrorCode::IdpUnavailable | ErrorCode::UpstreamUnavailable => LogLevel::Warn,
+                code if code.status() >= 500 => LogLevel::Error,
+                _ => LogLevel::Info,
+            };
+            let code = serde_json::to_value(error.code())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            self.ports
+                .log(level, &format!("edgeward: {path}: {code}: {detail}"));
+        }
+        error.into_response()
     }
 }

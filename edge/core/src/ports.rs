@@ -123,9 +123,37 @@ pub struct RustSignatures;
 
 impl SignatureVerifier for RustSignatures {}
 
+/// How much a log line matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// Worth knowing (a refused token, a login that failed validation).
+    Info,
+    /// Something outside us misbehaved (a provider or an API unreachable).
+    Warn,
+    /// Something on our side failed, or a check could not be made.
+    Error,
+}
+
+/// The operator's log (on Cloudflare: the console, which `wrangler tail` and Workers Logs
+/// read). Lines carry causes the browser is not told; never a token, a cookie or a secret.
+/// The default drops every line.
+pub trait Log {
+    /// Writes one line.
+    fn log(&self, level: LogLevel, message: &str) {
+        let _ = (level, message);
+    }
+}
+
 /// Everything the core needs from its platform, in one bound.
 pub trait Platform:
-    Clock + Random + HttpClient + SharedCache + RefreshCoordinator + SessionRegistry + SignatureVerifier
+    Clock
+    + Random
+    + HttpClient
+    + SharedCache
+    + RefreshCoordinator
+    + SessionRegistry
+    + SignatureVerifier
+    + Log
 {
 }
 
@@ -136,7 +164,8 @@ impl<
             + SharedCache
             + RefreshCoordinator
             + SessionRegistry
-            + SignatureVerifier,
+            + SignatureVerifier
+            + Log,
     > Platform for T
 {
 }

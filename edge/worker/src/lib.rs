@@ -18,8 +18,9 @@ use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest, Regi
 use edgeward_core::flight::{coordinated_refresh, RefreshFlight};
 use edgeward_core::proxy::{forward_response_headers, Forward};
 use edgeward_core::{
-    Clock, Config, ConfigError, Edge, Error, HttpClient, Outcome, Random, RandomUnavailable,
-    RefreshCoordinator, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
+    Clock, Config, ConfigError, Edge, Error, HttpClient, Log, LogLevel, Outcome, Random,
+    RandomUnavailable, RefreshCoordinator, SessionRegistry, SharedCache, SignatureVerifier,
+    TransportError,
 };
 use edgeward_webcrypto::WebCrypto;
 use futures_util::future::{self, Either};
@@ -296,6 +297,17 @@ impl SignatureVerifier for WorkerPorts {
         WebCrypto
             .verify_signature(alg, jwk, message, signature)
             .await
+    }
+}
+
+/// The console: `wrangler dev` prints it, `wrangler tail` and Workers Logs read it.
+impl Log for WorkerPorts {
+    fn log(&self, level: LogLevel, message: &str) {
+        match level {
+            LogLevel::Info => worker::console_log!("{message}"),
+            LogLevel::Warn => worker::console_warn!("{message}"),
+            LogLevel::Error => worker::console_error!("{message}"),
+        }
     }
 }
 

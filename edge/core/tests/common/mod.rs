@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest};
 use edgeward_core::{
-    Clock, Config, Edge, HttpClient, Random, RandomUnavailable, RefreshCoordinator, Request,
-    Response, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
+    Clock, Config, Edge, HttpClient, Log, LogLevel, Random, RandomUnavailable, RefreshCoordinator,
+    Request, Response, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
 };
 
 pub const ORIGIN: &str = "http://localhost:8787";
@@ -35,6 +35,26 @@ pub struct FakePorts {
     pub signature_verdict: Cell<Option<bool>>,
     /// Signature checks asked of the platform: (alg, JWK).
     pub signature_checks: RefCell<Vec<(String, String)>>,
+    /// Every line the core logged.
+    pub logs: RefCell<Vec<(LogLevel, String)>>,
+}
+
+impl Log for FakePorts {
+    fn log(&self, level: LogLevel, message: &str) {
+        self.logs.borrow_mut().push((level, message.to_owned()));
+    }
+}
+
+impl FakePorts {
+    /// Everything logged, one line each.
+    pub fn log_text(&self) -> String {
+        self.logs
+            .borrow()
+            .iter()
+            .map(|(_, line)| line.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 impl SignatureVerifier for FakePorts {
