@@ -7,6 +7,7 @@
 //   IDP_PORT            9000
 //   IDP_ISSUER          http://localhost:9000   (localhost, not 127.0.0.1: same site as the app)
 //   APP_ORIGIN          http://localhost:8787
+//   APP_EXTRA_ORIGINS   (none)                  more app origins, comma-separated (tests)
 //   IDP_CLIENT_ID       edgeward
 //   IDP_CLIENT_SECRET   local-dev-secret        (the worker's OIDC_CLIENT_SECRET)
 //   IDP_PHANTOM_AUDIENCE http://localhost:8081  (`aud` of the JWTs JWT introspection returns)
@@ -17,7 +18,7 @@
 //
 // Test hooks, local only: GET /_test/stats counts successful token grants by grant type;
 // POST /_test/sign-logout-token signs the claims it is given with the IdP's key.
-// Demo account: demo / demo (local only, never deploy this file).
+// Accounts: demo / demo and alice / alice (local only, never deploy this file).
 
 import http from "node:http";
 import crypto from "node:crypto";
@@ -27,6 +28,8 @@ const env = (name, fallback) => process.env[name] || fallback;
 const port = Number(env("IDP_PORT", "9000"));
 const issuer = env("IDP_ISSUER", `http://localhost:${port}`);
 const appOrigin = env("APP_ORIGIN", "http://localhost:8787");
+// More origins the client may be redirected back to (tests run extra workers on other ports).
+const appOrigins = [appOrigin, ...env("APP_EXTRA_ORIGINS", "").split(",").filter(Boolean)];
 const clientId = env("IDP_CLIENT_ID", "edgeward");
 const clientSecret = env("IDP_CLIENT_SECRET", "local-dev-secret");
 const phantomAudience = env("IDP_PHANTOM_AUDIENCE", "http://localhost:8081");
@@ -41,6 +44,20 @@ const users = new Map([
         name: "Demo User",
         preferred_username: "demo",
         email: "demo@example.com",
+        email_verified: true,
+      },
+    },
+  ],
+  [
+    // A second user, for tests where two people's sessions meet (local only, like demo).
+    "alice",
+    {
+      password: "alice",
+      claims: {
+        sub: "alice",
+        name: "Alice Example",
+        preferred_username: "alice",
+        email: "alice@example.com",
         email_verified: true,
       },
     },
@@ -146,8 +163,8 @@ const provider = new Provider(issuer, {
     {
       client_id: clientId,
       client_secret: clientSecret,
-      redirect_uris: [`${appOrigin}/callback`],
-      post_logout_redirect_uris: [`${appOrigin}/`],
+      redirect_uris: appOrigins.map((o) => `${o}/callback`),
+      post_logout_redirect_uris: appOrigins.map((o) => `${o}/`),
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
       token_endpoint_auth_method: "client_secret_basic",

@@ -10,7 +10,7 @@ const stack = useStack({ idp: true, worker: true, api: true });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const loggedIn = async (jar) => (await (await jar.fetch(`${ORIGIN}/auth/session`)).json()).isLoggedIn;
-const sidOf = (jar) => openCookie("__Host-edgeward-id", jar.get(ORIGIN, "__Host-edgeward-id").value).sid;
+const sidOf = (jar) => openCookie("__Host-edgeward-id", jar.get(ORIGIN, "__Host-edgeward-id").value).b.s;
 
 /** A token signed with the IdP's own key (its test hook), with `claims` laid over good ones. */
 async function signed(claims) {

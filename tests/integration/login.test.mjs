@@ -83,7 +83,7 @@ test("an unreachable IdP is a 502 idp_unavailable and sets nothing", async () =>
   }
 });
 
-const SESSION_COOKIES = ["__Host-edgeward-at", "__Host-edgeward-rt", "__Host-edgeward-id", "__Host-edgeward-csrf"];
+const SESSION_COOKIES = ["__Host-edgeward-at", "__Host-edgeward-rt", "__Host-edgeward-id"];
 
 /** login/start, then the IdP's form: returns the callback URL the browser would land on. */
 async function toCallback(jar, body = { returnTo: "/profile" }) {
@@ -121,7 +121,7 @@ test("a full login: callback → login/end → session, tokens only in sealed co
       assert.ok(c.attrs.includes(attr), `${attr} in ${name}`);
     }
     assert.ok(!c.attrs.some((a) => /^domain=/i.test(a)), `${name} has no Domain`);
-    assert.match(c.value, /^1\.t1\.[A-Za-z0-9_-]+$/, `${name} is sealed`);
+    assert.match(c.value, /^2\.t1\.[A-Za-z0-9_-]+$/, `${name} is sealed`);
     sizes[name] = c.raw.length;
     assert.ok(c.raw.length < 4096, `${name} is ${c.raw.length} bytes`);
   }
@@ -212,7 +212,7 @@ test("tampered session cookies count as no session, never as an error", async ()
   const variants = {
     flipped: (v) => v.slice(0, -5) + (v.at(-5) === "A" ? "B" : "A") + v.slice(-4),
     truncated: (v) => v.slice(0, 40),
-    "other key id": (v) => v.replace(/^1\.t1\./, "1.zz."),
+    "other key id": (v) => v.replace(/^2\.t1\./, "2.zz."),
     garbage: () => "%%%not-a-cookie",
   };
   for (const [what, change] of Object.entries(variants)) {
@@ -226,7 +226,7 @@ test("tampered session cookies count as no session, never as an error", async ()
   // A value moved from one cookie to another does not open either.
   const moved = new CookieJar();
   for (const name of SESSION_COOKIES) moved.set(ORIGIN, name, jar.get(ORIGIN, name).value);
-  moved.set(ORIGIN, "__Host-edgeward-id", jar.get(ORIGIN, "__Host-edgeward-csrf").value);
+  moved.set(ORIGIN, "__Host-edgeward-id", jar.get(ORIGIN, "__Host-edgeward-at").value);
   assert.deepEqual(await (await moved.fetch(`${ORIGIN}/auth/session`)).json(), { isLoggedIn: false });
 });
 

@@ -79,7 +79,7 @@ test("a tampered or guessed session id is refused and its cookie cleared", async
   // Even a cookie sealed with the right key (which an attacker does not have) is refused when
   // the id is not a session's.
   const guessed = new CookieJar();
-  guessed.set(ORIGIN, SID, sealCookie(SID, { id: "AAAAAAAAAAAAAAAAAAAAAA" }, Math.floor(Date.now() / 1000) + 3600));
+  guessed.set(ORIGIN, SID, sealCookie(SID, { id: "AAAAAAAAAAAAAAAAAAAAAA", sub: "demo" }, Math.floor(Date.now() / 1000) + 3600));
   const res = await guessed.fetch(`${ORIGIN}/auth/session`);
   assert.equal((await res.json()).isLoggedIn, false);
   assert.equal(guessed.get(ORIGIN, SID), undefined, "the unknown id's cookie is cleared");

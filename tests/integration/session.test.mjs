@@ -11,7 +11,7 @@ import { signIn } from "../support/session.mjs";
 
 const stack = useStack({ idp: true, worker: { vars: { EDGEWARD_REFRESH_GRACE: "0" } } });
 
-const SESSION_COOKIES = ["__Host-edgeward-at", "__Host-edgeward-rt", "__Host-edgeward-id", "__Host-edgeward-csrf"];
+const SESSION_COOKIES = ["__Host-edgeward-at", "__Host-edgeward-rt", "__Host-edgeward-id"];
 
 const post = (jar, path, csrf, origin = ORIGIN) =>
   jar.fetch(`${ORIGIN}${path}`, {

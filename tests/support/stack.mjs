@@ -88,6 +88,8 @@ export async function startIdp(extraEnv = {}) {
     IDP_PORT: String(IDP_PORT),
     IDP_ISSUER: ISSUER,
     APP_ORIGIN: ORIGIN,
+    // Suites start extra workers on the next ports (each its own origin).
+    APP_EXTRA_ORIGINS: [1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `http://localhost:${WORKER_PORT + i}`).join(","),
     IDP_CLIENT_SECRET: CLIENT_SECRET,
     ...extraEnv,
   });
@@ -97,10 +99,11 @@ export async function startIdp(extraEnv = {}) {
 
 /**
  * Starts the worker in `wrangler dev` on `port`, with the test configuration; `vars` override
- * single variables (e.g. to test a bad configuration). `lean` (benchmarks only) starts it through
+ * single variables (e.g. to test a bad configuration); `config` names another wrangler config file
+ * (bindings changed for a test). `lean` (benchmarks only) starts it through
  * wrangler's API without the inspector and request log (tests/support/wrangler-lean.mjs).
  */
-export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false } = {}) {
+export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config } = {}) {
   const persist = mkdtempSync(join(tmpdir(), "edgeward-wrangler-"));
   const all = {
     EDGEWARD_PROFILE: "local",
@@ -123,6 +126,7 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false 
     });
   } else {
     const args = ["wrangler", "dev", "--port", String(port), "--persist-to", persist, "--log-level", "info"];
+    if (config) args.push("--config", config);
     for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
     worker = launch(`worker-${port}`, "npx", args, { WRANGLER_SEND_METRICS: "false" });
   }

@@ -9,14 +9,16 @@ use http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::backchannel::{self, EndedCache, LogoutTokenError, RegistryAnswer, RegistryRequest};
+use crate::backchannel::{
+    self, ask, shard_of, EndedCache, LogoutTokenError, RegistryAnswer, RegistryRequest,
+};
 use crate::config::SessionMode;
 use crate::error::Error;
 use crate::idtoken::{self, IdTokenError};
 use crate::oidc::{self, TokenError};
-use crate::ports::Platform;
+use crate::ports::{LogLevel, Platform};
 use crate::server::{self, SessionRecord, SidCookie};
-use crate::session::{self, AccessCookie, IdCookie, NewTokens, Session};
+use crate::session::{self, AccessToken, Binding, Session, Write};
 use crate::{cookies, guard, respond, Edge, Request, Response};
 
 /// Access-token lifetime assumed when the provider does not send `expires_in`, in seconds.
@@ -32,6 +34,9 @@ pub(crate) struct LoginState {
     pub nonce: String,
     pub verifier: String,
     pub return_to: String,
+    /// The `acr_values` the SPA asked for, if any: the ID token's `acr` must be one of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr_values: Option<String>,
 }
 
 fn internal_random(_: crate::ports::RandomUnavailable) -> Error {
@@ -73,6 +78,11 @@ pub(crate) async fn login_start<P: Platform>(
         nonce: guard::random_token(random, 32).map_err(internal_random)?,
         verifier: guard::random_token(random, 32).map_err(internal_random)?,
         return_to,
+        acr_values: body
+            .extra_params
+            .get("acr_values")
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|v| !v.is_empty()),
     };
 
     let mut url = Url::parse(&discovery.authorization_endpoint)
@@ -108,26 +118,35 @@ pub(crate) async fn login_start<P: Platform>(
     Ok(response)
 }
 
-/// `GET /auth/session`: who is signed in, from the cookies (no IdP call). A session ended by
-/// back-channel logout answers signed out and clears its cookies.
+/// `GET /auth/session`: who is signed in, from the cookies (no IdP call). A session that ended
+/// (logout, back-channel logout, admin) or whose cookies do not belong together answers signed
+/// out and clears its cookies; a deny-list that cannot be asked is 503, cookies untouched.
 pub(crate) async fn session<P: Platform>(edge: &Edge<P>, req: &Request) -> Response {
     match load_session(edge, req.headers()).await {
         Ok(Some(loaded)) => respond::json(200, &loaded.session.to_response()),
         Ok(None) => {
             let mut response = respond::json(200, &SessionResponse::signed_out());
-            // A session id the store no longer knows (revoked, logged out elsewhere): forget it.
-            if cookies::read(req.headers(), names::COOKIE_SESSION).is_some() {
+            // Cookies that lead to no session (ended, revoked, logged out elsewhere): forget them.
+            if has_session_cookie(req.headers()) {
                 session::clear(response.headers_mut());
             }
             response
         }
-        Err(Error::SessionExpired(_)) => {
-            let mut response = respond::json(200, &SessionResponse::signed_out());
-            session::clear(response.headers_mut());
+        Err(e @ Error::SessionExpired(_)) => {
+            let mut response = edge.error_response(req.uri().path(), e);
+            *response.body_mut() = respond::json(200, &SessionResponse::signed_out()).into_body();
+            *response.status_mut() = http::StatusCode::OK;
             response
         }
         Err(e) => edge.error_response(req.uri().path(), e),
     }
+}
+
+fn has_session_cookie(headers: &http::HeaderMap) -> bool {
+    names::ALL_COOKIES
+        .iter()
+        .filter(|n| **n != names::COOKIE_LOGIN)
+        .any(|n| cookies::read(headers, n).is_some())
 }
 
 /// A request's session, and in server mode the store's handle for it.
@@ -141,20 +160,39 @@ pub(crate) struct Loaded {
 }
 
 /// The request's session: from the sealed cookies (stateless mode) or from the session store
-/// by the session-id cookie (server mode), refused when the IdP ended it. `Ok(None)`: none.
+/// by the session-id cookie (server mode). `Ok(None)`: none. Refused ([`Error::SessionExpired`])
+/// when its cookies do not belong together or it has ended; [`Error::SessionStoreUnavailable`]
+/// when whether it has ended cannot be found out.
 pub(crate) async fn load_session<P: Platform>(
+    edge: &Edge<P>,
+    headers: &http::HeaderMap,
+) -> Result<Option<Loaded>, Error> {
+    let Some(loaded) = read_session(edge, headers).await? else {
+        return Ok(None);
+    };
+    if loaded.handle.is_none() {
+        // Server mode: the store already refused an ended session in the same read.
+        ensure_live(edge, headers, &loaded.session.binding).await?;
+    }
+    Ok(Some(loaded))
+}
+
+/// The session as the request presents it, not yet checked against the deny-list (stateless
+/// mode; logout reads it so, to end it even when the deny-list cannot be asked).
+async fn read_session<P: Platform>(
     edge: &Edge<P>,
     headers: &http::HeaderMap,
 ) -> Result<Option<Loaded>, Error> {
     let (config, ports) = (edge.config(), edge.ports());
     let now = ports.now();
-    let loaded = match config.session_mode {
+    match config.session_mode {
         SessionMode::Stateless => {
-            Session::read(headers, &config.cookie_keys, now).map(|session| Loaded {
+            let session = Session::read(headers, &config.cookie_keys, &config.oidc.issuer, now)?;
+            Ok(session.map(|session| Loaded {
                 session,
                 handle: None,
                 refreshed_at: 0,
-            })
+            }))
         }
         SessionMode::Server => {
             require_registry(edge)?;
@@ -171,24 +209,19 @@ pub(crate) async fn load_session<P: Platform>(
                 handle: handle.clone(),
                 now,
             };
-            match ports.registry(&question).await {
-                Ok(RegistryAnswer::Session(Some(record))) => Some(Loaded {
-                    session: record.to_session(),
-                    handle: Some(handle),
-                    refreshed_at: record.refreshed_at,
-                }),
-                Ok(_) => None,
-                Err(_) => return Err(Error::Internal("the session store could not be reached")),
+            let shard = shard_of(&cookie.sub, config.session_shards);
+            match ask(ports, &shard, &question).await {
+                Ok(RegistryAnswer::Session(Some(record))) if record.claims.sub == cookie.sub => {
+                    Ok(Some(Loaded {
+                        session: record.to_session(&handle),
+                        handle: Some(handle),
+                        refreshed_at: record.refreshed_at,
+                    }))
+                }
+                Ok(_) => Ok(None),
+                Err(e) => Err(Error::SessionStoreUnavailable(e.reason)),
             }
         }
-    };
-    match loaded {
-        // Server mode: the store already refused an ended session.
-        Some(loaded) if loaded.handle.is_none() => {
-            ensure_live(edge, &loaded.session).await?;
-            Ok(Some(loaded))
-        }
-        other => Ok(other),
     }
 }
 
@@ -206,43 +239,85 @@ fn require_registry<P: Platform>(edge: &Edge<P>) -> Result<(), Error> {
     }
 }
 
-/// Refuses a session the identity provider ended (back-channel logout), with 401
-/// `session_expired` (which clears the cookies). Without a registry every session is live; when
-/// the registry cannot be asked the session is let through (logged by the adapter) and asked
-/// about again on the next request.
-pub(crate) async fn ensure_live<P: Platform>(edge: &Edge<P>, s: &Session) -> Result<(), Error> {
+/// Refuses a session that has ended — logged out (its binding id), ended at the IdP
+/// (back-channel logout, by `sid` or `sub`), or revoked by an admin — with 401
+/// `session_expired` (which clears the cookies); its refresh token, when the request carries
+/// it, is revoked at the IdP on the way. Without a registry every session is live. When the
+/// registry cannot be asked, the request fails closed: 503 `session_store_unavailable`, cookies
+/// untouched (a "live" answer less than [`backchannel::CHECK_TTL`] seconds old is used).
+pub(crate) async fn ensure_live<P: Platform>(
+    edge: &Edge<P>,
+    headers: &http::HeaderMap,
+    b: &Binding,
+) -> Result<(), Error> {
     let ports = edge.ports();
     if !ports.has_registry() {
         return Ok(());
     }
     let now = ports.now();
-    let started_at = s.expires_at.saturating_sub(session::DEFAULT_SESSION_TTL);
-    let (sid, sub) = (s.id.sid.as_deref(), s.id.claims.sub.as_str());
-    let key = EndedCache::key(sid, sub, started_at);
+    let key = EndedCache::key(Some(&b.id), b.sid.as_deref(), &b.sub, b.started_at);
     let ended = match edge.ended_sessions().get(&key, now) {
         Some(known) => known,
         None => {
             let question = RegistryRequest::Check {
-                sid: sid.map(str::to_owned),
-                sub: sub.to_owned(),
-                started_at,
+                session: Some(b.id.clone()),
+                sid: b.sid.clone(),
+                sub: b.sub.clone(),
+                started_at: b.started_at,
             };
-            match ports.registry(&question).await {
-                Ok(answer) => {
-                    let ended = answer == RegistryAnswer::Ended;
-                    edge.ended_sessions().put(key, ended, now);
-                    ended
+            let shard = shard_of(&b.sub, edge.config().session_shards);
+            let answer = ask(ports, &shard, &question)
+                .await
+                .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;
+            let ended = answer == RegistryAnswer::Ended;
+            edge.ended_sessions().put(key, ended, now);
+            if ended {
+                // First seen ended in this isolate: the refresh token it carries dies too.
+                let config = edge.config();
+                if let Some(rt) = session::read_refresh_of(headers, &config.cookie_keys, b, now) {
+                    revoke_all(edge, &[rt]).await;
                 }
-                Err(_) => false,
             }
+            ended
         }
     };
     if ended {
-        Err(Error::SessionExpired(
-            "the identity provider ended this session".into(),
-        ))
+        Err(Error::SessionExpired("the session was ended".into()))
     } else {
         Ok(())
+    }
+}
+
+/// Revokes refresh tokens at the IdP (RFC 7009), best effort: failures are logged, never
+/// answered. At most 50 per call.
+async fn revoke_all<P: Platform>(edge: &Edge<P>, tokens: &[String]) {
+    if tokens.is_empty() {
+        return;
+    }
+    let (config, ports) = (edge.config(), edge.ports());
+    let endpoint = match edge.idp().discovery(config, ports).await {
+        Ok(d) => d.revocation_endpoint.clone(),
+        Err(e) => {
+            ports.log(
+                LogLevel::Warn,
+                &format!(
+                    "edgeward: refresh tokens not revoked: {}",
+                    e.detail().unwrap_or_default()
+                ),
+            );
+            return;
+        }
+    };
+    let Some(endpoint) = endpoint else {
+        return;
+    };
+    for token in tokens.iter().take(50) {
+        if let Err(e) = oidc::revoke(config, ports, &endpoint, token).await {
+            ports.log(
+                LogLevel::Warn,
+                &format!("edgeward: a refresh token was not revoked: {e:?}"),
+            );
+        }
     }
 }
 
@@ -288,29 +363,49 @@ pub(crate) async fn backchannel_logout<P: Platform>(
             LogoutTokenError::Invalid(why) => why,
         })
     })?;
+    // The user's shard keeps everything of theirs; a token naming only an IdP session reaches
+    // every shard (logout tokens are rare; session checks, which read one shard, are not).
+    let shards: Vec<String> = match &order.sub {
+        Some(sub) => vec![shard_of(sub, config.session_shards)],
+        None => backchannel::all_shards(config.session_shards).collect(),
+    };
     let record = RegistryRequest::Record {
         order,
         now,
         session_ttl: session::DEFAULT_SESSION_TTL,
     };
-    match ports
-        .registry(&record)
-        .await
-        .map_err(|_| Error::Internal("the session registry failed"))?
-    {
-        RegistryAnswer::Replayed => Err(Error::LogoutTokenInvalid(
-            "its jti was seen before (a replay)".into(),
-        )),
-        _ => {
-            edge.ended_sessions().forget_live();
-            let mut response = Response::new(Vec::new());
-            response.headers_mut().insert(
-                http::header::CACHE_CONTROL,
-                http::HeaderValue::from_static("no-store"),
-            );
-            Ok(response)
+    let mut revoke = Vec::new();
+    let mut replayed = true;
+    for shard in &shards {
+        match ask(ports, shard, &record)
+            .await
+            .map_err(|e| Error::SessionStoreUnavailable(e.reason))?
+        {
+            RegistryAnswer::Replayed => {}
+            RegistryAnswer::Recorded { revoke: tokens } => {
+                replayed = false;
+                revoke.extend(tokens);
+            }
+            _ => {
+                return Err(Error::SessionStoreUnavailable(
+                    "unexpected answer from the session registry".into(),
+                ))
+            }
         }
     }
+    if replayed {
+        return Err(Error::LogoutTokenInvalid(
+            "its jti was seen before (a replay)".into(),
+        ));
+    }
+    edge.ended_sessions().forget_live();
+    revoke_all(edge, &revoke).await;
+    let mut response = Response::new(Vec::new());
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
 }
 
 /// `POST /auth/login/end`: finishes a login from the callback page's URL, or reports the
@@ -398,13 +493,23 @@ async fn finish_login<P: Platform>(
             "state does not match this browser's login".into(),
         ));
     }
-    // RFC 9207: when the provider names itself, it must be ours (mix-up defence).
-    if let Some(iss) = iss {
-        if iss.trim_end_matches('/') != config.oidc.issuer.trim_end_matches('/') {
+    // RFC 9207 (mix-up defence): when the provider names itself it must be ours, exactly; a
+    // provider that says it always does must have done so.
+    let discovery = edge.idp().discovery(config, ports).await?;
+    match iss {
+        Some(iss) if iss != config.oidc.issuer => {
             return Err(Error::LoginFailed(
-                "the response names another issuer".into(),
-            ));
+                "the authorization response names another issuer".into(),
+            ))
         }
+        None if discovery.authorization_response_iss_parameter_supported => {
+            return Err(Error::LoginFailed(
+                "the authorization response has no iss, though the provider always sends it \
+                 (RFC 9207)"
+                    .into(),
+            ))
+        }
+        _ => {}
     }
     let code = code.ok_or_else(|| Error::LoginFailed("the callback has no code".into()))?;
 
@@ -419,7 +524,6 @@ async fn finish_login<P: Platform>(
         Error::LoginDenied,
     )
     .await?;
-    let discovery = edge.idp().discovery(config, ports).await?;
     let raw_id_token = tokens
         .id_token
         .as_deref()
@@ -429,6 +533,7 @@ async fn finish_login<P: Platform>(
         issuer: &config.oidc.issuer,
         client_id: &config.oidc.client_id,
         nonce: &login.nonce,
+        acr_values: login.acr_values.as_deref(),
         now,
     };
     let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
@@ -443,21 +548,19 @@ async fn finish_login<P: Platform>(
     .map_err(|e| Error::LoginFailed(e.to_string()))?;
 
     let csrf = guard::random_token(ports, 32).map_err(internal_random)?;
-    let session_expires_at = now + session::DEFAULT_SESSION_TTL;
-    let new = NewTokens {
-        access: AccessCookie {
-            token: tokens.access_token.clone(),
-            exp: now + tokens.expires_in.unwrap_or(DEFAULT_ACCESS_TTL),
-        },
-        refresh: tokens.refresh_token.as_deref(),
-        id: Some(IdCookie {
-            claims: session::user_claims(&validated.claims),
-            sid: validated.claims.sid.clone(),
-            id_token: raw_id_token.to_owned(),
-        }),
-        csrf: Some(&csrf),
-        session_expires_at,
+    let binding = Binding {
+        id: guard::random_token(ports, 16).map_err(internal_random)?,
+        sub: validated.claims.sub.clone(),
+        sid: validated.claims.sid.clone(),
+        issuer: config.oidc.issuer.clone(),
+        started_at: now,
+        ends_at: now + session::DEFAULT_SESSION_TTL,
     };
+    let access = AccessToken {
+        token: tokens.access_token.clone(),
+        exp: (now + tokens.expires_in.unwrap_or(DEFAULT_ACCESS_TTL)).min(binding.ends_at),
+    };
+    let claims = session::user_claims(&validated.claims);
     let response = respond::json(
         200,
         &LoginEndResponse {
@@ -467,27 +570,56 @@ async fn finish_login<P: Platform>(
             return_to: Some(login.return_to),
         },
     );
+    let new = NewSession {
+        binding: &binding,
+        csrf: &csrf,
+        access: &access,
+        refresh: tokens.refresh_token.as_deref(),
+        claims: &claims,
+        id_token: raw_id_token,
+    };
     start_session(edge, req, response, now, &new).await
 }
 
-/// Stores a new session: in cookies (stateless mode), or in the session store with only a
-/// fresh random session id in the cookie (server mode).
+/// A session just signed in.
+struct NewSession<'a> {
+    binding: &'a Binding,
+    csrf: &'a str,
+    access: &'a AccessToken,
+    refresh: Option<&'a str>,
+    claims: &'a edgeward_shared::api::UserClaims,
+    id_token: &'a str,
+}
+
+/// Stores a new session, replacing or clearing every cookie of an earlier one: in cookies
+/// (stateless mode), or in the session store with only a fresh random session id in the cookie
+/// (server mode).
 async fn start_session<P: Platform>(
     edge: &Edge<P>,
     req: &Request,
     mut response: Response,
     now: u64,
-    new: &NewTokens<'_>,
+    new: &NewSession<'_>,
 ) -> Result<Response, Error> {
     let (config, ports) = (edge.config(), edge.ports());
     if config.session_mode == SessionMode::Stateless {
-        return with_session_cookies(edge, response, now, new);
+        session::store(
+            response.headers_mut(),
+            &config.cookie_keys,
+            ports,
+            now,
+            &Write {
+                binding: new.binding,
+                csrf: new.csrf,
+                access: new.access,
+                refresh: new.refresh,
+                login: Some((new.claims, new.id_token)),
+            },
+        )
+        .map_err(|_| Error::Internal("sealing the session cookies failed"))?;
+        return Ok(response);
     }
     require_registry(edge)?;
-    let id = new
-        .id
-        .as_ref()
-        .ok_or(Error::Internal("a new session without an ID token"))?;
     let session_id = guard::random_token(ports, 16).map_err(internal_random)?;
     let handle = server::handle_of(&session_id);
     let user_agent = req
@@ -495,44 +627,62 @@ async fn start_session<P: Platform>(
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(200).collect());
+    let b = new.binding;
     let record = SessionRecord {
-        claims: id.claims.clone(),
-        sid: id.sid.clone(),
-        id_token: id.id_token.clone(),
+        claims: new.claims.clone(),
+        sid: b.sid.clone(),
+        issuer: b.issuer.clone(),
+        id_token: new.id_token.to_owned(),
         access_token: new.access.token.clone(),
         access_expires_at: new.access.exp,
         refresh_token: new.refresh.map(str::to_owned),
-        csrf: new.csrf.unwrap_or_default().to_owned(),
+        csrf: new.csrf.to_owned(),
         created_at: now,
         last_used_at: now,
-        expires_at: new.session_expires_at,
+        expires_at: b.ends_at,
         refreshed_at: 0,
         user_agent,
     };
-    ports
-        .registry(&RegistryRequest::PutSession {
+    let shard = shard_of(&b.sub, config.session_shards);
+    ask(
+        ports,
+        &shard,
+        &RegistryRequest::PutSession {
             handle,
             record: Box::new(record),
-        })
-        .await
-        .map_err(|_| Error::Internal("the session store could not be reached"))?;
+        },
+    )
+    .await
+    .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;
     let sealed = config
         .cookie_keys
         .seal_json(
             names::COOKIE_SESSION,
-            &SidCookie { id: session_id },
-            new.session_expires_at,
+            &SidCookie {
+                id: session_id,
+                sub: b.sub.clone(),
+            },
+            b.ends_at,
             ports,
         )
         .map_err(|_| Error::Internal("sealing the session cookie failed"))?;
-    response.headers_mut().append(
+    let headers = response.headers_mut();
+    headers.append(
         SET_COOKIE,
         cookies::set(
             names::COOKIE_SESSION,
             &sealed,
-            new.session_expires_at.saturating_sub(now),
+            b.ends_at.saturating_sub(now),
         ),
     );
+    for name in [
+        names::COOKIE_ID,
+        names::COOKIE_ACCESS,
+        names::COOKIE_REFRESH,
+        names::COOKIE_CSRF,
+    ] {
+        headers.append(SET_COOKIE, cookies::clear(name));
+    }
     Ok(response)
 }
 
@@ -553,24 +703,6 @@ async fn grant<P: Platform>(
         })
 }
 
-/// `response` with `Set-Cookie` headers storing `new`.
-fn with_session_cookies<P: Platform>(
-    edge: &Edge<P>,
-    mut response: Response,
-    now: u64,
-    new: &NewTokens<'_>,
-) -> Result<Response, Error> {
-    session::store(
-        response.headers_mut(),
-        &edge.config().cookie_keys,
-        edge.ports(),
-        now,
-        new,
-    )
-    .map_err(|_| Error::Internal("sealing the session cookies failed"))?;
-    Ok(response)
-}
-
 /// The session of a state-changing `/auth/*` call: Origin rules, a live session, its CSRF
 /// header.
 async fn guarded_session<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Loaded, Error> {
@@ -583,11 +715,22 @@ async fn guarded_session<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<L
     Ok(loaded)
 }
 
+fn no_content() -> Response {
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = http::StatusCode::NO_CONTENT;
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
 /// `POST /auth/refresh`: a refresh-token grant; new access token (and rotated refresh token)
 /// in the cookies, 204. A refused grant ends the session (401 `session_expired`, cookies
-/// cleared); an unreachable IdP is a 502 that leaves every cookie as it was.
+/// cleared); an unreachable IdP is a 502 that leaves every cookie as it was. The session keeps
+/// its binding, and so its end: the new access token never outlives it.
 pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Response, Error> {
-    let ports = edge.ports();
+    let (config, ports) = (edge.config(), edge.ports());
     let loaded = guarded_session(edge, req).await?;
     let session = &loaded.session;
     if let (Some(_), Some(access)) = (&loaded.handle, &session.access) {
@@ -596,14 +739,8 @@ pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Resul
         // is valid, that refresh is this one's too: presenting the new refresh token again
         // would only rotate it once more.
         let now = ports.now();
-        if access.exp > now && now < loaded.refreshed_at + edge.config().refresh_grace {
-            let mut response = Response::new(Vec::new());
-            *response.status_mut() = http::StatusCode::NO_CONTENT;
-            response.headers_mut().insert(
-                http::header::CACHE_CONTROL,
-                http::HeaderValue::from_static("no-store"),
-            );
-            return Ok(response);
+        if access.exp > now && now < loaded.refreshed_at + config.refresh_grace {
+            return Ok(no_content());
         }
     }
     let refresh_token = session
@@ -639,79 +776,127 @@ pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Resul
         }
     };
     let now = ports.now();
-    let new = NewTokens {
-        access: AccessCookie {
-            token: tokens.access_token.clone(),
-            exp: (now + tokens.expires_in.unwrap_or(DEFAULT_ACCESS_TTL)).min(session.expires_at),
-        },
-        // Rotated: store the new one. Not rotated: the cookie we have stays valid.
-        refresh: tokens.refresh_token.as_deref(),
-        id: None,
-        csrf: None,
-        session_expires_at: session.expires_at,
+    let binding = &session.binding;
+    let access = AccessToken {
+        token: tokens.access_token.clone(),
+        exp: (now + tokens.expires_in.unwrap_or(DEFAULT_ACCESS_TTL)).min(binding.ends_at),
     };
-    let mut response = Response::new(Vec::new());
-    *response.status_mut() = http::StatusCode::NO_CONTENT;
-    response.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
+    let mut response = no_content();
     match &loaded.handle {
-        None => with_session_cookies(edge, response, now, &new),
+        None => {
+            session::store(
+                response.headers_mut(),
+                &config.cookie_keys,
+                ports,
+                now,
+                &Write {
+                    binding,
+                    csrf: &session.csrf,
+                    access: &access,
+                    // Rotated: store the new one. Not rotated: the cookie we have stays valid.
+                    refresh: tokens.refresh_token.as_deref(),
+                    login: None,
+                },
+            )
+            .map_err(|_| Error::Internal("sealing the session cookies failed"))?;
+            Ok(response)
+        }
         Some(handle) => {
-            // Server mode: the store gets the new tokens; the cookie stays as it is.
-            let question = RegistryRequest::GetSession {
+            // Server mode: the store gets the new tokens — only if the session is still there
+            // (an admin or a logout may have ended it while the grant ran; then the new refresh
+            // token is revoked and the session stays ended).
+            let update = RegistryRequest::UpdateTokens {
                 handle: handle.clone(),
+                access_token: access.token.clone(),
+                access_expires_at: access.exp,
+                refresh_token: tokens.refresh_token.clone(),
                 now,
             };
-            let current = match ports.registry(&question).await {
-                Ok(RegistryAnswer::Session(Some(record))) => *record,
-                Ok(_) => return Err(Error::SessionExpired("the session was revoked".into())),
-                Err(_) => return Err(Error::Internal("the session store could not be reached")),
-            };
-            let record = SessionRecord {
-                access_token: new.access.token.clone(),
-                access_expires_at: new.access.exp,
-                refreshed_at: now,
-                refresh_token: new
-                    .refresh
-                    .map(str::to_owned)
-                    .or(current.refresh_token.clone()),
-                ..current
-            };
-            ports
-                .registry(&RegistryRequest::PutSession {
-                    handle: handle.clone(),
-                    record: Box::new(record),
-                })
-                .await
-                .map_err(|_| Error::Internal("the session store could not be reached"))?;
-            Ok(response)
+            let shard = shard_of(&binding.sub, config.session_shards);
+            match ask(ports, &shard, &update).await {
+                Ok(RegistryAnswer::Session(Some(_))) => Ok(response),
+                Ok(_) => {
+                    let fresh: Vec<String> = tokens.refresh_token.iter().cloned().collect();
+                    revoke_all(edge, &fresh).await;
+                    Err(Error::SessionExpired(
+                        "the session was revoked while it was being refreshed".into(),
+                    ))
+                }
+                Err(e) => Err(Error::SessionStoreUnavailable(e.reason)),
+            }
         }
     }
 }
 
-/// `POST /auth/logout`: clears every session cookie, revokes the refresh token at the IdP
-/// (RFC 7009, best effort), and answers the IdP's end-session URL for the browser to visit.
+/// `POST /auth/logout`: clears every session cookie, puts the session on the deny-list (so
+/// copies of its cookies are refused too; server mode: deletes the stored session), drops its
+/// phantom tokens from this isolate's cache and the shared tier, revokes the refresh token at
+/// the IdP (RFC 7009, best effort), and answers the IdP's end-session URL for the browser to
+/// visit. A deny-list or store that cannot be reached does not stop the logout (the cookies
+/// are cleared either way); it is logged.
 pub(crate) async fn logout<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Response, Error> {
-    let config = edge.config();
-    let ports = edge.ports();
+    let (config, ports) = (edge.config(), edge.ports());
     guard::check_origin(req.headers(), &config.allowed_origins)?;
-    let loaded = load_session(edge, req.headers()).await.ok().flatten();
+    let loaded = match read_session(edge, req.headers()).await {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            if let Some(detail) = e.detail() {
+                ports.log(
+                    LogLevel::Warn,
+                    &format!("edgeward: logout without its session: {detail}"),
+                );
+            }
+            None
+        }
+    };
     let mut logout_url = None;
-    if let Some(Loaded { session, .. }) = &loaded {
+    if let Some(Loaded {
+        session, handle, ..
+    }) = &loaded
+    {
         guard::check_csrf(req.headers(), &session.csrf)?;
+        let b = &session.binding;
+        let now = ports.now();
+        edge.ended_sessions().put(
+            EndedCache::key(Some(&b.id), b.sid.as_deref(), &b.sub, b.started_at),
+            true,
+            now,
+        );
+        if ports.has_registry() {
+            let shard = shard_of(&b.sub, config.session_shards);
+            let order = match handle {
+                Some(handle) => RegistryRequest::DeleteSession {
+                    handle: handle.clone(),
+                },
+                None => RegistryRequest::EndSession {
+                    id: b.id.clone(),
+                    until: b.ends_at,
+                },
+            };
+            if let Err(e) = ask(ports, &shard, &order).await {
+                ports.log(
+                    LogLevel::Error,
+                    &format!(
+                        "edgeward: logout not recorded, copies of the session's cookies stay \
+                         usable until they expire: {}",
+                        e.reason
+                    ),
+                );
+            }
+        }
+        if let Some(access) = &session.access {
+            crate::proxy::forget_token(edge, &access.token).await;
+        }
         // Without the IdP's metadata there is nothing to revoke or visit; the local logout
         // still happens.
         if let Ok(discovery) = edge.idp().discovery(config, ports).await {
-            if let (Some(endpoint), Some(rt)) = (&discovery.revocation_endpoint, &session.refresh) {
-                // Best effort: the cookie is gone either way; the token dies at its expiry.
-                let _ = oidc::revoke(config, ports, endpoint, rt).await;
+            if let Some(rt) = &session.refresh {
+                revoke_all(edge, std::slice::from_ref(rt)).await;
             }
             if let Some(end) = &discovery.end_session_endpoint {
                 if let Ok(mut url) = Url::parse(end) {
                     url.query_pairs_mut()
-                        .append_pair("id_token_hint", &session.id.id_token)
+                        .append_pair("id_token_hint", &session.id_token)
                         .append_pair("client_id", &config.oidc.client_id)
                         .append_pair(
                             "post_logout_redirect_uri",
@@ -722,19 +907,6 @@ pub(crate) async fn logout<P: Platform>(edge: &Edge<P>, req: &Request) -> Result
             }
         }
     }
-    if let Some(Loaded {
-        handle: Some(handle),
-        ..
-    }) = &loaded
-    {
-        // Server mode: the stored tokens go too. If the store cannot be reached the cookie is
-        // still cleared, and the entry expires with the session.
-        let _ = ports
-            .registry(&RegistryRequest::DeleteSession {
-                handle: handle.clone(),
-            })
-            .await;
-    }
     let mut response = respond::json(200, &LogoutResponse { logout_url });
     session::clear(response.headers_mut());
     Ok(response)
@@ -743,8 +915,9 @@ pub(crate) async fn logout<P: Platform>(edge: &Edge<P>, req: &Request) -> Result
 /// `GET|DELETE /auth/admin/sessions?sub=<user>[&session=<handle>]`, with
 /// `Authorization: Bearer <EDGEWARD_ADMIN_TOKEN>`: lists a user's server-side sessions (handles,
 /// times, user agent; never a token or a session id), revokes one (`session=`), or ends all of
-/// them (server-side ones deleted, stateless ones denied from now on). Off (404) without the
-/// admin token; 401 without the right bearer.
+/// them (server-side ones deleted, stateless ones denied from now on). Refresh tokens of the
+/// sessions it deletes are revoked at the IdP. Off (404) without the admin token; 401 without
+/// the right bearer.
 pub(crate) async fn admin_sessions<P: Platform>(
     edge: &Edge<P>,
     req: &Request,
@@ -770,7 +943,6 @@ pub(crate) async fn admin_sessions<P: Platform>(
             .filter(|v| !v.is_empty())
     };
     let sub = param("sub").ok_or_else(|| Error::InvalidRequest("sub= is required".into()))?;
-    let store_error = |_| Error::Internal("the session store could not be reached");
     let request = match (req.method().as_str(), param("session")) {
         ("GET", _) => RegistryRequest::ListSessions { sub: sub.clone() },
         ("DELETE", Some(handle)) => RegistryRequest::DeleteSession { handle },
@@ -784,7 +956,10 @@ pub(crate) async fn admin_sessions<P: Platform>(
             })
         }
     };
-    let answer = ports.registry(&request).await.map_err(store_error)?;
+    let shard = shard_of(&sub, config.session_shards);
+    let answer = ask(ports, &shard, &request)
+        .await
+        .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;
     if req.method() == http::Method::DELETE {
         edge.ended_sessions().forget_live();
     }
@@ -793,7 +968,10 @@ pub(crate) async fn admin_sessions<P: Platform>(
             200,
             &serde_json::json!({ "sub": sub, "sessions": sessions }),
         ),
-        RegistryAnswer::Deleted(n) => respond::json(200, &serde_json::json!({ "revoked": n })),
+        RegistryAnswer::Deleted { count, revoke } => {
+            revoke_all(edge, &revoke).await;
+            respond::json(200, &serde_json::json!({ "revoked": count }))
+        }
         _ => return Err(Error::Internal("unexpected answer from the session store")),
     })
 }

@@ -16,11 +16,12 @@
 //!   a live one is asked about again after [`CHECK_TTL`] seconds).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::idtoken::{one_or_many, verify, IdTokenError, Jwks, LEEWAY};
 use crate::phantom::token_key;
@@ -101,7 +102,7 @@ pub async fn validate<V: SignatureVerifier + ?Sized>(
     }
     let claims = verified.claims();
     let c = &claims.custom;
-    if c.iss.trim_end_matches('/') != issuer.trim_end_matches('/') {
+    if c.iss != issuer {
         return Err(invalid("it comes from another issuer"));
     }
     if !c.aud.iter().any(|a| a == client_id) {
@@ -151,7 +152,8 @@ pub async fn validate<V: SignatureVerifier + ?Sized>(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum RegistryRequest {
-    /// Record a logout (refused if its `jti` was seen).
+    /// Record a logout (refused if its `jti` was seen). Server-side sessions it ends are
+    /// deleted, and their refresh tokens handed back for revocation.
     Record {
         /// The validated order.
         order: LogoutOrder,
@@ -160,6 +162,14 @@ pub enum RegistryRequest {
         /// How long a session can live, seconds (how long an ended `sid` is remembered).
         session_ttl: u64,
     },
+    /// A stateless session was logged out: its binding id is ended until the session would
+    /// have ended anyway, so copies of its cookies are refused.
+    EndSession {
+        /// The session's binding id.
+        id: String,
+        /// When the session ends, seconds.
+        until: u64,
+    },
     /// Stores a server-side session under its handle.
     PutSession {
         /// The SHA-256 of the session id.
@@ -167,11 +177,25 @@ pub enum RegistryRequest {
         /// The session.
         record: Box<crate::server::SessionRecord>,
     },
-    /// Reads a server-side session (an expired one is deleted); records the use when the last
-    /// one is a minute old.
+    /// Reads a server-side session (an expired or ended one is deleted); records the use when
+    /// the last one is a minute old.
     GetSession {
         /// The SHA-256 of the session id.
         handle: String,
+        /// Now, seconds.
+        now: u64,
+    },
+    /// Writes a refresh's new tokens into a server-side session, only if the session is still
+    /// there and not ended (a revoke that came in while the grant ran wins).
+    UpdateTokens {
+        /// The SHA-256 of the session id.
+        handle: String,
+        /// The new access token.
+        access_token: String,
+        /// When it expires.
+        access_expires_at: u64,
+        /// The rotated refresh token, if the provider rotated it.
+        refresh_token: Option<String>,
         /// Now, seconds.
         now: u64,
     },
@@ -193,16 +217,22 @@ pub enum RegistryRequest {
         /// Now, seconds.
         now: u64,
     },
-    /// Deletes what no longer matters: `jti`s and ended `sid`s past their keeping time, `sub`
-    /// denials older than the longest session, expired server-side sessions.
+    /// Deletes what no longer matters — `jti`s, ended `sid`s and sessions past their keeping
+    /// time, `sub` denials older than the longest session, expired server-side sessions —
+    /// looking at no more than `budget` entries, from where the last sweep stopped.
     Sweep {
         /// Now, seconds.
         now: u64,
         /// How long a session can live, seconds.
         session_ttl: u64,
+        /// How many entries this call may look at.
+        budget: usize,
     },
     /// Has this session ended?
     Check {
+        /// The session's binding id (stateless sessions).
+        #[serde(default)]
+        session: Option<String>,
         /// The session's IdP session id, if the ID token had one.
         sid: Option<String>,
         /// The session's subject.
@@ -220,12 +250,29 @@ pub enum RegistryAnswer {
     Session(Option<Box<crate::server::SessionRecord>>),
     /// A user's server-side sessions.
     Sessions(Vec<crate::server::SessionSummary>),
-    /// How many server-side sessions were deleted.
-    Deleted(u32),
-    /// The logout was recorded.
-    Recorded,
+    /// Server-side sessions were deleted: how many, and their refresh tokens (to revoke).
+    Deleted {
+        /// How many.
+        count: u32,
+        /// Their refresh tokens.
+        revoke: Vec<String>,
+    },
+    /// The logout was recorded; the refresh tokens of the server-side sessions it ended.
+    Recorded {
+        /// Refresh tokens to revoke at the provider.
+        revoke: Vec<String>,
+    },
     /// The logout token's `jti` was seen before: nothing changed.
     Replayed,
+    /// Stored.
+    Stored,
+    /// Swept: entries deleted, and whether the sweep went through everything.
+    Swept {
+        /// Entries deleted.
+        deleted: u32,
+        /// Whether this call reached the end of the storage.
+        done: bool,
+    },
     /// The session has ended.
     Ended,
     /// The session is live.
@@ -241,8 +288,37 @@ pub trait RegistryStore {
     fn put(&self, key: &str, value: String) -> impl Future<Output = Result<(), TransportError>>;
     /// Removes `key`.
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), TransportError>>;
-    /// The keys that start with `prefix`.
-    fn keys(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, TransportError>>;
+    /// At most `limit` entries whose keys start with `prefix` and sort after `after` (when
+    /// given), in key order: one page.
+    fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, TransportError>>;
+}
+
+/// Entries read per page when the registry walks its storage.
+pub const PAGE: usize = 128;
+
+/// Every key starting with `prefix`, page by page, at most `cap` of them.
+async fn keys_with_prefix(
+    store: &impl RegistryStore,
+    prefix: &str,
+    cap: usize,
+) -> Result<Vec<String>, TransportError> {
+    let mut keys: Vec<String> = Vec::new();
+    loop {
+        let page = store
+            .list(prefix, keys.last().map(String::as_str), PAGE)
+            .await?;
+        let full = page.len() == PAGE;
+        keys.extend(page.into_iter().map(|(k, _)| k));
+        if !full || keys.len() >= cap {
+            keys.truncate(cap);
+            return Ok(keys);
+        }
+    }
 }
 
 /// A number stored as text.
@@ -252,7 +328,7 @@ async fn get_number(store: &impl RegistryStore, key: &str) -> Result<Option<u64>
 
 /// A store in memory: for native tests, and for running the registry without a platform.
 #[derive(Debug, Default)]
-pub struct MemoryStore(pub RefCell<HashMap<String, String>>);
+pub struct MemoryStore(pub RefCell<BTreeMap<String, String>>);
 
 impl RegistryStore for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<String>, TransportError> {
@@ -269,12 +345,22 @@ impl RegistryStore for MemoryStore {
         Ok(())
     }
 
-    async fn keys(&self, prefix: &str) -> Result<Vec<String>, TransportError> {
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, TransportError> {
         let entries = self.0.borrow();
         Ok(entries
-            .keys()
-            .filter(|k| k.starts_with(prefix))
-            .cloned()
+            .range::<str, _>((
+                after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+                std::ops::Bound::Unbounded,
+            ))
+            .skip_while(|(k, _)| !k.starts_with(prefix) && k.as_str() < prefix)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 }
@@ -287,10 +373,19 @@ fn key(kind: &str, value: &str) -> String {
     format!("{kind}:{}", token_key(&format!("{kind}\n{value}")))
 }
 
+/// The most server-side sessions one user's listing or revoke-all looks at.
+const MAX_USER_SESSIONS: usize = 1000;
+
+/// Where the sweep stopped last (a key of this store).
+const SWEEP_CURSOR: &str = "meta:sweep-cursor";
+
 impl Registry {
     /// Answers `request` from `store`. Keys: `jti:` (until when it is remembered), `sid:` (until
-    /// when the session id is ended), `sub:` (sessions of this user that began before this
-    /// time are ended).
+    /// when the IdP session id is ended), `ended:` (until when a logged-out stateless session is
+    /// ended), `sub:` (sessions of this user that began before this time are ended),
+    /// `session:<handle>` (a server-side session), `user:…:<handle>` and `isid:…:<handle>`
+    /// (indexes of server-side sessions by user and by IdP session), `meta:` (the sweep's
+    /// cursor).
     pub async fn handle(
         store: &impl RegistryStore,
         request: &RegistryRequest,
@@ -313,64 +408,91 @@ impl Registry {
                     .await?;
                 // With a sid, that one session ends (the user may be signed in elsewhere);
                 // with only a sub, every session of the user begun before the token.
+                let mut revoke = Vec::new();
                 if let Some(sid) = &order.sid {
                     store
                         .put(&key("sid", sid), (now + session_ttl).to_string())
                         .await?;
+                    let prefix = format!("{}:", key("isid", sid));
+                    for k in keys_with_prefix(store, &prefix, MAX_USER_SESSIONS).await? {
+                        if let Some(handle) = k.strip_prefix(&prefix) {
+                            revoke.extend(end_stored(store, handle).await?.flatten());
+                        }
+                    }
                 } else if let Some(sub) = &order.sub {
                     let sub_key = key("sub", sub);
                     let before = get_number(store, &sub_key).await?.unwrap_or(0);
                     store
                         .put(&sub_key, before.max(order.issued_at).to_string())
                         .await?;
+                    for handle in user_handles(store, sub).await? {
+                        if let Some(record) = read_session(store, &handle).await? {
+                            if record.created_at <= order.issued_at {
+                                revoke.extend(end_stored(store, &handle).await?.flatten());
+                            }
+                        }
+                    }
                 }
-                Ok(RegistryAnswer::Recorded)
+                Ok(RegistryAnswer::Recorded { revoke })
+            }
+            RegistryRequest::EndSession { id, until } => {
+                store.put(&key("ended", id), until.to_string()).await?;
+                Ok(RegistryAnswer::Recorded { revoke: Vec::new() })
             }
             RegistryRequest::PutSession { handle, record } => {
-                let json = serde_json::to_string(record).map_err(|e| TransportError {
-                    reason: e.to_string(),
-                })?;
-                store.put(&session_key(handle), json).await?;
+                write_session(store, handle, record).await?;
                 store
-                    .put(&index_key(&record.claims.sub, handle), String::new())
+                    .put(
+                        &index_key("user", &record.claims.sub, handle),
+                        String::new(),
+                    )
                     .await?;
-                Ok(RegistryAnswer::Deleted(0))
+                if let Some(sid) = &record.sid {
+                    store
+                        .put(&index_key("isid", sid, handle), String::new())
+                        .await?;
+                }
+                Ok(RegistryAnswer::Stored)
             }
             RegistryRequest::GetSession { handle, now } => {
-                let Some(mut record) = read_session(store, handle).await? else {
+                let Some(mut record) = live_session(store, handle, *now).await? else {
                     return Ok(RegistryAnswer::Session(None));
                 };
-                // Expired, or ended by a back-channel logout or an admin: gone. (So the worker
-                // needs no second round trip to ask about it.)
-                let ended = is_ended(
-                    store,
-                    record.sid.as_deref(),
-                    &record.claims.sub,
-                    record.created_at,
-                )
-                .await?;
-                if ended || record.expires_at <= *now {
-                    delete_session(store, handle, &record).await?;
-                    return Ok(RegistryAnswer::Session(None));
-                }
                 if record.last_used_at + 60 <= *now {
                     record.last_used_at = *now;
-                    let json = serde_json::to_string(&record).map_err(|e| TransportError {
-                        reason: e.to_string(),
-                    })?;
-                    store.put(&session_key(handle), json).await?;
+                    write_session(store, handle, &record).await?;
                 }
                 Ok(RegistryAnswer::Session(Some(Box::new(record))))
             }
-            RegistryRequest::DeleteSession { handle } => Ok(RegistryAnswer::Deleted(
-                match read_session(store, handle).await? {
-                    Some(record) => {
-                        delete_session(store, handle, &record).await?;
-                        1
-                    }
-                    None => 0,
-                },
-            )),
+            RegistryRequest::UpdateTokens {
+                handle,
+                access_token,
+                access_expires_at,
+                refresh_token,
+                now,
+            } => {
+                // Read and write with no await on anything but this store in between: a Durable
+                // Object runs them without another request's storage operations interleaving, so
+                // a revoke either came before (no session: nothing is written) or comes after.
+                let Some(mut record) = live_session(store, handle, *now).await? else {
+                    return Ok(RegistryAnswer::Session(None));
+                };
+                record.access_token = access_token.clone();
+                record.access_expires_at = *access_expires_at;
+                record.refreshed_at = *now;
+                if let Some(rt) = refresh_token {
+                    record.refresh_token = Some(rt.clone());
+                }
+                write_session(store, handle, &record).await?;
+                Ok(RegistryAnswer::Session(Some(Box::new(record))))
+            }
+            RegistryRequest::DeleteSession { handle } => {
+                let ended = end_stored(store, handle).await?;
+                Ok(RegistryAnswer::Deleted {
+                    count: u32::from(ended.is_some()),
+                    revoke: ended.into_iter().flatten().collect(),
+                })
+            }
             RegistryRequest::ListSessions { sub } => {
                 let mut list = Vec::new();
                 for handle in user_handles(store, sub).await? {
@@ -382,60 +504,109 @@ impl Registry {
                 Ok(RegistryAnswer::Sessions(list))
             }
             RegistryRequest::EndUser { sub, now } => {
-                let mut deleted = 0;
+                let mut count = 0;
+                let mut revoke = Vec::new();
                 for handle in user_handles(store, sub).await? {
-                    if let Some(record) = read_session(store, &handle).await? {
-                        delete_session(store, &handle, &record).await?;
-                        deleted += 1;
+                    if let Some(rt) = end_stored(store, &handle).await? {
+                        count += 1;
+                        revoke.extend(rt);
                     }
                 }
                 let sub_key = key("sub", sub);
                 let before = get_number(store, &sub_key).await?.unwrap_or(0);
                 store.put(&sub_key, before.max(*now).to_string()).await?;
-                Ok(RegistryAnswer::Deleted(deleted))
+                Ok(RegistryAnswer::Deleted { count, revoke })
             }
-            RegistryRequest::Sweep { now, session_ttl } => {
-                let mut deleted = 0;
-                for prefix in ["jti:", "sid:", "sub:"] {
-                    for k in store.keys(prefix).await? {
-                        let Some(value) = get_number(store, &k).await? else {
-                            continue;
-                        };
-                        // jti/sid hold their keeping time; sub holds the time before which
-                        // sessions ended, which matters only while such a session could live.
-                        let until = if prefix == "sub:" {
-                            value + session_ttl
-                        } else {
-                            value
-                        };
-                        if until <= *now {
-                            store.delete(&k).await?;
-                            deleted += 1;
-                        }
-                    }
-                }
-                for k in store.keys("session:").await? {
-                    let handle = k.trim_start_matches("session:");
-                    if let Some(record) = read_session(store, handle).await? {
-                        if record.expires_at <= *now {
-                            delete_session(store, handle, &record).await?;
-                            deleted += 1;
-                        }
-                    }
-                }
-                Ok(RegistryAnswer::Deleted(deleted))
-            }
+            RegistryRequest::Sweep {
+                now,
+                session_ttl,
+                budget,
+            } => sweep(store, *now, *session_ttl, *budget).await,
             RegistryRequest::Check {
+                session,
                 sid,
                 sub,
                 started_at,
-            } => Ok(
-                if is_ended(store, sid.as_deref(), sub, *started_at).await? {
+            } => {
+                let ended = match session {
+                    Some(id) => get_number(store, &key("ended", id))
+                        .await?
+                        .is_some_and(|until| until > 0),
+                    None => false,
+                } || is_ended(store, sid.as_deref(), sub, *started_at).await?;
+                Ok(if ended {
                     RegistryAnswer::Ended
                 } else {
                     RegistryAnswer::Live
-                },
-            ),
+                })
+            }
+        }
+    }
+}
+
+/// One step of the sweep: at most `budget` entries from where the last one stopped.
+async fn sweep(
+    store: &impl RegistryStore,
+    now: u64,
+    session_ttl: u64,
+    budget: usize,
+) -> Result<RegistryAnswer, TransportError> {
+    let mut cursor = store.get(SWEEP_CURSOR).await?;
+    let mut seen = 0;
+    let mut deleted = 0;
+    loop {
+        let page = store
+            .list("", cursor.as_deref(), PAGE.min(budget - seen).max(1))
+            .await?;
+        let full = !page.is_empty() && page.len() == PAGE.min(budget - seen).max(1);
+        for (k, value) in &page {
+            let number = || value.parse::<u64>().ok();
+            let expired =
+                if k.starts_with("jti:") || k.starts_with("sid:") || k.starts_with("ended:") {
+                    number().is_some_and(|until| until <= now)
+                } else if k.starts_with("sub:") {
+                    // The time before which sessions ended matters while such a session could live.
+                    number().is_some_and(|before| before + session_ttl <= now)
+                } else if let Some(handle) = k.strip_prefix("session:") {
+                    match serde_json::from_str::<crate::server::SessionRecord>(value) {
+                        Ok(record) if record.expires_at <= now => {
+                            delete_session(store, handle, &record).await?;
+                            deleted += 1;
+                        }
+                        Ok(_) => {}
+                        // Unreadable: nothing can use it.
+                        Err(_) => {
+                            store.delete(k).await?;
+                            deleted += 1;
+                        }
+                    }
+                    false
+                } else {
+                    // Indexes go with their sessions; meta: stays.
+                    false
+                };
+            if expired {
+                store.delete(k).await?;
+                deleted += 1;
+            }
+        }
+        seen += page.len();
+        cursor = page.last().map(|(k, _)| k.clone()).or(cursor);
+        if !full {
+            store.delete(SWEEP_CURSOR).await?;
+            return Ok(RegistryAnswer::Swept {
+                deleted,
+                done: true,
+            });
+        }
+        if seen >= budget {
+            if let Some(c) = &cursor {
+                store.put(SWEEP_CURSOR, c.clone()).await?;
+            }
+            return Ok(RegistryAnswer::Swept {
+                deleted,
+                done: false,
+            });
         }
     }
 }
@@ -460,8 +631,8 @@ fn session_key(handle: &str) -> String {
     format!("session:{handle}")
 }
 
-fn index_key(sub: &str, handle: &str) -> String {
-    format!("{}:{handle}", key("user", sub))
+fn index_key(kind: &str, value: &str, handle: &str) -> String {
+    format!("{}:{handle}", key(kind, value))
 }
 
 async fn read_session(
@@ -474,13 +645,68 @@ async fn read_session(
         .and_then(|json| serde_json::from_str(&json).ok()))
 }
 
+async fn write_session(
+    store: &impl RegistryStore,
+    handle: &str,
+    record: &crate::server::SessionRecord,
+) -> Result<(), TransportError> {
+    let json = serde_json::to_string(record).map_err(|e| TransportError {
+        reason: e.to_string(),
+    })?;
+    store.put(&session_key(handle), json).await
+}
+
+/// The stored session, unless it expired or was ended by a back-channel logout or an admin (it
+/// is deleted then, so the worker needs no second round trip to ask about it).
+async fn live_session(
+    store: &impl RegistryStore,
+    handle: &str,
+    now: u64,
+) -> Result<Option<crate::server::SessionRecord>, TransportError> {
+    let Some(record) = read_session(store, handle).await? else {
+        return Ok(None);
+    };
+    let ended = is_ended(
+        store,
+        record.sid.as_deref(),
+        &record.claims.sub,
+        record.created_at,
+    )
+    .await?;
+    if ended || record.expires_at <= now {
+        delete_session(store, handle, &record).await?;
+        return Ok(None);
+    }
+    Ok(Some(record))
+}
+
+/// Deletes a stored session: `None` when there was none, else its refresh token (if any).
+async fn end_stored(
+    store: &impl RegistryStore,
+    handle: &str,
+) -> Result<Option<Option<String>>, TransportError> {
+    match read_session(store, handle).await? {
+        Some(record) => {
+            delete_session(store, handle, &record).await?;
+            Ok(Some(record.refresh_token))
+        }
+        None => Ok(None),
+    }
+}
+
 async fn delete_session(
     store: &impl RegistryStore,
     handle: &str,
     record: &crate::server::SessionRecord,
 ) -> Result<(), TransportError> {
     store.delete(&session_key(handle)).await?;
-    store.delete(&index_key(&record.claims.sub, handle)).await
+    store
+        .delete(&index_key("user", &record.claims.sub, handle))
+        .await?;
+    if let Some(sid) = &record.sid {
+        store.delete(&index_key("isid", sid, handle)).await?;
+    }
+    Ok(())
 }
 
 async fn user_handles(
@@ -488,12 +714,43 @@ async fn user_handles(
     sub: &str,
 ) -> Result<Vec<String>, TransportError> {
     let prefix = format!("{}:", key("user", sub));
-    Ok(store
-        .keys(&prefix)
+    Ok(keys_with_prefix(store, &prefix, MAX_USER_SESSIONS)
         .await?
         .into_iter()
         .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
         .collect())
+}
+
+/// Which registry object (shard) keeps what belongs to user `sub`, of `shards` objects: the
+/// first four bytes of SHA-256(`edgeward/shard\n` ‖ sub), modulo `shards`, named
+/// `sessions-<n>` (three digits). Everything of one user — the deny-list entries that end their
+/// sessions, their server-side sessions and the index to list them — lives in one object, so
+/// every check is one round trip.
+pub fn shard_of(sub: &str, shards: u32) -> String {
+    let digest = Sha256::digest(format!("edgeward/shard\n{sub}").as_bytes());
+    let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % shards.max(1);
+    format!("sessions-{n:03}")
+}
+
+/// Every shard's name, for orders that name no user (a logout token with only a `sid`).
+pub fn all_shards(shards: u32) -> impl Iterator<Item = String> {
+    (0..shards.max(1)).map(|n| format!("sessions-{n:03}"))
+}
+
+/// Sends `request` to the registry object `shard` (over the platform's
+/// [`SessionRegistry`](crate::ports::SessionRegistry) port) and reads its answer.
+pub async fn ask(
+    ports: &impl crate::ports::SessionRegistry,
+    shard: &str,
+    request: &RegistryRequest,
+) -> Result<RegistryAnswer, TransportError> {
+    let body = serde_json::to_string(request).map_err(|e| TransportError {
+        reason: format!("registry request: {e}"),
+    })?;
+    let answer = ports.registry(shard, &body).await?;
+    serde_json::from_str(&answer).map_err(|e| TransportError {
+        reason: format!("registry answer: {e}"),
+    })
 }
 
 /// The isolate's memory of registry answers, by session.
@@ -506,9 +763,14 @@ pub struct EndedCache {
 const ENDED_CACHE_ENTRIES: usize = 4096;
 
 impl EndedCache {
-    /// The cache key of a session.
-    pub fn key(sid: Option<&str>, sub: &str, started_at: u64) -> String {
-        token_key(&format!("{}\n{sub}\n{started_at}", sid.unwrap_or("")))
+    /// The cache key of a session: its binding id, or for sessions without one its IdP
+    /// session, user and start.
+    pub fn key(session: Option<&str>, sid: Option<&str>, sub: &str, started_at: u64) -> String {
+        token_key(&format!(
+            "{}\n{}\n{sub}\n{started_at}",
+            session.unwrap_or(""),
+            sid.unwrap_or("")
+        ))
     }
 
     /// What is known: `Some(true)` ended, `Some(false)` live as of less than [`CHECK_TTL`] ago.
@@ -746,6 +1008,7 @@ mod tests {
 
     fn check(sid: Option<&str>, sub: &str, started_at: u64) -> RegistryRequest {
         RegistryRequest::Check {
+            session: None,
             sid: sid.map(str::to_owned),
             sub: sub.into(),
             started_at,
@@ -771,7 +1034,7 @@ mod tests {
         );
         assert_eq!(
             run(&store, record("j-1", Some("s-1"), None)),
-            RegistryAnswer::Recorded
+            RegistryAnswer::Recorded { revoke: vec![] }
         );
         assert_eq!(
             run(&store, check(Some("s-1"), "demo", NOW - 100)),
@@ -793,7 +1056,7 @@ mod tests {
         // Both sid and sub: only that session.
         assert_eq!(
             run(&store, record("j-3", Some("s-3"), Some("demo"))),
-            RegistryAnswer::Recorded
+            RegistryAnswer::Recorded { revoke: vec![] }
         );
         assert_eq!(
             run(&store, check(Some("s-2"), "demo", NOW - 100)),
@@ -802,7 +1065,7 @@ mod tests {
         // By sub: sessions begun up to the logout end; a later login lives.
         assert_eq!(
             run(&store, record("j-2", None, Some("demo"))),
-            RegistryAnswer::Recorded
+            RegistryAnswer::Recorded { revoke: vec![] }
         );
         assert_eq!(
             run(&store, check(Some("s-2"), "demo", NOW - 100)),
@@ -821,15 +1084,22 @@ mod tests {
         let sweep = |now| RegistryRequest::Sweep {
             now,
             session_ttl: 86_400,
+            budget: 1000,
         };
         assert_eq!(
             run(&store, sweep(NOW + 3600)),
-            RegistryAnswer::Deleted(3),
+            RegistryAnswer::Swept {
+                deleted: 3,
+                done: true
+            },
             "the jtis"
         );
         assert_eq!(
             run(&store, sweep(NOW + 86_400)),
-            RegistryAnswer::Deleted(3),
+            RegistryAnswer::Swept {
+                deleted: 3,
+                done: true
+            },
             "two sids and the sub"
         );
         assert!(store.0.borrow().is_empty());
@@ -849,6 +1119,7 @@ mod tests {
                 ..Default::default()
             },
             sid: None,
+            issuer: "https://idp.example".into(),
             id_token: "id.token.sig".into(),
             access_token: "opaque-at".into(),
             access_expires_at: created_at + 300,
@@ -903,7 +1174,10 @@ mod tests {
                     handle: "h1".into()
                 }
             ),
-            RegistryAnswer::Deleted(1)
+            RegistryAnswer::Deleted {
+                count: 1,
+                revoke: vec!["opaque-rt".into()]
+            }
         );
         assert_eq!(
             run(&store, get("h1", NOW + 62)),
@@ -917,7 +1191,10 @@ mod tests {
                     now: NOW + 100
                 }
             ),
-            RegistryAnswer::Deleted(1)
+            RegistryAnswer::Deleted {
+                count: 1,
+                revoke: vec!["opaque-rt".into()]
+            }
         );
         assert_eq!(
             run(&store, get("h2", NOW + 101)),
@@ -932,7 +1209,8 @@ mod tests {
             run(&store, check(None, "demo", NOW + 50)),
             RegistryAnswer::Ended
         );
-        // A back-channel logout of its IdP session ends a stored session at its next read.
+        // A back-channel logout of its IdP session deletes the stored session at once and hands
+        // back its refresh token, to be revoked at the provider.
         let mut with_sid = record("demo", NOW + 200);
         with_sid.sid = Some("s-9".into());
         run(&store, put("h4", with_sid));
@@ -951,7 +1229,16 @@ mod tests {
             now: NOW + 202,
             session_ttl: 86_400,
         };
-        assert_eq!(run(&store, logout), RegistryAnswer::Recorded);
+        assert_eq!(
+            run(&store, logout),
+            RegistryAnswer::Recorded {
+                revoke: vec!["opaque-rt".into()]
+            }
+        );
+        assert!(
+            store.0.borrow().keys().all(|k| !k.starts_with("isid:")),
+            "its index went with it"
+        );
         assert_eq!(
             run(&store, get("h4", NOW + 203)),
             RegistryAnswer::Session(None)
@@ -968,13 +1255,190 @@ mod tests {
     #[test]
     fn ended_is_remembered_and_live_is_asked_again() {
         let cache = EndedCache::default();
-        let live = EndedCache::key(Some("s"), "u", 1);
-        let ended = EndedCache::key(None, "u", 1);
+        let live = EndedCache::key(Some("b1"), Some("s"), "u", 1);
+        let ended = EndedCache::key(Some("b2"), None, "u", 1);
         assert_ne!(live, ended);
         cache.put(live.clone(), false, NOW);
         cache.put(ended.clone(), true, NOW);
         assert_eq!(cache.get(&live, NOW + CHECK_TTL - 1), Some(false));
         assert_eq!(cache.get(&live, NOW + CHECK_TTL), None);
         assert_eq!(cache.get(&ended, NOW + 86_400), Some(true));
+    }
+
+    #[test]
+    fn a_logged_out_stateless_session_is_ended_by_its_binding_id_only() {
+        let store = MemStore::default();
+        let check = |session: &str| RegistryRequest::Check {
+            session: Some(session.into()),
+            sid: Some("idp-session".into()),
+            sub: "demo".into(),
+            started_at: NOW,
+        };
+        assert_eq!(run(&store, check("b-1")), RegistryAnswer::Live);
+        run(
+            &store,
+            RegistryRequest::EndSession {
+                id: "b-1".into(),
+                until: NOW + 100,
+            },
+        );
+        assert_eq!(run(&store, check("b-1")), RegistryAnswer::Ended);
+        // Another session of the same user and IdP session lives on.
+        assert_eq!(run(&store, check("b-2")), RegistryAnswer::Live);
+        // Kept until the session would have ended anyway, then swept.
+        let sweep = |now| RegistryRequest::Sweep {
+            now,
+            session_ttl: 86_400,
+            budget: 1000,
+        };
+        assert_eq!(
+            run(&store, sweep(NOW + 99)),
+            RegistryAnswer::Swept {
+                deleted: 0,
+                done: true
+            }
+        );
+        assert_eq!(
+            run(&store, sweep(NOW + 100)),
+            RegistryAnswer::Swept {
+                deleted: 1,
+                done: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_refresh_never_writes_into_a_session_revoked_while_it_ran() {
+        let store = MemStore::default();
+        run(
+            &store,
+            RegistryRequest::PutSession {
+                handle: "h".into(),
+                record: Box::new(record("demo", NOW)),
+            },
+        );
+        let update = |access: &str| RegistryRequest::UpdateTokens {
+            handle: "h".into(),
+            access_token: access.into(),
+            access_expires_at: NOW + 600,
+            refresh_token: Some(format!("rt-{access}")),
+            now: NOW + 10,
+        };
+        let RegistryAnswer::Session(Some(updated)) = run(&store, update("at-2")) else {
+            panic!("the session is there");
+        };
+        assert_eq!(updated.access_token, "at-2");
+        assert_eq!(updated.refresh_token.as_deref(), Some("rt-at-2"));
+        assert_eq!(updated.refreshed_at, NOW + 10);
+        // The admin revokes it while another refresh is at the provider: the late write finds
+        // nothing, and nothing is written back.
+        run(
+            &store,
+            RegistryRequest::DeleteSession { handle: "h".into() },
+        );
+        assert_eq!(run(&store, update("at-3")), RegistryAnswer::Session(None));
+        assert!(store.0.borrow().keys().all(|k| !k.starts_with("session:")));
+        // Same when the user's sessions were all ended (revoke-all) before the write.
+        run(
+            &store,
+            RegistryRequest::PutSession {
+                handle: "h".into(),
+                record: Box::new(record("demo", NOW)),
+            },
+        );
+        run(
+            &store,
+            RegistryRequest::EndUser {
+                sub: "demo".into(),
+                now: NOW + 5,
+            },
+        );
+        assert_eq!(run(&store, update("at-4")), RegistryAnswer::Session(None));
+    }
+
+    #[test]
+    fn the_sweep_walks_the_storage_a_page_at_a_time() {
+        let store = MemStore::default();
+        // 300 expired jtis and 300 live sids around a few sessions and their indexes.
+        for i in 0..300 {
+            store
+                .0
+                .borrow_mut()
+                .insert(format!("jti:{i:04}"), (NOW - 1).to_string());
+            store
+                .0
+                .borrow_mut()
+                .insert(format!("sid:{i:04}"), (NOW + 100).to_string());
+        }
+        for h in ["a", "b", "c"] {
+            run(
+                &store,
+                RegistryRequest::PutSession {
+                    handle: h.into(),
+                    record: Box::new(record("demo", NOW - 86_400)),
+                },
+            );
+        }
+        let sweep = RegistryRequest::Sweep {
+            now: NOW,
+            session_ttl: 86_400,
+            budget: 250,
+        };
+        let mut deleted = 0;
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            let RegistryAnswer::Swept { deleted: d, done } = run(&store, sweep.clone()) else {
+                panic!("a sweep answer");
+            };
+            deleted += d;
+            if done {
+                break;
+            }
+            assert!(calls < 10, "the sweep ends");
+        }
+        assert_eq!(calls, 3, "606 entries, 250 a call");
+        assert_eq!(deleted, 303, "the jtis and the expired sessions");
+        let left = store.0.borrow();
+        assert_eq!(left.len(), 300, "the live sids: {:?}", left.keys().next());
+        assert!(left.keys().all(|k| k.starts_with("sid:")));
+    }
+
+    #[test]
+    fn users_spread_over_shards_and_stay_in_theirs() {
+        assert_eq!(shard_of("demo", 16), shard_of("demo", 16));
+        assert_ne!(shard_of("demo", 16), shard_of("alice", 16));
+        assert_eq!(shard_of("demo", 1), "sessions-000");
+        assert_eq!(all_shards(16).count(), 16);
+        assert!(all_shards(16).any(|s| s == shard_of("alice", 16)));
+        // 1,000 users over 16 shards: none empty, none with more than twice its share.
+        let mut counts = std::collections::HashMap::new();
+        for i in 0..1000 {
+            *counts
+                .entry(shard_of(&format!("user-{i}"), 16))
+                .or_insert(0) += 1;
+        }
+        assert_eq!(counts.len(), 16);
+        assert!(counts.values().all(|&n| n < 125), "{counts:?}");
+    }
+
+    #[test]
+    fn listing_pages_through_more_than_one_page() {
+        let store = MemStore::default();
+        for i in 0..(PAGE + 5) {
+            run(
+                &store,
+                RegistryRequest::PutSession {
+                    handle: format!("h{i:04}"),
+                    record: Box::new(record("demo", NOW)),
+                },
+            );
+        }
+        let RegistryAnswer::Sessions(list) =
+            run(&store, RegistryRequest::ListSessions { sub: "demo".into() })
+        else {
+            panic!("a list");
+        };
+        assert_eq!(list.len(), PAGE + 5);
     }
 }

@@ -73,6 +73,9 @@ pub mod vars {
     /// Secret, optional: the bearer token of the admin endpoint (at least 32 characters); unset,
     /// the endpoint is off.
     pub const ADMIN_TOKEN: &str = "EDGEWARD_ADMIN_TOKEN";
+    /// How many Durable Objects the session registry is split over, by user (1–256, default
+    /// 16). Changing it forgets the deny-list and the server-side sessions.
+    pub const SESSION_SHARDS: &str = "EDGEWARD_SESSION_SHARDS";
 }
 
 /// A secret string. `Debug` and `Display` print `***`; get the value with [`Secret::expose`].
@@ -192,6 +195,8 @@ pub struct Config {
     pub session_mode: SessionMode,
     /// The admin endpoint's bearer token, if it is on.
     pub admin_token: Option<Secret>,
+    /// How many objects the session registry is split over.
+    pub session_shards: u32,
 }
 
 /// Where a session's tokens live.
@@ -442,8 +447,11 @@ impl Config {
             None => None,
         };
         let refresh_grace = number(vars::REFRESH_GRACE, 0..=300, 30)?;
+        let session_shards =
+            u32::try_from(number(vars::SESSION_SHARDS, 1..=256, 16)?).unwrap_or(16);
         let bearer_passthrough = flag(vars::BEARER_PASSTHROUGH, false)?;
 
+        let cookie_keys = cookie_keys.for_deployment(&origin, &client_id);
         Ok(Config {
             profile,
             origin,
@@ -470,6 +478,7 @@ impl Config {
             refresh_grace,
             session_mode,
             admin_token,
+            session_shards,
         })
     }
 }
@@ -617,6 +626,8 @@ mod tests {
             ("EDGEWARD_PHANTOM_SHARED_CACHE", "yes", "true or false"),
             ("EDGEWARD_BEARER_PASSTHROUGH", "1", "true or false"),
             ("EDGEWARD_REFRESH_GRACE", "301", "0 to 300"),
+            ("EDGEWARD_SESSION_SHARDS", "0", "1 to 256"),
+            ("EDGEWARD_SESSION_SHARDS", "257", "1 to 256"),
             ("EDGEWARD_SESSION_MODE", "cookie", "stateless or server"),
             ("EDGEWARD_ADMIN_TOKEN", "short", "at least 32"),
             ("EDGEWARD_PHANTOM_MAX_TTL", "0", "1 to 3600"),

@@ -144,6 +144,9 @@ pub struct IdTokenClaims {
     /// When the user authenticated.
     #[serde(default)]
     pub auth_time: Option<u64>,
+    /// The authentication context class the provider says it met.
+    #[serde(default)]
+    pub acr: Option<String>,
 }
 
 pub(crate) fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -168,6 +171,9 @@ pub struct Expected<'a> {
     pub client_id: &'a str,
     /// The nonce sent in the authorization request.
     pub nonce: &'a str,
+    /// The `acr_values` sent in the authorization request, space-separated: the token's `acr`
+    /// must be one of them.
+    pub acr_values: Option<&'a str>,
     /// Now, in seconds since the Unix epoch.
     pub now: u64,
 }
@@ -203,6 +209,8 @@ pub enum IdTokenError {
     Expired,
     /// `iat` is missing or in the future (beyond the leeway).
     BadIssuedAt,
+    /// `acr_values` were asked for and `acr` is missing or not one of them.
+    WrongAcr,
 }
 
 impl fmt::Display for IdTokenError {
@@ -224,6 +232,9 @@ impl fmt::Display for IdTokenError {
             IdTokenError::Expired => f.write_str("the ID token has expired"),
             IdTokenError::BadIssuedAt => {
                 f.write_str("the ID token's issue time is missing or in the future")
+            }
+            IdTokenError::WrongAcr => {
+                f.write_str("the ID token's acr is not one of the acr_values asked for")
             }
         }
     }
@@ -317,7 +328,8 @@ pub async fn validate<V: SignatureVerifier + ?Sized>(
     let claims: &Claims<IdTokenClaims> = token.claims();
     let custom = &claims.custom;
 
-    if custom.iss.trim_end_matches('/') != expected.issuer.trim_end_matches('/') {
+    // Exactly the configured issuer (OpenID Connect Core §3.1.3.7).
+    if custom.iss != expected.issuer {
         return Err(IdTokenError::WrongIssuer);
     }
     if !custom.aud.iter().any(|a| a == expected.client_id) {
@@ -347,6 +359,16 @@ pub async fn validate<V: SignatureVerifier + ?Sized>(
         .is_some_and(|n| crate::guard::constant_time_eq(n, expected.nonce));
     if !nonce_ok {
         return Err(IdTokenError::WrongNonce);
+    }
+
+    if let Some(asked) = expected.acr_values {
+        let met = custom
+            .acr
+            .as_deref()
+            .is_some_and(|acr| asked.split(' ').any(|a| a == acr));
+        if !met {
+            return Err(IdTokenError::WrongAcr);
+        }
     }
 
     let expires_at = claims

@@ -46,6 +46,10 @@ pub struct Discovery {
     /// Token introspection (RFC 7662), when the provider has it.
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
+    /// RFC 9207: the provider puts `iss` in every authorization response (then a response
+    /// without it is refused).
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// What the isolate remembers about the identity provider.
@@ -266,7 +270,8 @@ pub(crate) async fn client_post_accepting(
 }
 
 fn validate(d: &Discovery, config: &Config) -> Result<(), Error> {
-    if d.issuer.trim_end_matches('/') != config.oidc.issuer.trim_end_matches('/') {
+    // OpenID Connect Discovery §4.3: exactly the issuer that was configured.
+    if d.issuer != config.oidc.issuer {
         return Err(Error::IdpUnavailable(format!(
             "discovery names issuer {:?}, not the configured {:?}",
             d.issuer, config.oidc.issuer

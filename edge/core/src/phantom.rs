@@ -281,6 +281,11 @@ impl PhantomCache {
         entries.insert(key.clone(), minted);
     }
 
+    /// Forgets the entry under `key`.
+    pub fn remove(&self, key: &CacheKey) {
+        self.entries.borrow_mut().remove(key);
+    }
+
     /// How many entries it holds.
     pub fn len(&self) -> usize {
         self.entries.borrow().len()

@@ -67,6 +67,8 @@ pub trait SharedCache {
     fn get(&self, key: &str) -> impl Future<Output = Option<Vec<u8>>>;
     /// Stores `value` under `key` for `ttl` seconds.
     fn put(&self, key: &str, value: Vec<u8>, ttl: u64) -> impl Future<Output = ()>;
+    /// Removes what is stored under `key` (at logout).
+    fn delete(&self, key: &str) -> impl Future<Output = ()>;
 }
 
 /// Where refresh-token grants are made when the platform can make them once for everyone:
@@ -84,17 +86,20 @@ pub trait RefreshCoordinator {
     ) -> impl Future<Output = Option<Result<http::Response<Vec<u8>>, TransportError>>>;
 }
 
-/// The session registry (back-channel logout's deny-list), when the platform has one (on
-/// Cloudflare a Durable Object running [`crate::backchannel::Registry`]).
+/// The session registry, when the platform has one (on Cloudflare, Durable Objects running
+/// [`crate::backchannel::Registry`]): the deny-list of ended sessions and the server-side
+/// session store, split over several objects (shards) by user.
 pub trait SessionRegistry {
     /// Whether there is a registry; without one, back-channel logout is off and no session is
     /// checked against it.
     fn has_registry(&self) -> bool;
-    /// Sends `request` to the registry.
+    /// Sends `request` (JSON) to the registry object named `shard` and returns its answer
+    /// (JSON). A failure is a [`TransportError`]: the object could not be reached or failed.
     fn registry(
         &self,
-        request: &crate::backchannel::RegistryRequest,
-    ) -> impl Future<Output = Result<crate::backchannel::RegistryAnswer, TransportError>>;
+        shard: &str,
+        request: &str,
+    ) -> impl Future<Output = Result<String, TransportError>>;
 }
 
 /// Signature checks the platform can do faster than Rust compiled to wasm (on Cloudflare:

@@ -19,7 +19,6 @@ use url::Url;
 
 use crate::config::Profile;
 use crate::error::Error;
-use crate::session::open_cookie;
 
 /// One route as written in the configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -476,12 +475,10 @@ pub(crate) async fn forward<P: crate::Platform>(
     edge: &crate::Edge<P>,
     req: &crate::Request,
 ) -> Result<Forward, Error> {
-    use crate::session::{AccessCookie, CsrfCookie};
-
     let config = edge.config();
     let target = config.proxy.routes.resolve(req.method(), req.uri())?;
     let now = crate::Clock::now(edge.ports());
-    let (headers, keys) = (req.headers(), &config.cookie_keys);
+    let headers = req.headers();
     let token = match bearer_client_token(config, headers) {
         // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
         Some(token) => token,
@@ -490,34 +487,43 @@ pub(crate) async fn forward<P: crate::Platform>(
             if state_changing {
                 crate::guard::check_origin(headers, &config.allowed_origins)?;
             }
-            if edge.ports().has_registry()
-                || config.session_mode == crate::config::SessionMode::Server
-            {
-                // The session may live in the store, or may have been ended by back-channel
-                // logout: load it as the agent does (its CSRF value comes with it).
-                let loaded = crate::agent::load_session(edge, headers)
-                    .await?
-                    .ok_or(Error::Unauthorized)?;
-                if state_changing {
-                    crate::guard::check_csrf(headers, &loaded.session.csrf)?;
-                }
-                // An expired access token is 401 at once (the SPA refreshes), not a useless
-                // introspection.
-                let access = loaded.session.access.ok_or(Error::Unauthorized)?;
-                if access.exp <= now {
-                    return Err(Error::Unauthorized);
-                }
-                access.token
-            } else {
-                if state_changing {
-                    let csrf: CsrfCookie = open_cookie(headers, keys, names::COOKIE_CSRF, now)
+            let (access, csrf) = match config.session_mode {
+                crate::config::SessionMode::Server => {
+                    // The session lives in the store (which refuses an ended one).
+                    let loaded = crate::agent::load_session(edge, headers)
+                        .await?
                         .ok_or(Error::Unauthorized)?;
-                    crate::guard::check_csrf(headers, &csrf.value)?;
+                    let access = loaded.session.access.ok_or(Error::Unauthorized)?;
+                    (access, loaded.session.csrf)
                 }
-                let access: AccessCookie = open_cookie(headers, keys, names::COOKIE_ACCESS, now)
+                crate::config::SessionMode::Stateless => {
+                    // One cookie: the access cookie carries its session's binding and CSRF
+                    // value, and is judged by them alone (a jar that mixes sessions gains
+                    // nothing here that the access cookie alone would not give).
+                    let cookie = crate::session::read_access(
+                        headers,
+                        &config.cookie_keys,
+                        &config.oidc.issuer,
+                        now,
+                    )?
                     .ok_or(Error::Unauthorized)?;
-                access.token
+                    crate::agent::ensure_live(edge, headers, &cookie.b).await?;
+                    let access = crate::session::AccessToken {
+                        token: cookie.token,
+                        exp: cookie.exp,
+                    };
+                    (access, cookie.csrf)
+                }
+            };
+            if state_changing {
+                crate::guard::check_csrf(headers, &csrf)?;
             }
+            // An expired access token is 401 at once (the SPA refreshes), not a useless
+            // introspection.
+            if access.exp <= now {
+                return Err(Error::Unauthorized);
+            }
+            access.token
         }
     };
     let jwt = phantom_token(edge, &target.route.audience, &token, now).await?;
@@ -543,6 +549,36 @@ fn bearer_client_token(config: &crate::Config, headers: &HeaderMap) -> Option<St
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// Drops the phantom tokens made from `token` (at logout): from this isolate's memory and from
+/// the location's shared tier, for every route. Other isolates' memories keep theirs until they
+/// expire (at most `EDGEWARD_PHANTOM_MAX_TTL` seconds); with the session registry bound they
+/// refuse the logged-out session before they look (within `backchannel::CHECK_TTL` seconds).
+pub(crate) async fn forget_token<P: crate::Platform>(edge: &crate::Edge<P>, token: &str) {
+    use crate::phantom::CacheKey;
+    use crate::ports::SharedCache;
+
+    let proxy = &edge.config().proxy;
+    if let crate::config::PhantomMode::Passthrough = proxy.mode {
+        return;
+    }
+    let tag = proxy.mode.cache_tag();
+    let mut audiences: Vec<&str> = proxy
+        .routes
+        .routes()
+        .iter()
+        .map(|r| r.audience.as_str())
+        .collect();
+    audiences.sort_unstable();
+    audiences.dedup();
+    for audience in audiences {
+        let key = CacheKey::new(&tag, audience, token);
+        edge.phantom_cache().remove(&key);
+        if proxy.shared_cache {
+            SharedCache::delete(edge.ports(), key.as_str()).await;
+        }
+    }
 }
 
 /// The JWT for `token` and `audience`: from the isolate's memory, else from the location's

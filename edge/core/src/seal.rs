@@ -1,12 +1,27 @@
-//! Sealed cookie values: AES-256-GCM, a key id for rotation, and the cookie's name bound in.
+//! Sealed cookie values: AES-256-GCM under a key derived for every value, a key id for
+//! rotation, and the deployment and the cookie's name bound in.
 //!
-//! A sealed value reads `1.<kid>.<base64url(nonce ‖ ciphertext ‖ tag)>`:
-//! - `1` is the format version;
-//! - `kid` names the key that sealed it, so keys can rotate without logging everyone out:
-//!   [`CookieKeys`] holds a list, the first seals, every one opens;
-//! - the nonce is 96 random bits, fresh for every seal;
-//! - the associated data is `edgeward/1/<kid>/<cookie name>`: a value moved to another cookie, or
-//!   relabelled with another key id, fails to open.
+//! A sealed value reads `2.<kid>.<base64url(salt ‖ ciphertext ‖ tag)>`:
+//! - `2` is the format version;
+//! - `kid` names the configured key that sealed it, so keys can rotate without logging everyone
+//!   out: [`CookieKeys`] holds a list, the first seals, every one opens;
+//! - `salt` is 128 random bits, fresh for every seal. The AES-256 key and the 96-bit nonce of
+//!   this one value are HKDF-SHA256-Expand(configured key, `edgeward/cookie/2` ‖ salt) (RFC 5869;
+//!   the configured key is already uniformly random, so the extract step is skipped). So no two
+//!   values share a key, and the 2^32-values-per-key budget of random 96-bit nonces under one
+//!   long-lived AES-GCM key does not apply; two values share a key only if their salts collide
+//!   (about 2^64 seals);
+//! - the associated data is `edgeward/2/<kid>/<deployment>/<cookie name>`, the deployment being
+//!   the SPA's origin and the client id ([`CookieKeys::for_deployment`]): a value moved to another
+//!   cookie, relabelled with another key id, or taken from a deployment sharing the key (staging
+//!   and production) does not open.
+//!
+//! Why HKDF and not AES-256-GCM-SIV: it keeps AES-GCM, which WebCrypto has (the worker can hand
+//! the cipher to the platform, as it does signatures), for two HMAC-SHA256 blocks per value.
+//!
+//! Format 1 (`1.<kid>.<base64url(nonce ‖ ciphertext ‖ tag)>`, the configured key used directly,
+//! associated data `edgeward/1/<kid>/<cookie name>`) still opens, so values sealed before the
+//! change are read during it; nothing seals it any more.
 //!
 //! [`CookieKeys::seal_json`] / [`CookieKeys::open_json`] wrap a typed value with its expiry, so a
 //! cookie kept past its `Max-Age` (the browser's promise, not ours) is refused too. An
@@ -18,21 +33,29 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
+use hkdf::Hkdf;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::ports::{Random, RandomUnavailable};
 
 /// Browsers keep at most about 4 KiB per cookie: anything longer was not written by us.
 pub const MAX_SEALED_LEN: usize = 4096;
-const VERSION: &str = "1";
+const VERSION: &str = "2";
+const LEGACY_VERSION: &str = "1";
+const SALT_LEN: usize = 16;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
+const KEY_LABEL: &[u8] = b"edgeward/cookie/2";
 
 /// One AES-256 key and its id. `Debug` shows the id only.
 pub struct CookieKey {
     id: String,
-    cipher: Aes256Gcm,
+    /// HKDF over the configured key, for format 2.
+    hkdf: Hkdf<Sha256>,
+    /// The configured key as it is, for opening format 1.
+    legacy: Aes256Gcm,
 }
 
 impl fmt::Debug for CookieKey {
@@ -52,15 +75,30 @@ impl CookieKey {
         if !valid_id {
             return Err(KeyError::BadId(id.chars().take(16).collect()));
         }
+        let hkdf = Hkdf::<Sha256>::from_prk(material).map_err(|_| KeyError::BadKey(id.into()))?;
         Ok(Self {
             id: id.to_owned(),
-            cipher: Aes256Gcm::new(material.into()),
+            hkdf,
+            legacy: Aes256Gcm::new(material.into()),
         })
     }
 
     /// The key's id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The cipher and nonce of the value with this salt.
+    fn derive(&self, salt: &[u8]) -> Result<(Aes256Gcm, [u8; NONCE_LEN]), ()> {
+        let mut okm = [0u8; 32 + NONCE_LEN];
+        self.hkdf
+            .expand_multi_info(&[KEY_LABEL, salt], &mut okm)
+            .map_err(|_| ())?;
+        let (key, nonce) = okm.split_at(32);
+        let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| ())?;
+        let mut n = [0u8; NONCE_LEN];
+        n.copy_from_slice(nonce);
+        Ok((cipher, n))
     }
 }
 
@@ -168,14 +206,16 @@ struct Envelope<T> {
     v: T,
 }
 
-/// The configured keys: the first seals, all open.
+/// The configured keys: the first seals, all open; and the deployment they seal for.
 #[derive(Debug)]
 pub struct CookieKeys {
     keys: Vec<CookieKey>,
+    deployment: String,
 }
 
 impl CookieKeys {
-    /// Keys in order; the first seals. Fails on an empty list or a repeated id.
+    /// Keys in order; the first seals. Fails on an empty list or a repeated id. The deployment
+    /// is empty until [`CookieKeys::for_deployment`] names it.
     pub fn new(keys: Vec<CookieKey>) -> Result<Self, KeyError> {
         if keys.is_empty() {
             return Err(KeyError::Empty);
@@ -185,7 +225,10 @@ impl CookieKeys {
                 return Err(KeyError::DuplicateId(key.id.clone()));
             }
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys,
+            deployment: String::new(),
+        })
     }
 
     /// Parses `kid:key[,kid:key…]`, each key 32 bytes as 64 hex digits or base64 (standard or
@@ -201,6 +244,14 @@ impl CookieKeys {
         Self::new(keys)
     }
 
+    /// These keys, sealing for one deployment: the SPA's origin and the worker's client id go
+    /// into every value's associated data, so another deployment with the same keys (staging
+    /// and production, say) cannot open them.
+    pub fn for_deployment(mut self, origin: &str, client_id: &str) -> Self {
+        self.deployment = format!("{origin} {client_id}");
+        self
+    }
+
     /// The id of the key that seals.
     pub fn current_id(&self) -> &str {
         &self.keys[0].id
@@ -214,11 +265,11 @@ impl CookieKeys {
         random: &impl Random,
     ) -> Result<String, SealError> {
         let key = &self.keys[0];
-        let mut nonce = [0u8; NONCE_LEN];
-        random.fill(&mut nonce).map_err(SealError::Random)?;
-        let aad = associated_data(&key.id, name);
-        let ciphertext = key
-            .cipher
+        let mut salt = [0u8; SALT_LEN];
+        random.fill(&mut salt).map_err(SealError::Random)?;
+        let (cipher, nonce) = key.derive(&salt).map_err(|_| SealError::Encrypt)?;
+        let aad = self.associated_data(&key.id, name);
+        let ciphertext = cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
@@ -227,8 +278,8 @@ impl CookieKeys {
                 },
             )
             .map_err(|_| SealError::Encrypt)?;
-        let mut payload = Vec::with_capacity(NONCE_LEN + ciphertext.len());
-        payload.extend_from_slice(&nonce);
+        let mut payload = Vec::with_capacity(SALT_LEN + ciphertext.len());
+        payload.extend_from_slice(&salt);
         payload.extend_from_slice(&ciphertext);
         Ok(format!(
             "{VERSION}.{}.{}",
@@ -237,7 +288,7 @@ impl CookieKeys {
         ))
     }
 
-    /// Opens a value sealed for the cookie called `name`.
+    /// Opens a value sealed for the cookie called `name` (format 2, or format 1).
     pub fn open(&self, name: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
         if sealed.len() > MAX_SEALED_LEN {
             return Err(OpenError::TooLarge);
@@ -247,7 +298,7 @@ impl CookieKeys {
         else {
             return Err(OpenError::Malformed);
         };
-        if version != VERSION {
+        if version != VERSION && version != LEGACY_VERSION {
             return Err(OpenError::UnknownVersion);
         }
         let key = self
@@ -258,20 +309,35 @@ impl CookieKeys {
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| OpenError::Malformed)?;
-        if payload.len() < NONCE_LEN + TAG_LEN {
-            return Err(OpenError::Malformed);
-        }
-        let (nonce, ciphertext) = payload.split_at(NONCE_LEN);
-        let aad = associated_data(kid, name);
-        key.cipher
-            .decrypt(
+        let opened = if version == VERSION {
+            if payload.len() < SALT_LEN + TAG_LEN {
+                return Err(OpenError::Malformed);
+            }
+            let (salt, ciphertext) = payload.split_at(SALT_LEN);
+            let (cipher, nonce) = key.derive(salt).map_err(|_| OpenError::Forged)?;
+            let aad = self.associated_data(kid, name);
+            cipher.decrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: aad.as_bytes(),
+                },
+            )
+        } else {
+            if payload.len() < NONCE_LEN + TAG_LEN {
+                return Err(OpenError::Malformed);
+            }
+            let (nonce, ciphertext) = payload.split_at(NONCE_LEN);
+            let aad = format!("edgeward/{LEGACY_VERSION}/{kid}/{name}");
+            key.legacy.decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
                     aad: aad.as_bytes(),
                 },
             )
-            .map_err(|_| OpenError::Forged)
+        };
+        opened.map_err(|_| OpenError::Forged)
     }
 
     /// Seals `value` as JSON together with its expiry.
@@ -308,10 +374,10 @@ impl CookieKeys {
             expires_at: envelope.exp,
         })
     }
-}
 
-fn associated_data(kid: &str, name: &str) -> String {
-    format!("edgeward/{VERSION}/{kid}/{name}")
+    fn associated_data(&self, kid: &str, name: &str) -> String {
+        format!("edgeward/{VERSION}/{kid}/{}/{name}", self.deployment)
+    }
 }
 
 fn decode_key(material: &str) -> Option<[u8; 32]> {
@@ -366,7 +432,7 @@ mod tests {
         let a = keys.seal("__Host-edgeward-at", b"token", &rng).unwrap();
         let b = keys.seal("__Host-edgeward-at", b"token", &rng).unwrap();
         assert_ne!(a, b, "same plaintext must not seal to the same value");
-        assert!(a.starts_with("1.k1."), "{a}");
+        assert!(a.starts_with("2.k1."), "{a}");
         assert!(!a.contains("token"));
         assert_eq!(keys.open("__Host-edgeward-at", &a).unwrap(), b"token");
         assert_eq!(keys.open("__Host-edgeward-at", &b).unwrap(), b"token");
@@ -379,7 +445,7 @@ mod tests {
         let rotated = keys(&format!("{K2},{K1}"));
         assert_eq!(rotated.current_id(), "k2");
         assert_eq!(rotated.open("c", &old).unwrap(), b"v");
-        assert!(rotated.seal("c", b"v", &rng).unwrap().starts_with("1.k2."));
+        assert!(rotated.seal("c", b"v", &rng).unwrap().starts_with("2.k2."));
         // Once the old key is dropped, its cookies stop opening.
         assert_eq!(keys(K2).open("c", &old), Err(OpenError::UnknownKey));
     }
@@ -407,7 +473,7 @@ mod tests {
         let relabelled = {
             // Same bytes, claimed to be from another configured key id.
             let both = CookieKeys::parse(&format!("{K1},{K2}")).unwrap();
-            let v = format!("1.k2.{payload}");
+            let v = format!("2.k2.{payload}");
             both.open("name", &v)
         };
         assert_eq!(relabelled, Err(OpenError::Forged));
@@ -416,7 +482,7 @@ mod tests {
         let truncated = {
             let mut bytes = URL_SAFE_NO_PAD.decode(&payload).unwrap();
             bytes.truncate(bytes.len() - 3);
-            format!("1.k1.{}", URL_SAFE_NO_PAD.encode(bytes))
+            format!("2.k1.{}", URL_SAFE_NO_PAD.encode(bytes))
         };
         let table: Vec<(&str, String, OpenError)> = vec![
             ("tampered", tampered, OpenError::Forged),
@@ -424,16 +490,21 @@ mod tests {
             ("truncated", truncated, OpenError::Forged),
             (
                 "cut to the nonce",
-                format!("1.k1.{}", &payload[..10]),
+                format!("2.k1.{}", &payload[..40]),
                 OpenError::Malformed,
             ),
             ("empty", String::new(), OpenError::Malformed),
-            ("no payload", "1.k1".into(), OpenError::Malformed),
-            ("not base64url", "1.k1.***".into(), OpenError::Malformed),
+            ("no payload", "2.k1".into(), OpenError::Malformed),
+            ("not base64url", "2.k1.***".into(), OpenError::Malformed),
             (
-                "version 2",
-                good.replacen("1.", "2.", 1),
+                "version 3",
+                good.replacen("2.", "3.", 1),
                 OpenError::UnknownVersion,
+            ),
+            (
+                "format 1 label on a format 2 value",
+                good.replacen("2.", "1.", 1),
+                OpenError::Forged,
             ),
             (
                 "unknown kid",
@@ -442,7 +513,7 @@ mod tests {
             ),
             (
                 "huge",
-                format!("1.k1.{}", "A".repeat(5000)),
+                format!("2.k1.{}", "A".repeat(5000)),
                 OpenError::TooLarge,
             ),
         ];
@@ -527,7 +598,75 @@ mod tests {
         }
         assert_eq!(
             format!("{:?}", keys(K1)),
-            "CookieKeys { keys: [CookieKey(k1, ***)] }"
+            "CookieKeys { keys: [CookieKey(k1, ***)], deployment: \"\" }"
         );
+    }
+
+    #[test]
+    fn values_are_bound_to_their_deployment() {
+        let rng = Counter(Cell::new(9));
+        let production = keys(K1).for_deployment("https://app.example", "edgeward");
+        let staging = keys(K1).for_deployment("https://staging.app.example", "edgeward");
+        let other_client = keys(K1).for_deployment("https://app.example", "other");
+        let sealed = production.seal("c", b"v", &rng).unwrap();
+        assert_eq!(production.open("c", &sealed).unwrap(), b"v");
+        assert_eq!(staging.open("c", &sealed), Err(OpenError::Forged));
+        assert_eq!(other_client.open("c", &sealed), Err(OpenError::Forged));
+        assert_eq!(keys(K1).open("c", &sealed), Err(OpenError::Forged));
+    }
+
+    #[test]
+    fn every_value_has_its_own_key_and_nonce() {
+        // Two values under one configured key: the salts differ, and so do the derived key and
+        // nonce; a value's salt swapped for another's no longer opens it.
+        let keys = keys(K1);
+        let key = &keys.keys[0];
+        let (_, n1) = key.derive(&[1u8; SALT_LEN]).unwrap();
+        let (_, n2) = key.derive(&[2u8; SALT_LEN]).unwrap();
+        assert_ne!(n1, n2);
+        let rng = Counter(Cell::new(0));
+        let a = keys.seal("c", b"same", &rng).unwrap();
+        let b = keys.seal("c", b"same", &rng).unwrap();
+        let pa = URL_SAFE_NO_PAD
+            .decode(a.splitn(3, '.').nth(2).unwrap())
+            .unwrap();
+        let pb = URL_SAFE_NO_PAD
+            .decode(b.splitn(3, '.').nth(2).unwrap())
+            .unwrap();
+        assert_ne!(pa[..SALT_LEN], pb[..SALT_LEN], "fresh salts");
+        assert_ne!(pa[SALT_LEN..], pb[SALT_LEN..], "different ciphertexts");
+        let mut swapped = pb[..SALT_LEN].to_vec();
+        swapped.extend_from_slice(&pa[SALT_LEN..]);
+        let swapped = format!("2.k1.{}", URL_SAFE_NO_PAD.encode(swapped));
+        assert_eq!(keys.open("c", &swapped), Err(OpenError::Forged));
+    }
+
+    #[test]
+    fn format_1_values_still_open() {
+        // Sealed as the previous release did: the configured key itself, a random nonce, and
+        // `edgeward/1/<kid>/<name>` as associated data.
+        let material: [u8; 32] = core::array::from_fn(|i| i as u8);
+        let cipher = Aes256Gcm::new((&material).into());
+        let nonce = [7u8; NONCE_LEN];
+        let ct = cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: b"old",
+                    aad: b"edgeward/1/k1/c",
+                },
+            )
+            .unwrap();
+        let mut payload = nonce.to_vec();
+        payload.extend_from_slice(&ct);
+        let v1 = format!("1.k1.{}", URL_SAFE_NO_PAD.encode(&payload));
+        let keys = keys(K1).for_deployment("https://app.example", "edgeward");
+        assert_eq!(keys.open("c", &v1).unwrap(), b"old");
+        assert_eq!(keys.open("other", &v1), Err(OpenError::Forged));
+        // Nothing seals format 1 any more.
+        assert!(keys
+            .seal("c", b"new", &Counter(Cell::new(0)))
+            .unwrap()
+            .starts_with("2."));
     }
 }

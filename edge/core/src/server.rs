@@ -1,19 +1,22 @@
 //! Server-side sessions (`EDGEWARD_SESSION_MODE=server`): the tokens live in the session
 //! Durable Object; the browser holds only a random 128-bit session id, sealed in the
-//! `__Host-edgeward-sid` cookie. The store knows a session by the SHA-256 of its id (its
-//! *handle*), never by the id itself, so reading the store does not give anyone a cookie.
+//! `__Host-edgeward-sid` cookie with the user's `sub` (which names the registry shard the
+//! session is kept in). The store knows a session by the SHA-256 of its id (its *handle*), never
+//! by the id itself, so reading the store does not give anyone a cookie.
 
 use edgeward_shared::api::UserClaims;
 use serde::{Deserialize, Serialize};
 
 use crate::phantom::token_key;
-use crate::session::{AccessCookie, IdCookie, Session};
+use crate::session::{AccessToken, Binding, Session};
 
 /// The sealed content of the session-id cookie.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SidCookie {
     /// The session id: 16 random bytes, base64url.
     pub id: String,
+    /// The user, which names the registry shard that keeps the session.
+    pub sub: String,
 }
 
 /// The store's name for a session: the SHA-256 of its id, hex.
@@ -29,6 +32,9 @@ pub struct SessionRecord {
     /// The IdP's session id, from the ID token.
     #[serde(default)]
     pub sid: Option<String>,
+    /// The issuer that signed the user in.
+    #[serde(default)]
+    pub issuer: String,
     /// The raw ID token (for `id_token_hint` at logout).
     pub id_token: String,
     /// The access token and its expiry.
@@ -65,21 +71,25 @@ impl std::fmt::Debug for SessionRecord {
 }
 
 impl SessionRecord {
-    /// The session as the agent and the proxy use it.
-    pub fn to_session(&self) -> Session {
+    /// The session as the agent and the proxy use it; its binding id is the store's handle.
+    pub fn to_session(&self, handle: &str) -> Session {
         Session {
-            id: IdCookie {
-                claims: self.claims.clone(),
+            binding: Binding {
+                id: handle.to_owned(),
+                sub: self.claims.sub.clone(),
                 sid: self.sid.clone(),
-                id_token: self.id_token.clone(),
+                issuer: self.issuer.clone(),
+                started_at: self.created_at,
+                ends_at: self.expires_at,
             },
+            claims: self.claims.clone(),
             csrf: self.csrf.clone(),
-            access: Some(AccessCookie {
+            id_token: self.id_token.clone(),
+            access: Some(AccessToken {
                 token: self.access_token.clone(),
                 exp: self.access_expires_at,
             }),
             refresh: self.refresh_token.clone(),
-            expires_at: self.expires_at,
         }
     }
 

@@ -1,14 +1,28 @@
-//! The session as it lives in the browser: four sealed `__Host-` cookies.
+//! The session as it lives in the browser (stateless mode): three sealed `__Host-` cookies that
+//! belong together.
 //!
 //! | cookie | holds | lives |
 //! | --- | --- | --- |
-//! | `…-at` | the access token and its expiry | until the access token expires |
-//! | `…-rt` | the refresh token | the session's lifetime |
-//! | `…-id` | the user's claims and the raw ID token (for `id_token_hint` at logout) | the session's lifetime |
-//! | `…-csrf` | the session's CSRF value | the session's lifetime |
+//! | `…-id` | the session's [`Binding`], the user's claims, the CSRF value, the raw ID token (for `id_token_hint` at logout) | until the session ends |
+//! | `…-at` | the [`Binding`], the access token and its expiry, the CSRF value | until the access token expires |
+//! | `…-rt` | the [`Binding`] and the refresh token | until the session ends |
 //!
-//! A cookie that does not open (tampered, other key, expired, another cookie's value) counts as
-//! absent. A session exists while its ID cookie opens and it has a refresh or access token.
+//! Every cookie of a session carries the same [`Binding`]: a random 128-bit id made at login,
+//! the user (`sub`), the IdP's session id (`sid`), the issuer, and when the session began and
+//! ends. The binding is sealed with each cookie (AES-GCM authenticates it), so nobody can make a
+//! cookie of one session claim another. Reading a session opens its cookies and requires their
+//! bindings to be equal: cookies of two sessions in one jar (a copy of someone's token cookies
+//! beside one's own ID cookie) are refused as a whole ([`Broken`]), never combined. What decides
+//! whether a token may still be used — the deny-list of ended sessions, the session's end —
+//! is read from the binding of the very cookie that carries the token. A refresh keeps the
+//! binding (and so the end) of the refresh cookie it used: a session never outlives the 24 hours
+//! it began with.
+//!
+//! A cookie that does not open because it expired counts as absent; one that does not open for
+//! any other reason (tampered, another key, another deployment, another cookie's value) or
+//! whose binding differs makes the whole jar [`Broken`]. The format-1 CSRF cookie
+//! (`__Host-edgeward-csrf`) of earlier releases is no longer set (the CSRF value travels in the
+//! ID and access cookies) and is cleared with the others.
 
 use edgeward_shared::api::{SessionResponse, UserClaims};
 use edgeward_shared::names;
@@ -19,60 +33,106 @@ use serde::{Deserialize, Serialize};
 use crate::cookies;
 use crate::idtoken::IdTokenClaims;
 use crate::ports::Random;
-use crate::seal::CookieKeys;
+use crate::seal::{CookieKeys, OpenError};
 
 /// How long a session lasts when the provider does not say how long its refresh token lives,
 /// in seconds (24 hours).
 pub const DEFAULT_SESSION_TTL: u64 = 24 * 3600;
 
-/// `…-at`: the access token.
+/// What ties the cookies of one session together, sealed into each of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Binding {
+    /// The session's own id: 16 random bytes, base64url, made at login.
+    #[serde(rename = "i")]
+    pub id: String,
+    /// The user.
+    #[serde(rename = "u")]
+    pub sub: String,
+    /// The IdP's session id, when the ID token had one.
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// The issuer that signed the user in.
+    #[serde(rename = "p")]
+    pub issuer: String,
+    /// When the session began, seconds since the epoch.
+    #[serde(rename = "b")]
+    pub started_at: u64,
+    /// When it ends, seconds since the epoch.
+    #[serde(rename = "e")]
+    pub ends_at: u64,
+}
+
+/// `…-id`: who the user is, and the session's CSRF value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdCookie {
+    /// The session.
+    pub b: Binding,
+    /// The claims the SPA may see.
+    pub claims: UserClaims,
+    /// The value the SPA must echo in `x-edgeward-csrf`.
+    pub csrf: String,
+    /// The raw ID token, for `id_token_hint` at logout.
+    pub id_token: String,
+}
+
+/// `…-at`: the access token, with what the proxy needs beside it (the session, the CSRF value),
+/// so a proxied call opens this one cookie.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessCookie {
+    /// The session.
+    pub b: Binding,
     /// The access token.
     pub token: String,
     /// When it expires (seconds since the epoch).
     pub exp: u64,
+    /// The session's CSRF value.
+    pub csrf: String,
 }
 
 /// `…-rt`: the refresh token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshCookie {
+    /// The session.
+    pub b: Binding,
     /// The refresh token.
     pub token: String,
 }
 
-/// `…-id`: who the user is.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IdCookie {
-    /// The claims the SPA may see.
-    pub claims: UserClaims,
-    /// The IdP session id, when the ID token had one.
-    #[serde(default)]
-    pub sid: Option<String>,
-    /// The raw ID token, for `id_token_hint` at logout.
-    pub id_token: String,
+/// An access token and when it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    /// The token.
+    pub token: String,
+    /// Its expiry, seconds since the epoch.
+    pub exp: u64,
 }
 
-/// `…-csrf`: the value the SPA must echo in `x-edgeward-csrf`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CsrfCookie {
-    /// The CSRF value.
-    pub value: String,
-}
-
-/// The session read from a request's cookies.
+/// The session read from a request (its cookies in stateless mode, the store in server mode).
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// Who.
-    pub id: IdCookie,
+    /// Which session this is; all of its cookies agreed on it.
+    pub binding: Binding,
+    /// What the SPA may see of the user.
+    pub claims: UserClaims,
     /// The CSRF value.
     pub csrf: String,
+    /// The raw ID token.
+    pub id_token: String,
     /// The access token, if its cookie is still there.
-    pub access: Option<AccessCookie>,
+    pub access: Option<AccessToken>,
     /// The refresh token, if any.
     pub refresh: Option<String>,
-    /// When the session ends (the ID cookie's expiry).
-    pub expires_at: u64,
+}
+
+/// The request's session cookies do not belong together (or one was forged): the jar is refused
+/// as a whole and its cookies are cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broken(pub &'static str);
+
+impl From<Broken> for crate::Error {
+    fn from(b: Broken) -> Self {
+        crate::Error::SessionExpired(format!("the session cookies were refused: {}", b.0))
+    }
 }
 
 /// The value of the sealed cookie `name`, if it is present, opens, and has not expired.
@@ -82,49 +142,116 @@ pub fn open_cookie<T: serde::de::DeserializeOwned>(
     name: &str,
     now: u64,
 ) -> Option<T> {
-    open_with_expiry(headers, keys, name, now).map(|o| o.value)
+    let value = cookies::read(headers, name)?;
+    keys.open_json(name, &value, now).ok().map(|o| o.value)
 }
 
-fn open_with_expiry<T: serde::de::DeserializeOwned>(
+/// Cookie `name`: absent (or expired) → `None`; present and opened → `Some`; present but not
+/// opening for any other reason → [`Broken`].
+fn open_part<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     keys: &CookieKeys,
     name: &str,
     now: u64,
-) -> Option<crate::seal::Opened<T>> {
-    let value = cookies::read(headers, name)?;
-    keys.open_json(name, &value, now).ok()
+) -> Result<Option<T>, Broken> {
+    let Some(value) = cookies::read(headers, name) else {
+        return Ok(None);
+    };
+    match keys.open_json(name, &value, now) {
+        Ok(opened) => Ok(Some(opened.value)),
+        Err(OpenError::Expired) => Ok(None),
+        Err(_) => Err(Broken("a session cookie did not open")),
+    }
+}
+
+/// Checks a binding against the configuration and the time.
+fn current(b: &Binding, issuer: &str, now: u64) -> Result<bool, Broken> {
+    if b.issuer != issuer {
+        return Err(Broken("the session is from another identity provider"));
+    }
+    Ok(b.ends_at > now)
 }
 
 impl Session {
-    /// Reads the session from the request's cookies, if there is one.
-    pub fn read(headers: &HeaderMap, keys: &CookieKeys, now: u64) -> Option<Session> {
-        let id = open_with_expiry::<IdCookie>(headers, keys, names::COOKIE_ID, now)?;
-        let csrf: CsrfCookie = open_cookie(headers, keys, names::COOKIE_CSRF, now)?;
-        let access: Option<AccessCookie> = open_cookie(headers, keys, names::COOKIE_ACCESS, now);
-        let refresh = open_cookie::<RefreshCookie>(headers, keys, names::COOKIE_REFRESH, now)
-            .map(|r| r.token);
-        if access.is_none() && refresh.is_none() {
-            return None;
+    /// Reads the session from the request's cookies: `Ok(None)` when there is none (or it has
+    /// ended), [`Broken`] when cookies are present that do not belong together.
+    pub fn read(
+        headers: &HeaderMap,
+        keys: &CookieKeys,
+        issuer: &str,
+        now: u64,
+    ) -> Result<Option<Session>, Broken> {
+        let id: Option<IdCookie> = open_part(headers, keys, names::COOKIE_ID, now)?;
+        let access: Option<AccessCookie> = open_part(headers, keys, names::COOKIE_ACCESS, now)?;
+        let refresh: Option<RefreshCookie> = open_part(headers, keys, names::COOKIE_REFRESH, now)?;
+        let Some(id) = id else {
+            return if access.is_some() || refresh.is_some() {
+                Err(Broken("token cookies without their session's ID cookie"))
+            } else {
+                Ok(None)
+            };
+        };
+        if access.as_ref().is_some_and(|a| a.b != id.b)
+            || refresh.as_ref().is_some_and(|r| r.b != id.b)
+        {
+            return Err(Broken("cookies of different sessions"));
         }
-        Some(Session {
-            id: id.value,
-            csrf: csrf.value,
-            access,
-            refresh,
-            expires_at: id.expires_at,
-        })
+        if access.as_ref().is_some_and(|a| a.csrf != id.csrf) {
+            return Err(Broken("cookies of different sessions"));
+        }
+        if !current(&id.b, issuer, now)? || (access.is_none() && refresh.is_none()) {
+            return Ok(None);
+        }
+        Ok(Some(Session {
+            binding: id.b,
+            claims: id.claims,
+            csrf: id.csrf,
+            id_token: id.id_token,
+            access: access.map(|a| AccessToken {
+                token: a.token,
+                exp: a.exp,
+            }),
+            refresh: refresh.map(|r| r.token),
+        }))
     }
 
     /// What `/auth/session` answers for this session.
     pub fn to_response(&self) -> SessionResponse {
         SessionResponse {
             is_logged_in: true,
-            claims: Some(self.id.claims.clone()),
+            claims: Some(self.claims.clone()),
             access_token_expires_at: self.access.as_ref().map(|a| a.exp),
             csrf: Some(self.csrf.clone()),
-            session_expires_at: Some(self.expires_at),
+            session_expires_at: Some(self.binding.ends_at),
         }
     }
+}
+
+/// The access cookie alone (the proxy's read): `Ok(None)` when absent, expired, or its session
+/// has ended; [`Broken`] when it does not open or names another provider.
+pub fn read_access(
+    headers: &HeaderMap,
+    keys: &CookieKeys,
+    issuer: &str,
+    now: u64,
+) -> Result<Option<AccessCookie>, Broken> {
+    match open_part::<AccessCookie>(headers, keys, names::COOKIE_ACCESS, now)? {
+        Some(a) if current(&a.b, issuer, now)? => Ok(Some(a)),
+        _ => Ok(None),
+    }
+}
+
+/// The refresh cookie alone, if it opens and belongs to `binding` (to revoke it when its
+/// session turned out to have ended).
+pub fn read_refresh_of(
+    headers: &HeaderMap,
+    keys: &CookieKeys,
+    binding: &Binding,
+    now: u64,
+) -> Option<String> {
+    open_cookie::<RefreshCookie>(headers, keys, names::COOKIE_REFRESH, now)
+        .filter(|r| &r.b == binding)
+        .map(|r| r.token)
 }
 
 /// What the SPA may see of the ID token's claims.
@@ -138,69 +265,81 @@ pub fn user_claims(c: &IdTokenClaims) -> UserClaims {
     }
 }
 
-/// Tokens from a code exchange or a refresh, ready to be stored.
+/// What to write into the cookies.
 #[derive(Debug)]
-pub struct NewTokens<'a> {
-    /// The access token and when it expires.
-    pub access: AccessCookie,
-    /// The refresh token, if the provider issued one.
+pub struct Write<'a> {
+    /// The session.
+    pub binding: &'a Binding,
+    /// Its CSRF value.
+    pub csrf: &'a str,
+    /// The (new) access token.
+    pub access: &'a AccessToken,
+    /// A new refresh token; `None` leaves the refresh cookie as it is (or, with `login`,
+    /// clears it).
     pub refresh: Option<&'a str>,
-    /// The ID cookie, if there is a (new) ID token.
-    pub id: Option<IdCookie>,
-    /// The CSRF value, when a new session starts.
-    pub csrf: Option<&'a str>,
-    /// When the session ends.
-    pub session_expires_at: u64,
+    /// At login: the claims and the raw ID token. Every cookie is then replaced or cleared.
+    pub login: Option<(&'a UserClaims, &'a str)>,
 }
 
-/// Appends `Set-Cookie` headers that store `tokens`. Fails only when sealing fails.
+/// Appends the `Set-Cookie` headers that store `write`. Fails only when sealing fails.
 pub fn store(
     headers: &mut HeaderMap,
     keys: &CookieKeys,
     random: &impl Random,
     now: u64,
-    tokens: &NewTokens<'_>,
+    write: &Write<'_>,
 ) -> Result<(), crate::seal::SealError> {
-    let session_ttl = tokens.session_expires_at.saturating_sub(now);
+    let b = write.binding;
+    let session_ttl = b.ends_at.saturating_sub(now);
     let mut put = |name: &str, sealed: String, ttl: u64| {
         headers.append(SET_COOKIE, cookies::set(name, &sealed, ttl));
     };
+    let access_exp = write.access.exp.min(b.ends_at);
     let at = keys.seal_json(
         names::COOKIE_ACCESS,
-        &tokens.access,
-        tokens.access.exp,
+        &AccessCookie {
+            b: b.clone(),
+            token: write.access.token.clone(),
+            exp: access_exp,
+            csrf: write.csrf.to_owned(),
+        },
+        access_exp,
         random,
     )?;
-    put(
-        names::COOKIE_ACCESS,
-        at,
-        tokens.access.exp.saturating_sub(now),
-    );
-    if let Some(rt) = tokens.refresh {
+    put(names::COOKIE_ACCESS, at, access_exp.saturating_sub(now));
+    if let Some(rt) = write.refresh {
         let sealed = keys.seal_json(
             names::COOKIE_REFRESH,
             &RefreshCookie {
+                b: b.clone(),
                 token: rt.to_owned(),
             },
-            tokens.session_expires_at,
+            b.ends_at,
             random,
         )?;
         put(names::COOKIE_REFRESH, sealed, session_ttl);
     }
-    if let Some(id) = &tokens.id {
-        let sealed = keys.seal_json(names::COOKIE_ID, id, tokens.session_expires_at, random)?;
-        put(names::COOKIE_ID, sealed, session_ttl);
-    }
-    if let Some(csrf) = tokens.csrf {
+    if let Some((claims, id_token)) = write.login {
         let sealed = keys.seal_json(
-            names::COOKIE_CSRF,
-            &CsrfCookie {
-                value: csrf.to_owned(),
+            names::COOKIE_ID,
+            &IdCookie {
+                b: b.clone(),
+                claims: claims.clone(),
+                csrf: write.csrf.to_owned(),
+                id_token: id_token.to_owned(),
             },
-            tokens.session_expires_at,
+            b.ends_at,
             random,
         )?;
-        put(names::COOKIE_CSRF, sealed, session_ttl);
+        put(names::COOKIE_ID, sealed, session_ttl);
+        // Everything else of an earlier session in this browser goes.
+        let mut gone = vec![names::COOKIE_CSRF, names::COOKIE_SESSION];
+        if write.refresh.is_none() {
+            gone.push(names::COOKIE_REFRESH);
+        }
+        for name in gone {
+            headers.append(SET_COOKIE, cookies::clear(name));
+        }
     }
     Ok(())
 }
@@ -208,6 +347,16 @@ pub fn store(
 /// Appends `Set-Cookie` headers that delete every session cookie (and a pending login).
 pub fn clear(headers: &mut HeaderMap) {
     for name in names::ALL_COOKIES {
+        headers.append(SET_COOKIE, cookies::clear(name));
+    }
+}
+
+/// Appends `Set-Cookie` headers that delete every session cookie but keep a pending login.
+pub fn clear_session(headers: &mut HeaderMap) {
+    for name in names::ALL_COOKIES
+        .into_iter()
+        .filter(|n| *n != names::COOKIE_LOGIN)
+    {
         headers.append(SET_COOKIE, cookies::clear(name));
     }
 }

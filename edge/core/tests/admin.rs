@@ -6,17 +6,14 @@
 
 mod common;
 
-use std::rc::Rc;
-
-use common::{call, config_with, json, request, FakePorts, MemStore};
+use common::{call, config_with, json, request, FakePorts};
 use edgeward_core::Edge;
 
 const ADMIN: &str = "an-admin-token-of-at-least-32-characters";
 
 fn edge(admin: bool) -> Edge<FakePorts> {
-    let ports = FakePorts::default();
+    let ports = FakePorts::default().with_registry();
     ports.now.set(1_700_000_000);
-    *ports.registry.borrow_mut() = Some(Rc::new(MemStore::default()));
     let vars: &[(&str, &str)] = if admin {
         &[("EDGEWARD_ADMIN_TOKEN", ADMIN)]
     } else {

@@ -5,15 +5,9 @@
 
 mod common;
 
-use std::rc::Rc;
-
-use common::{config_with, json, set_cookies, FakePorts, MemStore, ISSUER, KEYS, ORIGIN};
+use common::{binding, config_with, json, session_cookies, set_cookies, FakePorts, ISSUER, ORIGIN};
 use edgeward_core::phantom::{Introspection, MintKey};
-use edgeward_core::seal::CookieKeys;
-use edgeward_core::session::{AccessCookie, CsrfCookie, IdCookie};
 use edgeward_core::Edge;
-use edgeward_shared::api::UserClaims;
-use edgeward_shared::names;
 use jwt_compact::alg::Es256;
 use jwt_compact::{AlgorithmExt, Claims, Header};
 use serde_json::json;
@@ -62,9 +56,11 @@ fn edge(registry: bool) -> Edge<FakePorts> {
         200,
         serde_json::to_string(&json!({"active": true, "sub": "demo", "exp": NOW + 300})).unwrap(),
     );
-    if registry {
-        *ports.registry.borrow_mut() = Some(Rc::new(MemStore::default()));
-    }
+    let ports = if registry {
+        ports.with_registry()
+    } else {
+        ports
+    };
     let routes =
         r#"[{"prefix": "/api/orders/", "upstream": "http://orders.test/", "methods": ["GET"]}]"#;
     Edge::new(
@@ -81,41 +77,12 @@ fn edge(registry: bool) -> Edge<FakePorts> {
 
 /// The Cookie header of a session of `sub` with IdP session `sid`, begun at NOW.
 fn session_cookie(sid: &str, sub: &str) -> String {
-    let keys = CookieKeys::parse(KEYS).unwrap();
-    let random = FakePorts::default();
-    let until = NOW + 24 * 3600;
-    let id = IdCookie {
-        claims: UserClaims {
-            sub: sub.into(),
-            ..Default::default()
-        },
-        sid: Some(sid.into()),
-        id_token: "x.y.z".into(),
-    };
-    let seal = |name: &str, json: serde_json::Value, exp: u64| {
-        format!(
-            "{name}={}",
-            keys.seal_json(name, &json, exp, &random).unwrap()
-        )
-    };
-    [
-        seal(names::COOKIE_ID, serde_json::to_value(&id).unwrap(), until),
-        seal(
-            names::COOKIE_CSRF,
-            serde_json::to_value(CsrfCookie { value: "c".into() }).unwrap(),
-            until,
-        ),
-        seal(
-            names::COOKIE_ACCESS,
-            serde_json::to_value(AccessCookie {
-                token: "opaque".into(),
-                exp: NOW + 300,
-            })
-            .unwrap(),
-            NOW + 300,
-        ),
-    ]
-    .join("; ")
+    let b = binding(&format!("b-{sid}-{sub}"), sub, Some(sid), NOW);
+    session_cookies(&config(), &b, "opaque", None, NOW)
+}
+
+fn config() -> edgeward_core::Config {
+    config_with(&[])
 }
 
 fn post_logout(edge: &Edge<FakePorts>, body: &str) -> (u16, serde_json::Value) {
@@ -225,7 +192,7 @@ fn refused_logout_tokens_change_nothing() {
     }
     assert_eq!(session(&edge, &alice).0["isLoggedIn"], true);
     let store = edge.ports().registry.borrow().clone().unwrap();
-    assert!(store.0.borrow().is_empty(), "nothing recorded");
+    assert!(store.keys().is_empty(), "nothing recorded");
 }
 
 #[test]

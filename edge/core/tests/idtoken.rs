@@ -106,6 +106,7 @@ fn expected() -> Expected<'static> {
         issuer: ISSUER,
         client_id: "edgeward",
         nonce: "n-1",
+        acr_values: None,
         now: NOW,
     }
 }

@@ -5,10 +5,8 @@
 
 mod common;
 
-use common::{config_with, json, FakePorts, ISSUER, KEYS};
+use common::{config_with, json, FakePorts, ISSUER};
 use edgeward_core::phantom::{Introspection, MintKey};
-use edgeward_core::seal::CookieKeys;
-use edgeward_core::session::AccessCookie;
 use edgeward_core::{Edge, Outcome};
 use edgeward_shared::names;
 
@@ -40,19 +38,10 @@ fn edge_with(extra: &[(&str, &str)]) -> Edge<FakePorts> {
 
 /// The `Cookie` header of a browser holding `token` as its access token.
 fn access_cookie(token: &str) -> String {
-    let keys = CookieKeys::parse(KEYS).unwrap();
-    let sealed = keys
-        .seal_json(
-            names::COOKIE_ACCESS,
-            &AccessCookie {
-                token: token.to_owned(),
-                exp: NOW + 300,
-            },
-            NOW + 300,
-            &FakePorts::default(),
-        )
-        .unwrap();
-    format!("{}={sealed}", names::COOKIE_ACCESS)
+    let b = common::binding("b-1", "demo", None, NOW);
+    let all = common::session_cookies(&config_with(&[]), &b, token, None, NOW);
+    let at = common::cookie_value(&all, names::COOKIE_ACCESS).unwrap();
+    format!("{}={at}", names::COOKIE_ACCESS)
 }
 
 /// Sends `GET /api/orders/1` with `headers`; the bearer forwarded, or the error code.

@@ -17,6 +17,7 @@ use std::time::Duration;
 use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
 use edgeward_core::flight::{coordinated_refresh, RefreshFlight};
 use edgeward_core::proxy::{forward_response_headers, Forward};
+use edgeward_core::session::DEFAULT_SESSION_TTL;
 use edgeward_core::{
     Clock, Config, ConfigError, Edge, Error, HttpClient, Log, LogLevel, Outcome, Random,
     RandomUnavailable, RefreshCoordinator, SessionRegistry, SharedCache, SignatureVerifier,
@@ -56,30 +57,28 @@ async fn post_to_object(
 /// The binding of the [`EdgewardSessions`] Durable Object class.
 const SESSIONS_BINDING: &str = "EDGEWARD_SESSIONS";
 
-/// The registry is one object (one strongly consistent list for the whole deployment).
-const REGISTRY_NAME: &str = "registry";
-
 impl SessionRegistry for WorkerPorts {
     fn has_registry(&self) -> bool {
         self.sessions.is_some()
     }
 
-    async fn registry(&self, request: &RegistryRequest) -> Result<RegistryAnswer, TransportError> {
-        let transport = |e: worker::Error| TransportError {
-            reason: format!("session registry: {e}"),
-        };
+    /// One registry object per shard, named by the core (`sessions-<n>`).
+    async fn registry(&self, shard: &str, request: &str) -> Result<String, TransportError> {
         let namespace = self.sessions.as_ref().ok_or_else(|| TransportError {
             reason: "no session registry".into(),
         })?;
         let exchange = async {
-            let body = serde_json::to_string(request)?;
-            let mut response = post_to_object(namespace, REGISTRY_NAME, &body).await?;
-            response.json::<RegistryAnswer>().await
+            let mut response = post_to_object(namespace, shard, request).await?;
+            if response.status_code() != 200 {
+                return Err(worker::Error::RustError(format!(
+                    "answered HTTP {}",
+                    response.status_code()
+                )));
+            }
+            response.text().await
         };
-        exchange.await.map_err(|e| {
-            let e = transport(e);
-            worker::console_error!("edgeward: {e}");
-            e
+        exchange.await.map_err(|e| TransportError {
+            reason: format!("session registry {shard}: {e}"),
         })
     }
 }
@@ -115,17 +114,35 @@ impl RegistryStore for StorageStore<'_> {
         self.0.delete(key).await.map(|_| ()).map_err(storage_error)
     }
 
-    async fn keys(&self, prefix: &str) -> Result<Vec<String>, TransportError> {
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, TransportError> {
+        let mut options = worker::ListOptions::new().prefix(prefix).limit(limit);
+        // `start` is inclusive: the smallest key after `after` is `after` followed by NUL.
+        let start = after.map(|a| format!("{a}\u{0}"));
+        if let Some(start) = &start {
+            options = options.start(start);
+        }
         let map = self
             .0
-            .list_with_options(worker::ListOptions::new().prefix(prefix))
+            .list_with_options(options)
             .await
             .map_err(storage_error)?;
-        Ok(map
-            .keys()
-            .into_iter()
-            .filter_map(|k| k.ok().and_then(|k| k.as_string()))
-            .collect())
+        let mut entries = Vec::new();
+        for entry in map.entries() {
+            let pair: js_sys::Array = entry
+                .map_err(|e| TransportError {
+                    reason: format!("{e:?}"),
+                })?
+                .into();
+            if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                entries.push((k, v));
+            }
+        }
+        Ok(entries)
     }
 }
 
@@ -137,6 +154,11 @@ fn storage_error(e: worker::Error) -> TransportError {
 
 /// How often the registry sweeps out what no longer matters.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// Entries one alarm looks at; a sweep that did not get through continues after
+/// [`SWEEP_AGAIN`].
+const SWEEP_BUDGET: usize = 1024;
+/// The pause between two parts of a long sweep.
+const SWEEP_AGAIN: Duration = Duration::from_secs(5);
 
 impl DurableObject for EdgewardSessions {
     fn new(state: worker::State, _env: Env) -> Self {
@@ -148,7 +170,10 @@ impl DurableObject for EdgewardSessions {
         let storage = self.state.storage();
         let writes = matches!(
             request,
-            RegistryRequest::Record { .. } | RegistryRequest::PutSession { .. }
+            RegistryRequest::Record { .. }
+                | RegistryRequest::PutSession { .. }
+                | RegistryRequest::EndSession { .. }
+                | RegistryRequest::EndUser { .. }
         );
         let answer = Registry::handle(&StorageStore(&storage), &request).await;
         // Whatever is stored gets swept later: make sure a sweep is scheduled.
@@ -157,7 +182,10 @@ impl DurableObject for EdgewardSessions {
         }
         match answer {
             Ok(answer) => worker::Response::from_json(&answer),
-            Err(e) => worker::Response::error(e.reason, 500),
+            Err(e) => {
+                worker::console_error!("edgeward: session registry: {}", e.reason);
+                worker::Response::error("session registry failed", 500)
+            }
         }
     }
 
@@ -165,14 +193,27 @@ impl DurableObject for EdgewardSessions {
         let storage = self.state.storage();
         let sweep = RegistryRequest::Sweep {
             now: WorkerPorts::now_secs(),
-            session_ttl: edgeward_core::session::DEFAULT_SESSION_TTL,
+            session_ttl: DEFAULT_SESSION_TTL,
+            budget: SWEEP_BUDGET,
         };
-        if let Err(e) = Registry::handle(&StorageStore(&storage), &sweep).await {
-            worker::console_error!("edgeward: registry sweep failed: {}", e.reason);
-        }
-        // Sweep again while anything is left.
-        if storage.list().await?.size() > 0 {
-            storage.set_alarm(SWEEP_EVERY).await?;
+        let next = match Registry::handle(&StorageStore(&storage), &sweep).await {
+            // More to look at: go on soon, in another invocation (bounded work per alarm).
+            Ok(RegistryAnswer::Swept { done: false, .. }) => Some(SWEEP_AGAIN),
+            Ok(_) => {
+                // Sweep again while anything is left (asking for one key, not all of them).
+                let left = storage
+                    .list_with_options(worker::ListOptions::new().limit(1))
+                    .await?
+                    .size();
+                (left > 0).then_some(SWEEP_EVERY)
+            }
+            Err(e) => {
+                worker::console_error!("edgeward: registry sweep failed: {}", e.reason);
+                Some(SWEEP_EVERY)
+            }
+        };
+        if let Some(after) = next {
+            storage.set_alarm(after).await?;
         }
         worker::Response::ok("swept")
     }
@@ -252,6 +293,16 @@ impl SharedCache for WorkerPorts {
                 worker::console_warn!("edgeward: cache lookup failed: {e}");
                 None
             }
+        }
+    }
+
+    async fn delete(&self, key: &str) {
+        let cache = worker::Cache::open(PHANTOM_CACHE.to_owned()).await;
+        if let Err(e) = cache
+            .delete(format!("{}{key}", self.cache_base), false)
+            .await
+        {
+            worker::console_warn!("edgeward: cache delete failed: {e}");
         }
     }
 

@@ -4,13 +4,16 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
-use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest};
+use edgeward_core::backchannel::{Registry, RegistryRequest};
+use edgeward_core::session::{self, AccessToken, Binding, Write};
 use edgeward_core::{
     Clock, Config, Edge, HttpClient, Log, LogLevel, Random, RandomUnavailable, RefreshCoordinator,
     Request, Response, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
 };
+use edgeward_shared::api::UserClaims;
 
 pub const ORIGIN: &str = "http://localhost:8787";
 pub const ISSUER: &str = "http://idp.test";
@@ -28,8 +31,8 @@ pub struct FakePorts {
     pub accepts: RefCell<Vec<String>>,
     /// The shared cache (the Workers Cache API's stand-in): key → (value, expires at).
     pub shared: RefCell<HashMap<String, (Vec<u8>, u64)>>,
-    /// The session registry's store, when back-channel logout is on.
-    pub registry: RefCell<Option<std::rc::Rc<MemStore>>>,
+    /// The session registry's objects, when back-channel logout is on.
+    pub registry: RefCell<Option<Rc<Shards>>>,
     /// The platform's signature verdict (WebCrypto's stand-in): `None` leaves every check to
     /// Rust; `Some(v)` answers every check with `v`.
     pub signature_verdict: Cell<Option<bool>>,
@@ -37,6 +40,10 @@ pub struct FakePorts {
     pub signature_checks: RefCell<Vec<(String, String)>>,
     /// Every line the core logged.
     pub logs: RefCell<Vec<(LogLevel, String)>>,
+    /// Called with the URL of every request before it is answered (to make something happen
+    /// "meanwhile", e.g. while a grant is at the IdP).
+    #[allow(clippy::type_complexity)]
+    pub on_send: RefCell<Option<Box<dyn Fn(&str)>>>,
 }
 
 impl Log for FakePorts {
@@ -84,17 +91,62 @@ impl RefreshCoordinator for FakePorts {
     }
 }
 
+/// The registry's objects (Durable Objects' stand-in): one in-memory store per shard name.
+#[derive(Debug, Default)]
+pub struct Shards {
+    pub stores: RefCell<BTreeMap<String, Rc<MemStore>>>,
+    /// While set, every call fails as an unreachable object would.
+    pub down: Cell<bool>,
+    /// The shard of every call, in order.
+    pub asked: RefCell<Vec<String>>,
+}
+
+impl Shards {
+    /// The store of `shard` (made on first use, as a Durable Object is).
+    pub fn store(&self, shard: &str) -> Rc<MemStore> {
+        self.stores
+            .borrow_mut()
+            .entry(shard.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Every key in every shard, as `shard/key`.
+    pub fn keys(&self) -> Vec<String> {
+        self.stores
+            .borrow()
+            .iter()
+            .flat_map(|(shard, store)| {
+                store
+                    .0
+                    .borrow()
+                    .keys()
+                    .map(|k| format!("{shard}/{k}"))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
 /// A registry in memory when `registry` is set (back-channel logout on), else none.
 impl SessionRegistry for FakePorts {
     fn has_registry(&self) -> bool {
         self.registry.borrow().is_some()
     }
 
-    async fn registry(&self, request: &RegistryRequest) -> Result<RegistryAnswer, TransportError> {
-        let store = self.registry.borrow().clone().ok_or(TransportError {
+    async fn registry(&self, shard: &str, request: &str) -> Result<String, TransportError> {
+        let shards = self.registry.borrow().clone().ok_or(TransportError {
             reason: "no registry".into(),
         })?;
-        Registry::handle(&*store, request).await
+        shards.asked.borrow_mut().push(shard.to_owned());
+        if shards.down.get() {
+            return Err(TransportError {
+                reason: format!("{shard}: connection refused"),
+            });
+        }
+        let request: RegistryRequest = serde_json::from_str(request).unwrap();
+        let answer = Registry::handle(&*shards.store(shard), &request).await?;
+        Ok(serde_json::to_string(&answer).unwrap())
     }
 }
 
@@ -109,6 +161,10 @@ impl SharedCache for FakePorts {
             .get(key)
             .filter(|(_, expires)| *expires > now)
             .map(|(v, _)| v.clone())
+    }
+
+    async fn delete(&self, key: &str) {
+        self.shared.borrow_mut().remove(key);
     }
 
     async fn put(&self, key: &str, value: Vec<u8>, ttl: u64) {
@@ -141,6 +197,9 @@ impl HttpClient for FakePorts {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let url = request.uri().to_string();
+        if let Some(hook) = self.on_send.borrow().as_ref() {
+            hook(&url);
+        }
         self.accepts.borrow_mut().push(
             request
                 .headers()
@@ -186,6 +245,17 @@ impl FakePorts {
             .iter()
             .filter(|(_, u, _)| u == url)
             .count()
+    }
+
+    /// With a session registry (all shards in memory).
+    pub fn with_registry(self) -> Self {
+        *self.registry.borrow_mut() = Some(Rc::new(Shards::default()));
+        self
+    }
+
+    /// The registry's objects (panics without a registry).
+    pub fn shards(&self) -> Rc<Shards> {
+        self.registry.borrow().clone().expect("a registry")
     }
 
     /// The IdP's discovery document, as a real provider would publish it.
@@ -277,4 +347,274 @@ pub fn set_cookies(res: &Response) -> Vec<(String, String, String)> {
             (name.to_owned(), value.to_owned(), s.clone())
         })
         .collect()
+}
+
+/// A session of `sub` (IdP session `sid`) begun at `started_at`, with binding id `id`.
+pub fn binding(id: &str, sub: &str, sid: Option<&str>, started_at: u64) -> Binding {
+    Binding {
+        id: id.into(),
+        sub: sub.into(),
+        sid: sid.map(str::to_owned),
+        issuer: ISSUER.into(),
+        started_at,
+        ends_at: started_at + 24 * 3600,
+    }
+}
+
+/// The `Cookie` header of a browser holding a session (ID, access and, when given, refresh
+/// cookies), sealed exactly as `config`'s edge seals them at login.
+pub fn session_cookies(
+    config: &Config,
+    b: &Binding,
+    access: &str,
+    refresh: Option<&str>,
+    now: u64,
+) -> String {
+    let mut headers = http::HeaderMap::new();
+    let claims = UserClaims {
+        sub: b.sub.clone(),
+        ..Default::default()
+    };
+    session::store(
+        &mut headers,
+        &config.cookie_keys,
+        &FakePorts::default(),
+        now,
+        &Write {
+            binding: b,
+            csrf: "c",
+            access: &AccessToken {
+                token: access.into(),
+                exp: now + 300,
+            },
+            refresh,
+            login: Some((&claims, "x.y.z")),
+        },
+    )
+    .unwrap();
+    cookie_header(&headers)
+}
+
+/// The `Cookie` header a browser sends after receiving these `Set-Cookie` headers (cleared
+/// cookies left out).
+pub fn cookie_header(headers: &http::HeaderMap) -> String {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| {
+            let s = v.to_str().unwrap();
+            let pair = s.split(';').next().unwrap();
+            (!s.contains("Max-Age=0")).then(|| pair.to_owned())
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub fn cookie_value(header: &str, name: &str) -> Option<String> {
+    header
+        .split("; ")
+        .find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_owned))
+}
+
+/// The fake IdP's ES256 signing key (kid `idp`), as a `kid:<base64url scalar>` spec.
+pub const IDP_KEY: &str = "idp:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
+
+/// Claims signed with [`IDP_KEY`] (ES256, kid `idp`), with `typ` when given.
+pub fn idp_sign(claims: &serde_json::Value, typ: Option<&str>) -> String {
+    use base64::Engine;
+    use jwt_compact::AlgorithmExt;
+    let secret = IDP_KEY.split_once(':').unwrap().1;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(secret)
+        .unwrap();
+    let key = p256::ecdsa::SigningKey::from_slice(&bytes).unwrap();
+    let mut header = jwt_compact::Header::empty().with_key_id("idp");
+    if let Some(typ) = typ {
+        header = header.with_token_type(typ);
+    }
+    jwt_compact::alg::Es256
+        .token(&header, &jwt_compact::Claims::new(claims.clone()), &key)
+        .unwrap()
+}
+
+impl FakePorts {
+    /// An IdP with discovery (`extra` members laid over it), the [`IDP_KEY`] JWKS, a
+    /// revocation endpoint that accepts everything and an introspection endpoint that says
+    /// the token is active.
+    pub fn with_idp(self, extra: serde_json::Value) -> Self {
+        let mut discovery = serde_json::json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": format!("{ISSUER}/auth"),
+            "token_endpoint": format!("{ISSUER}/token"),
+            "jwks_uri": format!("{ISSUER}/jwks"),
+            "end_session_endpoint": format!("{ISSUER}/session/end"),
+            "revocation_endpoint": format!("{ISSUER}/token/revocation"),
+            "introspection_endpoint": format!("{ISSUER}/token/introspection"),
+        });
+        if let (Some(d), Some(e)) = (discovery.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                d.insert(k.clone(), v.clone());
+            }
+        }
+        self.route(
+            &format!("{ISSUER}/.well-known/openid-configuration"),
+            200,
+            discovery.to_string(),
+        );
+        self.route(
+            &format!("{ISSUER}/jwks"),
+            200,
+            edgeward_core::phantom::MintKey::parse(IDP_KEY)
+                .unwrap()
+                .jwks_json(),
+        );
+        self.route(&format!("{ISSUER}/token/revocation"), 200, "");
+        self.route(
+            &format!("{ISSUER}/token/introspection"),
+            200,
+            serde_json::json!({"active": true, "sub": "demo", "exp": self.now.get() + 3600})
+                .to_string(),
+        );
+        self
+    }
+
+    /// The bodies of every request sent to `url`.
+    pub fn bodies_to(&self, url: &str) -> Vec<String> {
+        self.sent
+            .borrow()
+            .iter()
+            .filter(|(_, u, _)| u == url)
+            .map(|(_, _, b)| b.clone())
+            .collect()
+    }
+}
+
+/// How a test login goes.
+pub struct Login<'a> {
+    /// The user.
+    pub sub: &'a str,
+    /// The IdP session id in the ID token.
+    pub sid: Option<&'a str>,
+    /// The tokens the IdP issues.
+    pub access: &'a str,
+    /// `None`: the IdP issues no refresh token.
+    pub refresh: Option<&'a str>,
+    /// The `iss` of the authorization response (RFC 9207); `None` leaves it out.
+    pub iss: Option<&'a str>,
+    /// Extra claims laid over the ID token's.
+    pub claims: serde_json::Value,
+    /// The body of login/start.
+    pub start: serde_json::Value,
+    /// Cookies the browser already has (an earlier session), as a `Cookie` header.
+    pub cookies: &'a str,
+}
+
+impl Default for Login<'_> {
+    fn default() -> Self {
+        Self {
+            sub: "demo",
+            sid: Some("idp-session-1"),
+            access: "opaque-at",
+            refresh: Some("opaque-rt"),
+            iss: Some(ISSUER),
+            claims: serde_json::json!({}),
+            start: serde_json::json!({}),
+            cookies: "",
+        }
+    }
+}
+
+/// A whole login against the fake IdP (login/start, the IdP's tokens with an ES256 ID token,
+/// login/end). Returns the login/end response.
+pub fn login_with(edge: &Edge<FakePorts>, l: &Login<'_>) -> Response {
+    let start = call(
+        edge,
+        request(
+            "POST",
+            "/auth/login/start",
+            &[("origin", ORIGIN), ("content-type", "application/json")],
+            &l.start.to_string(),
+        ),
+    );
+    assert_eq!(
+        start.status(),
+        200,
+        "{}",
+        String::from_utf8_lossy(start.body())
+    );
+    let url = url::Url::parse(json(&start)["authorizationUrl"].as_str().unwrap()).unwrap();
+    let q: HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let (_, login_cookie, _) = set_cookies(&start).remove(0);
+    let now = edge.ports().now.get();
+    let mut claims = serde_json::json!({
+        "iss": ISSUER, "sub": l.sub, "aud": "edgeward", "nonce": q["nonce"],
+        "iat": now, "exp": now + 300,
+    });
+    if let Some(sid) = l.sid {
+        claims["sid"] = serde_json::json!(sid);
+    }
+    for (k, v) in l.claims.as_object().unwrap() {
+        claims[k] = v.clone();
+    }
+    let mut tokens = serde_json::json!({
+        "access_token": l.access, "token_type": "Bearer", "expires_in": 300,
+        "id_token": idp_sign(&claims, None),
+    });
+    if let Some(rt) = l.refresh {
+        tokens["refresh_token"] = serde_json::json!(rt);
+    }
+    edge.ports()
+        .route(&format!("{ISSUER}/token"), 200, tokens.to_string());
+    let mut page = format!("{ORIGIN}/callback?code=the-code&state={}", q["state"]);
+    if let Some(iss) = l.iss {
+        page.push_str(&format!(
+            "&iss={}",
+            url::form_urlencoded::byte_serialize(iss.as_bytes()).collect::<String>()
+        ));
+    }
+    let mut cookie = format!("__Host-edgeward-login={login_cookie}");
+    if !l.cookies.is_empty() {
+        cookie = format!("{}; {cookie}", l.cookies);
+    }
+    call(
+        edge,
+        request(
+            "POST",
+            "/auth/login/end",
+            &[
+                ("origin", ORIGIN),
+                ("cookie", &cookie),
+                ("content-type", "application/json"),
+            ],
+            &serde_json::json!({ "pageUrl": page }).to_string(),
+        ),
+    )
+}
+
+/// A login that must succeed: the browser's `Cookie` header afterwards, and the CSRF value.
+pub fn signed_in(edge: &Edge<FakePorts>, l: &Login<'_>) -> (String, String) {
+    let res = login_with(edge, l);
+    assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
+    let csrf = json(&res)["csrf"].as_str().unwrap().to_owned();
+    (cookie_header(res.headers()), csrf)
+}
+
+/// The jar after `res`: `cookies` with every `Set-Cookie` of the response applied.
+pub fn apply(cookies: &str, res: &Response) -> String {
+    let mut jar: Vec<(String, String)> = cookies
+        .split("; ")
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.split_once('=').map(|(n, v)| (n.to_owned(), v.to_owned())))
+        .collect();
+    for (name, value, raw) in set_cookies(res) {
+        jar.retain(|(n, _)| *n != name);
+        if !raw.contains("Max-Age=0") {
+            jar.push((name, value));
+        }
+    }
+    jar.iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
