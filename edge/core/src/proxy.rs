@@ -240,11 +240,12 @@ pub fn path_is_safe(path: &str) -> bool {
 }
 
 /// Compatibility forms of `. / \ ; % ? #`: what Unicode's NFKC mapping turns into them, and
-/// the division slash and set minus that Windows' "best fit" conversion does.
-const LOOKALIKES: [char; 19] = [
+/// what Windows' "best fit" conversion to a code page does (the division slash, the set minus,
+/// and the yen and won signs, which are `\` in the Japanese and Korean code pages).
+const LOOKALIKES: [char; 21] = [
     '\u{2024}', '\u{2025}', '\u{2026}', '\u{FE52}', '\u{FF0E}', // dots
     '\u{FF0F}', '\u{2215}', // slashes
-    '\u{FF3C}', '\u{FE68}', '\u{2216}', // backslashes
+    '\u{FF3C}', '\u{FE68}', '\u{2216}', '\u{A5}', '\u{20A9}', // backslashes
     '\u{FF1B}', '\u{FE54}', '\u{037E}', // semicolons (U+037E is the Greek question mark)
     '\u{FF05}', '\u{FE6A}', // percent signs
     '\u{FF1F}', '\u{FE56}', // question marks
@@ -775,6 +776,8 @@ mod tests {
             "/api/%zz",
             "/api/a%",
             "/api/\u{7f}",
+            "/api/..%c2%a5admin",
+            "/api/..%e2%82%a9x",
         ] {
             assert!(!path_is_safe(path), "{path}");
         }
