@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { useStack, ORIGIN, ISSUER, WORKER_PORT } from "../support/stack.mjs";
+import { useStack, ORIGIN, ISSUER, WORKER_PORT, API } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
 import { signIn } from "../support/session.mjs";
 
@@ -116,6 +116,171 @@ test("encoded slashes and backslashes are 404; dot segments resolve before routi
   const seen = JSON.parse(resolved.body).request.path;
   assert.equal(seen, "/whoami/");
   assert.doesNotMatch(seen, /\.\.|%2e/i);
+});
+
+/** How many requests the example API has received. */
+const apiRequests = async () => (await (await fetch(`${API}/_test/requests`)).json()).count;
+
+test("`..;`, `%3b`, double encoding and dot-only segments are 404 and never reach the API", async () => {
+  const { jar } = await signIn();
+  const cookie = jar.header(ORIGIN);
+  // Each one survives the URL standard (workerd parses the request URL before the worker runs),
+  // and each one is `..` or `/` to some server behind a proxy (Tomcat, Jetty and Spring read
+  // `..;` as `..`; a second decode turns `%252e` into `.`; Windows trims dots and spaces).
+  const attacks = [
+    "/api/echo/..;/admin",
+    "/api/echo/..;/..;/whoami",
+    "/api/echo/..;jsessionid=x/admin",
+    "/api/echo/..%3b/admin",
+    "/api/echo/..%3B/admin",
+    "/api/echo/%3b",
+    "/api/echo/a;b",
+    "/api/echo/%252e%252e/admin",
+    "/api/echo/%252E%252E%252Fadmin",
+    "/api/echo/a%252fb",
+    "/api/echo/%25",
+    "/api/echo/...",
+    "/api/echo/..%20/admin",
+    "/api/echo/%20../admin",
+    "/api/echo/.%20./admin",
+    "/api/echo/..%09/admin",
+    "/api/echo/a%0d%0aX-Injected:%201",
+    "/api/echo/%c0%ae%c0%ae/admin",
+    "/api/echo/%ef%bc%8e%ef%bc%8e/admin",
+    "/api/echo/a%ef%bc%8fb",
+    "/api/echo/a%3fb",
+  ];
+  const before = await apiRequests();
+  for (const path of attacks) {
+    const res = await rawGet(path, cookie);
+    assert.equal(res.status, 404, `${path}: ${res.body}`);
+    assert.equal(JSON.parse(res.body).code, "route_not_found", path);
+  }
+  assert.equal(await apiRequests(), before, "the API received none of them");
+
+  // Dots inside names, spaces, and anything at all in the query still go through.
+  const ok = await rawGet("/api/echo/a.b/c..d/e%20f?q=a;b&r=..;/&s=%252e", cookie);
+  assert.equal(ok.status, 200, ok.body);
+  const seen = JSON.parse(ok.body).request;
+  assert.equal(seen.path, "/echo/a.b/c..d/e%20f");
+  assert.equal(seen.query, "q=a;b&r=..;/&s=%252e");
+});
+
+test("headers that override the method, URL or identity never reach the API; a route's extras do", async () => {
+  const { jar } = await signIn();
+  const attacks = {
+    "x-http-method-override": "DELETE",
+    "x-http-method": "DELETE",
+    "x-method-override": "DELETE",
+    "x-original-url": "/admin",
+    "x-rewrite-url": "/admin",
+    "x-forwarded-host": "evil.example",
+    "x-forwarded-for": "10.6.6.6",
+    "x-forwarded-prefix": "/admin",
+    forwarded: "for=10.6.6.6;host=evil.example",
+    "x-real-ip": "10.6.6.6",
+    "x-user-id": "admin",
+    "x-tenant": "t-1",
+  };
+  const headers = { ...attacks, accept: "application/json", "x-request-id": "r-7", "if-none-match": '"v1"' };
+  const res = await jar.fetch(`${ORIGIN}/api/echo/h`, { headers });
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  const seen = body.request.headers;
+  for (const name of Object.keys(attacks)) {
+    assert.equal(seen[name], undefined, `${name} reached the API`);
+  }
+  assert.equal(seen.accept, "application/json");
+  assert.equal(seen["x-request-id"], "r-7");
+  assert.equal(seen["if-none-match"], '"v1"');
+  assert.match(seen.authorization, /^Bearer eyJ/);
+
+  // /api/tenant/ lists x-tenant in its requestHeaders: there it goes through (the rest does not).
+  const tenant = await (await jar.fetch(`${ORIGIN}/api/tenant/h`, { headers })).json();
+  assert.equal(tenant.request.headers["x-tenant"], "t-1");
+  assert.equal(tenant.request.headers["x-http-method-override"], undefined);
+  assert.equal(tenant.request.headers["x-user-id"], undefined);
+});
+
+/** GET /api/<route>/r with an answer shaped by the example API: `headers` as "Name: value". */
+function shapedGet(jar, headers, { route = "echo", status, type, body } = {}) {
+  const q = new URLSearchParams();
+  for (const h of headers) q.append("respond-header", h);
+  if (status) q.set("respond-status", String(status));
+  if (type) q.set("respond-type", type);
+  if (body) q.set("respond-body", body);
+  return jar.fetch(`${ORIGIN}/api/${route}/r?${q}`);
+}
+
+test("an upstream's CORS, cookies, Clear-Site-Data and internal Location arrive sanitised", async () => {
+  const { jar } = await signIn();
+  const res = await shapedGet(
+    jar,
+    [
+      "Access-Control-Allow-Origin: *",
+      "Access-Control-Allow-Credentials: true",
+      "Set-Cookie: planted=1; Path=/",
+      'Clear-Site-Data: "*"',
+      "Refresh: 0;url=https://evil.example/",
+      "Location: http://internal.corp:8080/secret",
+      "Strict-Transport-Security: max-age=0",
+      "X-Ratelimit-Remaining: 9",
+      "ETag: \"v1\"",
+    ],
+    { status: 302 },
+  );
+  assert.equal(res.status, 302);
+  for (const name of [
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "clear-site-data",
+    "refresh",
+    "location",
+    "strict-transport-security",
+    "x-ratelimit-remaining",
+  ]) {
+    assert.equal(res.headers.get(name), null, name);
+  }
+  assert.deepEqual(res.headers.getSetCookie(), []);
+  assert.equal(res.headers.get("etag"), '"v1"');
+  assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+  assert.match(res.headers.get("content-security-policy"), /(^|; )sandbox(;|$)/);
+  assert.equal(res.headers.get("cross-origin-resource-policy"), "same-origin");
+
+  // The route's responseHeaders pass its extras.
+  const tenant = await shapedGet(jar, ["X-Ratelimit-Remaining: 9"], { route: "tenant" });
+  assert.equal(tenant.headers.get("x-ratelimit-remaining"), "9");
+
+  // A Location under the route's upstream comes back as the same place on our origin; one
+  // elsewhere (here: the same API host, but outside this route's base) is dropped.
+  const cases = [
+    [`${API}/echo/next?x=1`, "/api/echo/next?x=1"],
+    ["other", "/api/echo/other"],
+    [`${API}/whoami/`, null],
+    ["//evil.example/x", null],
+  ];
+  for (const [location, expected] of cases) {
+    const r = await shapedGet(jar, [`Location: ${location}`], { status: 303 });
+    assert.equal(r.status, 303);
+    assert.equal(r.headers.get("location"), expected, location);
+  }
+});
+
+test("HTML or SVG from an upstream is sandboxed: no script on the SPA's origin", async () => {
+  const { jar } = await signIn();
+  for (const type of ["text/html", "image/svg+xml"]) {
+    const body =
+      type === "text/html"
+        ? "<script>fetch('/auth/session').then(r => r.text()).then(alert)</script>"
+        : '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>';
+    const res = await shapedGet(jar, ["Content-Security-Policy: script-src *"], { type, body });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), type);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    const csp = res.headers.get("content-security-policy");
+    assert.equal(csp, "default-src 'none'; sandbox; frame-ancestors 'none'", "ours, not the upstream's");
+    assert.equal(await res.text(), body);
+  }
 });
 
 test("an expired access token is 401; after /auth/refresh the retry succeeds", async () => {

@@ -26,6 +26,14 @@ export const API_ROUTES = JSON.stringify([
   { prefix: "/api/whoami/", upstream: `${API}/whoami/`, methods: ["GET"] },
   { prefix: "/api/echo/", upstream: `${API}/echo/`, methods: ["GET", "POST", "PUT", "PATCH", "DELETE"] },
   { prefix: "/api/admin/", upstream: `${API}/admin/`, methods: ["GET"] },
+  // A route with per-route header extras (the proxy suite's header tests).
+  {
+    prefix: "/api/tenant/",
+    upstream: `${API}/echo/tenant/`,
+    methods: ["GET"],
+    requestHeaders: ["x-tenant"],
+    responseHeaders: ["x-ratelimit-remaining"],
+  },
 ]);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

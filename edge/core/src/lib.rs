@@ -51,8 +51,8 @@ pub enum Outcome {
     /// Answer with this response.
     Respond(Response),
     /// Forward to an upstream API (only for `/api/*`): the adapter sends the browser's body
-    /// along, streams the answer back through [`proxy::forward_response_headers`], and answers
-    /// [`Error::UpstreamUnavailable`] if the upstream cannot be reached.
+    /// along, streams the answer back with the headers [`proxy::Forward::response_headers`]
+    /// gives, and answers [`Error::UpstreamUnavailable`] if the upstream cannot be reached.
     Forward(proxy::Forward),
 }
 

@@ -2,14 +2,24 @@
 //! request and its response may carry.
 //!
 //! Routes come from `EDGEWARD_API_ROUTES`, a JSON list of
-//! `{"prefix": "/api/orders/", "upstream": "https://orders.internal/", "methods": ["GET"]}`.
-//! The longest matching prefix wins. A path that could mean something else to the upstream than
-//! to us (dot segments, encoded slashes or backslashes, backslashes, encoded NUL) matches no
-//! route: 404 `route_not_found`, never a forward.
+//! `{"prefix": "/api/orders/", "upstream": "https://orders.internal/", "methods": ["GET"]}`,
+//! optionally with `"requestHeaders"` and `"responseHeaders"` (header names this route passes
+//! on top of the defaults). The longest matching prefix wins.
+//!
+//! Paths: a path that could mean something else to the upstream than to us matches no route
+//! (404 `route_not_found`, never a forward); see [`path_is_safe`].
+//!
+//! Headers are allow-listed both ways: the upstream gets [`DEFAULT_REQUEST_HEADERS`], the
+//! route's extras and our `Authorization: Bearer`; the browser gets
+//! [`DEFAULT_RESPONSE_HEADERS`], the route's extras, a `Location` only when it points under the
+//! route (rewritten to our path), and headers that keep an upstream's answer from acting on the
+//! SPA's origin ([`PROXIED_RESPONSE_CSP`], `nosniff`, `Cross-Origin-Resource-Policy`). Some
+//! names can never be allowed, not even per route: configuring one is a configuration error.
 //!
 //! [`forward`] is the proxy's request handler: route, Origin/CSRF rules for state-changing
 //! methods, the access-token cookie, the phantom token, and the [`Forward`] plan the platform
-//! adapter carries out (streaming the body both ways).
+//! adapter carries out (streaming the body both ways, rewriting the answer's headers with
+//! [`Forward::response_headers`]).
 
 use edgeward_shared::names;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -22,13 +32,17 @@ use crate::error::Error;
 
 /// One route as written in the configuration.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RouteSpec {
     prefix: String,
     upstream: String,
     methods: Vec<String>,
     #[serde(default)]
     audience: Option<String>,
+    #[serde(default)]
+    request_headers: Vec<String>,
+    #[serde(default)]
+    response_headers: Vec<String>,
 }
 
 /// One validated route.
@@ -42,6 +56,10 @@ pub struct Route {
     pub methods: Vec<Method>,
     /// `aud` of the tokens minted for this API (default: the upstream's origin).
     pub audience: String,
+    /// Request headers forwarded on this route besides [`DEFAULT_REQUEST_HEADERS`].
+    pub request_headers: Vec<HeaderName>,
+    /// Response headers passed back on this route besides [`DEFAULT_RESPONSE_HEADERS`].
+    pub response_headers: Vec<HeaderName>,
 }
 
 /// The route table.
@@ -67,13 +85,19 @@ impl Routes {
         let mut routes: Vec<Route> = Vec::with_capacity(specs.len());
         for spec in specs {
             let prefix = spec.prefix;
+            // Written plainly: letters, digits, `-._~` and single slashes, and safe as a path.
             if !prefix.starts_with(edgeward_shared::paths::API_PREFIX)
                 || !prefix.ends_with('/')
                 || prefix.len() <= edgeward_shared::paths::API_PREFIX.len()
+                || prefix.contains("//")
+                || !prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b))
                 || !path_is_safe(&prefix)
             {
                 return Err(format!(
-                    "prefix {prefix:?} must look like /api/<name>/ (a trailing slash, no dot segments)"
+                    "prefix {prefix:?} must look like /api/<name>/ (a trailing slash, only \
+                     letters, digits, - . _ ~ and single slashes, no dot segments)"
                 ));
             }
             if routes.iter().any(|r| r.prefix == prefix) {
@@ -100,6 +124,12 @@ impl Routes {
                     "upstream {upstream} of {prefix} must end with / and have no query or fragment"
                 ));
             }
+            if !path_is_safe(upstream.path()) {
+                return Err(format!(
+                    "upstream {upstream} of {prefix} has a path a server could read two ways \
+                     (;, %, dot segments, control characters)"
+                ));
+            }
             if spec.methods.is_empty() {
                 return Err(format!("route {prefix} allows no method"));
             }
@@ -117,6 +147,18 @@ impl Routes {
                     other => Err(format!("route {prefix}: method {other:?} is not supported")),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            let request_headers = header_names(
+                &prefix,
+                "requestHeaders",
+                &spec.request_headers,
+                &NEVER_REQUEST,
+            )?;
+            let response_headers = header_names(
+                &prefix,
+                "responseHeaders",
+                &spec.response_headers,
+                &NEVER_RESPONSE,
+            )?;
             let audience = spec
                 .audience
                 .unwrap_or_else(|| upstream.origin().ascii_serialization());
@@ -125,6 +167,8 @@ impl Routes {
                 upstream,
                 methods,
                 audience,
+                request_headers,
+                response_headers,
             });
         }
         // Longest prefix first, so the most specific route wins.
@@ -138,7 +182,7 @@ impl Routes {
     }
 
     /// Where `method uri` goes: 404 when no route matches or the path is unsafe, 405 when the
-    /// route does not allow the method.
+    /// route does not allow the method. Only the path is checked; the query goes as it is.
     pub fn resolve(&self, method: &Method, uri: &Uri) -> Result<Target<'_>, Error> {
         let path = uri.path();
         if !path_is_safe(path) {
@@ -180,66 +224,256 @@ impl Routes {
     }
 }
 
-/// Whether a raw (still percent-encoded) path is unambiguous: no `.`/`..` segments (plain or
-/// encoded), no encoded `/` or `\`, no `\`, no encoded NUL.
+/// Whether a raw (still percent-encoded) path means one thing to every server behind us.
+///
+/// Each segment is decoded once, and refused when the raw form has an encoded dot (`%2e`), or
+/// the decoded form is not UTF-8 (overlong forms of `.` and `/`), or holds `/`, `\`, `;` (a
+/// path parameter: Tomcat, Jetty and Spring read `..;` as `..`), `%` (double encoding: one more
+/// decode upstream), `?`, `#`, a control character (NUL, CR, LF, tab, DEL, C1), or a character
+/// that Unicode compatibility mapping turns into one of `. / \ ; % ? #` (fullwidth forms and
+/// the like); or when the segment is made only of dots, or of dots and whitespace (`.`, `..`,
+/// `...`, `. .`, `.. `), which some servers trim or resolve.
 pub fn path_is_safe(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    if lower.contains('\\')
-        || ["%2f", "%5c", "%00", "%2e"]
-            .iter()
-            .any(|bad| lower.contains(bad))
-    {
-        return false;
-    }
-    path.starts_with('/')
-        && !path
-            .split('/')
-            .any(|segment| segment == "." || segment == "..")
+    path.strip_prefix('/')
+        .is_some_and(|rest| rest.split('/').all(segment_is_safe))
 }
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1) and others that must not cross the proxy.
+/// Compatibility forms of `. / \ ; % ? #`: what Unicode's NFKC mapping turns into them, and
+/// what Windows' "best fit" conversion to a code page does (the division slash, the set minus,
+/// and the yen and won signs, which are `\` in the Japanese and Korean code pages).
+const LOOKALIKES: [char; 21] = [
+    '\u{2024}', '\u{2025}', '\u{2026}', '\u{FE52}', '\u{FF0E}', // dots
+    '\u{FF0F}', '\u{2215}', // slashes
+    '\u{FF3C}', '\u{FE68}', '\u{2216}', '\u{A5}', '\u{20A9}', // backslashes
+    '\u{FF1B}', '\u{FE54}', '\u{037E}', // semicolons (U+037E is the Greek question mark)
+    '\u{FF05}', '\u{FE6A}', // percent signs
+    '\u{FF1F}', '\u{FE56}', // question marks
+    '\u{FF03}', '\u{FE5F}', // number signs
+];
+
+/// Whitespace, or an invisible character a server might drop next to a dot.
+fn is_blank(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+fn segment_is_safe(raw: &str) -> bool {
+    if raw.to_ascii_lowercase().contains("%2e") {
+        return false;
+    }
+    let Ok(decoded) = percent_encoding::percent_decode_str(raw).decode_utf8() else {
+        return false;
+    };
+    let refused = |c: char| {
+        c.is_control() || matches!(c, '/' | '\\' | ';' | '%' | '?' | '#') || LOOKALIKES.contains(&c)
+    };
+    if decoded.chars().any(refused) {
+        return false;
+    }
+    let dots_only = decoded.contains('.') && decoded.chars().all(|c| c == '.' || is_blank(c));
+    !dots_only
+}
+
+/// Request headers every route forwards: content negotiation, the body's description,
+/// conditional and range requests, and tracing. Anything else needs the route's
+/// `requestHeaders`. (`Content-Length` is not here: the runtime frames the body it sends.)
+pub const DEFAULT_REQUEST_HEADERS: [&str; 17] = [
+    "accept",
+    "accept-language",
+    "cache-control",
+    "content-encoding",
+    "content-language",
+    "content-type",
+    "idempotency-key",
+    "if-match",
+    "if-modified-since",
+    "if-none-match",
+    "if-range",
+    "if-unmodified-since",
+    "range",
+    "traceparent",
+    "tracestate",
+    "user-agent",
+    "x-request-id",
+];
+
+/// Response headers every route passes back: the body's description, caching and validators,
+/// ranges, `Allow`, `Retry-After`, a Bearer `WWW-Authenticate`, and tracing. Anything else
+/// needs the route's `responseHeaders`.
+pub const DEFAULT_RESPONSE_HEADERS: [&str; 19] = [
+    "accept-ranges",
+    "age",
+    "allow",
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "content-length",
+    "content-range",
+    "content-type",
+    "date",
+    "etag",
+    "expires",
+    "last-modified",
+    "retry-after",
+    "traceparent",
+    "vary",
+    "www-authenticate",
+    "x-request-id",
+];
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1, and the legacy `Proxy-Connection`): never forwarded.
 const HOP_BY_HOP: [&str; 9] = [
     "connection",
     "keep-alive",
     "proxy-authenticate",
     "proxy-authorization",
+    "proxy-connection",
     "te",
     "trailer",
     "transfer-encoding",
     "upgrade",
-    "host",
 ];
 
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let listed: Vec<HeaderName> = headers
+/// Names a route may never forward upstream, as exact names and as prefixes: credentials
+/// (ours is the only `Authorization`), what routes or identifies the request (host, client
+/// address, forwarding chains, method and URL overrides that would defeat the route's method
+/// list and prefix), our own `x-edgeward-*` headers, Cloudflare's `cf-*`, message framing.
+const NEVER_REQUEST: Never = Never {
+    exact: &[
+        "authorization",
+        "cookie",
+        "cookie2",
+        "host",
+        "content-length",
+        "forwarded",
+        "via",
+        "x-real-ip",
+        "true-client-ip",
+        "client-ip",
+        "x-client-ip",
+        "x-cluster-client-ip",
+        "x-host",
+        "x-http-method",
+        "x-http-method-override",
+        "x-method-override",
+        "x-original-method",
+        "x-original-url",
+        "x-original-uri",
+        "x-rewrite-url",
+        "x-override-url",
+    ],
+    prefixes: &["x-forwarded-", "x-edgeward-", "cf-", "proxy-"],
+};
+
+/// Names a route may never pass back to the browser: cookies, CORS (the API is reached
+/// same-origin; an upstream's `Access-Control-*` would open it to other sites), origin-wide
+/// state and policy that belong to the site, not to one API (`Clear-Site-Data`, `Refresh`,
+/// `Service-Worker-Allowed`, HSTS, `NEL` and reporting, `Alt-Svc`, the document policies and
+/// the ones this proxy sets itself), `Location` (rewritten by its own rule), framing.
+const NEVER_RESPONSE: Never = Never {
+    exact: &[
+        "set-cookie",
+        "set-cookie2",
+        "location",
+        "content-location",
+        "clear-site-data",
+        "refresh",
+        "service-worker-allowed",
+        "content-security-policy",
+        "content-security-policy-report-only",
+        "x-content-type-options",
+        "x-frame-options",
+        "cross-origin-resource-policy",
+        "cross-origin-opener-policy",
+        "cross-origin-opener-policy-report-only",
+        "cross-origin-embedder-policy",
+        "cross-origin-embedder-policy-report-only",
+        "origin-agent-cluster",
+        "permissions-policy",
+        "feature-policy",
+        "document-policy",
+        "strict-transport-security",
+        "public-key-pins",
+        "public-key-pins-report-only",
+        "expect-ct",
+        "nel",
+        "report-to",
+        "reporting-endpoints",
+        "alt-svc",
+        "timing-allow-origin",
+        "x-permitted-cross-domain-policies",
+        "supports-loading-mode",
+        "speculation-rules",
+        "x-dns-prefetch-control",
+    ],
+    prefixes: &["access-control-", "x-edgeward-"],
+};
+
+/// A set of header names, exact and by prefix (lowercase).
+#[derive(Debug)]
+struct Never {
+    exact: &'static [&'static str],
+    prefixes: &'static [&'static str],
+}
+
+impl Never {
+    fn contains(&self, name: &str) -> bool {
+        HOP_BY_HOP.contains(&name)
+            || self.exact.contains(&name)
+            || self.prefixes.iter().any(|p| name.starts_with(p))
+    }
+}
+
+/// Validates a route's extra header names: real header names, none of `never`.
+fn header_names(
+    prefix: &str,
+    field: &str,
+    names: &[String],
+    never: &Never,
+) -> Result<Vec<HeaderName>, String> {
+    names
+        .iter()
+        .map(|raw| {
+            let name = HeaderName::from_bytes(raw.trim().as_bytes())
+                .map_err(|_| format!("route {prefix}: {field}: {raw:?} is not a header name"))?;
+            if never.contains(name.as_str()) {
+                return Err(format!(
+                    "route {prefix}: {field} may not name {:?}: the proxy never passes it",
+                    name.as_str()
+                ));
+            }
+            Ok(name)
+        })
+        .collect()
+}
+
+/// The names a message's `Connection` header lists: hop-by-hop for this message.
+fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
-    }
+        .collect()
 }
 
-/// The headers an upstream gets: the browser's, without cookies, without edgeward's own
-/// `x-edgeward-*` headers, without hop-by-hop headers, with `Authorization: Bearer <jwt>`.
-pub fn forward_request_headers(incoming: &HeaderMap, jwt: &str) -> Result<HeaderMap, Error> {
-    let mut headers = incoming.clone();
-    strip_hop_by_hop(&mut headers);
-    headers.remove(header::COOKIE);
-    headers.remove(header::AUTHORIZATION);
-    let ours: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| name.as_str().starts_with(names::HEADER_PREFIX))
-        .cloned()
-        .collect();
-    for name in ours {
-        headers.remove(name);
+/// The headers an upstream gets: of the browser's, only the allowed ones
+/// ([`DEFAULT_REQUEST_HEADERS`] and the route's `requestHeaders`) and none its `Connection`
+/// names; then `Authorization: Bearer <jwt>`.
+pub fn forward_request_headers(
+    incoming: &HeaderMap,
+    route: &Route,
+    jwt: &str,
+) -> Result<HeaderMap, Error> {
+    let listed = connection_listed(incoming);
+    let mut headers = HeaderMap::new();
+    for (name, value) in incoming {
+        let allowed = DEFAULT_REQUEST_HEADERS.contains(&name.as_str())
+            || route.request_headers.contains(name);
+        if allowed && !listed.contains(name) {
+            headers.append(name.clone(), value.clone());
+        }
     }
     let bearer = HeaderValue::from_str(&format!("Bearer {jwt}"))
         .map_err(|_| Error::Internal("the token is not header-safe"))?;
@@ -247,13 +481,93 @@ pub fn forward_request_headers(incoming: &HeaderMap, jwt: &str) -> Result<Header
     Ok(headers)
 }
 
-/// The headers the browser gets back: the upstream's, without `Set-Cookie` (an API must not
-/// plant cookies on the SPA's origin) and without hop-by-hop headers.
-pub fn forward_response_headers(upstream: &HeaderMap) -> HeaderMap {
-    let mut headers = upstream.clone();
-    strip_hop_by_hop(&mut headers);
-    headers.remove(header::SET_COOKIE);
+/// The `Content-Security-Policy` of every proxied answer. It does nothing to a `fetch()` of
+/// the answer (JSON APIs are unaffected), and everything to the answer opened as a document:
+/// HTML or SVG from an upstream loads nothing, runs no script, gets an opaque origin (no
+/// cookies, storage or same-origin access to the SPA) and cannot be framed.
+pub const PROXIED_RESPONSE_CSP: &str = "default-src 'none'; sandbox; frame-ancestors 'none'";
+
+/// The headers the browser gets back: of the upstream's, only the allowed ones
+/// ([`DEFAULT_RESPONSE_HEADERS`] and the route's `responseHeaders`) and none its `Connection`
+/// names; `WWW-Authenticate` only with Bearer challenges (no browser login prompt on our
+/// origin); `Location` rewritten onto the route or dropped ([`rewrite_location`]); plus
+/// `X-Content-Type-Options: nosniff`, [`PROXIED_RESPONSE_CSP`] and
+/// `Cross-Origin-Resource-Policy: same-origin` (no other site embeds an API answer).
+/// `request_url` is the upstream URL the request went to.
+pub fn forward_response_headers(
+    upstream: &HeaderMap,
+    route: &Route,
+    request_url: &Url,
+) -> HeaderMap {
+    let listed = connection_listed(upstream);
+    let mut headers = HeaderMap::new();
+    for (name, value) in upstream {
+        let allowed = DEFAULT_RESPONSE_HEADERS.contains(&name.as_str())
+            || route.response_headers.contains(name);
+        if !allowed || listed.contains(name) {
+            continue;
+        }
+        if name == header::WWW_AUTHENTICATE && !bearer_challenges_only(value) {
+            continue;
+        }
+        headers.append(name.clone(), value.clone());
+    }
+    // One Location, or none: two would be ambiguous.
+    let mut locations = upstream.get_all(header::LOCATION).iter();
+    if let (Some(location), None) = (locations.next(), locations.next()) {
+        if let Some(rewritten) = rewrite_location(location, route, request_url) {
+            headers.insert(header::LOCATION, rewritten);
+        }
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PROXIED_RESPONSE_CSP),
+    );
+    headers.insert(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
     headers
+}
+
+/// Whether a `WWW-Authenticate` value names no scheme a browser answers with its own login
+/// dialog (Basic, Digest, NTLM, Negotiate): only Bearer challenges pass.
+fn bearer_challenges_only(value: &HeaderValue) -> bool {
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let lower = value.trim_start().to_ascii_lowercase();
+    lower.starts_with("bearer")
+        && !["basic", "digest", "ntlm", "negotiate"]
+            .iter()
+            .any(|scheme| lower.contains(scheme))
+}
+
+/// An upstream's `Location`, resolved against the URL the request went to: under the route's
+/// upstream base it becomes the same path under the route's prefix (an absolute path on our
+/// origin, so it works from any origin the SPA is served on); anywhere else (another host, an
+/// internal address, outside the base path, a scheme that is not the upstream's) it is dropped.
+/// So is a rewritten path our own routing would refuse.
+pub fn rewrite_location(
+    value: &HeaderValue,
+    route: &Route,
+    request_url: &Url,
+) -> Option<HeaderValue> {
+    let target = request_url.join(value.to_str().ok()?.trim()).ok()?;
+    let rest = target.as_str().strip_prefix(route.upstream.as_str())?;
+    let rewritten = format!("{}{rest}", route.prefix);
+    let path = rewritten
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(rewritten.as_str());
+    if !path_is_safe(path) {
+        return None;
+    }
+    HeaderValue::from_str(&rewritten).ok()
 }
 
 #[cfg(test)]
@@ -395,6 +709,126 @@ mod tests {
             .is_empty());
     }
 
+    #[test]
+    fn prefixes_and_upstream_paths_follow_the_path_rule() {
+        let route = |prefix: &str, upstream: &str| {
+            format!(r#"[{{"prefix": "{prefix}", "upstream": "{upstream}", "methods": ["GET"]}}]"#)
+        };
+        let bad = [
+            (route("/api/a;b/", "https://a/"), "/api/<name>/"),
+            (route("/api/..;/", "https://a/"), "/api/<name>/"),
+            (route("/api/a%2fb/", "https://a/"), "/api/<name>/"),
+            (route("/api/a%20b/", "https://a/"), "/api/<name>/"),
+            (route("/api/.../", "https://a/"), "/api/<name>/"),
+            (route("/api/a//b/", "https://a/"), "/api/<name>/"),
+            (route("/api/a b/", "https://a/"), "/api/<name>/"),
+            (route("/api/a/", "https://a/v1/..;/"), "two ways"),
+            (route("/api/a/", "https://a/%252e%252e/"), "two ways"),
+            (route("/api/a/", "https://a/v1;x/"), "two ways"),
+        ];
+        for (json, why) in bad {
+            let err = Routes::parse(&json, Profile::Production).unwrap_err();
+            assert!(err.contains(why), "{json}: {err}");
+        }
+        let good = route("/api/orders.v2/a-b_c~d/", "https://a/v1.2/x/");
+        assert!(Routes::parse(&good, Profile::Production).is_ok());
+    }
+
+    #[test]
+    fn the_path_rule_itself() {
+        for path in [
+            "/",
+            "/api/a.b",
+            "/api/c..d",
+            "/api/a%20b",
+            "/api/.x",
+            "/api/x.",
+            "/api/caf%C3%A9",
+            "/api/%7Eme",
+            "/api/a+b=c&d",
+            "/api/a:b@c",
+            "/api//x",
+        ] {
+            assert!(path_is_safe(path), "{path}");
+        }
+        for path in [
+            "",
+            "api/a",
+            "/api/..",
+            "/api/.",
+            "/api/...",
+            "/api/a\\b",
+            "/api/a;b",
+            "/api/%3B",
+            "/api/%25",
+            "/api/%2e",
+            "/api/%2F",
+            "/api/%5c",
+            "/api/%00",
+            "/api/..%20",
+            "/api/.%09",
+            "/api/%e2%80%8b..",
+            "/api/%ff",
+            "/api/%c0%ae",
+            "/api/%ef%bc%8f",
+            "/api/%cd%be",
+            "/api/%zz",
+            "/api/a%",
+            "/api/\u{7f}",
+            "/api/..%c2%a5admin",
+            "/api/..%e2%82%a9x",
+        ] {
+            assert!(!path_is_safe(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_defaults_never_hold_a_name_that_must_never_cross() {
+        for name in DEFAULT_REQUEST_HEADERS {
+            assert!(!NEVER_REQUEST.contains(name), "{name}");
+            assert!(HeaderName::from_static(name).as_str() == name);
+        }
+        for name in DEFAULT_RESPONSE_HEADERS {
+            assert!(!NEVER_RESPONSE.contains(name), "{name}");
+            assert!(HeaderName::from_static(name).as_str() == name);
+        }
+        assert!(!DEFAULT_RESPONSE_HEADERS.contains(&"location"));
+    }
+
+    #[test]
+    fn login_prompts_and_connection_listed_headers_stay_upstream() {
+        let routes = routes();
+        let target = routes
+            .resolve(&Method::GET, &"/api/orders/1".parse().unwrap())
+            .unwrap();
+        let pass = |value: &'static str| {
+            let out = forward_response_headers(
+                &headers(&[("www-authenticate", value)]),
+                target.route,
+                &target.url,
+            );
+            out.get("www-authenticate").is_some()
+        };
+        assert!(pass(r#"Bearer error="insufficient_scope", scope="admin""#));
+        assert!(pass("bearer"));
+        assert!(!pass(r#"Basic realm="orders""#));
+        assert!(!pass(r#"Bearer realm="a", Basic realm="b""#));
+        assert!(!pass("Negotiate"));
+        assert!(!pass(r#"Digest realm="a", nonce="b""#));
+
+        let out = forward_response_headers(
+            &headers(&[
+                ("connection", "etag"),
+                ("etag", "\"1\""),
+                ("vary", "accept"),
+            ]),
+            target.route,
+            &target.url,
+        );
+        assert!(out.get("etag").is_none() && out.get("connection").is_none());
+        assert_eq!(out["vary"], "accept");
+    }
+
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
@@ -420,7 +854,9 @@ mod tests {
             ("accept", "application/json"),
             ("x-request-id", "r-1"),
         ]);
-        let out = forward_request_headers(&incoming, "eyJ.jwt.sig").unwrap();
+        let routes = routes();
+        let route = &routes.routes()[0];
+        let out = forward_request_headers(&incoming, route, "eyJ.jwt.sig").unwrap();
         let names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
         assert_eq!(out["authorization"], "Bearer eyJ.jwt.sig");
         assert_eq!(out.get_all("authorization").iter().count(), 1);
@@ -451,7 +887,11 @@ mod tests {
             ("cache-control", "private"),
             ("transfer-encoding", "chunked"),
         ]);
-        let out = forward_response_headers(&upstream);
+        let routes = routes();
+        let target = routes
+            .resolve(&Method::GET, &"/api/orders/1".parse().unwrap())
+            .unwrap();
+        let out = forward_response_headers(&upstream, target.route, &target.url);
         assert!(out.get("set-cookie").is_none());
         assert!(out.get("transfer-encoding").is_none());
         assert_eq!(out["content-type"], "application/json");
@@ -468,6 +908,15 @@ pub struct Forward {
     pub url: Url,
     /// The headers, already rewritten ([`forward_request_headers`]).
     pub headers: HeaderMap,
+    /// The route it matched (what the answer's headers are rewritten for).
+    pub route: Box<Route>,
+}
+
+impl Forward {
+    /// What the browser gets of the upstream's answer headers ([`forward_response_headers`]).
+    pub fn response_headers(&self, upstream: &HeaderMap) -> HeaderMap {
+        forward_response_headers(upstream, &self.route, &self.url)
+    }
 }
 
 /// `/api/*`: the plan for forwarding `req` upstream with a phantom token, or why not.
@@ -529,8 +978,9 @@ pub(crate) async fn forward<P: crate::Platform>(
     let jwt = phantom_token(edge, &target.route.audience, &token, now).await?;
     Ok(Forward {
         method: req.method().clone(),
+        headers: forward_request_headers(headers, target.route, &jwt)?,
+        route: Box::new(target.route.clone()),
         url: target.url,
-        headers: forward_request_headers(headers, &jwt)?,
     })
 }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
 use edgeward_core::flight::{coordinated_refresh, RefreshFlight};
-use edgeward_core::proxy::{forward_response_headers, Forward};
+use edgeward_core::proxy::Forward;
 use edgeward_core::session::DEFAULT_SESSION_TTL;
 use edgeward_core::{
     Clock, Config, ConfigError, Edge, Error, HttpClient, Log, LogLevel, Outcome, Random,
@@ -521,7 +521,7 @@ async fn forward(plan: Forward, original: &worker::Request) -> worker::Result<wo
         }
     }
     let headers = worker::Headers::new();
-    for (name, value) in &forward_response_headers(&received) {
+    for (name, value) in &plan.response_headers(&received) {
         if let Ok(value) = value.to_str() {
             headers.append(name.as_str(), value)?;
         }

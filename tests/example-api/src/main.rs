@@ -9,6 +9,11 @@
 //! Settings (environment): `PORT` (8081), `JWKS_URL`, `ISSUER`, `AUDIENCE`.
 //! Routes: `GET /whoami` (scope `openid`), `ANY /echo[/…]` (scope `openid`), `GET /admin`
 //! (scope `admin`, which nobody has: shows a 403).
+//!
+//! For the proxy's tests, an echo can be asked to answer like a careless API: the query
+//! parameters `respond-header=Name: value` (repeatable), `respond-status=302`,
+//! `respond-type=text/html` and `respond-body=…` shape its answer. And `GET /_test/requests`
+//! (no token) lists every path it was asked for, so a test can show a request never arrived.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -125,6 +130,35 @@ fn authorize(
     })
 }
 
+/// What the query asks an echo's answer to be: extra headers, a status, a content type, a body.
+#[derive(Debug, Default)]
+struct Shape {
+    headers: Vec<Header>,
+    status: Option<u16>,
+    content_type: Option<String>,
+    body: Option<String>,
+}
+
+fn shape(query: &str) -> Shape {
+    let mut shape = Shape::default();
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "respond-header" => {
+                if let Some((name, value)) = value.split_once(':') {
+                    if let Ok(h) = Header::from_bytes(name.trim(), value.trim()) {
+                        shape.headers.push(h);
+                    }
+                }
+            }
+            "respond-status" => shape.status = value.parse().ok(),
+            "respond-type" => shape.content_type = Some(value.into_owned()),
+            "respond-body" => shape.body = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    shape
+}
+
 fn json_response(status: u16, value: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
     let mut response = Response::from_data(value.to_string().into_bytes()).with_status_code(status);
     if let Ok(h) = Header::from_bytes("content-type", "application/json") {
@@ -154,10 +188,12 @@ fn main() {
     let server = Arc::new(server);
     let settings = Arc::new(settings);
     let jwks: Arc<Mutex<Option<Jwks>>> = Arc::new(Mutex::new(None));
+    let seen: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let threads: Vec<_> = (0..4)
         .map(|_| {
-            let (server, settings, jwks) = (server.clone(), settings.clone(), jwks.clone());
-            thread::spawn(move || serve(&server, &settings, &jwks))
+            let (server, settings, jwks, seen) =
+                (server.clone(), settings.clone(), jwks.clone(), seen.clone());
+            thread::spawn(move || serve(&server, &settings, &jwks, &seen))
         })
         .collect();
     for t in threads {
@@ -166,7 +202,12 @@ fn main() {
 }
 
 /// One handler thread: takes requests off the shared server.
-fn serve(server: &Server, settings: &Settings, shared_jwks: &Mutex<Option<Jwks>>) {
+fn serve(
+    server: &Server,
+    settings: &Settings,
+    shared_jwks: &Mutex<Option<Jwks>>,
+    seen: &Mutex<Vec<String>>,
+) {
     for mut request in server.incoming_requests() {
         let method = request.method().to_string();
         let (path, query) = match request.url().split_once('?') {
@@ -186,6 +227,17 @@ fn serve(server: &Server, settings: &Settings, shared_jwks: &Mutex<Option<Jwks>>
         let mut body = String::new();
         let _ = request.as_reader().take(1 << 20).read_to_string(&mut body);
 
+        // A poisoned lock only means another thread panicked mid-update: the data is usable.
+        let mut log = seen.lock().unwrap_or_else(|e| e.into_inner());
+        if path == "/_test/requests" {
+            let answer = json!({"count": log.len(), "paths": *log});
+            drop(log);
+            let _ = request.respond(json_response(200, &answer));
+            continue;
+        }
+        log.push(request.url().to_owned());
+        drop(log);
+
         // A route's base is `…/name/` in the proxy's table: a trailing slash is the same path.
         let route = match (method.as_str(), path.trim_end_matches('/')) {
             ("GET", "/whoami") => Some("openid"),
@@ -196,16 +248,19 @@ fn serve(server: &Server, settings: &Settings, shared_jwks: &Mutex<Option<Jwks>>
         let response = match route {
             None => json_response(404, &json!({"code": "not_found", "message": path})),
             Some(scope) => {
-                // A poisoned lock only means another thread panicked mid-update: the keys are
-                // still usable (or get fetched again).
+                // A poisoned lock: as above (the keys are still usable, or get fetched again).
                 let mut jwks = shared_jwks.lock().unwrap_or_else(|e| e.into_inner());
                 let bearer = headers.get("authorization").map(String::as_str);
                 match authorize(bearer, settings, &mut jwks, scope) {
                     Err((status, code, message)) => {
                         json_response(status, &json!({"code": code, "message": message}))
                     }
-                    Ok(claims) => json_response(
-                        200,
+                    Ok(claims) => shaped(
+                        shape(if path.starts_with("/echo") {
+                            &query
+                        } else {
+                            ""
+                        }),
                         &json!({
                             "sub": claims.sub,
                             "scopes": claims.scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
@@ -226,4 +281,21 @@ fn serve(server: &Server, settings: &Settings, shared_jwks: &Mutex<Option<Jwks>>
         };
         let _ = request.respond(response);
     }
+}
+
+/// The echo's answer: `value` as JSON, or as the query shaped it.
+fn shaped(shape: Shape, value: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
+    let body = shape.body.unwrap_or_else(|| value.to_string());
+    let mut response =
+        Response::from_data(body.into_bytes()).with_status_code(shape.status.unwrap_or(200));
+    let content_type = shape
+        .content_type
+        .unwrap_or_else(|| "application/json".to_owned());
+    if let Ok(h) = Header::from_bytes("content-type", content_type) {
+        response.add_header(h);
+    }
+    for h in shape.headers {
+        response.add_header(h);
+    }
+    response
 }
