@@ -123,7 +123,7 @@ test("server mode: two users' sessions live in two Durable Objects", async () =>
     assert.equal((await sessionOf(alice.jar, origin)).claims.sub, "alice");
     // workerd keeps each Durable Object in its own SQLite file.
     const dir = join(worker.persist, "v3", "do", "edgeward-EdgewardSessions");
-    const objects = readdirSync(dir).filter((f) => f.endsWith(".sqlite"));
+    const objects = readdirSync(dir).filter((f) => /^[0-9a-f]{64}\.sqlite$/.test(f));
     assert.equal(objects.length, 2, `one object per user: ${objects}`);
   } finally {
     await worker.stop();

@@ -355,7 +355,8 @@ impl SignatureVerifier for WorkerPorts {
 impl Log for WorkerPorts {
     fn log(&self, level: LogLevel, message: &str) {
         match level {
-            LogLevel::Info => worker::console_log!("{message}"),
+            // console.info, not console.log: wrangler shows it at its `info` log level.
+            LogLevel::Info => worker::web_sys::console::info_1(&message.into()),
             LogLevel::Warn => worker::console_warn!("{message}"),
             LogLevel::Error => worker::console_error!("{message}"),
         }
