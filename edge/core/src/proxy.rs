@@ -30,6 +30,8 @@ struct RouteSpec {
     methods: Vec<String>,
     #[serde(default)]
     audience: Option<String>,
+    #[serde(default, rename = "acceptAudiences")]
+    accept_audiences: Option<Vec<String>>,
 }
 
 /// One validated route.
@@ -43,6 +45,9 @@ pub struct Route {
     pub methods: Vec<Method>,
     /// `aud` of the tokens minted for this API (default: the upstream's origin).
     pub audience: String,
+    /// Audiences besides [`Route::audience`] an introspected token may name to be exchanged
+    /// for this route (`acceptAudiences`); `None`: the worker's own client id.
+    pub accept_audiences: Option<Vec<String>>,
 }
 
 /// The route table.
@@ -121,11 +126,19 @@ impl Routes {
             let audience = spec
                 .audience
                 .unwrap_or_else(|| upstream.origin().ascii_serialization());
+            if let Some(list) = &spec.accept_audiences {
+                if list.is_empty() || list.iter().any(|a| a.trim().is_empty()) {
+                    return Err(format!(
+                        "route {prefix}: acceptAudiences must list audiences (no empty ones)"
+                    ));
+                }
+            }
             routes.push(Route {
                 prefix,
                 upstream,
                 methods,
                 audience,
+                accept_audiences: spec.accept_audiences,
             });
         }
         // Longest prefix first, so the most specific route wins.
@@ -378,6 +391,14 @@ mod tests {
                 "JSON list",
             ),
             (
+                r#"[{"prefix": "/api/a/", "upstream": "https://a/", "methods": ["GET"], "acceptAudiences": []}]"#,
+                "acceptAudiences",
+            ),
+            (
+                r#"[{"prefix": "/api/a/", "upstream": "https://a/", "methods": ["GET"], "acceptAudiences": [" "]}]"#,
+                "acceptAudiences",
+            ),
+            (
                 r#"[{"prefix": "/api/a/", "upstream": "https://a/", "methods": ["GET"]},
                     {"prefix": "/api/a/", "upstream": "https://b/", "methods": ["GET"]}]"#,
                 "twice",
@@ -389,7 +410,15 @@ mod tests {
         }
         let local =
             r#"[{"prefix": "/api/a/", "upstream": "http://localhost:8081/", "methods": ["GET"]}]"#;
-        assert!(Routes::parse(local, Profile::Local).is_ok());
+        let parsed = Routes::parse(local, Profile::Local).unwrap();
+        assert_eq!(parsed.routes()[0].accept_audiences, None);
+        let listed = r#"[{"prefix": "/api/a/", "upstream": "https://a/", "methods": ["GET"],
+            "acceptAudiences": ["https://a.example", "partner"]}]"#;
+        let parsed = Routes::parse(listed, Profile::Production).unwrap();
+        assert_eq!(
+            parsed.routes()[0].accept_audiences.as_deref(),
+            Some(&["https://a.example".to_owned(), "partner".to_owned()][..])
+        );
         assert!(Routes::parse("[]", Profile::Production)
             .unwrap()
             .routes()
@@ -520,7 +549,7 @@ pub(crate) async fn forward<P: crate::Platform>(
             }
         }
     };
-    let jwt = phantom_token(edge, &target.route.audience, &token, now).await?;
+    let jwt = phantom_token(edge, target.route, &token, now).await?;
     Ok(Forward {
         method: req.method().clone(),
         url: target.url,
@@ -545,17 +574,18 @@ fn bearer_client_token(config: &crate::Config, headers: &HeaderMap) -> Option<St
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
-/// The JWT for `token` and `audience`: from the isolate's memory, else from the location's
-/// shared cache, else from the IdP (introspection), then remembered in both tiers until
-/// min(token expiry, now + max TTL). Failures are never cached.
+/// The JWT for `token` on `route`: from the isolate's memory, else from the location's shared
+/// cache, else from the IdP (introspection, the answer checked against the route's rules: see
+/// [`crate::phantom::TokenFacts::check`]), then remembered in both tiers until min(token expiry,
+/// now + max TTL). Failures and refusals are never cached.
 async fn phantom_token<P: crate::Platform>(
     edge: &crate::Edge<P>,
-    audience: &str,
+    route: &Route,
     token: &str,
     now: u64,
 ) -> Result<String, Error> {
     use crate::config::PhantomMode;
-    use crate::phantom::{self, CacheKey, IntrospectionJwtError, Minted};
+    use crate::phantom::{self, CacheKey, IntrospectionJwtError, Minted, TokenRules};
     use crate::ports::SharedCache;
 
     let (config, ports) = (edge.config(), edge.ports());
@@ -563,7 +593,22 @@ async fn phantom_token<P: crate::Platform>(
     if let PhantomMode::Passthrough = proxy.mode {
         return Ok(token.to_owned());
     }
-    let key = CacheKey::new(&proxy.mode.cache_tag(), audience, token);
+    let audience = route.audience.as_str();
+    // The route's own audience, and the others it accepts (by default the worker's client id).
+    let mut audiences = vec![route.audience.clone()];
+    match &route.accept_audiences {
+        Some(list) => audiences.extend(list.iter().cloned()),
+        None => audiences.push(config.oidc.client_id.clone()),
+    }
+    // Everything the checks below depend on, so that no entry is served under other rules.
+    let rules_tag = format!(
+        "{}\n{}\n{}\n{}",
+        audiences.join(" "),
+        proxy.tokens.fingerprint(),
+        config.oidc.client_id,
+        config.oidc.issuer
+    );
+    let key = CacheKey::new(&proxy.mode.cache_tag(), audience, &rules_tag, token);
     if let Some(hit) = edge.phantom_cache().get(&key, now) {
         return Ok(hit.jwt);
     }
@@ -583,19 +628,39 @@ async fn phantom_token<P: crate::Platform>(
     let endpoint = discovery.introspection_endpoint.as_deref().ok_or_else(|| {
         Error::IdpUnavailable("the provider has no introspection endpoint".into())
     })?;
+    let minting = matches!(proxy.mode, PhantomMode::IntrospectMint { .. });
+    let rules = TokenRules {
+        policy: &proxy.tokens,
+        issuer: &config.oidc.issuer,
+        own_client_id: &config.oidc.client_id,
+        audiences: &audiences,
+        // A minted token needs its client (RFC 9068); an IdP's JWT need not name it unless
+        // the deployment lists clients.
+        client_id_required: minting || proxy.tokens.client_ids.is_some(),
+        now,
+    };
     let fresh = match &proxy.mode {
         PhantomMode::Passthrough => return Ok(token.to_owned()),
         PhantomMode::IntrospectMint { key } => {
             let introspection = phantom::introspect(config, ports, endpoint, token).await?;
-            key.mint(&introspection, &config.origin, audience, now, proxy.max_ttl)?
+            introspection
+                .token
+                .check(&rules)
+                .map_err(Error::TokenRefused)?;
+            key.mint(
+                &introspection,
+                &config.origin,
+                audience,
+                now,
+                proxy.max_ttl,
+                ports,
+            )?
         }
         PhantomMode::IntrospectJwt => {
             let jwt = phantom::introspect_jwt(config, ports, endpoint, token).await?;
-            let issuer = &config.oidc.issuer;
             let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
-            let read = |jwks| {
-                phantom::read_introspection_jwt(&jwt, jwks, issuer, now, proxy.max_ttl, ports)
-            };
+            let read =
+                |jwks| phantom::read_introspection_jwt(&jwt, jwks, &rules, proxy.max_ttl, ports);
             match read(&jwks).await {
                 Err(IntrospectionJwtError::UnknownKey) if !fetched => {
                     // The provider may have rolled its keys: look once more.
@@ -606,6 +671,7 @@ async fn phantom_token<P: crate::Platform>(
             }
             .map_err(|e| match e {
                 IntrospectionJwtError::Inactive => Error::Unauthorized,
+                IntrospectionJwtError::Refused(why) => Error::TokenRefused(why),
                 IntrospectionJwtError::UnknownKey => Error::IdpUnavailable(
                     "the introspection JWT is signed with a key the provider does not publish"
                         .into(),
