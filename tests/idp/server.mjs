@@ -16,13 +16,19 @@
 // answered with a JWT carrying the token's claims, signed with the IdP's RS256 key (204 when
 // the token is not active), which is what the worker's `introspect-jwt` mode asks for.
 //
+// Tokens of other kinds, clients and audiences, for the tests that show the worker refuses
+// them: the client credentials grant is on for the worker's client and for a second client,
+// `other-client` (secret `other-client-secret`), and a client-credentials token may be asked for
+// any http(s) resource (RFC 8707), which then is its `aud`. The login flow asks for none, so the
+// worker's own access tokens name no audience (oidc-provider's tokens for userinfo).
+//
 // Test hooks, local only: GET /_test/stats counts successful token grants by grant type;
 // POST /_test/sign-logout-token signs the claims it is given with the IdP's key.
 // Accounts: demo / demo and alice / alice (local only, never deploy this file).
 
 import http from "node:http";
 import crypto from "node:crypto";
-import Provider from "oidc-provider";
+import Provider, { errors } from "oidc-provider";
 
 const env = (name, fallback) => process.env[name] || fallback;
 const port = Number(env("IDP_PORT", "9000"));
@@ -145,7 +151,10 @@ function phantomJwt(answer) {
   const now = Math.floor(Date.now() / 1000);
   const claims = {
     iss: issuer,
-    aud: phantomAudience,
+    // The token's audience if it has one (Curity style: the token's own claims).
+    aud: answer.aud ?? phantomAudience,
+    // Only access tokens have one here: oidc-provider gives refresh tokens none.
+    token_type: answer.token_type,
     sub: answer.sub,
     scope: answer.scope,
     client_id: answer.client_id,
@@ -165,7 +174,7 @@ const provider = new Provider(issuer, {
       client_secret: clientSecret,
       redirect_uris: appOrigins.map((o) => `${o}/callback`),
       post_logout_redirect_uris: appOrigins.map((o) => `${o}/`),
-      grant_types: ["authorization_code", "refresh_token"],
+      grant_types: ["authorization_code", "refresh_token", "client_credentials"],
       response_types: ["code"],
       token_endpoint_auth_method: "client_secret_basic",
       introspection_endpoint_auth_method: "client_secret_basic",
@@ -173,6 +182,16 @@ const provider = new Provider(issuer, {
       // OpenID Connect Back-Channel Logout: the IdP tells the worker when a session ends here.
       backchannel_logout_uri: `${appOrigin}/auth/backchannel-logout`,
       backchannel_logout_session_required: true,
+    },
+    {
+      // Another client of this IdP (a machine client): the worker must not exchange its tokens
+      // unless EDGEWARD_TOKEN_CLIENT_IDS lists it.
+      client_id: "other-client",
+      client_secret: "other-client-secret",
+      grant_types: ["client_credentials"],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: "client_secret_basic",
     },
   ],
   pkce: { required: () => true },
@@ -192,6 +211,15 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     introspection: { enabled: true, allowedPolicy: async () => true },
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      // Any http(s) URL names an API here (a real IdP knows its APIs): its token's `aud`.
+      getResourceServerInfo: async (_ctx, resource) => {
+        if (!/^https?:\/\//.test(resource)) throw new errors.InvalidTarget();
+        return { scope: "openid", audience: resource, accessTokenFormat: "opaque" };
+      },
+    },
     revocation: { enabled: true },
     backchannelLogout: { enabled: true },
     rpInitiatedLogout: {

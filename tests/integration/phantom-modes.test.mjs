@@ -6,7 +6,7 @@
 // that does not introspect was answered by the Cache API.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { useStack, ORIGIN, ISSUER, API } from "../support/stack.mjs";
+import { useStack, ORIGIN, ISSUER, API, CLIENT_SECRET } from "../support/stack.mjs";
 import { signIn, openCookie } from "../support/session.mjs";
 
 useStack({
@@ -69,4 +69,32 @@ test("bearer clients (no cookies) go through when allowed; a bad token is 401", 
   const bad = await fetch(`${ORIGIN}/api/whoami`, { headers: { authorization: "Bearer not-a-token" } });
   assert.equal(bad.status, 401);
   assert.equal((await bad.json()).code, "unauthorized");
+});
+
+test("introspect-jwt: a refresh token, another client's token and one for another API are refused", async () => {
+  const { jar } = await signIn();
+  const refresh = openCookie("__Host-edgeward-rt", jar.get(ORIGIN, "__Host-edgeward-rt").value);
+  const clientToken = async (client, secret, resource) => {
+    const body = new URLSearchParams({ grant_type: "client_credentials", scope: "openid" });
+    if (resource) body.set("resource", resource);
+    const res = await fetch(`${ISSUER}/token`, {
+      method: "POST",
+      headers: { authorization: `Basic ${Buffer.from(`${client}:${secret}`).toString("base64")}` },
+      body,
+    });
+    return (await res.json()).access_token;
+  };
+  const attacks = [
+    ["a refresh token", refresh.token],
+    ["another client's access token", await clientToken("other-client", "other-client-secret")],
+    ["an access token for another API", await clientToken("edgeward", CLIENT_SECRET, "https://other-api.example/")],
+  ];
+  // Every attack's outcome at once, so a failure shows all of them.
+  const outcomes = [];
+  for (const [what, token] of attacks) {
+    const res = await fetch(`${ORIGIN}/api/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    const body = await res.json();
+    outcomes.push(`${what}: ${res.status} ${body.code ?? `(the API answered, sub ${body.sub})`}`);
+  }
+  assert.deepEqual(outcomes, attacks.map(([what]) => `${what}: 401 unauthorized`));
 });

@@ -1,18 +1,19 @@
 // The proxy (cookie → phantom JWT) against workerd, the real IdP and the Rust example API.
 // Access tokens live 5 s at this IdP and minted tokens 2 s in the worker, to show expiry and
-// revocation in seconds.
+// revocation in seconds. Bearer pass-through is on, so tokens other than the session's (a refresh
+// token, another client's, one for another API) can be presented as non-browser clients would.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { useStack, ORIGIN, ISSUER, WORKER_PORT, API } from "../support/stack.mjs";
+import { useStack, ORIGIN, ISSUER, WORKER_PORT, API, CLIENT_SECRET } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
-import { signIn } from "../support/session.mjs";
+import { signIn, openCookie } from "../support/session.mjs";
 
 const stack = useStack({
   idp: { IDP_ACCESS_TOKEN_TTL: "5" },
   // Grace 0: the revocation test revokes the grant by replaying a rotated refresh token, which
   // the refresh coordinator would otherwise answer from its grace window.
-  worker: { vars: { EDGEWARD_PHANTOM_MAX_TTL: "2", EDGEWARD_REFRESH_GRACE: "0" } },
+  worker: { vars: { EDGEWARD_PHANTOM_MAX_TTL: "2", EDGEWARD_REFRESH_GRACE: "0", EDGEWARD_BEARER_PASSTHROUGH: "true" } },
   api: true,
 });
 
@@ -39,6 +40,72 @@ test("GET through the proxy reaches the API with a valid JWT and without cookies
   const again = await jar.fetch(`${ORIGIN}/api/whoami`);
   assert.equal(again.status, 200);
   assert.equal(await introspections(), before + 1, "served from the isolate's cache");
+});
+
+const jwtPart = (jwt, i) => JSON.parse(Buffer.from(jwt.split(".")[i], "base64url").toString());
+
+/** A client-credentials access token from the IdP for `client` (optionally for `resource`). */
+async function clientToken(client, secret, resource) {
+  const body = new URLSearchParams({ grant_type: "client_credentials", scope: "openid" });
+  if (resource) body.set("resource", resource);
+  const res = await fetch(`${ISSUER}/token`, {
+    method: "POST",
+    headers: { authorization: `Basic ${Buffer.from(`${client}:${secret}`).toString("base64")}` },
+    body,
+  });
+  const answer = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(answer));
+  return answer.access_token;
+}
+
+/** `GET /api/whoami` as a non-browser client presenting `token`: status, code and body. */
+async function asBearer(token) {
+  const res = await fetch(`${ORIGIN}/api/whoami`, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.json();
+  return { status: res.status, code: body.code, body };
+}
+
+test("minted tokens are RFC 9068 access tokens: typ at+jwt, jti, nbf, client_id", async () => {
+  const { jar } = await signIn();
+  const res = await jar.fetch(`${ORIGIN}/api/whoami`);
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  const jwt = body.request.headers.authorization.replace(/^Bearer /, "");
+  assert.equal(jwtPart(jwt, 0).typ, "at+jwt");
+  const claims = jwtPart(jwt, 1);
+  assert.equal(claims.client_id, "edgeward");
+  assert.equal(claims.sub, "demo");
+  assert.equal(claims.nbf, claims.iat);
+  assert.ok(Buffer.from(claims.jti, "base64url").length >= 16, claims.jti);
+});
+
+test("only access tokens of accepted clients, for this API, are exchanged", async () => {
+  const { jar } = await signIn();
+  // The session's own access token, presented as a bearer: exchanged.
+  const access = openCookie("__Host-edgeward-at", jar.get(ORIGIN, "__Host-edgeward-at").value);
+  assert.equal((await asBearer(access.token)).status, 200);
+
+  // A refresh token is active at introspection too (oidc-provider answers it without token_type).
+  const refresh = openCookie("__Host-edgeward-rt", jar.get(ORIGIN, "__Host-edgeward-rt").value);
+  const attacks = [
+    ["a refresh token", refresh.token],
+    ["another client's access token", await clientToken("other-client", "other-client-secret")],
+    ["an access token for another API", await clientToken("edgeward", CLIENT_SECRET, "https://other-api.example/")],
+  ];
+  // Every attack's outcome at once, so a failure shows all of them.
+  const outcomes = [];
+  for (const [what, token] of attacks) {
+    const got = await asBearer(token);
+    outcomes.push(`${what}: ${got.status} ${got.code ?? `(the API answered, sub ${got.body.sub})`}`);
+  }
+  assert.deepEqual(outcomes, attacks.map(([what]) => `${what}: 401 unauthorized`));
+
+  // A client-credentials token of the worker's own client for this API: exchanged, the client
+  // as its subject.
+  const service = await asBearer(await clientToken("edgeward", CLIENT_SECRET, API));
+  assert.equal(service.status, 200, JSON.stringify(service.body));
+  assert.equal(service.body.sub, "edgeward");
+  assert.equal(service.body.clientId, "edgeward");
 });
 
 test("POST passes method, path, query and body; needs CSRF and an allowed Origin", async () => {

@@ -156,6 +156,9 @@ export async function startExampleApi({ workerPort = WORKER_PORT, profile = "deb
     JWKS_URL: trust === "idp" ? `${ISSUER}/jwks` : `${issuer}/.well-known/jwks.json`,
     ISSUER: issuer,
     AUDIENCE: API,
+    // The worker mints RFC 9068 access tokens (typ at+jwt); the local IdP's introspection JWTs
+    // carry typ JWT.
+    TOKEN_TYP: trust === "idp" ? "any" : "at+jwt",
   });
   await waitFor(`${API}/nothing`, 15_000, "the example API");
   return api;

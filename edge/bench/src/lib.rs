@@ -25,6 +25,7 @@ fn now_ms() -> f64 {
 
 fn keys() -> Result<CookieKeys, JsError> {
     CookieKeys::parse("b1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+        .map(|k| k.for_deployment("https://app.example", "edgeward"))
         .map_err(|e| JsError::new(&e.to_string()))
 }
 
@@ -79,6 +80,7 @@ pub async fn id_token(
         issuer: &issuer,
         client_id: &client_id,
         nonce: &nonce,
+        acr_values: None,
         now: now as u64,
     };
     let start = now_ms();
@@ -96,15 +98,19 @@ pub async fn id_token(
 /// Minting a phantom token (ES256, `introspect-mint` mode).
 #[wasm_bindgen]
 pub fn mint(now: f64, n: u32) -> Result<f64, JsError> {
-    use edgeward_core::phantom::{Introspection, MintKey};
+    use edgeward_core::phantom::{Introspection, MintKey, TokenFacts};
     let key = MintKey::parse("m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE")
         .map_err(|e| JsError::new(&e))?;
     let introspection = Introspection {
         active: true,
-        sub: Some("demo".into()),
-        scope: Some("openid profile".into()),
-        client_id: Some("edgeward".into()),
-        exp: Some(now as u64 + 300),
+        token: TokenFacts {
+            sub: Some("demo".into()),
+            scope: Some("openid profile".into()),
+            client_id: Some("edgeward".into()),
+            exp: Some(now as u64 + 300),
+            token_type: Some("Bearer".into()),
+            ..TokenFacts::default()
+        },
     };
     let start = now_ms();
     for _ in 0..n {
@@ -114,19 +120,26 @@ pub fn mint(now: f64, n: u32) -> Result<f64, JsError> {
             "https://api.example",
             now as u64,
             60,
+            &JsRandom,
         )
         .map_err(|e| JsError::new(&e.to_string()))?;
     }
     Ok(mean_us(n, start))
 }
 
-/// The phantom-token cache key: SHA-256 of (mode, audience, a 43-character opaque token).
+/// The phantom-token cache key: SHA-256 of (mode, audience, the route's rules, a 43-character
+/// opaque token).
 #[wasm_bindgen]
 pub fn cache_key(n: u32) -> f64 {
     let token = "x".repeat(43);
     let start = now_ms();
     for _ in 0..n {
-        let key = edgeward_core::phantom::CacheKey::new("mint:m1", "https://api.example", &token);
+        let key = edgeward_core::phantom::CacheKey::new(
+            "mint:m1",
+            "https://api.example",
+            "https://api.example edgeward\ntypes=bearer;untyped=false;clients=-;aud-required=false\nedgeward\nhttps://idp.example",
+            &token,
+        );
         std::hint::black_box(key);
     }
     mean_us(n, start)

@@ -8,7 +8,7 @@ use std::fmt;
 
 use url::Url;
 
-use crate::phantom::MintKey;
+use crate::phantom::{MintKey, TokenPolicy};
 use crate::proxy::Routes;
 use crate::seal::CookieKeys;
 
@@ -64,6 +64,14 @@ pub mod vars {
     /// our cookies (non-browser clients) through the proxy, their token exchanged like a
     /// cookie's.
     pub const BEARER_PASSTHROUGH: &str = "EDGEWARD_BEARER_PASSTHROUGH";
+    /// The `token_type` values an introspected token may have, comma-separated (default
+    /// `Bearer`); `none` also accepts answers that do not say what kind of token it is.
+    pub const TOKEN_TYPES: &str = "EDGEWARD_TOKEN_TYPES";
+    /// Clients whose tokens the proxy exchanges besides the worker's own, comma-separated
+    /// (default none); when set, an answer must name its client.
+    pub const TOKEN_CLIENT_IDS: &str = "EDGEWARD_TOKEN_CLIENT_IDS";
+    /// `false` (default) or `true`: refuse introspected tokens that name no audience.
+    pub const TOKEN_AUDIENCE_REQUIRED: &str = "EDGEWARD_TOKEN_AUDIENCE_REQUIRED";
     /// Seconds after a refresh during which the same old refresh token gets that refresh's
     /// answer instead of a new grant (0–300, default 30; needs the refresh coordinator).
     pub const REFRESH_GRACE: &str = "EDGEWARD_REFRESH_GRACE";
@@ -151,6 +159,8 @@ pub struct ProxyConfig {
     pub shared_cache: bool,
     /// Whether non-browser `Authorization: Bearer` requests may use the proxy.
     pub bearer_passthrough: bool,
+    /// What an introspected token must be to be exchanged.
+    pub tokens: TokenPolicy,
 }
 
 /// The worker as an OpenID Connect client.
@@ -450,6 +460,24 @@ impl Config {
         let session_shards =
             u32::try_from(number(vars::SESSION_SHARDS, 1..=256, 16)?).unwrap_or(16);
         let bearer_passthrough = flag(vars::BEARER_PASSTHROUGH, false)?;
+        let mut tokens = TokenPolicy::default();
+        if let Some(list) = get(vars::TOKEN_TYPES) {
+            (tokens.types, tokens.untyped) =
+                TokenPolicy::parse_types(&list).map_err(|e| invalid(vars::TOKEN_TYPES, e))?;
+        }
+        if let Some(list) = get(vars::TOKEN_CLIENT_IDS) {
+            let ids: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if ids.is_empty() {
+                return Err(invalid(vars::TOKEN_CLIENT_IDS, "names no client"));
+            }
+            tokens.client_ids = Some(ids);
+        }
+        tokens.audience_required = flag(vars::TOKEN_AUDIENCE_REQUIRED, false)?;
 
         let cookie_keys = cookie_keys.for_deployment(&origin, &client_id);
         Ok(Config {
@@ -474,6 +502,7 @@ impl Config {
                 cache_entries,
                 shared_cache,
                 bearer_passthrough,
+                tokens,
             },
             refresh_grace,
             session_mode,
@@ -605,6 +634,8 @@ mod tests {
             !c.proxy.bearer_passthrough,
             "bearer pass-through is off by default"
         );
+        assert_eq!(c.proxy.tokens, TokenPolicy::default());
+        assert_eq!(c.proxy.tokens.types, ["bearer"]);
 
         let c = from(&[
             ("EDGEWARD_ORIGIN", "https://a.example"),
@@ -612,10 +643,20 @@ mod tests {
             ("EDGEWARD_PHANTOM_MODE", "introspect-jwt"),
             ("EDGEWARD_PHANTOM_SHARED_CACHE", "false"),
             ("EDGEWARD_BEARER_PASSTHROUGH", "true"),
+            ("EDGEWARD_TOKEN_TYPES", " Bearer, DPoP ,none,bearer"),
+            ("EDGEWARD_TOKEN_CLIENT_IDS", "cli, batch ,"),
+            ("EDGEWARD_TOKEN_AUDIENCE_REQUIRED", "true"),
         ])
         .unwrap();
         assert!(matches!(c.proxy.mode, PhantomMode::IntrospectJwt));
         assert!(!c.proxy.shared_cache && c.proxy.bearer_passthrough);
+        let tokens = &c.proxy.tokens;
+        assert_eq!(tokens.types, ["bearer", "dpop"]);
+        assert!(tokens.untyped && tokens.audience_required);
+        assert_eq!(
+            tokens.client_ids.as_deref(),
+            Some(&["cli".into(), "batch".into()][..])
+        );
 
         for (variable, value, reason) in [
             (
@@ -632,6 +673,14 @@ mod tests {
             ("EDGEWARD_ADMIN_TOKEN", "short", "at least 32"),
             ("EDGEWARD_PHANTOM_MAX_TTL", "0", "1 to 3600"),
             ("EDGEWARD_MINT_KEY", "", "is not set"),
+            ("EDGEWARD_TOKEN_TYPES", "none", "at least one"),
+            (
+                "EDGEWARD_TOKEN_TYPES",
+                "Bearer,Re fresh",
+                "not a token type",
+            ),
+            ("EDGEWARD_TOKEN_CLIENT_IDS", " , ", "names no client"),
+            ("EDGEWARD_TOKEN_AUDIENCE_REQUIRED", "yes", "true or false"),
         ] {
             let err = from(&[
                 ("EDGEWARD_ORIGIN", "https://a.example"),

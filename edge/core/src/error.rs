@@ -47,6 +47,10 @@ pub enum Error {
     CsrfRejected(String),
     /// No valid session for an endpoint that needs one.
     Unauthorized,
+    /// The access token is active but not one the proxy may exchange (another kind of token,
+    /// another API, client or issuer, not valid yet): answered like [`Error::Unauthorized`],
+    /// with the cause for the log.
+    TokenRefused(String),
     /// The session cannot be used any more; the response clears every session cookie. The
     /// text is the cause, for the log.
     SessionExpired(String),
@@ -85,7 +89,7 @@ impl Error {
             Error::UnsupportedMediaType { .. } => ErrorCode::UnsupportedMediaType,
             Error::OriginRejected(_) => ErrorCode::OriginRejected,
             Error::CsrfRejected(_) => ErrorCode::CsrfRejected,
-            Error::Unauthorized => ErrorCode::Unauthorized,
+            Error::Unauthorized | Error::TokenRefused(_) => ErrorCode::Unauthorized,
             Error::SessionExpired(_) => ErrorCode::SessionExpired,
             Error::InvalidState(_) => ErrorCode::InvalidState,
             Error::LoginDenied(_) | Error::LoginFailed(_) => ErrorCode::LoginFailed,
@@ -104,6 +108,7 @@ impl Error {
         match self {
             Error::Config(e) => Some(e.to_string()),
             Error::SessionExpired(d)
+            | Error::TokenRefused(d)
             | Error::InvalidState(d)
             | Error::LoginFailed(d)
             | Error::LogoutTokenInvalid(d)
@@ -163,7 +168,9 @@ impl fmt::Display for Error {
             }
             Error::OriginRejected(reason) => write!(f, "origin rejected: {reason}"),
             Error::CsrfRejected(reason) => write!(f, "CSRF check failed: {reason}"),
-            Error::Unauthorized => f.write_str("no valid session: sign in"),
+            Error::Unauthorized | Error::TokenRefused(_) => {
+                f.write_str("no valid session: sign in")
+            }
             Error::SessionExpired(_) => f.write_str("the session has ended: sign in again"),
             Error::InvalidState(_) => {
                 f.write_str("the login does not match this browser or has expired: start it again")

@@ -3,15 +3,21 @@
 //!
 //! - [`introspect`]: RFC 7662 introspection over the [`HttpClient`] port, as a confidential
 //!   client; `active: false` is [`Error::Unauthorized`]. Used by `introspect-mint`.
-//! - [`MintKey`]: the worker's signing key, its public JWKS, and [`MintKey::mint`], whose `exp`
-//!   is never later than the access token's own `exp` nor `now + max_ttl`.
+//! - [`TokenFacts::check`]: what an active token's answer must also say before it is exchanged
+//!   for a route ([`TokenRules`], from the deployment's [`TokenPolicy`] and the route): an access
+//!   token, not bound to a key, of the configured issuer, valid now, for one of the route's
+//!   audiences, of an accepted client. Both introspecting modes apply it.
+//! - [`MintKey`]: the worker's signing key, its public JWKS, and [`MintKey::mint`], which makes
+//!   RFC 9068 access tokens (`typ: at+jwt`, a random `jti`) whose `exp` is never later than the
+//!   access token's own `exp` nor `now + max_ttl`.
 //! - [`introspect_jwt`] and [`read_introspection_jwt`]: `introspect-jwt` mode, where the IdP
 //!   answers introspection with a signed JWT (`application/jwt` as Curity's phantom-token
 //!   plugins ask for it, or RFC 9701 `application/token-introspection+jwt`), which the worker
-//!   checks against the IdP's keys and forwards as it is.
-//! - [`CacheKey`] and [`PhantomCache`]: results keyed by the SHA-256 of (mode, audience, token),
-//!   never the token itself; the per-isolate memory tier, bounded in size. The shared tier
-//!   (Workers Cache API) is the [`crate::ports::SharedCache`] port, keyed the same way.
+//!   checks against the IdP's keys and the [`TokenRules`] and forwards as it is.
+//! - [`CacheKey`] and [`PhantomCache`]: results keyed by the SHA-256 of (mode, audience, the
+//!   rules checked, token), never the token itself; the per-isolate memory tier, bounded in size.
+//!   The shared tier (Workers Cache API) is the [`crate::ports::SharedCache`] port, keyed the
+//!   same way.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -29,26 +35,243 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::idtoken::{IdTokenError, Jwks};
 use crate::oidc::{client_post, client_post_accepting};
-use crate::ports::HttpClient;
-use crate::ports::SignatureVerifier;
+use crate::ports::{HttpClient, Random, SignatureVerifier};
 
-/// What introspection says about an active token (RFC 7662 §2.2), the parts we forward.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// What introspection says about a token (RFC 7662 §2.2): `active`, and the rest in
+/// [`TokenFacts`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Introspection {
     /// Whether the token is active.
     pub active: bool,
+    /// What the answer says about it.
+    #[serde(flatten)]
+    pub token: TokenFacts,
+}
+
+/// What an introspection answer says about a token, the members that are checked
+/// ([`TokenFacts::check`]) or forwarded. RFC 7662 requires none of them; each is checked when
+/// present (and some are required by the [`TokenRules`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct TokenFacts {
     /// Subject.
-    #[serde(default)]
     pub sub: Option<String>,
     /// Space-separated scopes.
-    #[serde(default)]
     pub scope: Option<String>,
     /// The client the token was issued to.
-    #[serde(default)]
     pub client_id: Option<String>,
     /// Expiry, seconds since the epoch.
-    #[serde(default)]
     pub exp: Option<u64>,
+    /// Not valid before, seconds since the epoch.
+    pub nbf: Option<u64>,
+    /// Who issued the token.
+    pub iss: Option<String>,
+    /// Whom the token is for: one string or a list, as in a JWT.
+    #[serde(deserialize_with = "one_or_many")]
+    pub aud: Option<Vec<String>>,
+    /// What kind of token it is (RFC 7662: e.g. `Bearer`; `refresh_token` at some providers).
+    pub token_type: Option<String>,
+    /// The same fact under ORY Hydra's name (`access_token` or `refresh_token`).
+    pub token_use: Option<String>,
+    /// The same fact under Curity's name, in its JWTs (`access_token`).
+    pub purpose: Option<String>,
+    /// Confirmation (RFC 7800): the token is bound to a key its holder must prove.
+    pub cnf: Option<serde_json::Value>,
+}
+
+/// `aud` as a JWT carries it: one string, or a list of them.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => None,
+        Some(OneOrMany::One(a)) => Some(vec![a]),
+        Some(OneOrMany::Many(list)) => Some(list),
+    })
+}
+
+/// The value the token-kind members (`token_use`, `purpose`) must have.
+const ACCESS_TOKEN: &str = "access_token";
+
+/// The deployment's rules for introspected tokens (the `EDGEWARD_TOKEN_*` variables).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPolicy {
+    /// Accepted `token_type` values, in lower case (compared case-insensitively).
+    pub types: Vec<String>,
+    /// Whether an answer that does not say what kind of token it is passes (`none` in
+    /// `EDGEWARD_TOKEN_TYPES`).
+    pub untyped: bool,
+    /// Clients accepted besides the worker's own; when set, `client_id` is required.
+    pub client_ids: Option<Vec<String>>,
+    /// Whether an answer without `aud` is refused.
+    pub audience_required: bool,
+}
+
+impl Default for TokenPolicy {
+    /// `Bearer` tokens that say so, of the worker's own client, for the route (or without `aud`).
+    fn default() -> Self {
+        Self {
+            types: vec!["bearer".to_owned()],
+            untyped: false,
+            client_ids: None,
+            audience_required: false,
+        }
+    }
+}
+
+impl TokenPolicy {
+    /// Parses `EDGEWARD_TOKEN_TYPES`: comma-separated `token_type` values; `none` lets answers
+    /// without any type through.
+    pub fn parse_types(list: &str) -> Result<(Vec<String>, bool), String> {
+        let mut types = Vec::new();
+        let mut untyped = false;
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if !item.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(format!("{item:?} is not a token type"));
+            }
+            let item = item.to_ascii_lowercase();
+            if item == "none" {
+                untyped = true;
+            } else if !types.contains(&item) {
+                types.push(item);
+            }
+        }
+        if types.is_empty() {
+            return Err("must name at least one token type (e.g. Bearer)".into());
+        }
+        Ok((types, untyped))
+    }
+
+    /// Everything the checks depend on, for the cache key: an entry made under other rules is
+    /// never served.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "types={};untyped={};clients={};aud-required={}",
+            self.types.join(","),
+            self.untyped,
+            self.client_ids
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |c| c.join(",")),
+            self.audience_required
+        )
+    }
+}
+
+/// An `nbf` later than `now` by more than [`crate::idtoken::LEEWAY`] is refused.
+fn not_before(nbf: Option<u64>, now: u64) -> Result<(), String> {
+    let leeway = u64::try_from(crate::idtoken::LEEWAY).unwrap_or(0);
+    match nbf {
+        Some(nbf) if nbf > now.saturating_add(leeway) => {
+            Err(format!("the token is not valid yet (nbf {nbf}, now {now})"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What an introspected token must be to be exchanged for one route, at one time.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenRules<'a> {
+    /// The deployment's rules.
+    pub policy: &'a TokenPolicy,
+    /// The configured issuer: `iss`, when present, must be exactly this.
+    pub issuer: &'a str,
+    /// The worker's own client id (always accepted as `client_id`).
+    pub own_client_id: &'a str,
+    /// Audiences the route accepts: `aud`, when present, must name one of them.
+    pub audiences: &'a [String],
+    /// Whether an answer without `client_id` is refused (when minting, or with an allow-list).
+    pub client_id_required: bool,
+    /// Now, seconds since the epoch.
+    pub now: u64,
+}
+
+impl TokenFacts {
+    /// Whether the answer describes a token this route may have: an access token (by
+    /// `token_type`, `token_use` or `purpose`; every one present must say so, and one must be
+    /// present unless the policy accepts untyped answers), not bound to a key (`cnf`), from the
+    /// configured issuer, valid now (`nbf`, with [`crate::idtoken::LEEWAY`]), for one of the
+    /// route's audiences, of an accepted client. The error is the cause, for the log; it names
+    /// claim values of the answer, never the token.
+    pub fn check(&self, rules: &TokenRules<'_>) -> Result<(), String> {
+        self.check_marked(rules, false)
+    }
+
+    /// [`TokenFacts::check`], where `marked_access` says the answer is an access token by
+    /// other means (a Curity-style JWT whose header `typ` is RFC 9068's `at+jwt`).
+    fn check_marked(&self, rules: &TokenRules<'_>, marked_access: bool) -> Result<(), String> {
+        let policy = rules.policy;
+        if let Some(kind) = &self.token_type {
+            if !policy.types.contains(&kind.to_ascii_lowercase()) {
+                return Err(format!(
+                    "token_type {kind:?} is not an accepted access-token type (EDGEWARD_TOKEN_TYPES)"
+                ));
+            }
+        }
+        for (name, value) in [("token_use", &self.token_use), ("purpose", &self.purpose)] {
+            if let Some(value) = value {
+                if value != ACCESS_TOKEN {
+                    return Err(format!("{name} {value:?} is not {ACCESS_TOKEN}"));
+                }
+            }
+        }
+        let typed = marked_access
+            || self.token_type.is_some()
+            || self.token_use.is_some()
+            || self.purpose.is_some();
+        if !typed && !policy.untyped {
+            return Err(
+                "the answer does not say the token is an access token (no token_type: a refresh \
+                 token's answer looks like this at some providers)"
+                    .into(),
+            );
+        }
+        if self.cnf.is_some() {
+            return Err(
+                "the token is sender-constrained (cnf): the worker cannot prove possession of its key"
+                    .into(),
+            );
+        }
+        if let Some(iss) = &self.iss {
+            if iss != rules.issuer {
+                return Err(format!("the token comes from another issuer ({iss:?})"));
+            }
+        }
+        not_before(self.nbf, rules.now)?;
+        match &self.aud {
+            Some(aud) if !aud.iter().any(|a| rules.audiences.contains(a)) => {
+                return Err(format!(
+                    "the token's audience {aud:?} is none this route accepts {:?}",
+                    rules.audiences
+                ));
+            }
+            None if policy.audience_required => {
+                return Err("the token names no audience (EDGEWARD_TOKEN_AUDIENCE_REQUIRED)".into())
+            }
+            _ => {}
+        }
+        match &self.client_id {
+            Some(client) => {
+                let listed = policy
+                    .client_ids
+                    .as_ref()
+                    .is_some_and(|list| list.contains(client));
+                if client != rules.own_client_id && !listed {
+                    return Err(format!(
+                        "the token's client {client:?} is not accepted (EDGEWARD_TOKEN_CLIENT_IDS)"
+                    ));
+                }
+            }
+            None if rules.client_id_required => {
+                return Err("the answer names no client (client_id)".into())
+            }
+            None => {}
+        }
+        Ok(())
+    }
 }
 
 /// Introspects `token` at `endpoint`, authenticated as the configured client.
@@ -89,23 +312,26 @@ impl fmt::Debug for MintKey {
     }
 }
 
-/// The claims of a minted token.
+/// The claims of a minted token besides `exp`, `nbf` and `iat` (RFC 9068 §2.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhantomClaims {
     /// The worker's issuer URL (its origin).
     pub iss: String,
     /// The audience (the upstream API).
     pub aud: String,
-    /// Subject, from introspection.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
+    /// Subject, from introspection; the client for tokens without one (client credentials).
+    pub sub: String,
+    /// The client the token was issued to, from introspection.
+    pub client_id: String,
     /// Scopes, from introspection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// Client id, from introspection.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    /// A fresh identifier: 16 random bytes, base64url.
+    pub jti: String,
 }
+
+/// The JWS `typ` of a minted token (RFC 9068 §2.1).
+pub const MINTED_TYP: &str = "at+jwt";
 
 /// A phantom token and how long it may be reused (what both cache tiers hold).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,21 +391,36 @@ impl MintKey {
         .to_string()
     }
 
-    /// Mints a JWT for an active token; `exp` = min(token's exp, now + max_ttl).
-    pub fn mint(
+    /// Mints an RFC 9068 access token (`typ: at+jwt`) for an active token whose answer passed
+    /// [`TokenFacts::check`]: `exp` = min(token's exp, now + max_ttl), `iat` = `nbf` = now, a
+    /// fresh `jti` from `random`. The answer must name the client (RFC 9068 requires
+    /// `client_id`); without a `sub`, the client is the subject, as RFC 9068 §2.2 suggests for
+    /// client-credentials tokens.
+    pub fn mint<R: Random + ?Sized>(
         &self,
         introspection: &Introspection,
         issuer: &str,
         audience: &str,
         now: u64,
         max_ttl: u64,
+        random: &R,
     ) -> Result<Minted, Error> {
-        let expires_at = introspection
+        let token = &introspection.token;
+        let expires_at = token
             .exp
             .map_or(now + max_ttl, |exp| exp.min(now + max_ttl));
         if expires_at <= now {
             return Err(Error::Unauthorized);
         }
+        let client_id = token.client_id.clone().ok_or_else(|| {
+            Error::TokenRefused(
+                "the answer names no client (client_id), which a minted token needs".into(),
+            )
+        })?;
+        let mut id = [0u8; 16];
+        random
+            .fill(&mut id)
+            .map_err(|_| Error::Internal("no randomness for the minted token's jti"))?;
         let at = |secs: u64| {
             Utc.timestamp_opt(i64::try_from(secs).unwrap_or(i64::MAX), 0)
                 .single()
@@ -187,15 +428,17 @@ impl MintKey {
         let mut claims = Claims::new(PhantomClaims {
             iss: issuer.to_owned(),
             aud: audience.to_owned(),
-            sub: introspection.sub.clone(),
-            scope: introspection.scope.clone(),
-            client_id: introspection.client_id.clone(),
+            sub: token.sub.clone().unwrap_or_else(|| client_id.clone()),
+            client_id,
+            scope: token.scope.clone(),
+            jti: URL_SAFE_NO_PAD.encode(id),
         });
         claims.issued_at = at(now);
+        claims.not_before = at(now);
         claims.expiration = at(expires_at);
         let header = Header::empty()
             .with_key_id(&self.kid)
-            .with_token_type("JWT");
+            .with_token_type(MINTED_TYP);
         let jwt = Es256
             .token(&header, &claims, &self.key)
             .map_err(|_| Error::Internal("minting the phantom token failed"))?;
@@ -212,15 +455,17 @@ pub fn token_key(s: &str) -> String {
 }
 
 /// Where a phantom token is cached, in both tiers: the SHA-256 of the mode (which names the
-/// minting key, so a new key starts a new cache), the audience and the opaque token. The token
-/// itself is never a key, so neither tier can give one back.
+/// minting key, so a new key starts a new cache), the audience, the rules the token was checked
+/// under (the route's accepted audiences and the [`TokenPolicy`], so a token accepted under one
+/// route's or configuration's rules is never served under stricter ones) and the opaque token.
+/// The token itself is never a key, so neither tier can give one back.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey(String);
 
 impl CacheKey {
-    /// The key for `token` exchanged in `mode` for `audience`.
-    pub fn new(mode: &str, audience: &str, token: &str) -> Self {
-        Self(token_key(&format!("{mode}\n{audience}\n{token}")))
+    /// The key for `token` exchanged in `mode` for `audience` under `rules`.
+    pub fn new(mode: &str, audience: &str, rules: &str, token: &str) -> Self {
+        Self(token_key(&format!("{mode}\n{audience}\n{rules}\n{token}")))
     }
 
     /// The hex digest.
@@ -350,15 +595,17 @@ pub async fn introspect_jwt(
 }
 
 /// The claims of an introspection JWT that matter here. Curity's style is the access token's
-/// own claims at the top level (`exp` is the token's expiry); RFC 9701 nests the RFC 7662
-/// answer in `token_introspection`.
+/// own claims at the top level (`exp` is the token's expiry, `active` implied); RFC 9701 nests
+/// the RFC 7662 answer in `token_introspection` (the top level then describes the JWT itself).
+/// `exp`, `nbf` and `iat` are jwt-compact's, so `top.exp` and `top.nbf` stay empty.
 #[derive(Debug, Deserialize)]
 struct IntrospectionJwtClaims {
-    iss: String,
     #[serde(default)]
     active: Option<bool>,
     #[serde(default)]
     token_introspection: Option<Introspection>,
+    #[serde(flatten)]
+    top: TokenFacts,
 }
 
 /// Why an introspection JWT was refused.
@@ -368,21 +615,26 @@ pub enum IntrospectionJwtError {
     UnknownKey,
     /// The token is not active or has expired: the request is unauthorized.
     Inactive,
+    /// The token is active but not one this route may have ([`TokenFacts::check`]): the request
+    /// is unauthorized; the text is the cause, for the log.
+    Refused(String),
     /// It is not a valid answer from this IdP (signature, issuer, no expiry).
     Invalid(String),
 }
 
 /// Checks an introspection JWT from [`introspect_jwt`]: signature against the IdP's `jwks`
-/// (RS256/ES256), `iss` = the configured issuer, active, not expired. Returns it with the time
-/// until which it may be cached: min(token expiry, `now + max_ttl`).
+/// (RS256/ES256), `iss` = the configured issuer, the JWT's own `nbf`, active, not expired, and
+/// the token's facts against `rules` (the top-level claims in Curity's style, the nested answer
+/// in RFC 9701's). Returns it with the time until which it may be cached: min(token expiry,
+/// `now + max_ttl`).
 pub async fn read_introspection_jwt<V: SignatureVerifier + ?Sized>(
     jwt: &str,
     jwks: &Jwks,
-    issuer: &str,
-    now: u64,
+    rules: &TokenRules<'_>,
     max_ttl: u64,
     platform: &V,
 ) -> Result<Minted, IntrospectionJwtError> {
+    let now = rules.now;
     let token = crate::idtoken::verify::<IntrospectionJwtClaims, V>(jwt, jwks, platform)
         .await
         .map_err(|e| match e {
@@ -390,19 +642,49 @@ pub async fn read_introspection_jwt<V: SignatureVerifier + ?Sized>(
             other => IntrospectionJwtError::Invalid(format!("introspection JWT: {other}")),
         })?;
     let claims = token.claims();
-    if claims.custom.iss != issuer {
-        return Err(IntrospectionJwtError::Invalid(
-            "the introspection JWT comes from another issuer".into(),
-        ));
+    let custom = &claims.custom;
+    match custom.top.iss.as_deref() {
+        Some(iss) if iss == rules.issuer => {}
+        Some(_) => {
+            return Err(IntrospectionJwtError::Invalid(
+                "the introspection JWT comes from another issuer".into(),
+            ))
+        }
+        None => {
+            return Err(IntrospectionJwtError::Invalid(
+                "introspection JWT: it has no iss".into(),
+            ))
+        }
     }
-    let jwt_exp = claims
-        .expiration
-        .and_then(|e| u64::try_from(e.timestamp()).ok());
-    let token_exp = match &claims.custom.token_introspection {
+    let seconds =
+        |t: Option<chrono::DateTime<Utc>>| t.and_then(|t| u64::try_from(t.timestamp()).ok());
+    let (jwt_exp, jwt_nbf) = (seconds(claims.expiration), seconds(claims.not_before));
+    let token_exp = match &custom.token_introspection {
         Some(nested) if !nested.active => return Err(IntrospectionJwtError::Inactive),
-        Some(nested) => nested.exp.or(jwt_exp),
-        None if claims.custom.active == Some(false) => return Err(IntrospectionJwtError::Inactive),
-        None => jwt_exp,
+        Some(nested) => {
+            // The JWT's own nbf, then the token's facts.
+            not_before(jwt_nbf, now)
+                .and_then(|()| nested.token.check(rules))
+                .map_err(IntrospectionJwtError::Refused)?;
+            nested.token.exp.or(jwt_exp)
+        }
+        None if custom.active == Some(false) => return Err(IntrospectionJwtError::Inactive),
+        None => {
+            let facts = TokenFacts {
+                exp: jwt_exp,
+                nbf: jwt_nbf,
+                ..custom.top.clone()
+            };
+            // An RFC 9068 access token says what it is in its header.
+            let at_jwt = token.header().token_type.as_deref().is_some_and(|typ| {
+                typ.eq_ignore_ascii_case(MINTED_TYP)
+                    || typ.eq_ignore_ascii_case("application/at+jwt")
+            });
+            facts
+                .check_marked(rules, at_jwt)
+                .map_err(IntrospectionJwtError::Refused)?;
+            jwt_exp
+        }
     };
     let token_exp = token_exp.ok_or_else(|| {
         IntrospectionJwtError::Invalid("the introspection JWT has no expiry".into())
@@ -422,7 +704,8 @@ mod tests {
 
     use super::*;
 
-    /// Reading with every signature checked in Rust.
+    /// Reading with every signature checked in Rust, under the default rules for a route whose
+    /// audience is `orders`.
     fn read_introspection_jwt(
         jwt: &str,
         jwks: &Jwks,
@@ -430,9 +713,40 @@ mod tests {
         now: u64,
         max_ttl: u64,
     ) -> Result<Minted, IntrospectionJwtError> {
+        let policy = TokenPolicy::default();
+        let audiences = ["orders".to_owned(), "edgeward".to_owned()];
+        let rules = TokenRules {
+            policy: &policy,
+            issuer,
+            own_client_id: "edgeward",
+            audiences: &audiences,
+            client_id_required: false,
+            now,
+        };
         let read =
-            super::read_introspection_jwt(jwt, jwks, issuer, now, max_ttl, &crate::RustSignatures);
+            super::read_introspection_jwt(jwt, jwks, &rules, max_ttl, &crate::RustSignatures);
         futures_executor::block_on(read)
+    }
+
+    /// Counting bytes: enough randomness for tests.
+    struct Counter(std::cell::Cell<u8>);
+
+    impl Random for Counter {
+        fn fill(&self, dest: &mut [u8]) -> Result<(), crate::ports::RandomUnavailable> {
+            for b in dest {
+                *b = self.0.get();
+                self.0.set(self.0.get().wrapping_add(1));
+            }
+            Ok(())
+        }
+    }
+
+    struct NoRandom;
+
+    impl Random for NoRandom {
+        fn fill(&self, _: &mut [u8]) -> Result<(), crate::ports::RandomUnavailable> {
+            Err(crate::ports::RandomUnavailable)
+        }
     }
 
     // 32 bytes of 0x01: a valid P-256 scalar.
@@ -442,10 +756,14 @@ mod tests {
     fn active(exp: Option<u64>) -> Introspection {
         Introspection {
             active: true,
-            sub: Some("demo".into()),
-            scope: Some("orders:read".into()),
-            client_id: Some("edgeward".into()),
-            exp,
+            token: TokenFacts {
+                sub: Some("demo".into()),
+                scope: Some("orders:read".into()),
+                client_id: Some("edgeward".into()),
+                exp,
+                token_type: Some("Bearer".into()),
+                ..TokenFacts::default()
+            },
         }
     }
 
@@ -454,6 +772,7 @@ mod tests {
         let key = MintKey::parse(KEY).unwrap();
         let jwks = crate::idtoken::Jwks::parse(key.jwks_json().as_bytes()).unwrap();
         assert_eq!(jwks.len(), 1);
+        let random = Counter(std::cell::Cell::new(0));
 
         let table = [
             (Some(NOW + 3600), 60, NOW + 60), // capped by max_ttl
@@ -462,11 +781,19 @@ mod tests {
         ];
         for (exp, max_ttl, expected) in table {
             let minted = key
-                .mint(&active(exp), "https://app.example", "orders", NOW, max_ttl)
+                .mint(
+                    &active(exp),
+                    "https://app.example",
+                    "orders",
+                    NOW,
+                    max_ttl,
+                    &random,
+                )
                 .unwrap();
             assert_eq!(minted.expires_at, expected, "{exp:?}");
             let untrusted = UntrustedToken::new(&minted.jwt).unwrap();
             assert_eq!(untrusted.algorithm(), "ES256");
+            assert_eq!(untrusted.header().token_type.as_deref(), Some(MINTED_TYP));
             assert_eq!(untrusted.header().key_id.as_deref(), Some("m1"));
             let public = key.key.verifying_key();
             let token = Es256
@@ -474,15 +801,31 @@ mod tests {
                 .validate(&untrusted)
                 .unwrap();
             let claims = token.claims();
-            assert_eq!(claims.custom.sub.as_deref(), Some("demo"));
+            assert_eq!(claims.custom.sub, "demo");
+            assert_eq!(claims.custom.client_id, "edgeward");
+            assert_eq!(claims.custom.jti.len(), 22, "16 bytes, base64url");
+            assert_eq!(claims.not_before, claims.issued_at);
             assert_eq!(claims.custom.scope.as_deref(), Some("orders:read"));
             assert_eq!(claims.custom.aud, "orders");
             assert_eq!(claims.custom.iss, "https://app.example");
             assert_eq!(claims.expiration.unwrap().timestamp() as u64, expected);
         }
-        // A token already expired mints nothing.
-        let err = key.mint(&active(Some(NOW)), "i", "a", NOW, 60).unwrap_err();
-        assert_eq!(err.code(), edgeward_shared::ErrorCode::Unauthorized);
+        // A token already expired mints nothing; nor does one without a client, or a platform
+        // without randomness.
+        let err = key
+            .mint(&active(Some(NOW)), "i", "a", NOW, 60, &random)
+            .unwrap_err();
+        assert_eq!(err, Error::Unauthorized);
+        let mut anonymous = active(None);
+        anonymous.token.client_id = None;
+        let err = key
+            .mint(&anonymous, "i", "a", NOW, 60, &random)
+            .unwrap_err();
+        assert!(matches!(err, Error::TokenRefused(_)), "{err:?}");
+        let err = key
+            .mint(&active(None), "i", "a", NOW, 60, &NoRandom)
+            .unwrap_err();
+        assert!(matches!(err, Error::Internal(_)), "{err:?}");
     }
 
     #[test]
@@ -507,7 +850,7 @@ mod tests {
             jwt: format!("jwt-{exp}"),
             expires_at: exp,
         };
-        let key = |token: &str| CacheKey::new("mint-m1", "orders", token);
+        let key = |token: &str| CacheKey::new("mint-m1", "orders", "rules", token);
         cache.put(&key("opaque-1"), minted(NOW + 10), NOW);
         assert_eq!(
             cache.get(&key("opaque-1"), NOW).unwrap().jwt,
@@ -518,16 +861,15 @@ mod tests {
         assert!(!key("opaque-1").as_str().contains("opaque"));
         assert_eq!(
             key("opaque-1"),
-            CacheKey(token_key("mint-m1\norders\nopaque-1"))
+            CacheKey(token_key("mint-m1\norders\nrules\nopaque-1"))
         );
-        assert_ne!(
-            key("opaque-1"),
-            CacheKey::new("mint-m2", "orders", "opaque-1")
-        );
-        assert_ne!(
-            key("opaque-1"),
-            CacheKey::new("mint-m1", "billing", "opaque-1")
-        );
+        for other in [
+            CacheKey::new("mint-m2", "orders", "rules", "opaque-1"),
+            CacheKey::new("mint-m1", "billing", "rules", "opaque-1"),
+            CacheKey::new("mint-m1", "orders", "other rules", "opaque-1"),
+        ] {
+            assert_ne!(key("opaque-1"), other);
+        }
         assert_eq!(
             token_key("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -563,7 +905,8 @@ mod tests {
         use serde_json::json;
         let iss = "https://idp.example";
         // Curity style: the access token's claims, its exp at the top.
-        let (jwt, jwks) = idp_jwt(json!({"iss": iss, "sub": "demo", "exp": NOW + 300}));
+        let (jwt, jwks) =
+            idp_jwt(json!({"iss": iss, "sub": "demo", "exp": NOW + 300, "token_type": "Bearer"}));
         let got = read_introspection_jwt(&jwt, &jwks, iss, NOW, 60).unwrap();
         assert_eq!(got.jwt, jwt, "forwarded as it came");
         assert_eq!(got.expires_at, NOW + 60, "cached no longer than max_ttl");
@@ -571,7 +914,8 @@ mod tests {
         assert_eq!(got.expires_at, NOW + 300, "nor beyond the token's exp");
         // RFC 9701: the answer nested in token_introspection.
         let (jwt, jwks) = idp_jwt(json!({"iss": iss, "iat": NOW,
-            "token_introspection": {"active": true, "sub": "demo", "exp": NOW + 30}}));
+            "token_introspection": {"active": true, "sub": "demo", "exp": NOW + 30,
+                "token_type": "Bearer"}}));
         let got = read_introspection_jwt(&jwt, &jwks, iss, NOW, 60).unwrap();
         assert_eq!(got.expires_at, NOW + 30);
 
@@ -584,12 +928,25 @@ mod tests {
                 json!({"iss": iss, "active": false, "exp": NOW + 300}),
                 "Inactive",
             ),
-            (json!({"iss": iss, "sub": "demo", "exp": NOW}), "Inactive"),
+            (
+                json!({"iss": iss, "sub": "demo", "exp": NOW, "token_type": "Bearer"}),
+                "Inactive",
+            ),
             (
                 json!({"iss": "https://evil.example", "exp": NOW + 300}),
                 "another issuer",
             ),
-            (json!({"iss": iss, "sub": "demo"}), "no expiry"),
+            (
+                json!({"iss": iss, "sub": "demo", "token_type": "Bearer"}),
+                "no expiry",
+            ),
+            // The token's facts are checked (TokenFacts::check, tested in tests/phantom_checks.rs).
+            (json!({"iss": iss, "exp": NOW + 300}), "Refused"),
+            (
+                json!({"iss": iss, "iat": NOW, "token_introspection": {"active": true,
+                    "exp": NOW + 300, "token_type": "Bearer", "aud": "billing"}}),
+                "Refused",
+            ),
             (
                 json!({"sub": "demo", "exp": NOW + 300}),
                 "introspection JWT:",

@@ -43,6 +43,8 @@ struct RouteSpec {
     request_headers: Vec<String>,
     #[serde(default)]
     response_headers: Vec<String>,
+    #[serde(default, rename = "acceptAudiences")]
+    accept_audiences: Option<Vec<String>>,
 }
 
 /// One validated route.
@@ -60,6 +62,9 @@ pub struct Route {
     pub request_headers: Vec<HeaderName>,
     /// Response headers passed back on this route besides [`DEFAULT_RESPONSE_HEADERS`].
     pub response_headers: Vec<HeaderName>,
+    /// Audiences besides [`Route::audience`] an introspected token may name to be exchanged
+    /// for this route (`acceptAudiences`); `None`: the worker's own client id.
+    pub accept_audiences: Option<Vec<String>>,
 }
 
 /// The route table.
@@ -162,6 +167,13 @@ impl Routes {
             let audience = spec
                 .audience
                 .unwrap_or_else(|| upstream.origin().ascii_serialization());
+            if let Some(list) = &spec.accept_audiences {
+                if list.is_empty() || list.iter().any(|a| a.trim().is_empty()) {
+                    return Err(format!(
+                        "route {prefix}: acceptAudiences must list audiences (no empty ones)"
+                    ));
+                }
+            }
             routes.push(Route {
                 prefix,
                 upstream,
@@ -169,6 +181,7 @@ impl Routes {
                 audience,
                 request_headers,
                 response_headers,
+                accept_audiences: spec.accept_audiences,
             });
         }
         // Longest prefix first, so the most specific route wins.
@@ -691,6 +704,14 @@ mod tests {
                 "JSON list",
             ),
             (
+                r#"[{"prefix": "/api/a/", "upstream": "https://a/", "methods": ["GET"], "acceptAudiences": []}]"#,
+                "acceptAudiences",
+            ),
+            (
+                r#"[{"prefix": "/api/a/", "upstream": "https://a/", "methods": ["GET"], "acceptAudiences": [" "]}]"#,
+                "acceptAudiences",
+            ),
+            (
                 r#"[{"prefix": "/api/a/", "upstream": "https://a/", "methods": ["GET"]},
                     {"prefix": "/api/a/", "upstream": "https://b/", "methods": ["GET"]}]"#,
                 "twice",
@@ -702,7 +723,15 @@ mod tests {
         }
         let local =
             r#"[{"prefix": "/api/a/", "upstream": "http://localhost:8081/", "methods": ["GET"]}]"#;
-        assert!(Routes::parse(local, Profile::Local).is_ok());
+        let parsed = Routes::parse(local, Profile::Local).unwrap();
+        assert_eq!(parsed.routes()[0].accept_audiences, None);
+        let listed = r#"[{"prefix": "/api/a/", "upstream": "https://a/", "methods": ["GET"],
+            "acceptAudiences": ["https://a.example", "partner"]}]"#;
+        let parsed = Routes::parse(listed, Profile::Production).unwrap();
+        assert_eq!(
+            parsed.routes()[0].accept_audiences.as_deref(),
+            Some(&["https://a.example".to_owned(), "partner".to_owned()][..])
+        );
         assert!(Routes::parse("[]", Profile::Production)
             .unwrap()
             .routes()
@@ -975,7 +1004,7 @@ pub(crate) async fn forward<P: crate::Platform>(
             access.token
         }
     };
-    let jwt = phantom_token(edge, &target.route.audience, &token, now).await?;
+    let jwt = phantom_token(edge, target.route, &token, now).await?;
     Ok(Forward {
         method: req.method().clone(),
         headers: forward_request_headers(headers, target.route, &jwt)?,
@@ -1006,24 +1035,21 @@ fn bearer_client_token(config: &crate::Config, headers: &HeaderMap) -> Option<St
 /// expire (at most `EDGEWARD_PHANTOM_MAX_TTL` seconds); with the session registry bound they
 /// refuse the logged-out session before they look (within `backchannel::CHECK_TTL` seconds).
 pub(crate) async fn forget_token<P: crate::Platform>(edge: &crate::Edge<P>, token: &str) {
-    use crate::phantom::CacheKey;
     use crate::ports::SharedCache;
 
     let proxy = &edge.config().proxy;
     if let crate::config::PhantomMode::Passthrough = proxy.mode {
         return;
     }
-    let tag = proxy.mode.cache_tag();
-    let mut audiences: Vec<&str> = proxy
+    let mut keys: Vec<crate::phantom::CacheKey> = proxy
         .routes
         .routes()
         .iter()
-        .map(|r| r.audience.as_str())
+        .map(|route| cache_key(edge.config(), route, token))
         .collect();
-    audiences.sort_unstable();
-    audiences.dedup();
-    for audience in audiences {
-        let key = CacheKey::new(&tag, audience, token);
+    keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    keys.dedup();
+    for key in keys {
         edge.phantom_cache().remove(&key);
         if proxy.shared_cache {
             SharedCache::delete(edge.ports(), key.as_str()).await;
@@ -1031,17 +1057,43 @@ pub(crate) async fn forget_token<P: crate::Platform>(edge: &crate::Edge<P>, toke
     }
 }
 
-/// The JWT for `token` and `audience`: from the isolate's memory, else from the location's
-/// shared cache, else from the IdP (introspection), then remembered in both tiers until
-/// min(token expiry, now + max TTL). Failures are never cached.
+/// The audiences an introspected token may name for `route`: its own, and the others it
+/// accepts (by default the worker's client id).
+fn accepted_audiences(config: &crate::Config, route: &Route) -> Vec<String> {
+    let mut audiences = vec![route.audience.clone()];
+    match &route.accept_audiences {
+        Some(list) => audiences.extend(list.iter().cloned()),
+        None => audiences.push(config.oidc.client_id.clone()),
+    }
+    audiences
+}
+
+/// Where the phantom token for `token` on `route` is cached: keyed by everything the checks
+/// depend on, so that no entry is served under other rules.
+fn cache_key(config: &crate::Config, route: &Route, token: &str) -> crate::phantom::CacheKey {
+    let proxy = &config.proxy;
+    let rules_tag = format!(
+        "{}\n{}\n{}\n{}",
+        accepted_audiences(config, route).join(" "),
+        proxy.tokens.fingerprint(),
+        config.oidc.client_id,
+        config.oidc.issuer
+    );
+    crate::phantom::CacheKey::new(&proxy.mode.cache_tag(), &route.audience, &rules_tag, token)
+}
+
+/// The JWT for `token` on `route`: from the isolate's memory, else from the location's shared
+/// cache, else from the IdP (introspection, the answer checked against the route's rules: see
+/// [`crate::phantom::TokenFacts::check`]), then remembered in both tiers until min(token expiry,
+/// now + max TTL). Failures and refusals are never cached.
 async fn phantom_token<P: crate::Platform>(
     edge: &crate::Edge<P>,
-    audience: &str,
+    route: &Route,
     token: &str,
     now: u64,
 ) -> Result<String, Error> {
     use crate::config::PhantomMode;
-    use crate::phantom::{self, CacheKey, IntrospectionJwtError, Minted};
+    use crate::phantom::{self, IntrospectionJwtError, Minted, TokenRules};
     use crate::ports::SharedCache;
 
     let (config, ports) = (edge.config(), edge.ports());
@@ -1049,7 +1101,9 @@ async fn phantom_token<P: crate::Platform>(
     if let PhantomMode::Passthrough = proxy.mode {
         return Ok(token.to_owned());
     }
-    let key = CacheKey::new(&proxy.mode.cache_tag(), audience, token);
+    let audience = route.audience.as_str();
+    let audiences = accepted_audiences(config, route);
+    let key = cache_key(config, route, token);
     if let Some(hit) = edge.phantom_cache().get(&key, now) {
         return Ok(hit.jwt);
     }
@@ -1069,19 +1123,39 @@ async fn phantom_token<P: crate::Platform>(
     let endpoint = discovery.introspection_endpoint.as_deref().ok_or_else(|| {
         Error::IdpUnavailable("the provider has no introspection endpoint".into())
     })?;
+    let minting = matches!(proxy.mode, PhantomMode::IntrospectMint { .. });
+    let rules = TokenRules {
+        policy: &proxy.tokens,
+        issuer: &config.oidc.issuer,
+        own_client_id: &config.oidc.client_id,
+        audiences: &audiences,
+        // A minted token needs its client (RFC 9068); an IdP's JWT need not name it unless
+        // the deployment lists clients.
+        client_id_required: minting || proxy.tokens.client_ids.is_some(),
+        now,
+    };
     let fresh = match &proxy.mode {
         PhantomMode::Passthrough => return Ok(token.to_owned()),
         PhantomMode::IntrospectMint { key } => {
             let introspection = phantom::introspect(config, ports, endpoint, token).await?;
-            key.mint(&introspection, &config.origin, audience, now, proxy.max_ttl)?
+            introspection
+                .token
+                .check(&rules)
+                .map_err(Error::TokenRefused)?;
+            key.mint(
+                &introspection,
+                &config.origin,
+                audience,
+                now,
+                proxy.max_ttl,
+                ports,
+            )?
         }
         PhantomMode::IntrospectJwt => {
             let jwt = phantom::introspect_jwt(config, ports, endpoint, token).await?;
-            let issuer = &config.oidc.issuer;
             let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
-            let read = |jwks| {
-                phantom::read_introspection_jwt(&jwt, jwks, issuer, now, proxy.max_ttl, ports)
-            };
+            let read =
+                |jwks| phantom::read_introspection_jwt(&jwt, jwks, &rules, proxy.max_ttl, ports);
             match read(&jwks).await {
                 Err(IntrospectionJwtError::UnknownKey) if !fetched => {
                     // The provider may have rolled its keys: look once more.
@@ -1092,6 +1166,7 @@ async fn phantom_token<P: crate::Platform>(
             }
             .map_err(|e| match e {
                 IntrospectionJwtError::Inactive => Error::Unauthorized,
+                IntrospectionJwtError::Refused(why) => Error::TokenRefused(why),
                 IntrospectionJwtError::UnknownKey => Error::IdpUnavailable(
                     "the introspection JWT is signed with a key the provider does not publish"
                         .into(),

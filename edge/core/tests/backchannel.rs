@@ -174,8 +174,13 @@ fn refused_logout_tokens_change_nothing() {
     let forged = {
         let other = MintKey::parse("idp:BAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ").unwrap();
         let i: Introspection =
-            serde_json::from_value(json!({"active": true, "sub": "demo"})).unwrap();
-        other.mint(&i, ISSUER, "edgeward", NOW, 60).unwrap().jwt
+            serde_json::from_value(json!({"active": true, "sub": "demo", "client_id": "edgeward"}))
+                .unwrap();
+        let random = FakePorts::default();
+        other
+            .mint(&i, ISSUER, "edgeward", NOW, 60, &random)
+            .unwrap()
+            .jwt
     };
     for body in [
         String::new(),

@@ -30,8 +30,9 @@ fn edge_with(extra: &[(&str, &str)]) -> Edge<FakePorts> {
     ports.route(
         &introspection_url(),
         200,
-        serde_json::json!({"active": true, "sub": "demo", "scope": "openid", "exp": NOW + 300})
-            .to_string(),
+        serde_json::json!({"active": true, "sub": "demo", "scope": "openid", "exp": NOW + 300,
+            "client_id": "edgeward", "token_type": "Bearer"})
+        .to_string(),
     );
     Edge::new(config_with(&vars), ports)
 }
@@ -131,15 +132,23 @@ fn the_isolate_then_the_location_cache_spare_the_idp() {
     assert!(f.ports().shared.borrow().is_empty() && f.phantom_cache().is_empty());
 }
 
-/// The IdP's answer to JWT introspection, Curity style, issued at `iat`, and its JWKS.
+/// The IdP's answer to JWT introspection, Curity style (an RFC 9068 access token, `typ:
+/// at+jwt`), issued at `iat`, and its JWKS.
 fn idp_jwt(iat: u64, exp: u64) -> (String, String) {
     let key = MintKey::parse(IDP_KEY).unwrap();
     let introspection: Introspection = serde_json::from_value(serde_json::json!({
-        "active": true, "sub": "demo", "scope": "openid", "exp": exp,
+        "active": true, "sub": "demo", "scope": "openid", "exp": exp, "client_id": "edgeward",
     }))
     .unwrap();
     let minted = key
-        .mint(&introspection, ISSUER, "http://orders.test", iat, 3600)
+        .mint(
+            &introspection,
+            ISSUER,
+            "http://orders.test",
+            iat,
+            3600,
+            &FakePorts::default(),
+        )
         .unwrap();
     (minted.jwt, key.jwks_json())
 }
@@ -174,9 +183,14 @@ fn introspect_jwt_forwards_the_idps_own_jwt() {
     let (expired, _) = idp_jwt(NOW - 100, NOW - 50);
     let forged = {
         let other = MintKey::parse("idp:BAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ").unwrap();
-        let i: Introspection =
-            serde_json::from_value(serde_json::json!({"active": true, "exp": NOW + 300})).unwrap();
-        other.mint(&i, ISSUER, "x", NOW, 300).unwrap().jwt
+        let i: Introspection = serde_json::from_value(
+            serde_json::json!({"active": true, "exp": NOW + 300, "client_id": "edgeward"}),
+        )
+        .unwrap();
+        other
+            .mint(&i, ISSUER, "x", NOW, 300, &FakePorts::default())
+            .unwrap()
+            .jwt
     };
     let table: [(u16, &str, String, &str); 6] = [
         (204, "application/json", String::new(), "unauthorized"),

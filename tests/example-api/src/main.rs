@@ -1,12 +1,15 @@
 //! The example API behind edgeward's proxy (a test fixture, also run by the dev command).
 //!
 //! It trusts nothing but the `Authorization: Bearer` JWT, validated the way a real API must:
-//! signature against the JWKS (fetched on first use, re-fetched once for an unknown key), `iss`,
-//! `aud`, `exp`, and the scope its route requires. It answers with the caller's identity and the
+//! signature against the JWKS (fetched on first use, re-fetched once for an unknown key), the
+//! header's `typ` (RFC 9068 §4: `at+jwt`, so that no other JWT of the same issuer passes for an
+//! access token), `iss`, `aud`, `exp`, `nbf`, and the scope its route requires. It answers with the caller's identity and the
 //! request exactly as it arrived (method, path, query, body, headers), so tests can prove what
 //! the proxy forwards — and that the browser's cookies never arrive.
 //!
-//! Settings (environment): `PORT` (8081), `JWKS_URL`, `ISSUER`, `AUDIENCE`.
+//! Settings (environment): `PORT` (8081), `JWKS_URL`, `ISSUER`, `AUDIENCE`, `TOKEN_TYP` (the
+//! `typ` a token must have: `at+jwt` by default, as the worker mints them; `any` for issuers
+//! whose access tokens do not say, like the local IdP's introspection JWTs).
 //! Routes: `GET /whoami` (scope `openid`), `ANY /echo[/…]` (scope `openid`), `GET /admin`
 //! (scope `admin`, which nobody has: shows a 403).
 //!
@@ -44,7 +47,12 @@ struct Settings {
     jwks_url: String,
     issuer: String,
     audience: String,
+    /// The header `typ` required (lower case), or `None` for any.
+    token_typ: Option<String>,
 }
+
+/// Clock skew tolerated on `exp` and `nbf`, seconds.
+const LEEWAY: i64 = 60;
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -95,10 +103,31 @@ fn authorize(
         other => other,
     }
     .map_err(|e| unauthorized(e.to_string()))?;
+    if let Some(expected) = &settings.token_typ {
+        // RFC 9068 §4: `at+jwt`, or the full media type `application/at+jwt`.
+        let typ = verified
+            .header()
+            .token_type
+            .as_deref()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if typ.strip_prefix("application/").unwrap_or(&typ) != expected {
+            return Err(unauthorized(format!(
+                "the token's typ {typ:?} is not {expected:?}"
+            )));
+        }
+    }
     let claims = verified.claims();
+    let now = now() as i64;
     let exp = claims.expiration.map(|e| e.timestamp()).unwrap_or(0);
-    if exp <= now() as i64 {
+    if exp <= now {
         return Err(unauthorized("token expired".into()));
+    }
+    if claims
+        .not_before
+        .is_some_and(|nbf| nbf.timestamp() > now + LEEWAY)
+    {
+        return Err(unauthorized("token not valid yet".into()));
     }
     let custom = &claims.custom;
     if custom.iss != settings.issuer {
@@ -173,6 +202,10 @@ fn main() {
         jwks_url: env("JWKS_URL", "http://localhost:8787/.well-known/jwks.json"),
         issuer: env("ISSUER", "http://localhost:8787"),
         audience: env("AUDIENCE", &format!("http://localhost:{port}")),
+        token_typ: match env("TOKEN_TYP", "at+jwt").to_ascii_lowercase().as_str() {
+            "any" => None,
+            typ => Some(typ.to_owned()),
+        },
     };
     let server = match Server::http(format!("127.0.0.1:{port}")) {
         Ok(s) => s,

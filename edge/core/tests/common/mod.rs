@@ -473,8 +473,11 @@ impl FakePorts {
         self.route(
             &format!("{ISSUER}/token/introspection"),
             200,
-            serde_json::json!({"active": true, "sub": "demo", "exp": self.now.get() + 3600})
-                .to_string(),
+            serde_json::json!({
+                "active": true, "sub": "demo", "exp": self.now.get() + 3600,
+                "token_type": "Bearer", "client_id": "edgeward",
+            })
+            .to_string(),
         );
         self
     }
