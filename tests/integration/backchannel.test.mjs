@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { useStack, ORIGIN, ISSUER } from "../support/stack.mjs";
 import { signIn, openCookie } from "../support/session.mjs";
+import { signedLogoutToken } from "../support/tokens.mjs";
 
 const stack = useStack({ idp: true, worker: true, api: true });
 
@@ -12,20 +13,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const loggedIn = async (jar) => (await (await jar.fetch(`${ORIGIN}/auth/session`)).json()).isLoggedIn;
 const sidOf = (jar) => openCookie("__Host-edgeward-id", jar.get(ORIGIN, "__Host-edgeward-id").value).b.s;
 
-/** A token signed with the IdP's own key (its test hook), with `claims` laid over good ones. */
-async function signed(claims) {
-  const now = Math.floor(Date.now() / 1000);
-  const base = {
-    iss: ISSUER,
-    aud: "edgeward",
-    iat: now,
-    exp: now + 120,
-    jti: `j-${Math.random()}`,
-    events: { "http://schemas.openid.net/event/backchannel-logout": {} },
-  };
-  const res = await fetch(`${ISSUER}/_test/sign-logout-token`, { method: "POST", body: JSON.stringify({ ...base, ...claims }) });
-  return (await res.json()).token;
-}
+const signed = signedLogoutToken;
 
 const deliver = (token) =>
   fetch(`${ORIGIN}/auth/backchannel-logout`, {

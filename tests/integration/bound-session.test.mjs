@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { useStack, startWorker, ORIGIN, ISSUER, WORKER_PORT, ROOT } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
 import { signIn, openCookie } from "../support/session.mjs";
+import { signedLogoutToken } from "../support/tokens.mjs";
 
 const ADMIN = "admin-token-for-the-integration-tests-0123456789";
 const stack = useStack({ idp: true, worker: { vars: { EDGEWARD_ADMIN_TOKEN: ADMIN } }, api: true });
@@ -36,21 +37,6 @@ const refresh = (jar, csrf, origin = ORIGIN) =>
   jar.fetch(`${origin}/auth/refresh`, { method: "POST", headers: { origin, "x-edgeward-csrf": csrf } });
 const sessionOf = async (jar, origin = ORIGIN) => (await jar.fetch(`${origin}/auth/session`)).json();
 
-async function logoutToken(claims) {
-  const now = Math.floor(Date.now() / 1000);
-  const body = {
-    iss: ISSUER,
-    aud: "edgeward",
-    iat: now,
-    exp: now + 120,
-    jti: `j-${Math.random()}`,
-    events: { "http://schemas.openid.net/event/backchannel-logout": {} },
-    ...claims,
-  };
-  const res = await fetch(`${ISSUER}/_test/sign-logout-token`, { method: "POST", body: JSON.stringify(body) });
-  return (await res.json()).token;
-}
-
 test("a jar mixing someone's token cookies with one's own session is refused on every path", async () => {
   const victim = await signIn(ORIGIN, { user: "alice" });
   const mallory = await signIn(ORIGIN, { user: "demo" });
@@ -75,7 +61,7 @@ test("a jar mixing someone's token cookies with one's own session is refused on 
 
   // Alice's session ends at the IdP (back-channel logout) and by the admin.
   const sid = openCookie(ID, victim.jar.get(ORIGIN, ID).value).b.s;
-  const token = await logoutToken({ sid, sub: "alice" });
+  const token = await signedLogoutToken({ sid, sub: "alice" });
   const delivered = await fetch(`${ORIGIN}/auth/backchannel-logout`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },

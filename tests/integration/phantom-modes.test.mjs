@@ -6,8 +6,9 @@
 // that does not introspect was answered by the Cache API.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { useStack, ORIGIN, ISSUER, API, CLIENT_SECRET } from "../support/stack.mjs";
+import { useStack, ORIGIN, ISSUER, API } from "../support/stack.mjs";
 import { signIn, openCookie } from "../support/session.mjs";
+import { tokensNotForUs } from "../support/tokens.mjs";
 
 useStack({
   idp: { IDP_PHANTOM_AUDIENCE: API },
@@ -73,22 +74,7 @@ test("bearer clients (no cookies) go through when allowed; a bad token is 401", 
 
 test("introspect-jwt: a refresh token, another client's token and one for another API are refused", async () => {
   const { jar } = await signIn();
-  const refresh = openCookie("__Host-edgeward-rt", jar.get(ORIGIN, "__Host-edgeward-rt").value);
-  const clientToken = async (client, secret, resource) => {
-    const body = new URLSearchParams({ grant_type: "client_credentials", scope: "openid" });
-    if (resource) body.set("resource", resource);
-    const res = await fetch(`${ISSUER}/token`, {
-      method: "POST",
-      headers: { authorization: `Basic ${Buffer.from(`${client}:${secret}`).toString("base64")}` },
-      body,
-    });
-    return (await res.json()).access_token;
-  };
-  const attacks = [
-    ["a refresh token", refresh.token],
-    ["another client's access token", await clientToken("other-client", "other-client-secret")],
-    ["an access token for another API", await clientToken("edgeward", CLIENT_SECRET, "https://other-api.example/")],
-  ];
+  const attacks = await tokensNotForUs(jar);
   // Every attack's outcome at once, so a failure shows all of them.
   const outcomes = [];
   for (const [what, token] of attacks) {

@@ -263,19 +263,23 @@ impl FakePorts {
         self.route(
             &format!("{ISSUER}/.well-known/openid-configuration"),
             200,
-            serde_json::json!({
-                "issuer": ISSUER,
-                "authorization_endpoint": format!("{ISSUER}/auth"),
-                "token_endpoint": format!("{ISSUER}/token"),
-                "jwks_uri": format!("{ISSUER}/jwks"),
-                "end_session_endpoint": format!("{ISSUER}/session/end"),
-                "revocation_endpoint": format!("{ISSUER}/token/revocation"),
-                "introspection_endpoint": format!("{ISSUER}/token/introspection"),
-            })
-            .to_string(),
+            discovery().to_string(),
         );
         self
     }
+}
+
+/// The fake IdP's discovery document.
+pub fn discovery() -> serde_json::Value {
+    serde_json::json!({
+        "issuer": ISSUER,
+        "authorization_endpoint": format!("{ISSUER}/auth"),
+        "token_endpoint": format!("{ISSUER}/token"),
+        "jwks_uri": format!("{ISSUER}/jwks"),
+        "end_session_endpoint": format!("{ISSUER}/session/end"),
+        "revocation_endpoint": format!("{ISSUER}/token/revocation"),
+        "introspection_endpoint": format!("{ISSUER}/token/introspection"),
+    })
 }
 
 pub fn config() -> Config {
@@ -443,15 +447,7 @@ impl FakePorts {
     /// revocation endpoint that accepts everything and an introspection endpoint that says
     /// the token is active.
     pub fn with_idp(self, extra: serde_json::Value) -> Self {
-        let mut discovery = serde_json::json!({
-            "issuer": ISSUER,
-            "authorization_endpoint": format!("{ISSUER}/auth"),
-            "token_endpoint": format!("{ISSUER}/token"),
-            "jwks_uri": format!("{ISSUER}/jwks"),
-            "end_session_endpoint": format!("{ISSUER}/session/end"),
-            "revocation_endpoint": format!("{ISSUER}/token/revocation"),
-            "introspection_endpoint": format!("{ISSUER}/token/introspection"),
-        });
+        let mut discovery = discovery();
         if let (Some(d), Some(e)) = (discovery.as_object_mut(), extra.as_object()) {
             for (k, v) in e {
                 d.insert(k.clone(), v.clone());
