@@ -125,6 +125,25 @@ fn refusals_set_no_cookie() {
             400,
             "invalid_request",
         ),
+        // Paths that normalise into `//evil.example` (a host once the SPA navigates to it).
+        (
+            &SAME_ORIGIN,
+            r#"{"returnTo":"/.//evil.example"}"#,
+            400,
+            "invalid_request",
+        ),
+        (
+            &SAME_ORIGIN,
+            r#"{"returnTo":"/a/..//evil.example"}"#,
+            400,
+            "invalid_request",
+        ),
+        (
+            &SAME_ORIGIN,
+            r#"{"returnTo":"/%2e%2e//evil.example"}"#,
+            400,
+            "invalid_request",
+        ),
         (
             &SAME_ORIGIN,
             r#"{"extraParams":{"redirect_uri":"https://evil.example/"}}"#,
