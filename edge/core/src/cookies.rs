@@ -21,19 +21,30 @@ use http::{HeaderMap, HeaderValue};
 /// rest as a cookie of its own), set by a sibling subdomain or over plain HTTP. Reading neither
 /// copy keeps such a cookie from replacing one of ours; the request reads as signed out.
 pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
-    let mut found = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split([';', ',']))
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(n, _)| n.trim() == name)
-        .map(|(_, v)| v.trim());
+    let mut found = values(headers, name);
     let value = found.next()?;
     if found.next().is_some() {
         return None;
     }
     Some(value.to_owned())
+}
+
+/// Whether cookie `name` is in the request at all, once or more (whether [`read`] would give
+/// its value or not): a request carrying any cookie of ours comes from a browser.
+pub fn present(headers: &HeaderMap, name: &str) -> bool {
+    values(headers, name).next().is_some()
+}
+
+/// Every value given for cookie `name`, over all `Cookie` fields, split on `;` and `,`.
+fn values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([';', ',']))
+        .filter_map(|pair| pair.split_once('='))
+        .filter(move |(n, _)| n.trim() == name)
+        .map(|(_, v)| v.trim())
 }
 
 /// A `Set-Cookie` value for `name=value` that lives `max_age` seconds.
@@ -157,6 +168,8 @@ mod tests {
                 h.append(COOKIE, HeaderValue::from_str(field).unwrap());
             }
             assert_eq!(read(&h, "__Host-edgeward-at"), None, "{fields:?}");
+            assert!(present(&h, "__Host-edgeward-at"), "{fields:?}");
+            assert!(!present(&h, "__Host-edgeward-rt"), "{fields:?}");
         }
     }
 }
