@@ -97,7 +97,10 @@ test("forged, wrongly signed, replayed and non-logout tokens are 400 and change 
   const later = await signIn();
   assert.equal(await loggedIn(later.jar), true, "a login after the logout lives");
 
-  // Not a form with a logout_token at all.
-  const empty = await fetch(`${ORIGIN}/auth/backchannel-logout`, { method: "POST", body: "" });
+  // A form without a logout_token; and not a form at all (fetch sends a string as text/plain).
+  const form = { "content-type": "application/x-www-form-urlencoded" };
+  const empty = await fetch(`${ORIGIN}/auth/backchannel-logout`, { method: "POST", headers: form, body: "" });
   assert.equal(empty.status, 400);
+  const plain = await fetch(`${ORIGIN}/auth/backchannel-logout`, { method: "POST", body: "" });
+  assert.equal(plain.status, 415);
 });

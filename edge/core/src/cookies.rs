@@ -1,22 +1,50 @@
-//! Reading and writing edgeward's cookies with the `cookie` crate. Every cookie we set is
-//! `__Host-` prefixed, `Secure; HttpOnly; SameSite=Strict; Path=/`, without `Domain`.
+//! Reading and writing edgeward's cookies. Every cookie we set is `__Host-` prefixed,
+//! `Secure; HttpOnly; SameSite=Strict; Path=/`, without `Domain` (written with the `cookie`
+//! crate).
+//!
+//! Reading takes every `Cookie` field of the request as one list, split on `;` and on `,`: an
+//! HTTP/2 browser may send one field per cookie (RFC 9113 §8.2.3), some proxies pass them on that
+//! way, and workerd hands the worker such fields joined with `, `. Our names are constants and
+//! our values are base64url and `.`, so neither separator can occur inside them; other cookies
+//! may be cut wrongly by the `,` split, but we never read them. A name of ours found more than
+//! once is not read at all (see [`read`]).
 
 use cookie::time::Duration;
 use cookie::{Cookie, SameSite};
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 
-/// The value of cookie `name` in the request, if present (the last one wins if repeated).
+/// The value of cookie `name` in the request, if it is there exactly once.
+///
+/// A `__Host-` cookie exists at most once per host, so a second one can only be smuggled in:
+/// inside another cookie's value (browsers accept `,` there, and the `,` split then reads the
+/// rest as a cookie of its own), set by a sibling subdomain or over plain HTTP. Reading neither
+/// copy keeps such a cookie from replacing one of ours; the request reads as signed out.
 pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
+    let mut found = values(headers, name);
+    let value = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    Some(value.to_owned())
+}
+
+/// Whether cookie `name` is in the request at all, once or more (whether [`read`] would give
+/// its value or not): a request carrying any cookie of ours comes from a browser.
+pub fn present(headers: &HeaderMap, name: &str) -> bool {
+    values(headers, name).next().is_some()
+}
+
+/// Every value given for cookie `name`, over all `Cookie` fields, split on `;` and `,`.
+fn values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .filter(|c| c.name() == name)
-        .map(|c| c.value().to_owned())
-        .last()
+        .flat_map(|v| v.split([';', ',']))
+        .filter_map(|pair| pair.split_once('='))
+        .filter(move |(n, _)| n.trim() == name)
+        .map(|(_, v)| v.trim())
 }
 
 /// A `Set-Cookie` value for `name=value` that lives `max_age` seconds.
@@ -78,5 +106,70 @@ mod tests {
         assert_eq!(read(&h, "c").as_deref(), Some("3"));
         assert_eq!(read(&h, "missing"), None);
         assert_eq!(read(&HeaderMap::new(), "a"), None);
+    }
+
+    /// A browser on HTTP/2 sends one `Cookie` field per cookie (RFC 9113 §8.2.3), and some
+    /// proxies pass them on that way; workerd hands the worker the fields joined with `, `.
+    #[test]
+    fn reads_cookies_from_split_and_comma_joined_fields() {
+        let (at, id) = ("1.k1.QUJD-_x", "1.k1.ZGVm_-y");
+        // (the Cookie fields as sent)
+        let table: &[&[&str]] = &[
+            &["__Host-edgeward-at=1.k1.QUJD-_x; __Host-edgeward-id=1.k1.ZGVm_-y"],
+            // Joined by the runtime, as workerd does.
+            &["__Host-edgeward-at=1.k1.QUJD-_x, __Host-edgeward-id=1.k1.ZGVm_-y"],
+            &["a=1; __Host-edgeward-at=1.k1.QUJD-_x, b=2; __Host-edgeward-id=1.k1.ZGVm_-y, c=3"],
+            &["__Host-edgeward-at=1.k1.QUJD-_x,__Host-edgeward-id=1.k1.ZGVm_-y"],
+            // One field per cookie, as an HTTP/2 browser sends them.
+            &[
+                "__Host-edgeward-at=1.k1.QUJD-_x",
+                "__Host-edgeward-id=1.k1.ZGVm_-y",
+            ],
+            &[
+                "a=1",
+                "__Host-edgeward-at=1.k1.QUJD-_x",
+                "b=2",
+                "__Host-edgeward-id=1.k1.ZGVm_-y",
+            ],
+        ];
+        for fields in table {
+            let mut h = HeaderMap::new();
+            for field in *fields {
+                h.append(COOKIE, HeaderValue::from_str(field).unwrap());
+            }
+            assert_eq!(
+                read(&h, "__Host-edgeward-at").as_deref(),
+                Some(at),
+                "{fields:?}"
+            );
+            assert_eq!(
+                read(&h, "__Host-edgeward-id").as_deref(),
+                Some(id),
+                "{fields:?}"
+            );
+            assert_eq!(read(&h, "__Host-edgeward-rt"), None, "{fields:?}");
+        }
+    }
+
+    /// A second copy of one of our cookies can only be smuggled in (see `read`): neither is read.
+    #[test]
+    fn a_cookie_of_ours_found_twice_is_not_read() {
+        let table: &[&[&str]] = &[
+            &["__Host-edgeward-at=A", "__Host-edgeward-at=B"],
+            &["__Host-edgeward-at=A; __Host-edgeward-at=B"],
+            // Another cookie's value carrying `, <our name>=…` (a cookie tossed from a sibling
+            // subdomain), before or after ours.
+            &["x=1, __Host-edgeward-at=B; __Host-edgeward-at=A"],
+            &["__Host-edgeward-at=A; x=1, __Host-edgeward-at=B"],
+        ];
+        for fields in table {
+            let mut h = HeaderMap::new();
+            for field in *fields {
+                h.append(COOKIE, HeaderValue::from_str(field).unwrap());
+            }
+            assert_eq!(read(&h, "__Host-edgeward-at"), None, "{fields:?}");
+            assert!(present(&h, "__Host-edgeward-at"), "{fields:?}");
+            assert!(!present(&h, "__Host-edgeward-rt"), "{fields:?}");
+        }
     }
 }

@@ -80,38 +80,64 @@ pub fn check_csrf(headers: &HeaderMap, expected: &str) -> Result<(), Error> {
 
 /// Accepts a same-origin path (`/x/y?q#f`) and returns it normalised; refuses everything that
 /// could leave the origin: absolute URLs, `//host`, `/\host`, control characters, over-long.
+///
+/// The check runs twice: on the input, and on the normalised result, which is what the SPA
+/// navigates to after the login. Dot segments are resolved in between (`%2e` counts as `.`), so
+/// `/.//evil.example`, `/a/..//evil.example` and `/%2e%2e//evil.example` all pass the first check
+/// and normalise into `//evil.example`, a host: the second check refuses them. The normalised
+/// path must also resolve to itself, so nothing is left for the browser to fold further.
 pub fn validate_return_to(return_to: &str, origin: &str) -> Result<String, Error> {
     let refuse = |why: &str| Err(Error::InvalidRequest(format!("returnTo {why}")));
     if return_to.len() > MAX_RETURN_TO_LEN {
         return refuse("is too long");
     }
-    if !return_to.starts_with('/') {
-        return refuse("must be a path starting with /");
-    }
-    if return_to.starts_with("//") || return_to.starts_with("/\\") {
-        return refuse("must not name another host");
-    }
-    if return_to.chars().any(|c| c.is_control() || c == '\\') {
-        return refuse("must not contain control characters or backslashes");
+    if let Err(why) = same_origin_path(return_to) {
+        return refuse(why);
     }
     let Ok(base) = Url::parse(origin) else {
         return refuse("cannot be checked against the configured origin");
     };
-    match base.join(return_to) {
-        Ok(url) if url.origin() == base.origin() => {
-            let mut path = url.path().to_owned();
-            if let Some(q) = url.query() {
-                path.push('?');
-                path.push_str(q);
-            }
-            if let Some(f) = url.fragment() {
-                path.push('#');
-                path.push_str(f);
-            }
-            Ok(path)
-        }
-        _ => refuse("must stay on this origin"),
+    let normalise = |path: &str| match base.join(path) {
+        Ok(url) if url.origin() == base.origin() => Some(path_of(&url)),
+        _ => None,
+    };
+    let Some(path) = normalise(return_to) else {
+        return refuse("must stay on this origin");
+    };
+    if same_origin_path(&path).is_err() || normalise(&path).as_deref() != Some(path.as_str()) {
+        return refuse("must not name another host once normalised");
     }
+    Ok(path)
+}
+
+/// Whether `path` is a path on the origin it is resolved against, as written: it starts with one
+/// `/` (not `//` or `/\`, which name a host), and holds no backslash (a browser reads it as `/`)
+/// and no control character (tabs and newlines are dropped by URL parsers).
+fn same_origin_path(path: &str) -> Result<(), &'static str> {
+    if !path.starts_with('/') {
+        return Err("must be a path starting with /");
+    }
+    if path.starts_with("//") || path.starts_with("/\\") {
+        return Err("must not name another host");
+    }
+    if path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err("must not contain control characters or backslashes");
+    }
+    Ok(())
+}
+
+/// The path, query and fragment of `url`: what a same-origin link to it says.
+fn path_of(url: &Url) -> String {
+    let mut path = url.path().to_owned();
+    if let Some(q) = url.query() {
+        path.push('?');
+        path.push_str(q);
+    }
+    if let Some(f) = url.fragment() {
+        path.push('#');
+        path.push_str(f);
+    }
+    path
 }
 
 #[cfg(test)]
@@ -246,7 +272,18 @@ mod tests {
             ("/profile", "/profile"),
             ("/a/b?x=1#frag", "/a/b?x=1#frag"),
             ("/a/../b", "/b"),
+            ("/..", "/"),
+            ("/a/b/..//c", "/a//c"),
+            // Encoded slashes and backslashes stay encoded: the browser reads them as one path
+            // segment, not as a separator, so these stay on the origin.
             ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),
+            ("/./%2F/evil.example", "/%2F/evil.example"),
+            ("/%5C%5Cevil.example", "/%5C%5Cevil.example"),
+            ("/%5c/evil.example", "/%5c/evil.example"),
+            // `//` after the path is a query or a fragment, not a host.
+            ("/?next=//evil.example", "/?next=//evil.example"),
+            ("/x#//evil.example", "/x#//evil.example"),
+            ("/caf\u{e9}", "/caf%C3%A9"),
         ];
         for (input, normalised) in ok {
             assert_eq!(
@@ -267,13 +304,30 @@ mod tests {
             "javascript:alert(1)",
             " /x",
             long.as_str(),
+            // Inputs that pass the first checks but normalise into `//host` (issue 12, item 6).
+            "/.//evil.example",
+            "/a/..//evil.example",
+            "/%2e%2e//evil.example",
+            "/%2E%2E//evil.example",
+            "/..//..//evil.example",
+            "/././/evil.example/x?y#z",
+            "/a/b/../..//evil.example",
+            "/%2e//evil.example",
+            "/a/%2e%2e//evil.example",
+            // Encoded or raw separators and whitespace the URL parser would drop or fold.
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/a\tb",
+            "/\u{0}x",
+            "/\u{7f}x",
+            "/\u{85}x",
         ];
         for input in bad {
-            let err = validate_return_to(input, origin).unwrap_err();
-            assert_eq!(
-                err.code(),
-                edgeward_shared::ErrorCode::InvalidRequest,
-                "{input:?}"
+            let result = validate_return_to(input, origin);
+            assert!(
+                matches!(&result, Err(e) if e.code() == edgeward_shared::ErrorCode::InvalidRequest),
+                "{input:?} was not refused: {result:?}"
             );
         }
     }

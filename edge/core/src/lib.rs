@@ -13,6 +13,7 @@
 
 pub(crate) mod agent;
 pub mod backchannel;
+pub mod body;
 pub mod config;
 pub mod cookies;
 pub mod error;
@@ -40,7 +41,7 @@ pub use ports::{
 };
 
 /// A request as the core sees it: the body is read in full (the endpoints the core answers
-/// take small JSON bodies).
+/// take small bodies, at most [`body::MAX_BODY_BYTES`]).
 pub type Request = http::Request<Vec<u8>>;
 /// A response as the core produces it.
 pub type Response = http::Response<Vec<u8>>;

@@ -1020,7 +1020,7 @@ fn bearer_client_token(config: &crate::Config, headers: &HeaderMap) -> Option<St
     if !config.proxy.bearer_passthrough
         || names::ALL_COOKIES
             .iter()
-            .any(|name| crate::cookies::read(headers, name).is_some())
+            .any(|name| crate::cookies::present(headers, name))
     {
         return None;
     }

@@ -1,8 +1,12 @@
-//! Routing: which handler answers which `/auth/*` and `/api/*` request.
+//! Routing: which handler answers which `/auth/*` and `/api/*` request, and what every request
+//! the core answers itself must look like before its handler runs: the method, a body of at most
+//! [`body::MAX_BODY_BYTES`], and the media type of the endpoint ([`body::MediaType`]). The
+//! handlers (`agent.rs`) can then take their bodies as given.
 
 use edgeward_shared::paths;
 use http::Method;
 
+use crate::body::{self, MediaType};
 use crate::config::PhantomMode;
 use crate::error::Error;
 use crate::ports::Platform;
@@ -13,6 +17,7 @@ pub(crate) async fn dispatch<P: Platform>(edge: &Edge<P>, req: &Request) -> Resu
     if path.starts_with(paths::API_PREFIX) || path == paths::API_PREFIX.trim_end_matches('/') {
         return proxy::forward(edge, req).await.map(Outcome::Forward);
     }
+    body::check_length(req.headers(), req.body().len())?;
     if path == paths::JWKS {
         only(req, &[Method::GET, Method::HEAD], "GET, HEAD")?;
         return match &edge.config().proxy.mode {
@@ -42,19 +47,19 @@ async fn auth<P: Platform>(edge: &Edge<P>, req: &Request, path: &str) -> Result<
             Ok(agent::session(edge, req).await)
         }
         paths::LOGIN_END => {
-            only(req, &[Method::POST], "POST")?;
+            post_of(req, MediaType::Json)?;
             agent::login_end(edge, req).await
         }
         paths::REFRESH => {
-            only(req, &[Method::POST], "POST")?;
+            post_of(req, MediaType::Json)?;
             agent::refresh(edge, req).await
         }
         paths::LOGOUT => {
-            only(req, &[Method::POST], "POST")?;
+            post_of(req, MediaType::Json)?;
             agent::logout(edge, req).await
         }
         paths::LOGIN_START => {
-            only(req, &[Method::POST], "POST")?;
+            post_of(req, MediaType::Json)?;
             agent::login_start(edge, req).await
         }
         paths::ADMIN_SESSIONS => {
@@ -63,10 +68,21 @@ async fn auth<P: Platform>(edge: &Edge<P>, req: &Request, path: &str) -> Result<
         }
         paths::BACKCHANNEL_LOGOUT => {
             only(req, &[Method::POST], "POST")?;
+            // Off without a registry: 404 whatever the request looks like.
+            if !edge.ports().has_registry() {
+                return Err(Error::RouteNotFound);
+            }
+            body::check_media_type(req.headers(), req.body(), MediaType::Form)?;
             agent::backchannel_logout(edge, req).await
         }
         _ => Err(Error::RouteNotFound),
     }
+}
+
+/// A POST whose body (if any) is of media type `media`.
+fn post_of(req: &Request, media: MediaType) -> Result<(), Error> {
+    only(req, &[Method::POST], "POST")?;
+    body::check_media_type(req.headers(), req.body(), media)
 }
 
 fn only(req: &Request, methods: &[Method], allowed: &'static str) -> Result<(), Error> {

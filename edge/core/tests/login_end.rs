@@ -61,7 +61,12 @@ fn serve_jwks(ports: &FakePorts, keys: &[&Key]) {
 fn login(edge: &Edge<FakePorts>, signer: &Key) -> edgeward_core::Response {
     let start = call(
         edge,
-        request("POST", "/auth/login/start", &[("origin", ORIGIN)], "{}"),
+        request(
+            "POST",
+            "/auth/login/start",
+            &[("origin", ORIGIN), ("content-type", "application/json")],
+            "{}",
+        ),
     );
     let url = url::Url::parse(json(&start)["authorizationUrl"].as_str().unwrap()).unwrap();
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
@@ -82,7 +87,11 @@ fn login(edge: &Edge<FakePorts>, signer: &Key) -> edgeward_core::Response {
         request(
             "POST",
             "/auth/login/end",
-            &[("origin", ORIGIN), ("cookie", &cookie)],
+            &[
+                ("origin", ORIGIN),
+                ("cookie", &cookie),
+                ("content-type", "application/json"),
+            ],
             &json!({ "pageUrl": page }).to_string(),
         ),
     )

@@ -7,7 +7,8 @@ use edgeward_core::guard::pkce_challenge;
 use edgeward_shared::names;
 use url::Url;
 
-const SAME_ORIGIN: [(&str, &str); 2] = [("origin", ORIGIN), ("content-type", "application/json")];
+const JSON: (&str, &str) = ("content-type", "application/json");
+const SAME_ORIGIN: [(&str, &str); 2] = [("origin", ORIGIN), JSON];
 
 #[test]
 fn builds_a_pkce_authorization_request_and_seals_the_login_cookie() {
@@ -99,15 +100,15 @@ fn refusals_set_no_cookie() {
     // (headers, body, status, code)
     type Row<'a> = (&'a [(&'a str, &'a str)], &'a str, u16, &'a str);
     let table: &[Row] = &[
-        (&[], "{}", 403, "origin_rejected"),
+        (&[JSON], "{}", 403, "origin_rejected"),
         (
-            &[("origin", "https://evil.example")],
+            &[("origin", "https://evil.example"), JSON],
             "{}",
             403,
             "origin_rejected",
         ),
         (
-            &[("origin", ORIGIN), ("sec-fetch-site", "cross-site")],
+            &[("origin", ORIGIN), ("sec-fetch-site", "cross-site"), JSON],
             "{}",
             403,
             "origin_rejected",
@@ -122,6 +123,25 @@ fn refusals_set_no_cookie() {
         (
             &SAME_ORIGIN,
             r#"{"returnTo":"//evil.example/"}"#,
+            400,
+            "invalid_request",
+        ),
+        // Paths that normalise into `//evil.example` (a host once the SPA navigates to it).
+        (
+            &SAME_ORIGIN,
+            r#"{"returnTo":"/.//evil.example"}"#,
+            400,
+            "invalid_request",
+        ),
+        (
+            &SAME_ORIGIN,
+            r#"{"returnTo":"/a/..//evil.example"}"#,
+            400,
+            "invalid_request",
+        ),
+        (
+            &SAME_ORIGIN,
+            r#"{"returnTo":"/%2e%2e//evil.example"}"#,
             400,
             "invalid_request",
         ),

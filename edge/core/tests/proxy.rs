@@ -260,6 +260,12 @@ fn bearer_clients_pass_only_when_allowed_and_only_without_our_cookies() {
         get(&on, &[("authorization", &bearer), ("cookie", &csrf_only)]).unwrap_err(),
         "unauthorized"
     );
+    // Also when a cookie of ours is there twice (which is not read as a value at all).
+    let twice = format!("{0}=a; {0}=b", names::COOKIE_CSRF);
+    assert_eq!(
+        get(&on, &[("authorization", &bearer), ("cookie", &twice)]).unwrap_err(),
+        "unauthorized"
+    );
     // Passthrough mode forwards the client's token as it is.
     let passthrough = edge_with(&[
         ("EDGEWARD_BEARER_PASSTHROUGH", "true"),

@@ -15,6 +15,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
+use edgeward_core::body::{self, MAX_BODY_BYTES};
 use edgeward_core::flight::{coordinated_refresh, RefreshFlight};
 use edgeward_core::proxy::Forward;
 use edgeward_core::session::DEFAULT_SESSION_TTL;
@@ -25,6 +26,7 @@ use edgeward_core::{
 };
 use edgeward_webcrypto::WebCrypto;
 use futures_util::future::{self, Either};
+use futures_util::StreamExt;
 use worker::{durable_object, event, Context, DurableObject, Env, ObjectNamespace};
 
 /// The ports, implemented with the Workers runtime.
@@ -537,7 +539,9 @@ async fn forward(plan: Forward, original: &worker::Request) -> worker::Result<wo
         .with_headers(headers))
 }
 
-/// Converts the platform's request into the core's; the body is read only when `with_body`.
+/// Converts the platform's request into the core's; the body is read only when `with_body`, and
+/// never past [`MAX_BODY_BYTES`]: a declared `Content-Length` over it is refused before reading,
+/// and a body without one (chunked) is read chunk by chunk and given up once it passes the limit.
 async fn into_core(
     req: &mut worker::Request,
     with_body: bool,
@@ -550,13 +554,42 @@ async fn into_core(
         builder = builder.header(name, value);
     }
     let body = if with_body {
-        req.bytes().await.map_err(|_| bad("unreadable body"))?
+        if let Some(Err(refused)) = builder.headers_ref().map(|h| body::check_length(h, 0)) {
+            // Refused unread: cancel the body, so nothing waits for it to arrive (`wrangler dev`
+            // reads an unused body to its end before it sends the answer).
+            if let Some(stream) = req.inner().body() {
+                let _ = stream.cancel();
+            }
+            return Err(refused);
+        }
+        read_capped(req).await?
     } else {
         Vec::new()
     };
     builder
         .body(body)
         .map_err(|_| bad("malformed request line or headers"))
+}
+
+/// The request's body, read as a stream and abandoned once it is longer than [`MAX_BODY_BYTES`]
+/// (the core answers 413), so a large or endless body is never buffered whole. Dropping the
+/// stream cancels the rest.
+async fn read_capped(req: &mut worker::Request) -> Result<Vec<u8>, Error> {
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let unreadable = |_| Error::InvalidRequest("unreadable body".into());
+    let mut stream = req.stream().map_err(unreadable)?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk.map_err(unreadable)?);
+        if body.len() > MAX_BODY_BYTES {
+            return Err(Error::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+    }
+    Ok(body)
 }
 
 /// Converts the core's response into the platform's.
