@@ -146,7 +146,7 @@ fn has_session_cookie(headers: &http::HeaderMap) -> bool {
     names::ALL_COOKIES
         .iter()
         .filter(|n| **n != names::COOKIE_LOGIN)
-        .any(|n| cookies::read(headers, n).is_some())
+        .any(|n| cookies::present(headers, n))
 }
 
 /// A request's session, and in server mode the store's handle for it.

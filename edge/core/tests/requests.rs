@@ -4,16 +4,12 @@
 
 mod common;
 
-use std::rc::Rc;
-
-use common::{call, edge, json, request, set_cookies, FakePorts, MemStore, ORIGIN};
+use common::{call, edge, json, request, set_cookies, FakePorts, ORIGIN};
 
 const LIMIT: usize = 16 * 1024;
 
 fn with_registry() -> FakePorts {
-    let ports = FakePorts::default().with_discovery();
-    *ports.registry.borrow_mut() = Some(Rc::new(MemStore::default()));
-    ports
+    FakePorts::default().with_discovery().with_registry()
 }
 
 #[test]
