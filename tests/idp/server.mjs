@@ -23,7 +23,8 @@
 // worker's own access tokens name no audience (oidc-provider's tokens for userinfo).
 //
 // Test hooks, local only: GET /_test/stats counts successful token grants by grant type;
-// POST /_test/sign-logout-token signs the claims it is given with the IdP's key.
+// POST /_test/sign-logout-token signs the claims it is given with the IdP's key;
+// POST /_test/token-delay {ms} makes the token endpoint answer that much later (0: at once).
 // Accounts: demo / demo and alice / alice (local only, never deploy this file).
 
 import http from "node:http";
@@ -135,6 +136,8 @@ keys[1].alg = "ES256";
 keys[1].use = "sig";
 
 const stats = { grants: {}, introspections: 0 };
+/** How long the token endpoint waits before answering (POST /_test/token-delay). */
+let tokenDelayMs = 0;
 
 const b64url = (data) => Buffer.from(data).toString("base64url");
 const signingKey = crypto.createPrivateKey({ key: keys[0], format: "jwk" });
@@ -361,6 +364,14 @@ provider.use(async (ctx, next) => {
     ctx.body = { token: signJwt(JSON.parse(body), "logout+jwt") };
     return;
   }
+  if (ctx.path === "/_test/token-delay" && ctx.method === "POST") {
+    let body = "";
+    for await (const chunk of ctx.req) body += chunk;
+    tokenDelayMs = Math.max(0, Number(JSON.parse(body).ms) || 0);
+    ctx.status = 204;
+    return;
+  }
+  if (ctx.path === "/token" && tokenDelayMs > 0) await new Promise((r) => setTimeout(r, tokenDelayMs));
   const introspection = ctx.path === "/token/introspection" && ctx.method === "POST";
   const wantsJwt = introspection && /application\/jwt/.test(ctx.get("accept"));
   // The provider itself answers JSON; the JWT is made from its answer.

@@ -110,8 +110,10 @@ export async function startIdp(extraEnv = {}) {
  * single variables (e.g. to test a bad configuration); `config` names another wrangler config file
  * (bindings changed for a test). `lean` (benchmarks only) starts it through
  * wrangler's API without the inspector and request log (tests/support/wrangler-lean.mjs).
+ * `script` runs another entry than wrangler.toml's `main` (e.g. a test build's), and `env` adds
+ * to wrangler's environment (and so to its build command's, scripts/build-worker.sh).
  */
-export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config } = {}) {
+export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config, script, env = {} } = {}) {
   const persist = mkdtempSync(join(tmpdir(), "edgeward-wrangler-"));
   const all = {
     EDGEWARD_PROFILE: "local",
@@ -131,12 +133,13 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false,
       LEAN_PORT: String(port),
       LEAN_PERSIST: persist,
       LEAN_VARS: JSON.stringify(all),
+      ...env,
     });
   } else {
-    const args = ["wrangler", "dev", "--port", String(port), "--persist-to", persist, "--log-level", "info"];
+    const args = ["wrangler", "dev", ...(script ? [script] : []), "--port", String(port), "--persist-to", persist, "--log-level", "info"];
     if (config) args.push("--config", config);
     for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
-    worker = launch(`worker-${port}`, "npx", args, { WRANGLER_SEND_METRICS: "false" });
+    worker = launch(`worker-${port}`, "npx", args, { WRANGLER_SEND_METRICS: "false", ...env });
   }
   await waitFor(`http://localhost:${port}/auth/session`, 180_000, "wrangler dev");
   // Where workerd keeps Durable Object storage, so tests can inspect what is stored.

@@ -29,6 +29,10 @@ use futures_util::future::{self, Either};
 use futures_util::StreamExt;
 use worker::{durable_object, event, Context, DurableObject, Env, ObjectNamespace};
 
+#[cfg(feature = "test-trap")]
+mod test_trap;
+mod trap;
+
 /// The ports, implemented with the Workers runtime.
 #[derive(Debug)]
 struct WorkerPorts {
@@ -167,7 +171,19 @@ impl DurableObject for EdgewardSessions {
         Self { state }
     }
 
-    async fn fetch(&self, mut req: worker::Request) -> worker::Result<worker::Response> {
+    async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
+        trap::serving(trap::token(&req), self.serve(req)).await
+    }
+
+    async fn alarm(&self) -> worker::Result<worker::Response> {
+        trap::serving(trap::ALARM.into(), self.sweep()).await
+    }
+}
+
+impl EdgewardSessions {
+    async fn serve(&self, mut req: worker::Request) -> worker::Result<worker::Response> {
+        #[cfg(feature = "test-trap")]
+        test_trap::in_object(&req, "EdgewardSessions");
         let request: RegistryRequest = req.json().await?;
         let storage = self.state.storage();
         let writes = matches!(
@@ -191,7 +207,7 @@ impl DurableObject for EdgewardSessions {
         }
     }
 
-    async fn alarm(&self) -> worker::Result<worker::Response> {
+    async fn sweep(&self) -> worker::Result<worker::Response> {
         let storage = self.state.storage();
         let sweep = RegistryRequest::Sweep {
             now: WorkerPorts::now_secs(),
@@ -272,7 +288,15 @@ impl DurableObject for EdgewardRefresh {
         }
     }
 
-    async fn fetch(&self, mut req: worker::Request) -> worker::Result<worker::Response> {
+    async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
+        trap::serving(trap::token(&req), self.serve(req)).await
+    }
+}
+
+impl EdgewardRefresh {
+    async fn serve(&self, mut req: worker::Request) -> worker::Result<worker::Response> {
+        #[cfg(feature = "test-trap")]
+        test_trap::in_object(&req, "EdgewardRefresh");
         let edge = match edge(&self.env) {
             Ok(edge) => edge,
             Err(e) => return from_core(Error::Config(e).into_response()),
@@ -462,11 +486,20 @@ fn edge(env: &Env) -> Result<Rc<Edge<WorkerPorts>>, ConfigError> {
 }
 
 #[event(fetch)]
-async fn fetch(
+async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
+    trap::serving(trap::token(&req), handle(req, env, ctx)).await
+}
+
+/// One request to the worker.
+async fn handle(
     mut req: worker::Request,
     env: Env,
     _ctx: Context,
 ) -> worker::Result<worker::Response> {
+    #[cfg(feature = "test-trap")]
+    if let Some(answer) = test_trap::route(&mut req, &env).await {
+        return answer;
+    }
     let edge = match edge(&env) {
         Ok(edge) => edge,
         Err(e) => return from_core(Error::Config(e).into_response()),
