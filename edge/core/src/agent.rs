@@ -211,7 +211,11 @@ async fn read_session<P: Platform>(
             };
             let shard = shard_of(&cookie.sub, config.session_shards);
             match ask(ports, &shard, &question).await {
-                Ok(RegistryAnswer::Session(Some(record))) if record.claims.sub == cookie.sub => {
+                // A session recorded for another provider (the deployment changed its
+                // issuer) is not this deployment's any more.
+                Ok(RegistryAnswer::Session(Some(record)))
+                    if record.claims.sub == cookie.sub && record.issuer == config.oidc.issuer =>
+                {
                     Ok(Some(Loaded {
                         session: record.to_session(&handle),
                         handle: Some(handle),
@@ -285,6 +289,43 @@ pub(crate) async fn ensure_live<P: Platform>(
         Err(Error::SessionExpired("the session was ended".into()))
     } else {
         Ok(())
+    }
+}
+
+/// Ends a session everywhere the worker can: this isolate refuses it at once, and the registry
+/// (when bound) puts its binding id on the deny-list (stateless: copies of its cookies are
+/// refused everywhere) or deletes it (server mode). Best effort: what cannot be recorded is
+/// logged, and the caller's answer does not change.
+async fn end_session<P: Platform>(edge: &Edge<P>, session: &Session, handle: Option<&str>) {
+    let (config, ports) = (edge.config(), edge.ports());
+    let b = &session.binding;
+    edge.ended_sessions().put(
+        EndedCache::key(Some(&b.id), b.sid.as_deref(), &b.sub, b.started_at),
+        true,
+        ports.now(),
+    );
+    if !ports.has_registry() {
+        return;
+    }
+    let shard = shard_of(&b.sub, config.session_shards);
+    let order = match handle {
+        Some(handle) => RegistryRequest::DeleteSession {
+            handle: handle.to_owned(),
+        },
+        None => RegistryRequest::EndSession {
+            id: b.id.clone(),
+            until: b.ends_at,
+        },
+    };
+    if let Err(e) = ask(ports, &shard, &order).await {
+        ports.log(
+            LogLevel::Error,
+            &format!(
+                "edgeward: logout not recorded, copies of the session's cookies stay usable \
+                 until they expire: {}",
+                e.reason
+            ),
+        );
     }
 }
 
@@ -755,13 +796,13 @@ pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Resul
     // Through the platform's single-flight coordinator when there is one (parallel refreshes
     // from every tab and isolate then make one grant), else straight to the provider.
     let key = crate::phantom::token_key(refresh_token);
-    let tokens = match ports.coordinate_refresh(&key, refresh_token).await {
+    let granted = match ports.coordinate_refresh(&key, refresh_token).await {
         Some(answer) => {
             let answer = answer.map_err(|e| Error::IdpUnavailable(e.reason))?;
             oidc::parse_token_answer("the refresh coordinator", &answer).map_err(|e| match e {
                 TokenError::Refused(code) => refused(code),
                 TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
-            })?
+            })
         }
         None => {
             grant(
@@ -772,8 +813,18 @@ pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Resul
                 ],
                 refused,
             )
-            .await?
+            .await
         }
+    };
+    let tokens = match granted {
+        Ok(tokens) => tokens,
+        Err(e @ Error::SessionExpired(_)) => {
+            // The provider says the grant is gone: so is the session, everywhere (a copy of
+            // its access cookie would otherwise work until the token expired).
+            end_session(edge, session, loaded.handle.as_deref()).await;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
     };
     let now = ports.now();
     let binding = &session.binding;
@@ -855,35 +906,7 @@ pub(crate) async fn logout<P: Platform>(edge: &Edge<P>, req: &Request) -> Result
     }) = &loaded
     {
         guard::check_csrf(req.headers(), &session.csrf)?;
-        let b = &session.binding;
-        let now = ports.now();
-        edge.ended_sessions().put(
-            EndedCache::key(Some(&b.id), b.sid.as_deref(), &b.sub, b.started_at),
-            true,
-            now,
-        );
-        if ports.has_registry() {
-            let shard = shard_of(&b.sub, config.session_shards);
-            let order = match handle {
-                Some(handle) => RegistryRequest::DeleteSession {
-                    handle: handle.clone(),
-                },
-                None => RegistryRequest::EndSession {
-                    id: b.id.clone(),
-                    until: b.ends_at,
-                },
-            };
-            if let Err(e) = ask(ports, &shard, &order).await {
-                ports.log(
-                    LogLevel::Error,
-                    &format!(
-                        "edgeward: logout not recorded, copies of the session's cookies stay \
-                         usable until they expire: {}",
-                        e.reason
-                    ),
-                );
-            }
-        }
+        end_session(edge, session, handle.as_deref()).await;
         if let Some(access) = &session.access {
             crate::proxy::forget_token(edge, &access.token).await;
         }

@@ -12,8 +12,9 @@
 //!   session only; one with just a `sub` ends all of the user's sessions). Entries are keyed by SHA-256, so the
 //!   store never holds the IdP's identifiers as such. Stateless cookies cannot be recalled; this
 //!   list is the deny-list that gives a logout the same effect.
-//! - [`EndedCache`]: the worker's per-isolate memory of answers (an ended session stays ended;
-//!   a live one is asked about again after [`CHECK_TTL`] seconds).
+//! - [`EndedCache`]: the worker's per-isolate memory of answers (an ended session stays ended
+//!   while the memory holds fewer than 4,096 ended sessions; a live one is asked about again
+//!   after [`CHECK_TTL`] seconds).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -403,11 +404,10 @@ impl Registry {
                 {
                     return Ok(RegistryAnswer::Replayed);
                 }
-                store
-                    .put(&jti, (now + MAX_AGE + LEEWAY.unsigned_abs()).to_string())
-                    .await?;
                 // With a sid, that one session ends (the user may be signed in elsewhere);
-                // with only a sub, every session of the user begun before the token.
+                // with only a sub, every session of the user begun before the token. The jti is
+                // stored last: if a write fails on the way, the provider's retry is not taken
+                // for a replay and applies the order (again: ending a session twice is harmless).
                 let mut revoke = Vec::new();
                 if let Some(sid) = &order.sid {
                     store
@@ -433,6 +433,9 @@ impl Registry {
                         }
                     }
                 }
+                store
+                    .put(&jti, (now + MAX_AGE + LEEWAY.unsigned_abs()).to_string())
+                    .await?;
                 Ok(RegistryAnswer::Recorded { revoke })
             }
             RegistryRequest::EndSession { id, until } => {
@@ -788,11 +791,16 @@ impl EndedCache {
         self.entries.borrow_mut().retain(|_, (ended, _)| *ended);
     }
 
-    /// Remembers an answer.
+    /// Remembers an answer. When the memory is full, "live" answers go first (they would be
+    /// asked again soon anyway); only when it holds nothing but ended sessions does it start
+    /// over (the registry still knows them: it costs round trips, never a revival).
     pub fn put(&self, key: String, ended: bool, now: u64) {
         let mut entries = self.entries.borrow_mut();
         if entries.len() >= ENDED_CACHE_ENTRIES {
-            entries.clear();
+            entries.retain(|_, (ended, _)| *ended);
+            if entries.len() >= ENDED_CACHE_ENTRIES {
+                entries.clear();
+            }
         }
         entries.insert(key, (ended, now));
     }

@@ -354,7 +354,8 @@ impl MintKey {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
-            return Err(format!("key id {kid:?} must be A-Z a-z 0-9 _ -"));
+            // Never echoed: written the wrong way round (`secret:kid`), it is the secret.
+            return Err("the key id (before the colon: kid:secret) must be A-Z a-z 0-9 _ -".into());
         }
         let bytes = URL_SAFE_NO_PAD
             .decode(secret.trim().trim_end_matches('='))

@@ -232,9 +232,53 @@ impl Routes {
         if !url.as_str().starts_with(route.upstream.as_str()) {
             return Err(Error::RouteNotFound);
         }
+        // Route confusion: servers read `%61` as `a` (RFC 3986 §6.2.2.2), and many ignore case
+        // or trailing dots and spaces. If the upstream would read this URL as lying under
+        // another route's upstream base, a more specific one, the request would reach that
+        // route's upstream with this route's methods: refused.
+        let reads_as = canonical(url.as_str());
+        let own = canonical(route.upstream.as_str());
+        let elsewhere = self.routes.iter().any(|other| {
+            let theirs = canonical(other.upstream.as_str());
+            theirs.len() > own.len() && reads_as.starts_with(&theirs)
+        });
+        if elsewhere {
+            return Err(Error::RouteNotFound);
+        }
         url.set_query(uri.query());
         Ok(Target { route, url })
     }
+}
+
+/// A URL (without query) as a lenient server may read it: unreserved characters and spaces
+/// decoded (`%61` → `a`), ASCII letters in lower case, and each path segment without trailing
+/// dots and spaces. Used only to compare where two URLs lead.
+fn canonical(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or(url);
+    let mut out = String::with_capacity(url.len());
+    let bytes = url.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b' '));
+        match decoded {
+            Some(b) => {
+                out.push(char::from(b.to_ascii_lowercase()));
+                i += 3;
+            }
+            None => {
+                out.push(char::from(bytes[i].to_ascii_lowercase()));
+                i += 1;
+            }
+        }
+    }
+    out.split('/')
+        .map(|segment| segment.trim_end_matches(['.', ' ']))
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Whether a raw (still percent-encoded) path means one thing to every server behind us.
@@ -254,14 +298,67 @@ pub fn path_is_safe(path: &str) -> bool {
 /// Compatibility forms of `. / \ ; % ? #`: what Unicode's NFKC mapping turns into them, and
 /// what Windows' "best fit" conversion to a code page does (the division slash, the set minus,
 /// and the yen and won signs, which are `\` in the Japanese and Korean code pages).
-const LOOKALIKES: [char; 21] = [
-    '\u{2024}', '\u{2025}', '\u{2026}', '\u{FE52}', '\u{FF0E}', // dots
-    '\u{FF0F}', '\u{2215}', // slashes
-    '\u{FF3C}', '\u{FE68}', '\u{2216}', '\u{A5}', '\u{20A9}', // backslashes
-    '\u{FF1B}', '\u{FE54}', '\u{037E}', // semicolons (U+037E is the Greek question mark)
-    '\u{FF05}', '\u{FE6A}', // percent signs
-    '\u{FF1F}', '\u{FE56}', // question marks
-    '\u{FF03}', '\u{FE5F}', // number signs
+const LOOKALIKES: [char; 56] = [
+    // Every character outside ASCII whose NFKC or NFKD form holds one of `. / \ ; % ? #`
+    // (Unicode 14, from Python's `unicodedata`: `…` → `...`, `︰` → `..`, `︔` → `;`, `℀` →
+    // `a/c`, `⒈` → `1.`, fullwidth forms, …), plus what code-page "best fit" conversions turn
+    // into `\` or `/` (`¥`, `₩`, `∕`, `∖`). Sorted: looked up by binary search.
+    '\u{00A5}',
+    '\u{037E}',
+    '\u{2024}',
+    '\u{2025}',
+    '\u{2026}',
+    '\u{2047}',
+    '\u{2048}',
+    '\u{2049}',
+    '\u{20A9}',
+    '\u{2100}',
+    '\u{2101}',
+    '\u{2105}',
+    '\u{2106}',
+    '\u{2215}',
+    '\u{2216}',
+    '\u{2488}',
+    '\u{2489}',
+    '\u{248A}',
+    '\u{248B}',
+    '\u{248C}',
+    '\u{248D}',
+    '\u{248E}',
+    '\u{248F}',
+    '\u{2490}',
+    '\u{2491}',
+    '\u{2492}',
+    '\u{2493}',
+    '\u{2494}',
+    '\u{2495}',
+    '\u{2496}',
+    '\u{2497}',
+    '\u{2498}',
+    '\u{2499}',
+    '\u{249A}',
+    '\u{249B}',
+    '\u{33C2}',
+    '\u{33C7}',
+    '\u{33D8}',
+    '\u{FE14}',
+    '\u{FE16}',
+    '\u{FE19}',
+    '\u{FE30}',
+    '\u{FE52}',
+    '\u{FE54}',
+    '\u{FE56}',
+    '\u{FE5F}',
+    '\u{FE68}',
+    '\u{FE6A}',
+    '\u{FF03}',
+    '\u{FF05}',
+    '\u{FF0E}',
+    '\u{FF0F}',
+    '\u{FF1B}',
+    '\u{FF1F}',
+    '\u{FF3C}',
+    '\u{1F100}',
 ];
 
 /// Whitespace, or an invisible character a server might drop next to a dot.
@@ -277,7 +374,9 @@ fn segment_is_safe(raw: &str) -> bool {
         return false;
     };
     let refused = |c: char| {
-        c.is_control() || matches!(c, '/' | '\\' | ';' | '%' | '?' | '#') || LOOKALIKES.contains(&c)
+        c.is_control()
+            || matches!(c, '/' | '\\' | ';' | '%' | '?' | '#')
+            || LOOKALIKES.binary_search(&c).is_ok()
     };
     if decoded.chars().any(refused) {
         return false;
@@ -523,6 +622,16 @@ pub fn forward_response_headers(
         if name == header::WWW_AUTHENTICATE && !bearer_challenges_only(value) {
             continue;
         }
+        if name == header::CONTENT_TYPE && is_script_type(value) {
+            // The SPA's own CSP allows scripts from its origin, and a proxied answer is on
+            // it: an answer typed as a script could be loaded as one by an injected tag. It
+            // is passed as text (with nosniff, a browser will not run it).
+            headers.append(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            continue;
+        }
         headers.append(name.clone(), value.clone());
     }
     // One Location, or none: two would be ambiguous.
@@ -545,6 +654,39 @@ pub fn forward_response_headers(
         HeaderValue::from_static("same-origin"),
     );
     headers
+}
+
+/// Whether a `Content-Type` is one a browser runs as a script (the JavaScript MIME types of the
+/// WHATWG MIME Sniffing standard), or is unreadable.
+fn is_script_type(value: &HeaderValue) -> bool {
+    let Ok(value) = value.to_str() else {
+        return true;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "application/ecmascript"
+            | "application/javascript"
+            | "application/x-ecmascript"
+            | "application/x-javascript"
+            | "text/ecmascript"
+            | "text/javascript"
+            | "text/javascript1.0"
+            | "text/javascript1.1"
+            | "text/javascript1.2"
+            | "text/javascript1.3"
+            | "text/javascript1.4"
+            | "text/javascript1.5"
+            | "text/jscript"
+            | "text/livescript"
+            | "text/x-ecmascript"
+            | "text/x-javascript"
+    )
 }
 
 /// Whether a `WWW-Authenticate` value names no scheme a browser answers with its own login
@@ -586,6 +728,24 @@ pub fn rewrite_location(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lookalike_table_is_sorted_for_binary_search() {
+        assert!(LOOKALIKES.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn canonical_urls_read_as_lenient_servers_do() {
+        for (url, reads_as) in [
+            ("http://o.test/v1/%61dmin/x", "http://o.test/v1/admin/x"),
+            ("http://o.test/v1/ADMIN./x", "http://o.test/v1/admin/x"),
+            ("http://o.test/v1/admin%20/x", "http://o.test/v1/admin/x"),
+            ("http://o.test/v1/a%2Fb?q=%61", "http://o.test/v1/a%2fb"),
+            ("http://o.test/v1/%", "http://o.test/v1/%"),
+        ] {
+            assert_eq!(canonical(url), reads_as, "{url}");
+        }
+    }
 
     const ROUTES: &str = r#"[
         {"prefix": "/api/orders/", "upstream": "https://orders.internal/v1/", "methods": ["GET", "post"]},

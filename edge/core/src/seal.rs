@@ -20,8 +20,11 @@
 //! the cipher to the platform, as it does signatures), for two HMAC-SHA256 blocks per value.
 //!
 //! Format 1 (`1.<kid>.<base64url(nonce ‖ ciphertext ‖ tag)>`, the configured key used directly,
-//! associated data `edgeward/1/<kid>/<cookie name>`) still opens, so values sealed before the
-//! change are read during it; nothing seals it any more.
+//! associated data `edgeward/1/<kid>/<cookie name>`) no longer opens: the only format-1 values
+//! worth reading would be session cookies, which carry no session binding and cannot be used,
+//! and login cookies of logins in flight at the upgrade (they start again); and format 1 binds
+//! no deployment, so opening it would accept another deployment's values. The version in front
+//! of every value stays, so a later format can be read beside this one.
 //!
 //! [`CookieKeys::seal_json`] / [`CookieKeys::open_json`] wrap a typed value with its expiry, so a
 //! cookie kept past its `Max-Age` (the browser's promise, not ours) is refused too. An
@@ -43,7 +46,6 @@ use crate::ports::{Random, RandomUnavailable};
 /// Browsers keep at most about 4 KiB per cookie: anything longer was not written by us.
 pub const MAX_SEALED_LEN: usize = 4096;
 const VERSION: &str = "2";
-const LEGACY_VERSION: &str = "1";
 const SALT_LEN: usize = 16;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
@@ -52,10 +54,8 @@ const KEY_LABEL: &[u8] = b"edgeward/cookie/2";
 /// One AES-256 key and its id. `Debug` shows the id only.
 pub struct CookieKey {
     id: String,
-    /// HKDF over the configured key, for format 2.
+    /// HKDF over the configured key.
     hkdf: Hkdf<Sha256>,
-    /// The configured key as it is, for opening format 1.
-    legacy: Aes256Gcm,
 }
 
 impl fmt::Debug for CookieKey {
@@ -67,19 +67,13 @@ impl fmt::Debug for CookieKey {
 impl CookieKey {
     /// A key from its id (1–16 of `A-Z a-z 0-9 _ -`) and 32 bytes of key material.
     pub fn new(id: &str, material: &[u8; 32]) -> Result<Self, KeyError> {
-        let valid_id = !id.is_empty()
-            && id.len() <= 16
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if !valid_id {
-            return Err(KeyError::BadId(id.chars().take(16).collect()));
+        if !valid_id(id) {
+            return Err(KeyError::BadId { entry: 1 });
         }
         let hkdf = Hkdf::<Sha256>::from_prk(material).map_err(|_| KeyError::BadKey(id.into()))?;
         Ok(Self {
             id: id.to_owned(),
             hkdf,
-            legacy: Aes256Gcm::new(material.into()),
         })
     }
 
@@ -102,15 +96,30 @@ impl CookieKey {
     }
 }
 
-/// A cookie key specification could not be used. Messages never include key material.
+/// Whether `id` is a key id: 1–16 of `A-Z a-z 0-9 _ -` (so never key material, which is
+/// longer: an error may show it).
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 16
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A cookie key specification could not be used. Messages never include key material: an
+/// entry is named by its position unless its id is a valid key id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyError {
     /// The list is empty.
     Empty,
     /// An entry is not `kid:key`.
     NotKidColonKey,
-    /// A key id has characters other than `A-Z a-z 0-9 _ -`, or is longer than 16.
-    BadId(String),
+    /// The id of this entry (counted from 1) has characters other than `A-Z a-z 0-9 _ -`, or is
+    /// longer than 16 (written `key:kid`, the wrong way round, perhaps).
+    BadId {
+        /// The entry's position.
+        entry: usize,
+    },
     /// Two entries share an id.
     DuplicateId(String),
     /// The key for this id is not 32 bytes of hex or base64.
@@ -122,7 +131,11 @@ impl fmt::Display for KeyError {
         match self {
             KeyError::Empty => f.write_str("no keys given"),
             KeyError::NotKidColonKey => f.write_str("each entry must be kid:key"),
-            KeyError::BadId(id) => write!(f, "key id {id:?} must be 1-16 of A-Z a-z 0-9 _ -"),
+            KeyError::BadId { entry } => write!(
+                f,
+                "entry {entry}: the key id (before the colon: kid:key) must be 1-16 of \
+                 A-Z a-z 0-9 _ -"
+            ),
             KeyError::DuplicateId(id) => write!(f, "key id {id:?} appears twice"),
             KeyError::BadKey(id) => {
                 write!(
@@ -235,9 +248,14 @@ impl CookieKeys {
     /// URL-safe, padded or not).
     pub fn parse(spec: &str) -> Result<Self, KeyError> {
         let mut keys = Vec::new();
-        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let entries = spec.split(',').map(str::trim).filter(|e| !e.is_empty());
+        for (n, entry) in entries.enumerate() {
             let (id, material) = entry.split_once(':').ok_or(KeyError::NotKidColonKey)?;
             let (id, material) = (id.trim(), material.trim());
+            // The id first: only a valid id may appear in a message.
+            if !valid_id(id) {
+                return Err(KeyError::BadId { entry: n + 1 });
+            }
             let bytes = decode_key(material).ok_or_else(|| KeyError::BadKey(id.to_owned()))?;
             keys.push(CookieKey::new(id, &bytes)?);
         }
@@ -288,7 +306,7 @@ impl CookieKeys {
         ))
     }
 
-    /// Opens a value sealed for the cookie called `name` (format 2, or format 1).
+    /// Opens a value sealed for the cookie called `name`.
     pub fn open(&self, name: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
         if sealed.len() > MAX_SEALED_LEN {
             return Err(OpenError::TooLarge);
@@ -298,7 +316,7 @@ impl CookieKeys {
         else {
             return Err(OpenError::Malformed);
         };
-        if version != VERSION && version != LEGACY_VERSION {
+        if version != VERSION {
             return Err(OpenError::UnknownVersion);
         }
         let key = self
@@ -309,34 +327,19 @@ impl CookieKeys {
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| OpenError::Malformed)?;
-        let opened = if version == VERSION {
-            if payload.len() < SALT_LEN + TAG_LEN {
-                return Err(OpenError::Malformed);
-            }
-            let (salt, ciphertext) = payload.split_at(SALT_LEN);
-            let (cipher, nonce) = key.derive(salt).map_err(|_| OpenError::Forged)?;
-            let aad = self.associated_data(kid, name);
-            cipher.decrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: aad.as_bytes(),
-                },
-            )
-        } else {
-            if payload.len() < NONCE_LEN + TAG_LEN {
-                return Err(OpenError::Malformed);
-            }
-            let (nonce, ciphertext) = payload.split_at(NONCE_LEN);
-            let aad = format!("edgeward/{LEGACY_VERSION}/{kid}/{name}");
-            key.legacy.decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: aad.as_bytes(),
-                },
-            )
-        };
+        if payload.len() < SALT_LEN + TAG_LEN {
+            return Err(OpenError::Malformed);
+        }
+        let (salt, ciphertext) = payload.split_at(SALT_LEN);
+        let (cipher, nonce) = key.derive(salt).map_err(|_| OpenError::Forged)?;
+        let aad = self.associated_data(kid, name);
+        let opened = cipher.decrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: ciphertext,
+                aad: aad.as_bytes(),
+            },
+        );
         opened.map_err(|_| OpenError::Forged)
     }
 
@@ -504,7 +507,7 @@ mod tests {
             (
                 "format 1 label on a format 2 value",
                 good.replacen("2.", "1.", 1),
-                OpenError::Forged,
+                OpenError::UnknownVersion,
             ),
             (
                 "unknown kid",
@@ -586,7 +589,7 @@ mod tests {
             ("k1:KioqKioq", KeyError::BadKey("k1".into())),
             (
                 "bad id:KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio",
-                KeyError::BadId("bad id".into()),
+                KeyError::BadId { entry: 1 },
             ),
             (&format!("{K1},{K1}"), KeyError::DuplicateId("k1".into())),
         ];
@@ -642,9 +645,10 @@ mod tests {
     }
 
     #[test]
-    fn format_1_values_still_open() {
+    fn format_1_values_are_refused() {
         // Sealed as the previous release did: the configured key itself, a random nonce, and
-        // `edgeward/1/<kid>/<name>` as associated data.
+        // `edgeward/1/<kid>/<name>` as associated data (no deployment: it would open anywhere
+        // the key is configured).
         let material: [u8; 32] = core::array::from_fn(|i| i as u8);
         let cipher = Aes256Gcm::new((&material).into());
         let nonce = [7u8; NONCE_LEN];
@@ -661,8 +665,7 @@ mod tests {
         payload.extend_from_slice(&ct);
         let v1 = format!("1.k1.{}", URL_SAFE_NO_PAD.encode(&payload));
         let keys = keys(K1).for_deployment("https://app.example", "edgeward");
-        assert_eq!(keys.open("c", &v1).unwrap(), b"old");
-        assert_eq!(keys.open("other", &v1), Err(OpenError::Forged));
+        assert_eq!(keys.open("c", &v1), Err(OpenError::UnknownVersion));
         // Nothing seals format 1 any more.
         assert!(keys
             .seal("c", b"new", &Counter(Cell::new(0)))

@@ -539,3 +539,25 @@ fn rfc_9207_iss_and_the_acr_asked_for_are_checked_exactly() {
     // Without acr_values, acr is not looked at.
     assert_eq!(login_with(&edge, &Login::default()).status(), 200);
 }
+
+#[test]
+fn a_refresh_the_provider_refuses_ends_the_session_everywhere() {
+    let edge = edge_with(&[], true);
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    let copy = jar.clone();
+    assert!(api(&edge, &copy).is_ok());
+    // The provider has revoked the grant (reuse detected, user disabled, …).
+    edge.ports().route(
+        &format!("{ISSUER}/token"),
+        400,
+        json!({"error": "invalid_grant"}).to_string(),
+    );
+    let res = refresh(&edge, &jar, &csrf);
+    assert_eq!(code(&res), (401, "session_expired".into()));
+    assert!(clears_everything(&res));
+    // A copy of the access cookie no longer works, here or (after CHECK_TTL) elsewhere.
+    assert_eq!(api(&edge, &copy), Err((401, "session_expired".into())));
+    let other = edge_with(&[], true);
+    *other.ports().registry.borrow_mut() = edge.ports().registry.borrow().clone();
+    assert_eq!(api(&other, &copy), Err((401, "session_expired".into())));
+}

@@ -415,3 +415,27 @@ fn locations_under_the_route_are_rewritten_and_others_dropped() {
         );
     }
 }
+
+/// An answer typed as a script could be loaded by a `<script src="/api/…">` that an HTML
+/// injection puts into the SPA (its CSP allows scripts from its own origin): it reaches the
+/// browser as plain text, which nosniff keeps from running. Other types pass as they are.
+#[test]
+fn answers_typed_as_scripts_arrive_as_text() {
+    let edge = edge_with_routes(ROUTES);
+    let plan = send(&edge, "/api/orders/1", &[]).unwrap();
+    for script in [
+        "text/javascript",
+        "application/javascript; charset=utf-8",
+        "Application/X-JavaScript",
+        "text/ecmascript",
+        "text/jscript",
+    ] {
+        let out = to_browser(&plan, &upstream(&[("content-type", script)]));
+        assert_eq!(out["content-type"], "text/plain; charset=utf-8", "{script}");
+        assert_eq!(out.get_all("content-type").iter().count(), 1);
+    }
+    for data in ["application/json", "text/csv", "image/png"] {
+        let out = to_browser(&plan, &upstream(&[("content-type", data)]));
+        assert_eq!(out["content-type"], data);
+    }
+}
