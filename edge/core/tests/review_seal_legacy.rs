@@ -2,7 +2,7 @@
 //! follow-up fix): format-1 sealed values still open, and format 1 has no
 //! deployment in its associated data (`edgeward/1/<kid>/<cookie name>`).
 //!
-//! README "Cookies" / docs/security-model/sessions.md: "a value … taken from another deployment
+//! README "Cookies" (as it read then): "a value … taken from another deployment
 //! that shares the key (staging and production), does not open". That holds for format 2 only.
 //! A deployment sharing the key that still runs the previous release (the situation during the
 //! very upgrade the compatibility path exists for, or a staging that lags behind) seals format 1,
