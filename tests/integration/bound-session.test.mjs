@@ -154,3 +154,20 @@ test("a registry that cannot be reached: session checks fail closed, the cookies
     await worker.stop();
   }
 });
+
+test("another deployment sharing the cookie key does not take this one's cookies", async () => {
+  // Staging and production with one key: a session of one, presented to the other.
+  const port = WORKER_PORT + 7;
+  const other = `http://localhost:${port}`;
+  const worker = await startWorker({ port });
+  try {
+    const { jar } = await signIn();
+    const copy = jarOf(cookiesOf(jar));
+    const res = await fetch(`${other}/auth/session`, { headers: { cookie: copy.header(ORIGIN) } });
+    assert.deepEqual(await res.json(), { isLoggedIn: false }, "a session of another deployment");
+    const api = await fetch(`${other}/api/whoami`, { headers: { cookie: copy.header(ORIGIN) } });
+    assert.equal(api.status, 401);
+  } finally {
+    await worker.stop();
+  }
+});

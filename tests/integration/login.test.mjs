@@ -193,6 +193,37 @@ test("an error from the IdP is login_failed with its code", async () => {
   assert.match(body.message, /access_denied/);
 });
 
+test("RFC 9207: a response without iss, or naming the issuer otherwise, is refused (mix-up)", async () => {
+  // The local IdP's discovery says authorization_response_iss_parameter_supported: it always
+  // sends iss, so a response without it was not made by it for this login.
+  const discovery = await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json();
+  assert.equal(discovery.authorization_response_iss_parameter_supported, true);
+  const variants = {
+    "no iss": (url) => url.searchParams.delete("iss"),
+    "a trailing slash": (url) => url.searchParams.set("iss", `${ISSUER}/`),
+    "another case": (url) => url.searchParams.set("iss", ISSUER.toUpperCase()),
+  };
+  const outcomes = [];
+  for (const [what, change] of Object.entries(variants)) {
+    const jar = new CookieJar();
+    const callback = new URL(await toCallback(jar));
+    change(callback);
+    const res = await loginEnd(jar, callback.href);
+    outcomes.push(`${what}: ${res.status} ${(await res.json()).code ?? "(signed in)"}`);
+  }
+  assert.deepEqual(outcomes, Object.keys(variants).map((what) => `${what}: 400 login_failed`));
+});
+
+test("an acr asked for and not met is refused", async () => {
+  // The local IdP states no acr: asking for one cannot be satisfied.
+  const jar = new CookieJar();
+  const callback = await toCallback(jar, { extraParams: { acr_values: "urn:edgeward:test:gold" } });
+  const res = await loginEnd(jar, callback);
+  assert.equal(res.status, 400, "signed in although the acr asked for was not met");
+  assert.equal((await res.json()).code, "login_failed");
+  assert.equal(jar.get(ORIGIN, "__Host-edgeward-id"), undefined);
+});
+
 test("login/end refuses a foreign Origin and a pageUrl on another origin", async () => {
   const jar = new CookieJar();
   const callback = await toCallback(jar);

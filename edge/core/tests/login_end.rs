@@ -82,19 +82,7 @@ fn login(edge: &Edge<FakePorts>, signer: &Key) -> edgeward_core::Response {
         q["state"], ISSUER
     );
     let cookie = format!("__Host-edgeward-login={login_cookie}");
-    call(
-        edge,
-        request(
-            "POST",
-            "/auth/login/end",
-            &[
-                ("origin", ORIGIN),
-                ("cookie", &cookie),
-                ("content-type", "application/json"),
-            ],
-            &json!({ "pageUrl": page }).to_string(),
-        ),
-    )
+    common::post_login_end(edge, &page, &cookie)
 }
 
 fn jwks_fetches(edge: &Edge<FakePorts>) -> usize {

@@ -576,6 +576,11 @@ pub fn login_with(edge: &Edge<FakePorts>, l: &Login<'_>) -> Response {
     if !l.cookies.is_empty() {
         cookie = format!("{}; {cookie}", l.cookies);
     }
+    post_login_end(edge, &page, &cookie)
+}
+
+/// `POST /auth/login/end` from the callback page `page`, with the browser's `cookie` header.
+pub fn post_login_end(edge: &Edge<FakePorts>, page: &str, cookie: &str) -> Response {
     call(
         edge,
         request(
@@ -583,7 +588,7 @@ pub fn login_with(edge: &Edge<FakePorts>, l: &Login<'_>) -> Response {
             "/auth/login/end",
             &[
                 ("origin", ORIGIN),
-                ("cookie", &cookie),
+                ("cookie", cookie),
                 ("content-type", "application/json"),
             ],
             &serde_json::json!({ "pageUrl": page }).to_string(),
