@@ -13,13 +13,15 @@ use crate::backchannel::{
     self, ask, shard_of, EndedCache, LogoutTokenError, RegistryAnswer, RegistryRequest,
 };
 use crate::config::SessionMode;
-use crate::error::Error;
 use crate::idtoken::{self, IdTokenError};
 use crate::oidc::{self, TokenError};
-use crate::ports::{LogLevel, Platform};
+use crate::platform::crypto::{constant_time_eq, random_token, token_key};
+use crate::platform::ports::{LogLevel, Platform};
+use crate::platform::Error;
+use crate::platform::{cookies, respond};
 use crate::server::{self, SessionRecord, SidCookie};
 use crate::session::{self, AccessToken, Binding, Session, Write};
-use crate::{cookies, guard, respond, Edge, Request, Response};
+use crate::{guard, Edge, Request, Response};
 
 /// Access-token lifetime assumed when the provider does not send `expires_in`, in seconds.
 pub const DEFAULT_ACCESS_TTL: u64 = 300;
@@ -39,7 +41,7 @@ pub(crate) struct LoginState {
     pub acr_values: Option<String>,
 }
 
-fn internal_random(_: crate::ports::RandomUnavailable) -> Error {
+fn internal_random(_: crate::platform::ports::RandomUnavailable) -> Error {
     Error::Internal("no randomness")
 }
 
@@ -74,9 +76,9 @@ pub(crate) async fn login_start<P: Platform>(
     let discovery = edge.idp().discovery(config, edge.ports()).await?;
     let random = edge.ports();
     let login = LoginState {
-        state: guard::random_token(random, 32).map_err(internal_random)?,
-        nonce: guard::random_token(random, 32).map_err(internal_random)?,
-        verifier: guard::random_token(random, 32).map_err(internal_random)?,
+        state: random_token(random, 32).map_err(internal_random)?,
+        nonce: random_token(random, 32).map_err(internal_random)?,
+        verifier: random_token(random, 32).map_err(internal_random)?,
         return_to,
         acr_values: body
             .extra_params
@@ -128,7 +130,7 @@ pub(crate) async fn session<P: Platform>(edge: &Edge<P>, req: &Request) -> Respo
             let mut response = respond::json(200, &SessionResponse::signed_out());
             // Cookies that lead to no session (ended, revoked, logged out elsewhere): forget them.
             if has_session_cookie(req.headers()) {
-                session::clear(response.headers_mut());
+                cookies::clear_all(response.headers_mut());
             }
             response
         }
@@ -529,7 +531,7 @@ async fn finish_login<P: Platform>(
         .map_err(|e| Error::InvalidState(format!("the login cookie did not open ({e})")))?
         .value;
     let state = state.ok_or_else(|| Error::InvalidState("the callback has no state".into()))?;
-    if !guard::constant_time_eq(&state, &login.state) {
+    if !constant_time_eq(&state, &login.state) {
         return Err(Error::InvalidState(
             "state does not match this browser's login".into(),
         ));
@@ -588,9 +590,9 @@ async fn finish_login<P: Platform>(
     }
     .map_err(|e| Error::LoginFailed(e.to_string()))?;
 
-    let csrf = guard::random_token(ports, 32).map_err(internal_random)?;
+    let csrf = random_token(ports, 32).map_err(internal_random)?;
     let binding = Binding {
-        id: guard::random_token(ports, 16).map_err(internal_random)?,
+        id: random_token(ports, 16).map_err(internal_random)?,
         sub: validated.claims.sub.clone(),
         sid: validated.claims.sid.clone(),
         issuer: config.oidc.issuer.clone(),
@@ -661,7 +663,7 @@ async fn start_session<P: Platform>(
         return Ok(response);
     }
     require_registry(edge)?;
-    let session_id = guard::random_token(ports, 16).map_err(internal_random)?;
+    let session_id = random_token(ports, 16).map_err(internal_random)?;
     let handle = server::handle_of(&session_id);
     let user_agent = req
         .headers()
@@ -795,7 +797,7 @@ pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Resul
     };
     // Through the platform's single-flight coordinator when there is one (parallel refreshes
     // from every tab and isolate then make one grant), else straight to the provider.
-    let key = crate::phantom::token_key(refresh_token);
+    let key = token_key(refresh_token);
     let granted = match ports.coordinate_refresh(&key, refresh_token).await {
         Some(answer) => {
             let answer = answer.map_err(|e| Error::IdpUnavailable(e.reason))?;
@@ -931,7 +933,7 @@ pub(crate) async fn logout<P: Platform>(edge: &Edge<P>, req: &Request) -> Result
         }
     }
     let mut response = respond::json(200, &LogoutResponse { logout_url });
-    session::clear(response.headers_mut());
+    cookies::clear_all(response.headers_mut());
     Ok(response)
 }
 
@@ -955,7 +957,7 @@ pub(crate) async fn admin_sessions<P: Platform>(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if !guard::constant_time_eq(presented, expected.expose()) {
+    if !constant_time_eq(presented, expected.expose()) {
         return Err(Error::Unauthorized);
     }
     require_registry(edge)?;

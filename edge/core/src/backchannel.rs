@@ -25,9 +25,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::idtoken::{one_or_many, verify, IdTokenError, Jwks, LEEWAY};
-use crate::phantom::token_key;
-use crate::ports::SignatureVerifier;
-use crate::ports::TransportError;
+use crate::platform::crypto::token_key;
+use crate::platform::ports::SignatureVerifier;
+use crate::platform::ports::TransportError;
 
 /// The `events` member that makes a JWT a logout token.
 pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -741,9 +741,9 @@ pub fn all_shards(shards: u32) -> impl Iterator<Item = String> {
 }
 
 /// Sends `request` to the registry object `shard` (over the platform's
-/// [`SessionRegistry`](crate::ports::SessionRegistry) port) and reads its answer.
+/// [`SessionRegistry`](crate::platform::ports::SessionRegistry) port) and reads its answer.
 pub async fn ask(
-    ports: &impl crate::ports::SessionRegistry,
+    ports: &impl crate::platform::ports::SessionRegistry,
     shard: &str,
     request: &RegistryRequest,
 ) -> Result<RegistryAnswer, TransportError> {

@@ -9,7 +9,7 @@
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::HeaderMap;
 
-use crate::error::Error;
+use crate::platform::Error;
 
 /// The largest body the core reads, in bytes: 16 KiB.
 ///

@@ -4,22 +4,12 @@
 //! map and the adapter passes `Env`. A bad value is a [`ConfigError`] naming the variable; the
 //! message never repeats the value of a secret.
 
-use std::fmt;
-
 use url::Url;
 
 use crate::phantom::{MintKey, TokenPolicy};
+use crate::platform::settings::{check_scheme, invalid, ConfigError, Profile, Secret};
 use crate::proxy::Routes;
 use crate::seal::CookieKeys;
-
-/// Where the worker runs. `production` refuses plain-http URLs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Profile {
-    /// Local development on `http://localhost`.
-    Local,
-    /// Anything reachable by real users.
-    Production,
-}
 
 /// Names of the variables, in one place for error messages and docs.
 pub mod vars {
@@ -84,28 +74,6 @@ pub mod vars {
     /// How many Durable Objects the session registry is split over, by user (1–256, default
     /// 16). Changing it forgets the deny-list and the server-side sessions.
     pub const SESSION_SHARDS: &str = "EDGEWARD_SESSION_SHARDS";
-}
-
-/// A secret string. `Debug` and `Display` print `***`; get the value with [`Secret::expose`].
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
 }
 
 /// How the worker authenticates to the token endpoint.
@@ -216,30 +184,6 @@ pub enum SessionMode {
     Stateless,
     /// In the session Durable Object; the cookie holds a random session id.
     Server,
-}
-
-/// A configuration variable is missing or invalid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The variable's name.
-    pub variable: &'static str,
-    /// What is wrong with it (never its value when it is a secret).
-    pub reason: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.variable, self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-fn invalid(variable: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        reason: reason.into(),
-    }
 }
 
 impl Config {
@@ -531,18 +475,6 @@ fn parse_origin(
     }
     check_scheme(variable, &url, profile)?;
     Ok(url.origin().ascii_serialization())
-}
-
-/// `https` always works; `http` only in the local profile.
-fn check_scheme(variable: &'static str, url: &Url, profile: Profile) -> Result<(), ConfigError> {
-    match (url.scheme(), profile) {
-        ("https", _) | ("http", Profile::Local) => Ok(()),
-        ("http", Profile::Production) => Err(invalid(
-            variable,
-            format!("{url} uses http, which the production profile refuses (set EDGEWARD_PROFILE=local for development)"),
-        )),
-        (scheme, _) => Err(invalid(variable, format!("scheme {scheme:?} is not http(s)"))),
-    }
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use std::rc::Rc;
 
 use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 
-use crate::error::Error;
-use crate::ports::{Platform, TransportError};
+use crate::platform::ports::{Platform, TransportError};
+use crate::platform::Error;
 use crate::{oidc, Edge, Response};
 
 /// The token endpoint's answer to one grant.

@@ -7,30 +7,17 @@ use base64::Engine;
 use edgeward_shared::names;
 use http::{HeaderMap, Method};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use url::Url;
 
-use crate::error::Error;
-use crate::ports::{Random, RandomUnavailable};
+use crate::platform::crypto::constant_time_eq;
+use crate::platform::Error;
 
 /// The longest `returnTo` accepted.
 pub const MAX_RETURN_TO_LEN: usize = 2048;
 
-/// `bytes` random bytes, base64url without padding (32 bytes → 43 characters, 256 bits).
-pub fn random_token(random: &impl Random, bytes: usize) -> Result<String, RandomUnavailable> {
-    let mut buf = vec![0u8; bytes];
-    random.fill(&mut buf)?;
-    Ok(URL_SAFE_NO_PAD.encode(buf))
-}
-
 /// The PKCE S256 challenge of a code verifier (RFC 7636 §4.2).
 pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-/// Compares two secrets in time independent of where they differ.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// Whether `method` changes state (everything but GET, HEAD, OPTIONS).
@@ -146,36 +133,12 @@ mod tests {
 
     use super::*;
 
-    struct Fixed(u8);
-    impl Random for Fixed {
-        fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable> {
-            dest.fill(self.0);
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn tokens_have_256_bits_and_use_the_random_port() {
-        let t = random_token(&Fixed(0), 32).unwrap();
-        assert_eq!(t.len(), 43);
-        assert_eq!(t, "A".repeat(43));
-        assert_ne!(random_token(&Fixed(1), 32).unwrap(), t);
-    }
-
     #[test]
     fn pkce_s256_matches_rfc_7636_appendix_b() {
         assert_eq!(
             pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
-    }
-
-    #[test]
-    fn constant_time_comparison() {
-        assert!(constant_time_eq("abc", "abc"));
-        assert!(!constant_time_eq("abc", "abd"));
-        assert!(!constant_time_eq("abc", "ab"));
-        assert!(!constant_time_eq("", "a"));
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {

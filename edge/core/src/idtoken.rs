@@ -19,7 +19,7 @@ use jwt_compact::{AlgorithmExt, Claims, Empty, Header, TimeOptions, UntrustedTok
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
-use crate::ports::SignatureVerifier;
+use crate::platform::ports::SignatureVerifier;
 
 /// Clock skew tolerated on `exp` and `iat`, in seconds.
 pub const LEEWAY: i64 = 60;
@@ -356,7 +356,7 @@ pub async fn validate<V: SignatureVerifier + ?Sized>(
     let nonce_ok = custom
         .nonce
         .as_deref()
-        .is_some_and(|n| crate::guard::constant_time_eq(n, expected.nonce));
+        .is_some_and(|n| crate::platform::crypto::constant_time_eq(n, expected.nonce));
     if !nonce_ok {
         return Err(IdTokenError::WrongNonce);
     }

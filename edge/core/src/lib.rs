@@ -15,36 +15,25 @@ pub(crate) mod agent;
 pub mod backchannel;
 pub mod body;
 pub mod config;
-pub mod cookies;
-pub mod error;
 pub mod flight;
 pub mod guard;
 pub mod idtoken;
 pub mod oidc;
 pub mod phantom;
-pub mod ports;
+pub mod platform;
 pub mod proxy;
-mod respond;
 mod routes;
 pub mod seal;
 pub mod server;
 pub mod session;
 
-pub use config::{
-    ClientAuth, Config, ConfigError, OidcClient, PhantomMode, Profile, ProxyConfig, Secret,
-    SessionMode,
-};
-pub use error::Error;
-pub use ports::{
+pub use config::{ClientAuth, Config, OidcClient, PhantomMode, ProxyConfig, SessionMode};
+pub use platform::ports::{
     Clock, HttpClient, Log, LogLevel, Platform, Random, RandomUnavailable, RefreshCoordinator,
     RustSignatures, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
 };
-
-/// A request as the core sees it: the body is read in full (the endpoints the core answers
-/// take small bodies, at most [`body::MAX_BODY_BYTES`]).
-pub type Request = http::Request<Vec<u8>>;
-/// A response as the core produces it.
-pub type Response = http::Response<Vec<u8>>;
+pub use platform::settings::{ConfigError, Profile, Secret};
+pub use platform::{Error, Request, Response};
 
 /// What the core decided about a request.
 #[derive(Debug)]
@@ -130,20 +119,6 @@ impl<P: Platform> Edge<P> {
     /// The JSON response for `error`, after writing its cause (if it has one the browser is not
     /// told) to the log, with the path it happened on (never the query).
     pub fn error_response(&self, path: &str, error: Error) -> Response {
-        if let Some(detail) = error.detail() {
-            use edgeward_shared::ErrorCode;
-            let level = match error.code() {
-                ErrorCode::IdpUnavailable | ErrorCode::UpstreamUnavailable => LogLevel::Warn,
-                code if code.status() >= 500 => LogLevel::Error,
-                _ => LogLevel::Info,
-            };
-            let code = serde_json::to_value(error.code())
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            self.ports
-                .log(level, &format!("edgeward: {path}: {code}: {detail}"));
-        }
-        error.into_response()
+        error.into_logged_response(&self.ports, path)
     }
 }

@@ -15,10 +15,11 @@ use url::Url;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use crate::config::{ClientAuth, Config, Profile};
-use crate::error::Error;
+use crate::config::{ClientAuth, Config};
 use crate::idtoken::Jwks;
-use crate::ports::{Clock, HttpClient};
+use crate::platform::ports::{Clock, HttpClient};
+use crate::platform::settings::Profile;
+use crate::platform::Error;
 
 /// How long discovery and the JWKS are reused before they are fetched again, in seconds.
 pub const DISCOVERY_TTL: u64 = 3600;

@@ -16,7 +16,7 @@
 //!   checks against the IdP's keys and the [`TokenRules`] and forwards as it is.
 //! - [`CacheKey`] and [`PhantomCache`]: results keyed by the SHA-256 of (mode, audience, the
 //!   rules checked, token), never the token itself; the per-isolate memory tier, bounded in size.
-//!   The shared tier (Workers Cache API) is the [`crate::ports::SharedCache`] port, keyed the
+//!   The shared tier (Workers Cache API) is the [`crate::platform::ports::SharedCache`] port, keyed the
 //!   same way.
 
 use std::cell::RefCell;
@@ -29,13 +29,13 @@ use chrono::{TimeZone, Utc};
 use jwt_compact::alg::Es256;
 use jwt_compact::{AlgorithmExt, Claims, Header};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::error::Error;
 use crate::idtoken::{IdTokenError, Jwks};
 use crate::oidc::{client_post, client_post_accepting};
-use crate::ports::{HttpClient, Random, SignatureVerifier};
+use crate::platform::crypto::token_key;
+use crate::platform::ports::{HttpClient, Random, SignatureVerifier};
+use crate::platform::Error;
 
 /// What introspection says about a token (RFC 7662 §2.2): `active`, and the rest in
 /// [`TokenFacts`].
@@ -447,14 +447,6 @@ impl MintKey {
     }
 }
 
-/// SHA-256 of `s`, hex.
-pub fn token_key(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Where a phantom token is cached, in both tiers: the SHA-256 of the mode (which names the
 /// minting key, so a new key starts a new cache), the audience, the rules the token was checked
 /// under (the route's accepted audiences and the [`TokenPolicy`], so a token accepted under one
@@ -733,7 +725,7 @@ mod tests {
     struct Counter(std::cell::Cell<u8>);
 
     impl Random for Counter {
-        fn fill(&self, dest: &mut [u8]) -> Result<(), crate::ports::RandomUnavailable> {
+        fn fill(&self, dest: &mut [u8]) -> Result<(), crate::platform::ports::RandomUnavailable> {
             for b in dest {
                 *b = self.0.get();
                 self.0.set(self.0.get().wrapping_add(1));
@@ -745,8 +737,8 @@ mod tests {
     struct NoRandom;
 
     impl Random for NoRandom {
-        fn fill(&self, _: &mut [u8]) -> Result<(), crate::ports::RandomUnavailable> {
-            Err(crate::ports::RandomUnavailable)
+        fn fill(&self, _: &mut [u8]) -> Result<(), crate::platform::ports::RandomUnavailable> {
+            Err(crate::platform::ports::RandomUnavailable)
         }
     }
 

@@ -27,8 +27,8 @@ use http::{Method, Uri};
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::Profile;
-use crate::error::Error;
+use crate::platform::settings::Profile;
+use crate::platform::Error;
 
 /// One route as written in the configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -1180,7 +1180,7 @@ fn bearer_client_token(config: &crate::Config, headers: &HeaderMap) -> Option<St
     if !config.proxy.bearer_passthrough
         || names::ALL_COOKIES
             .iter()
-            .any(|name| crate::cookies::present(headers, name))
+            .any(|name| crate::platform::cookies::present(headers, name))
     {
         return None;
     }
@@ -1195,7 +1195,7 @@ fn bearer_client_token(config: &crate::Config, headers: &HeaderMap) -> Option<St
 /// expire (at most `EDGEWARD_PHANTOM_MAX_TTL` seconds); with the session registry bound they
 /// refuse the logged-out session before they look (within `backchannel::CHECK_TTL` seconds).
 pub(crate) async fn forget_token<P: crate::Platform>(edge: &crate::Edge<P>, token: &str) {
-    use crate::ports::SharedCache;
+    use crate::platform::ports::SharedCache;
 
     let proxy = &edge.config().proxy;
     if let crate::config::PhantomMode::Passthrough = proxy.mode {
@@ -1254,7 +1254,7 @@ async fn phantom_token<P: crate::Platform>(
 ) -> Result<String, Error> {
     use crate::config::PhantomMode;
     use crate::phantom::{self, IntrospectionJwtError, Minted, TokenRules};
-    use crate::ports::SharedCache;
+    use crate::platform::ports::SharedCache;
 
     let (config, ports) = (edge.config(), edge.ports());
     let proxy = &config.proxy;

@@ -8,8 +8,8 @@ use http::Method;
 
 use crate::body::{self, MediaType};
 use crate::config::PhantomMode;
-use crate::error::Error;
-use crate::ports::Platform;
+use crate::platform::ports::Platform;
+use crate::platform::Error;
 use crate::{agent, proxy, Edge, Outcome, Request, Response};
 
 pub(crate) async fn dispatch<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Outcome, Error> {

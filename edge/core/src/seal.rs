@@ -41,7 +41,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::ports::{Random, RandomUnavailable};
+use crate::platform::ports::{Random, RandomUnavailable};
 
 /// Browsers keep at most about 4 KiB per cookie: anything longer was not written by us.
 pub const MAX_SEALED_LEN: usize = 4096;

@@ -7,7 +7,7 @@
 use edgeward_shared::api::UserClaims;
 use serde::{Deserialize, Serialize};
 
-use crate::phantom::token_key;
+use crate::platform::crypto::token_key;
 use crate::session::{AccessToken, Binding, Session};
 
 /// The sealed content of the session-id cookie.

@@ -30,9 +30,9 @@ use http::header::SET_COOKIE;
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
-use crate::cookies;
 use crate::idtoken::IdTokenClaims;
-use crate::ports::Random;
+use crate::platform::cookies;
+use crate::platform::ports::Random;
 use crate::seal::{CookieKeys, OpenError};
 
 /// How long a session lasts when the provider does not say how long its refresh token lives,
@@ -342,13 +342,6 @@ pub fn store(
         }
     }
     Ok(())
-}
-
-/// Appends `Set-Cookie` headers that delete every session cookie (and a pending login).
-pub fn clear(headers: &mut HeaderMap) {
-    for name in names::ALL_COOKIES {
-        headers.append(SET_COOKIE, cookies::clear(name));
-    }
 }
 
 /// Appends `Set-Cookie` headers that delete every session cookie but keep a pending login.

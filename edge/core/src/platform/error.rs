@@ -4,16 +4,18 @@
 //! What the browser reads and what the operator reads are kept apart: [`Error`]'s `Display` is
 //! the public message, fixed wherever the cause could name an internal URL, a provider's answer,
 //! a transport failure or which check a token failed; [`Error::detail`] is that cause, for the
-//! log only ([`crate::Edge::handle`] writes it through the [`crate::ports::Log`] port). Neither
-//! ever holds a token or a secret.
+//! log only ([`Error::into_logged_response`] writes it through the [`Log`] port). Neither ever
+//! holds a token or a secret.
 
 use std::fmt;
 
 use edgeward_shared::{ErrorBody, ErrorCode};
 
-use crate::config::ConfigError;
-use crate::respond;
-use crate::Response;
+use super::cookies;
+use super::ports::{Log, LogLevel};
+use super::respond;
+use super::settings::ConfigError;
+use super::Response;
 
 /// Everything that can go wrong while answering a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +122,27 @@ impl Error {
         }
     }
 
-    /// The JSON response for this error.
+    /// The response for this error ([`Error::into_response`]), after writing its cause (if it
+    /// has one the browser is not told) to `log`, with the path it happened on (never the
+    /// query).
+    pub fn into_logged_response(self, log: &impl Log, path: &str) -> Response {
+        if let Some(detail) = self.detail() {
+            let level = match self.code() {
+                ErrorCode::IdpUnavailable | ErrorCode::UpstreamUnavailable => LogLevel::Warn,
+                code if code.status() >= 500 => LogLevel::Error,
+                _ => LogLevel::Info,
+            };
+            let code = serde_json::to_value(self.code())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            log.log(level, &format!("edgeward: {path}: {code}: {detail}"));
+        }
+        self.into_response()
+    }
+
+    /// The JSON response for this error. An ended session's answer also clears every cookie of
+    /// ours.
     pub fn into_response(self) -> Response {
         let body = ErrorBody {
             code: self.code(),
@@ -133,7 +155,7 @@ impl Error {
                     response.headers_mut().insert(http::header::ALLOW, value);
                 }
             }
-            Error::SessionExpired(_) => crate::session::clear(response.headers_mut()),
+            Error::SessionExpired(_) => cookies::clear_all(response.headers_mut()),
             Error::SessionStoreUnavailable(_) => {
                 response.headers_mut().insert(
                     http::header::RETRY_AFTER,

@@ -4,7 +4,7 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 
-use crate::Response;
+use super::Response;
 
 /// A JSON response that no cache may store (answers depend on the caller's cookies).
 pub(crate) fn json<T: Serialize>(status: u16, value: &T) -> Response {

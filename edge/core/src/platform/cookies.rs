@@ -11,7 +11,8 @@
 
 use cookie::time::Duration;
 use cookie::{Cookie, SameSite};
-use http::header::COOKIE;
+use edgeward_shared::names;
+use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 
 /// The value of cookie `name` in the request, if it is there exactly once.
@@ -56,6 +57,14 @@ pub fn set(name: &str, value: &str, max_age: u64) -> HeaderValue {
 /// A `Set-Cookie` value that deletes `name`.
 pub fn clear(name: &str) -> HeaderValue {
     build(Cookie::build((name, "")).max_age(Duration::ZERO))
+}
+
+/// Appends `Set-Cookie` headers that delete every cookie of ours (the session's and a pending
+/// login).
+pub fn clear_all(headers: &mut HeaderMap) {
+    for name in names::ALL_COOKIES {
+        headers.append(SET_COOKIE, clear(name));
+    }
 }
 
 fn build(builder: cookie::CookieBuilder<'_>) -> HeaderValue {

@@ -73,8 +73,8 @@ pub trait SharedCache {
 
 /// Where refresh-token grants are made when the platform can make them once for everyone:
 /// every isolate's refresh of the same refresh token meets in one place (on Cloudflare a
-/// Durable Object named by `key`, which runs [`crate::flight`]), so parallel refreshes make
-/// one grant and rotation never sees the old token twice.
+/// Durable Object named by `key`, which runs the core's single-flight refresh), so parallel
+/// refreshes make one grant and rotation never sees the old token twice.
 pub trait RefreshCoordinator {
     /// The token endpoint's answer (status and body) to a refresh-token grant for
     /// `refresh_token`; `key` is its SHA-256, hex. `None` when the platform has no
@@ -86,9 +86,10 @@ pub trait RefreshCoordinator {
     ) -> impl Future<Output = Option<Result<http::Response<Vec<u8>>, TransportError>>>;
 }
 
-/// The session registry, when the platform has one (on Cloudflare, Durable Objects running
-/// [`crate::backchannel::Registry`]): the deny-list of ended sessions and the server-side
-/// session store, split over several objects (shards) by user.
+/// The session registry, when the platform has one (on Cloudflare, Durable Objects running the
+/// core's registry): the deny-list of ended sessions and the server-side session store, split
+/// over several objects (shards) by user. Questions and answers are JSON text: what they say
+/// is the registry's business, not the platform's.
 pub trait SessionRegistry {
     /// Whether there is a registry; without one, back-channel logout is off and no session is
     /// checked against it.
