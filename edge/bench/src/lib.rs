@@ -6,8 +6,8 @@
 #![cfg(target_arch = "wasm32")]
 #![forbid(unsafe_code)]
 
-use edgeward_core::idtoken::{self, Expected, Jwks};
-use edgeward_core::seal::CookieKeys;
+use edgeward_core::cookie::seal::CookieKeys;
+use edgeward_core::oidc::idtoken::{self, Expected, Jwks};
 use edgeward_core::{Random, RandomUnavailable, RustSignatures};
 use edgeward_webcrypto::WebCrypto;
 use wasm_bindgen::prelude::*;

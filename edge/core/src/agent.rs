@@ -2,26 +2,26 @@
 
 use edgeward_shared::api::{
     LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, LogoutResponse,
-    SessionResponse,
+    SessionResponse, UserClaims,
 };
 use edgeward_shared::names;
 use http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::backchannel::{
-    self, ask, shard_of, EndedCache, LogoutTokenError, RegistryAnswer, RegistryRequest,
-};
+use crate::backchannel::{self, ask, shard_of, EndedCache, RegistryAnswer, RegistryRequest};
 use crate::config::SessionMode;
-use crate::idtoken::{self, IdTokenError};
+use crate::cookie::session::{self, AccessToken, Binding, Session, Write};
+use crate::oidc::idtoken::{self, IdTokenClaims, IdTokenError};
+use crate::oidc::logout::{self, LogoutTokenError};
 use crate::oidc::{self, TokenError};
 use crate::platform::crypto::{constant_time_eq, random_token, token_key};
 use crate::platform::ports::{LogLevel, Platform};
 use crate::platform::Error;
 use crate::platform::{cookies, respond};
+use crate::request::guard;
 use crate::server::{self, SessionRecord, SidCookie};
-use crate::session::{self, AccessToken, Binding, Session, Write};
-use crate::{guard, Edge, Request, Response};
+use crate::{Edge, Request, Response};
 
 /// Access-token lifetime assumed when the provider does not send `expires_in`, in seconds.
 pub const DEFAULT_ACCESS_TTL: u64 = 300;
@@ -73,7 +73,7 @@ pub(crate) async fn login_start<P: Platform>(
         )));
     }
 
-    let discovery = edge.idp().discovery(config, edge.ports()).await?;
+    let discovery = edge.idp().discovery(&config.oidc, edge.ports()).await?;
     let random = edge.ports();
     let login = LoginState {
         state: random_token(random, 32).map_err(internal_random)?,
@@ -96,7 +96,7 @@ pub(crate) async fn login_start<P: Platform>(
         .append_pair("scope", &config.oidc.scopes)
         .append_pair("state", &login.state)
         .append_pair("nonce", &login.nonce)
-        .append_pair("code_challenge", &guard::pkce_challenge(&login.verifier))
+        .append_pair("code_challenge", &oidc::pkce_challenge(&login.verifier))
         .append_pair("code_challenge_method", "S256");
     for (name, value) in &body.extra_params {
         url.query_pairs_mut().append_pair(name, value);
@@ -338,7 +338,7 @@ async fn revoke_all<P: Platform>(edge: &Edge<P>, tokens: &[String]) {
         return;
     }
     let (config, ports) = (edge.config(), edge.ports());
-    let endpoint = match edge.idp().discovery(config, ports).await {
+    let endpoint = match edge.idp().discovery(&config.oidc, ports).await {
         Ok(d) => d.revocation_endpoint.clone(),
         Err(e) => {
             ports.log(
@@ -355,7 +355,7 @@ async fn revoke_all<P: Platform>(edge: &Edge<P>, tokens: &[String]) {
         return;
     };
     for token in tokens.iter().take(50) {
-        if let Err(e) = oidc::revoke(config, ports, &endpoint, token).await {
+        if let Err(e) = oidc::revoke(&config.oidc, ports, &endpoint, token).await {
             ports.log(
                 LogLevel::Warn,
                 &format!("edgeward: a refresh token was not revoked: {e:?}"),
@@ -381,9 +381,9 @@ pub(crate) async fn backchannel_logout<P: Platform>(
         .map(|(_, value)| value.into_owned())
         .ok_or_else(|| Error::InvalidRequest("the form has no logout_token".into()))?;
     let now = ports.now();
-    let discovery = edge.idp().discovery(config, ports).await?;
+    let discovery = edge.idp().discovery(&config.oidc, ports).await?;
     let check = |jwks| {
-        backchannel::validate(
+        logout::validate(
             &token,
             jwks,
             &config.oidc.issuer,
@@ -538,7 +538,7 @@ async fn finish_login<P: Platform>(
     }
     // RFC 9207 (mix-up defence): when the provider names itself it must be ours, exactly; a
     // provider that says it always does must have done so.
-    let discovery = edge.idp().discovery(config, ports).await?;
+    let discovery = edge.idp().discovery(&config.oidc, ports).await?;
     match iss {
         Some(iss) if iss != config.oidc.issuer => {
             return Err(Error::LoginFailed(
@@ -603,7 +603,7 @@ async fn finish_login<P: Platform>(
         token: tokens.access_token.clone(),
         exp: (now + tokens.expires_in.unwrap_or(DEFAULT_ACCESS_TTL)).min(binding.ends_at),
     };
-    let claims = session::user_claims(&validated.claims);
+    let claims = user_claims(&validated.claims);
     let response = respond::json(
         200,
         &LoginEndResponse {
@@ -624,13 +624,24 @@ async fn finish_login<P: Platform>(
     start_session(edge, req, response, now, &new).await
 }
 
+/// What the SPA may see of the ID token's claims.
+fn user_claims(c: &IdTokenClaims) -> UserClaims {
+    UserClaims {
+        sub: c.sub.clone(),
+        name: c.name.clone(),
+        email: c.email.clone(),
+        preferred_username: c.preferred_username.clone(),
+        auth_time: c.auth_time,
+    }
+}
+
 /// A session just signed in.
 struct NewSession<'a> {
     binding: &'a Binding,
     csrf: &'a str,
     access: &'a AccessToken,
     refresh: Option<&'a str>,
-    claims: &'a edgeward_shared::api::UserClaims,
+    claims: &'a UserClaims,
     id_token: &'a str,
 }
 
@@ -737,8 +748,8 @@ async fn grant<P: Platform>(
     refused: impl FnOnce(String) -> Error,
 ) -> Result<oidc::TokenResponse, Error> {
     let (config, ports) = (edge.config(), edge.ports());
-    let discovery = edge.idp().discovery(config, ports).await?;
-    oidc::token_request(config, ports, &discovery, fields)
+    let discovery = edge.idp().discovery(&config.oidc, ports).await?;
+    oidc::token_request(&config.oidc, ports, &discovery, fields)
         .await
         .map_err(|e| match e {
             TokenError::Refused(code) => refused(code),
@@ -914,7 +925,7 @@ pub(crate) async fn logout<P: Platform>(edge: &Edge<P>, req: &Request) -> Result
         }
         // Without the IdP's metadata there is nothing to revoke or visit; the local logout
         // still happens.
-        if let Ok(discovery) = edge.idp().discovery(config, ports).await {
+        if let Ok(discovery) = edge.idp().discovery(&config.oidc, ports).await {
             if let Some(rt) = &session.refresh {
                 revoke_all(edge, std::slice::from_ref(rt)).await;
             }

@@ -6,10 +6,11 @@
 
 use url::Url;
 
+use crate::cookie::{self, CookieKeys};
+use crate::oidc::OidcClient;
 use crate::phantom::{MintKey, TokenPolicy};
-use crate::platform::settings::{check_scheme, invalid, ConfigError, Profile, Secret};
+use crate::platform::settings::{check_scheme, invalid, ConfigError, Profile, Secret, Vars};
 use crate::proxy::Routes;
-use crate::seal::CookieKeys;
 
 /// Names of the variables, in one place for error messages and docs.
 pub mod vars {
@@ -19,24 +20,6 @@ pub mod vars {
     pub const ORIGIN: &str = "EDGEWARD_ORIGIN";
     /// Comma-separated origins allowed to make state-changing calls (default: `EDGEWARD_ORIGIN`).
     pub const ALLOWED_ORIGINS: &str = "EDGEWARD_ALLOWED_ORIGINS";
-    /// Secret: cookie keys, `kid:key[,kid:key…]`, 32-byte keys in hex or base64; the first seals.
-    pub const COOKIE_KEYS: &str = "EDGEWARD_COOKIE_KEYS";
-    /// The identity provider's issuer URL (discovery is read from it).
-    pub const ISSUER: &str = "OIDC_ISSUER";
-    /// The worker's client id at the identity provider.
-    pub const CLIENT_ID: &str = "OIDC_CLIENT_ID";
-    /// Secret: the worker's client secret.
-    pub const CLIENT_SECRET: &str = "OIDC_CLIENT_SECRET";
-    /// `client_secret_basic` (default) or `client_secret_post`.
-    pub const CLIENT_AUTH: &str = "OIDC_CLIENT_AUTH";
-    /// Where the identity provider sends the browser back (default `<origin>/callback`).
-    pub const REDIRECT_URI: &str = "OIDC_REDIRECT_URI";
-    /// Scopes to ask for, space-separated (default `openid profile email`); must include `openid`.
-    pub const SCOPES: &str = "OIDC_SCOPES";
-    /// Authorization-request parameters the SPA may add (default `prompt,login_hint,acr_values`).
-    pub const ALLOWED_PARAMS: &str = "OIDC_ALLOWED_PARAMS";
-    /// Where the IdP sends the browser after logout (default `<origin>/`).
-    pub const POST_LOGOUT_REDIRECT_URI: &str = "OIDC_POST_LOGOUT_REDIRECT_URI";
     /// The proxied APIs: a JSON list of `{prefix, upstream, methods}` (default: none).
     pub const API_ROUTES: &str = "EDGEWARD_API_ROUTES";
     /// `introspect-mint` (default), `introspect-jwt` or `passthrough`.
@@ -74,15 +57,6 @@ pub mod vars {
     /// How many Durable Objects the session registry is split over, by user (1–256, default
     /// 16). Changing it forgets the deny-list and the server-side sessions.
     pub const SESSION_SHARDS: &str = "EDGEWARD_SESSION_SHARDS";
-}
-
-/// How the worker authenticates to the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
-    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1).
-    Basic,
-    /// `client_id` and `client_secret` in the form body.
-    Post,
 }
 
 /// How the proxy turns the cookie's access token into the JWT an API gets.
@@ -131,27 +105,6 @@ pub struct ProxyConfig {
     pub tokens: TokenPolicy,
 }
 
-/// The worker as an OpenID Connect client.
-#[derive(Debug)]
-pub struct OidcClient {
-    /// The issuer, exactly as configured (it must equal discovery's `issuer`).
-    pub issuer: String,
-    /// Client id.
-    pub client_id: String,
-    /// Client secret.
-    pub client_secret: Secret,
-    /// Token-endpoint authentication.
-    pub client_auth: ClientAuth,
-    /// Redirect URI registered at the IdP.
-    pub redirect_uri: String,
-    /// Scopes, space-separated, with `openid`.
-    pub scopes: String,
-    /// Extra authorization parameters the SPA may pass.
-    pub allowed_params: Vec<String>,
-    /// Where the IdP sends the browser after logout.
-    pub post_logout_redirect_uri: String,
-}
-
 /// Validated configuration.
 #[derive(Debug)]
 pub struct Config {
@@ -190,13 +143,9 @@ impl Config {
     /// Reads and validates every variable. `lookup` returns a variable's value, or `None` when
     /// it is not set; empty values count as not set.
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let vars = Vars::new(&lookup);
 
-        let profile = match get(vars::PROFILE).as_deref() {
+        let profile = match vars.get(vars::PROFILE).as_deref() {
             None | Some("production") => Profile::Production,
             Some("local") => Profile::Local,
             Some(other) => {
@@ -207,11 +156,13 @@ impl Config {
             }
         };
 
-        let origin = get(vars::ORIGIN).ok_or_else(|| invalid(vars::ORIGIN, "is not set"))?;
+        let origin = vars
+            .get(vars::ORIGIN)
+            .ok_or_else(|| invalid(vars::ORIGIN, "is not set"))?;
         let origin = parse_origin(vars::ORIGIN, &origin, profile)?;
 
         let mut allowed_origins = vec![origin.clone()];
-        if let Some(list) = get(vars::ALLOWED_ORIGINS) {
+        if let Some(list) = vars.get(vars::ALLOWED_ORIGINS) {
             for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 let o = parse_origin(vars::ALLOWED_ORIGINS, item, profile)?;
                 if !allowed_origins.contains(&o) {
@@ -220,112 +171,19 @@ impl Config {
             }
         }
 
-        let cookie_keys = get(vars::COOKIE_KEYS)
-            .ok_or_else(|| {
-                invalid(
-                    vars::COOKIE_KEYS,
-                    "is not set (generate one: openssl rand -hex 32, as k1:<hex>)",
-                )
-            })
-            .and_then(|spec| {
-                CookieKeys::parse(&spec).map_err(|e| invalid(vars::COOKIE_KEYS, e.to_string()))
-            })?;
+        let cookie_keys = cookie::keys_from_vars(&vars)?;
 
-        let issuer = get(vars::ISSUER).ok_or_else(|| invalid(vars::ISSUER, "is not set"))?;
-        let issuer_url = Url::parse(&issuer)
-            .map_err(|e| invalid(vars::ISSUER, format!("{issuer:?} is not a URL ({e})")))?;
-        check_scheme(vars::ISSUER, &issuer_url, profile)?;
-        if issuer_url.query().is_some() || issuer_url.fragment().is_some() {
-            return Err(invalid(vars::ISSUER, "must not have a query or fragment"));
-        }
+        let oidc = OidcClient::from_vars(&vars, profile, &origin)?;
 
-        let client_id =
-            get(vars::CLIENT_ID).ok_or_else(|| invalid(vars::CLIENT_ID, "is not set"))?;
-        let client_secret = get(vars::CLIENT_SECRET)
-            .map(Secret::new)
-            .ok_or_else(|| invalid(vars::CLIENT_SECRET, "is not set"))?;
-        let client_auth = match get(vars::CLIENT_AUTH).as_deref() {
-            None | Some("client_secret_basic") => ClientAuth::Basic,
-            Some("client_secret_post") => ClientAuth::Post,
-            Some(other) => {
-                return Err(invalid(
-                    vars::CLIENT_AUTH,
-                    format!("must be client_secret_basic or client_secret_post, not {other:?}"),
-                ))
-            }
-        };
-
-        let redirect_uri = get(vars::REDIRECT_URI).unwrap_or_else(|| format!("{origin}/callback"));
-        let redirect = Url::parse(&redirect_uri).map_err(|e| {
-            invalid(
-                vars::REDIRECT_URI,
-                format!("{redirect_uri:?} is not a URL ({e})"),
-            )
-        })?;
-        if redirect.origin().ascii_serialization() != origin {
-            return Err(invalid(
-                vars::REDIRECT_URI,
-                format!("must be on the SPA's origin {origin} (the SPA finishes the login)"),
-            ));
-        }
-
-        let scopes = get(vars::SCOPES).unwrap_or_else(|| "openid profile email".into());
-        let scopes = scopes.split_whitespace().collect::<Vec<_>>().join(" ");
-        if !scopes.split(' ').any(|s| s == "openid") {
-            return Err(invalid(vars::SCOPES, "must include openid"));
-        }
-
-        let allowed_params = get(vars::ALLOWED_PARAMS)
-            .unwrap_or_else(|| "prompt,login_hint,acr_values".into())
-            .split(',')
-            .map(|p| p.trim().to_owned())
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>();
-        const RESERVED: [&str; 9] = [
-            "response_type",
-            "client_id",
-            "redirect_uri",
-            "scope",
-            "state",
-            "nonce",
-            "code_challenge",
-            "code_challenge_method",
-            "response_mode",
-        ];
-        if let Some(p) = allowed_params
-            .iter()
-            .find(|p| RESERVED.contains(&p.as_str()))
-        {
-            return Err(invalid(
-                vars::ALLOWED_PARAMS,
-                format!("{p} is set by edgeward itself"),
-            ));
-        }
-
-        let post_logout =
-            get(vars::POST_LOGOUT_REDIRECT_URI).unwrap_or_else(|| format!("{origin}/"));
-        let post_logout_url = Url::parse(&post_logout).map_err(|e| {
-            invalid(
-                vars::POST_LOGOUT_REDIRECT_URI,
-                format!("{post_logout:?} is not a URL ({e})"),
-            )
-        })?;
-        if post_logout_url.origin().ascii_serialization() != origin {
-            return Err(invalid(
-                vars::POST_LOGOUT_REDIRECT_URI,
-                format!("must be on the SPA's origin {origin}"),
-            ));
-        }
-
-        let routes = match get(vars::API_ROUTES) {
+        let routes = match vars.get(vars::API_ROUTES) {
             Some(json) => {
                 Routes::parse(&json, profile).map_err(|e| invalid(vars::API_ROUTES, e))?
             }
             None => Routes::default(),
         };
-        let mode = match get(vars::PHANTOM_MODE).as_deref() {
+        let mode = match vars.get(vars::PHANTOM_MODE).as_deref() {
             None | Some("introspect-mint") => {
-                match get(vars::MINT_KEY) {
+                match vars.get(vars::MINT_KEY) {
                     Some(spec) => PhantomMode::IntrospectMint {
                         key: MintKey::parse(&spec).map_err(|e| invalid(vars::MINT_KEY, e))?,
                     },
@@ -350,37 +208,12 @@ impl Config {
                 ))
             }
         };
-        // A whole number in `range`, or `default` when unset.
-        let number = |name: &'static str, range: std::ops::RangeInclusive<u64>, default: u64| {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| range.contains(n))
-                    .ok_or_else(|| {
-                        invalid(
-                            name,
-                            format!("must be {} to {}", range.start(), range.end()),
-                        )
-                    }),
-            }
-        };
-        let max_ttl = number(vars::PHANTOM_MAX_TTL, 1..=3600, 60)?;
+        let max_ttl = vars.number(vars::PHANTOM_MAX_TTL, 1..=3600, 60)?;
         let cache_entries =
-            usize::try_from(number(vars::PHANTOM_CACHE_ENTRIES, 0..=100_000, 1024)?)
+            usize::try_from(vars.number(vars::PHANTOM_CACHE_ENTRIES, 0..=100_000, 1024)?)
                 .unwrap_or(1024);
-        let flag = |name: &'static str, default: bool| match get(name).as_deref() {
-            None => Ok(default),
-            Some("true") => Ok(true),
-            Some("false") => Ok(false),
-            Some(other) => Err(invalid(
-                name,
-                format!("must be true or false, not {other:?}"),
-            )),
-        };
-        let shared_cache = flag(vars::PHANTOM_SHARED_CACHE, true)?;
-        let session_mode = match get(vars::SESSION_MODE).as_deref() {
+        let shared_cache = vars.flag(vars::PHANTOM_SHARED_CACHE, true)?;
+        let session_mode = match vars.get(vars::SESSION_MODE).as_deref() {
             None | Some("stateless") => SessionMode::Stateless,
             Some("server") => SessionMode::Server,
             Some(other) => {
@@ -390,7 +223,7 @@ impl Config {
                 ))
             }
         };
-        let admin_token = match get(vars::ADMIN_TOKEN) {
+        let admin_token = match vars.get(vars::ADMIN_TOKEN) {
             Some(t) if t.trim().len() >= 32 => Some(Secret::new(t.trim())),
             Some(_) => {
                 return Err(invalid(
@@ -400,16 +233,16 @@ impl Config {
             }
             None => None,
         };
-        let refresh_grace = number(vars::REFRESH_GRACE, 0..=300, 30)?;
+        let refresh_grace = vars.number(vars::REFRESH_GRACE, 0..=300, 30)?;
         let session_shards =
-            u32::try_from(number(vars::SESSION_SHARDS, 1..=256, 16)?).unwrap_or(16);
-        let bearer_passthrough = flag(vars::BEARER_PASSTHROUGH, false)?;
+            u32::try_from(vars.number(vars::SESSION_SHARDS, 1..=256, 16)?).unwrap_or(16);
+        let bearer_passthrough = vars.flag(vars::BEARER_PASSTHROUGH, false)?;
         let mut tokens = TokenPolicy::default();
-        if let Some(list) = get(vars::TOKEN_TYPES) {
+        if let Some(list) = vars.get(vars::TOKEN_TYPES) {
             (tokens.types, tokens.untyped) =
                 TokenPolicy::parse_types(&list).map_err(|e| invalid(vars::TOKEN_TYPES, e))?;
         }
-        if let Some(list) = get(vars::TOKEN_CLIENT_IDS) {
+        if let Some(list) = vars.get(vars::TOKEN_CLIENT_IDS) {
             let ids: Vec<String> = list
                 .split(',')
                 .map(str::trim)
@@ -421,24 +254,15 @@ impl Config {
             }
             tokens.client_ids = Some(ids);
         }
-        tokens.audience_required = flag(vars::TOKEN_AUDIENCE_REQUIRED, false)?;
+        tokens.audience_required = vars.flag(vars::TOKEN_AUDIENCE_REQUIRED, false)?;
 
-        let cookie_keys = cookie_keys.for_deployment(&origin, &client_id);
+        let cookie_keys = cookie_keys.for_deployment(&origin, &oidc.client_id);
         Ok(Config {
             profile,
             origin,
             allowed_origins,
             cookie_keys,
-            oidc: OidcClient {
-                issuer,
-                client_id,
-                client_secret,
-                client_auth,
-                redirect_uri: redirect.to_string(),
-                scopes,
-                allowed_params,
-                post_logout_redirect_uri: post_logout_url.to_string(),
-            },
+            oidc,
             proxy: ProxyConfig {
                 routes,
                 mode,
@@ -482,6 +306,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::oidc::ClientAuth;
 
     const KEY: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
     const ROUTES: &str = r#"[{"prefix": "/api/orders/", "upstream": "https://orders.example/", "methods": ["GET"]}]"#;

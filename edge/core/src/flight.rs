@@ -121,18 +121,18 @@ pub async fn coordinated_refresh<P: Platform + 'static>(
         let edge = Rc::clone(&edge);
         async move {
             let (config, ports) = (edge.config(), edge.ports());
-            let discovery =
-                edge.idp()
-                    .discovery(config, ports)
-                    .await
-                    .map_err(|e| TransportError {
-                        reason: e.to_string(),
-                    })?;
+            let discovery = edge
+                .idp()
+                .discovery(&config.oidc, ports)
+                .await
+                .map_err(|e| TransportError {
+                    reason: e.to_string(),
+                })?;
             let form = [
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token.as_str()),
             ];
-            let response = oidc::client_post(config, ports, &discovery.token_endpoint, &form)
+            let response = oidc::client_post(&config.oidc, ports, &discovery.token_endpoint, &form)
                 .await
                 .map_err(|e| TransportError {
                     reason: format!("{e:?}"),

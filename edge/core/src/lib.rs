@@ -13,21 +13,19 @@
 
 pub(crate) mod agent;
 pub mod backchannel;
-pub mod body;
 pub mod config;
+pub mod cookie;
 pub mod flight;
-pub mod guard;
-pub mod idtoken;
 pub mod oidc;
 pub mod phantom;
 pub mod platform;
 pub mod proxy;
+pub mod request;
 mod routes;
-pub mod seal;
 pub mod server;
-pub mod session;
 
-pub use config::{ClientAuth, Config, OidcClient, PhantomMode, ProxyConfig, SessionMode};
+pub use config::{Config, PhantomMode, ProxyConfig, SessionMode};
+pub use oidc::{ClientAuth, OidcClient};
 pub use platform::ports::{
     Clock, HttpClient, Log, LogLevel, Platform, Random, RandomUnavailable, RefreshCoordinator,
     RustSignatures, SessionRegistry, SharedCache, SignatureVerifier, TransportError,

@@ -30,9 +30,8 @@ use jwt_compact::alg::Es256;
 use jwt_compact::{AlgorithmExt, Claims, Header};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
-use crate::idtoken::{IdTokenError, Jwks};
-use crate::oidc::{client_post, client_post_accepting};
+use crate::oidc::idtoken::{IdTokenError, Jwks};
+use crate::oidc::{client_post, client_post_accepting, OidcClient};
 use crate::platform::crypto::token_key;
 use crate::platform::ports::{HttpClient, Random, SignatureVerifier};
 use crate::platform::Error;
@@ -161,9 +160,9 @@ impl TokenPolicy {
     }
 }
 
-/// An `nbf` later than `now` by more than [`crate::idtoken::LEEWAY`] is refused.
+/// An `nbf` later than `now` by more than [`crate::oidc::idtoken::LEEWAY`] is refused.
 fn not_before(nbf: Option<u64>, now: u64) -> Result<(), String> {
-    let leeway = u64::try_from(crate::idtoken::LEEWAY).unwrap_or(0);
+    let leeway = u64::try_from(crate::oidc::idtoken::LEEWAY).unwrap_or(0);
     match nbf {
         Some(nbf) if nbf > now.saturating_add(leeway) => {
             Err(format!("the token is not valid yet (nbf {nbf}, now {now})"))
@@ -193,7 +192,7 @@ impl TokenFacts {
     /// Whether the answer describes a token this route may have: an access token (by
     /// `token_type`, `token_use` or `purpose`; every one present must say so, and one must be
     /// present unless the policy accepts untyped answers), not bound to a key (`cnf`), from the
-    /// configured issuer, valid now (`nbf`, with [`crate::idtoken::LEEWAY`]), for one of the
+    /// configured issuer, valid now (`nbf`, with [`crate::oidc::idtoken::LEEWAY`]), for one of the
     /// route's audiences, of an accepted client. The error is the cause, for the log; it names
     /// claim values of the answer, never the token.
     pub fn check(&self, rules: &TokenRules<'_>) -> Result<(), String> {
@@ -276,13 +275,13 @@ impl TokenFacts {
 
 /// Introspects `token` at `endpoint`, authenticated as the configured client.
 pub async fn introspect(
-    config: &Config,
+    client: &OidcClient,
     http: &impl HttpClient,
     endpoint: &str,
     token: &str,
 ) -> Result<Introspection, Error> {
     let form = [("token", token), ("token_type_hint", "access_token")];
-    let response = client_post(config, http, endpoint, &form)
+    let response = client_post(client, http, endpoint, &form)
         .await
         .map_err(|e| Error::IdpUnavailable(format!("introspection: {e:?}")))?;
     if !response.status().is_success() {
@@ -543,13 +542,13 @@ pub const JWT_ACCEPT: &str = "application/jwt, application/token-introspection+j
 /// or JSON `active: false`) is [`Error::Unauthorized`]; a JSON answer for an active token means
 /// the provider cannot do this mode, which the error says.
 pub async fn introspect_jwt(
-    config: &Config,
+    client: &OidcClient,
     http: &impl HttpClient,
     endpoint: &str,
     token: &str,
 ) -> Result<String, Error> {
     let form = [("token", token), ("token_type_hint", "access_token")];
-    let response = client_post_accepting(config, http, endpoint, &form, JWT_ACCEPT)
+    let response = client_post_accepting(client, http, endpoint, &form, JWT_ACCEPT)
         .await
         .map_err(|e| Error::IdpUnavailable(format!("introspection: {e:?}")))?;
     let status = response.status();
@@ -628,7 +627,7 @@ pub async fn read_introspection_jwt<V: SignatureVerifier + ?Sized>(
     platform: &V,
 ) -> Result<Minted, IntrospectionJwtError> {
     let now = rules.now;
-    let token = crate::idtoken::verify::<IntrospectionJwtClaims, V>(jwt, jwks, platform)
+    let token = crate::oidc::idtoken::verify::<IntrospectionJwtClaims, V>(jwt, jwks, platform)
         .await
         .map_err(|e| match e {
             IdTokenError::UnknownKey => IntrospectionJwtError::UnknownKey,
@@ -763,7 +762,7 @@ mod tests {
     #[test]
     fn minted_tokens_verify_against_the_published_jwks_and_never_outlive_the_token() {
         let key = MintKey::parse(KEY).unwrap();
-        let jwks = crate::idtoken::Jwks::parse(key.jwks_json().as_bytes()).unwrap();
+        let jwks = crate::oidc::idtoken::Jwks::parse(key.jwks_json().as_bytes()).unwrap();
         assert_eq!(jwks.len(), 1);
         let random = Counter(std::cell::Cell::new(0));
 

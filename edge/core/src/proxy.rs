@@ -1121,9 +1121,9 @@ pub(crate) async fn forward<P: crate::Platform>(
         // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
         Some(token) => token,
         None => {
-            let state_changing = crate::guard::is_state_changing(req.method());
+            let state_changing = crate::request::guard::is_state_changing(req.method());
             if state_changing {
-                crate::guard::check_origin(headers, &config.allowed_origins)?;
+                crate::request::guard::check_origin(headers, &config.allowed_origins)?;
             }
             let (access, csrf) = match config.session_mode {
                 crate::config::SessionMode::Server => {
@@ -1138,7 +1138,7 @@ pub(crate) async fn forward<P: crate::Platform>(
                     // One cookie: the access cookie carries its session's binding and CSRF
                     // value, and is judged by them alone (a jar that mixes sessions gains
                     // nothing here that the access cookie alone would not give).
-                    let cookie = crate::session::read_access(
+                    let cookie = crate::cookie::session::read_access(
                         headers,
                         &config.cookie_keys,
                         &config.oidc.issuer,
@@ -1146,7 +1146,7 @@ pub(crate) async fn forward<P: crate::Platform>(
                     )?
                     .ok_or(Error::Unauthorized)?;
                     crate::agent::ensure_live(edge, headers, &cookie.b).await?;
-                    let access = crate::session::AccessToken {
+                    let access = crate::cookie::session::AccessToken {
                         token: cookie.token,
                         exp: cookie.exp,
                     };
@@ -1154,7 +1154,7 @@ pub(crate) async fn forward<P: crate::Platform>(
                 }
             };
             if state_changing {
-                crate::guard::check_csrf(headers, &csrf)?;
+                crate::request::guard::check_csrf(headers, &csrf)?;
             }
             // An expired access token is 401 at once (the SPA refreshes), not a useless
             // introspection.
@@ -1279,7 +1279,7 @@ async fn phantom_token<P: crate::Platform>(
         }
     }
 
-    let discovery = edge.idp().discovery(config, ports).await?;
+    let discovery = edge.idp().discovery(&config.oidc, ports).await?;
     let endpoint = discovery.introspection_endpoint.as_deref().ok_or_else(|| {
         Error::IdpUnavailable("the provider has no introspection endpoint".into())
     })?;
@@ -1297,7 +1297,7 @@ async fn phantom_token<P: crate::Platform>(
     let fresh = match &proxy.mode {
         PhantomMode::Passthrough => return Ok(token.to_owned()),
         PhantomMode::IntrospectMint { key } => {
-            let introspection = phantom::introspect(config, ports, endpoint, token).await?;
+            let introspection = phantom::introspect(&config.oidc, ports, endpoint, token).await?;
             introspection
                 .token
                 .check(&rules)
@@ -1312,7 +1312,7 @@ async fn phantom_token<P: crate::Platform>(
             )?
         }
         PhantomMode::IntrospectJwt => {
-            let jwt = phantom::introspect_jwt(config, ports, endpoint, token).await?;
+            let jwt = phantom::introspect_jwt(&config.oidc, ports, endpoint, token).await?;
             let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
             let read =
                 |jwks| phantom::read_introspection_jwt(&jwt, jwks, &rules, proxy.max_ttl, ports);

@@ -6,10 +6,10 @@
 use edgeward_shared::paths;
 use http::Method;
 
-use crate::body::{self, MediaType};
 use crate::config::PhantomMode;
 use crate::platform::ports::Platform;
 use crate::platform::Error;
+use crate::request::body::{self, MediaType};
 use crate::{agent, proxy, Edge, Outcome, Request, Response};
 
 pub(crate) async fn dispatch<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Outcome, Error> {

@@ -7,8 +7,8 @@
 use edgeward_shared::api::UserClaims;
 use serde::{Deserialize, Serialize};
 
+use crate::cookie::session::{AccessToken, Binding, Session};
 use crate::platform::crypto::token_key;
-use crate::session::{AccessToken, Binding, Session};
 
 /// The sealed content of the session-id cookie.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -32,9 +32,13 @@ fn secret_post_puts_the_credentials_in_the_form_and_basic_keeps_them_out() {
         let ports = FakePorts::default();
         ports.route(&format!("{ISSUER}/token"), 200, r#"{"access_token":"at"}"#);
         let grant = [("grant_type", "refresh_token"), ("refresh_token", "rt")];
-        let tokens =
-            futures_executor::block_on(token_request(&config(auth), &ports, &discovery(), &grant))
-                .unwrap();
+        let tokens = futures_executor::block_on(token_request(
+            &config(auth).oidc,
+            &ports,
+            &discovery(),
+            &grant,
+        ))
+        .unwrap();
         assert_eq!(tokens.access_token, "at");
         let body = ports.sent.borrow()[0].2.clone();
         assert!(body.contains("grant_type=refresh_token"), "{body}");

@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{TimeZone, Utc};
-use edgeward_core::idtoken::{Expected, IdTokenError, Jwks, ValidatedIdToken};
+use edgeward_core::oidc::idtoken::{Expected, IdTokenError, Jwks, ValidatedIdToken};
 use edgeward_core::RustSignatures;
 
 /// Validation with every signature checked in Rust (the path native builds take).
@@ -14,7 +14,7 @@ fn validate(
     jwks: &Jwks,
     expected: &Expected<'_>,
 ) -> Result<ValidatedIdToken, IdTokenError> {
-    futures_executor::block_on(edgeward_core::idtoken::validate(
+    futures_executor::block_on(edgeward_core::oidc::idtoken::validate(
         token,
         jwks,
         expected,

@@ -8,7 +8,7 @@ use edgeward_shared::ErrorCode;
 
 fn run(ports: &FakePorts) -> Result<edgeward_core::phantom::Introspection, edgeward_core::Error> {
     futures_executor::block_on(introspect(
-        &config(),
+        &config().oidc,
         ports,
         &format!("{ISSUER}/token/introspection"),
         "opaque-at",

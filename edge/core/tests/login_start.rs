@@ -3,7 +3,7 @@
 mod common;
 
 use common::{call, edge, json, request, set_cookies, FakePorts, ISSUER, ORIGIN};
-use edgeward_core::guard::pkce_challenge;
+use edgeward_core::oidc::pkce_challenge;
 use edgeward_shared::names;
 use url::Url;
 

@@ -14,7 +14,7 @@ fn with_registry() -> FakePorts {
 
 #[test]
 fn the_limit_is_the_documented_one() {
-    assert_eq!(edgeward_core::body::MAX_BODY_BYTES, LIMIT);
+    assert_eq!(edgeward_core::request::body::MAX_BODY_BYTES, LIMIT);
 }
 
 /// The unauthenticated back-channel endpoint and the SPA's endpoints, over the limit: 413 before

@@ -15,8 +15,9 @@
 use std::cell::Cell;
 
 use edgeward_core::backchannel::{
-    LogoutOrder, MemoryStore, Registry, RegistryAnswer, RegistryRequest, RegistryStore,
+    MemoryStore, Registry, RegistryAnswer, RegistryRequest, RegistryStore,
 };
+use edgeward_core::oidc::logout::LogoutOrder;
 use edgeward_core::TransportError;
 
 const NOW: u64 = 1_700_000_000;

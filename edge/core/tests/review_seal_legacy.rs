@@ -19,7 +19,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::{call, config_with, idp_sign, json, request, FakePorts, ISSUER, ORIGIN};
-use edgeward_core::seal::CookieKeys;
+use edgeward_core::cookie::seal::CookieKeys;
 use edgeward_core::Edge;
 use edgeward_shared::names;
 use serde_json::json;

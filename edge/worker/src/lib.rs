@@ -15,10 +15,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
-use edgeward_core::body::{self, MAX_BODY_BYTES};
+use edgeward_core::cookie::session::DEFAULT_SESSION_TTL;
 use edgeward_core::flight::{coordinated_refresh, RefreshFlight};
 use edgeward_core::proxy::Forward;
-use edgeward_core::session::DEFAULT_SESSION_TTL;
+use edgeward_core::request::body::{self, MAX_BODY_BYTES};
 use edgeward_core::{
     Clock, Config, ConfigError, Edge, Error, HttpClient, Log, LogLevel, Outcome, Random,
     RandomUnavailable, RefreshCoordinator, SessionRegistry, SharedCache, SignatureVerifier,

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use edgeward_core::idtoken::{self, IdTokenError, Jwks};
+use edgeward_core::oidc::idtoken::{self, IdTokenError, Jwks};
 use edgeward_core::RustSignatures;
 use futures_executor::block_on;
 use serde::Deserialize;

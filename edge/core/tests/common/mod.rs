@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use edgeward_core::backchannel::{Registry, RegistryRequest};
-use edgeward_core::session::{self, AccessToken, Binding, Write};
+use edgeward_core::cookie::session::{self, AccessToken, Binding, Write};
 use edgeward_core::{
     Clock, Config, Edge, HttpClient, Log, LogLevel, Random, RandomUnavailable, RefreshCoordinator,
     Request, Response, SessionRegistry, SharedCache, SignatureVerifier, TransportError,

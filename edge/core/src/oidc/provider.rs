@@ -1,5 +1,7 @@
 //! The identity provider as the worker sees it: discovery, fetched on demand over the
-//! [`HttpClient`] port and cached in the isolate for [`DISCOVERY_TTL`] seconds.
+//! [`HttpClient`] port and cached in the isolate for [`DISCOVERY_TTL`] seconds, with its keys;
+//! grants at the token endpoint and revocation (RFC 7009), as the configured client; the PKCE
+//! challenge of an authorization request.
 //!
 //! Every IdP failure (unreachable, timeout, a 5xx, a body that is not the JSON we need, an
 //! issuer that does not match the configuration) becomes [`Error::IdpUnavailable`]; nothing is
@@ -12,11 +14,12 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use url::Url;
 
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use sha2::{Digest, Sha256};
 
-use crate::config::{ClientAuth, Config};
-use crate::idtoken::Jwks;
+use super::idtoken::Jwks;
+use super::settings::{ClientAuth, OidcClient};
 use crate::platform::ports::{Clock, HttpClient};
 use crate::platform::settings::Profile;
 use crate::platform::Error;
@@ -64,7 +67,7 @@ impl IdpCache {
     /// Discovery, from the cache while it is fresh, else from the provider.
     pub async fn discovery(
         &self,
-        config: &Config,
+        client: &OidcClient,
         ports: &(impl Clock + HttpClient),
     ) -> Result<Rc<Discovery>, Error> {
         let now = ports.now();
@@ -73,10 +76,10 @@ impl IdpCache {
                 return Ok(d.clone());
             }
         }
-        let issuer = config.oidc.issuer.trim_end_matches('/');
+        let issuer = client.issuer.trim_end_matches('/');
         let url = format!("{issuer}/.well-known/openid-configuration");
         let d: Discovery = get_json(ports, &url).await?;
-        validate(&d, config)?;
+        validate(&d, client)?;
         let d = Rc::new(d);
         *self.discovery.borrow_mut() = Some((d.clone(), now));
         Ok(d)
@@ -149,13 +152,13 @@ pub enum TokenError {
 
 /// POSTs a grant to the token endpoint, authenticating as the configured client.
 pub async fn token_request(
-    config: &Config,
+    client: &OidcClient,
     http: &impl HttpClient,
     discovery: &Discovery,
     grant: &[(&str, &str)],
 ) -> Result<TokenResponse, TokenError> {
     let url = &discovery.token_endpoint;
-    let response = client_post(config, http, url, grant).await?;
+    let response = client_post(client, http, url, grant).await?;
     parse_token_answer(url, &response)
 }
 
@@ -195,7 +198,7 @@ pub fn parse_token_answer(
 
 /// Revokes a refresh token (RFC 7009). `Ok` when the provider answered 2xx.
 pub async fn revoke(
-    config: &Config,
+    client: &OidcClient,
     http: &impl HttpClient,
     endpoint: &str,
     refresh_token: &str,
@@ -204,7 +207,7 @@ pub async fn revoke(
         ("token", refresh_token),
         ("token_type_hint", "refresh_token"),
     ];
-    let response = client_post(config, http, endpoint, &form).await?;
+    let response = client_post(client, http, endpoint, &form).await?;
     if response.status().is_success() {
         Ok(())
     } else {
@@ -217,23 +220,23 @@ pub async fn revoke(
 
 /// POSTs a form to one of the provider's endpoints, authenticated as the configured client.
 pub(crate) async fn client_post(
-    config: &Config,
+    client: &OidcClient,
     http: &impl HttpClient,
     url: &str,
     fields: &[(&str, &str)],
 ) -> Result<http::Response<Vec<u8>>, TokenError> {
-    client_post_accepting(config, http, url, fields, "application/json").await
+    client_post_accepting(client, http, url, fields, "application/json").await
 }
 
 /// [`client_post`] with another `Accept` header (JWT introspection answers).
 pub(crate) async fn client_post_accepting(
-    config: &Config,
+    client: &OidcClient,
     http: &impl HttpClient,
     url: &str,
     fields: &[(&str, &str)],
     accept: &str,
 ) -> Result<http::Response<Vec<u8>>, TokenError> {
-    let oidc = &config.oidc;
+    let oidc = client;
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.extend_pairs(fields);
     let mut request = http::Request::post(url)
@@ -270,12 +273,12 @@ pub(crate) async fn client_post_accepting(
         .map_err(|e| TokenError::Unavailable(format!("{url}: {e}")))
 }
 
-fn validate(d: &Discovery, config: &Config) -> Result<(), Error> {
+fn validate(d: &Discovery, client: &OidcClient) -> Result<(), Error> {
     // OpenID Connect Discovery §4.3: exactly the issuer that was configured.
-    if d.issuer != config.oidc.issuer {
+    if d.issuer != client.issuer {
         return Err(Error::IdpUnavailable(format!(
             "discovery names issuer {:?}, not the configured {:?}",
-            d.issuer, config.oidc.issuer
+            d.issuer, client.issuer
         )));
     }
     let endpoints = [
@@ -289,7 +292,7 @@ fn validate(d: &Discovery, config: &Config) -> Result<(), Error> {
     for endpoint in endpoints.into_iter().flatten() {
         let ok = match Url::parse(endpoint) {
             Ok(u) => {
-                u.scheme() == "https" || (u.scheme() == "http" && config.profile == Profile::Local)
+                u.scheme() == "https" || (u.scheme() == "http" && client.profile == Profile::Local)
             }
             Err(_) => false,
         };
@@ -329,4 +332,22 @@ async fn get_bytes(http: &impl HttpClient, url: &str) -> Result<Vec<u8>, Error> 
         )));
     }
     Ok(response.into_body())
+}
+
+/// The PKCE S256 challenge of a code verifier (RFC 7636 §4.2).
+pub fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_matches_rfc_7636_appendix_b() {
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
 }

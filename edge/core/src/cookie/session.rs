@@ -30,10 +30,10 @@ use http::header::SET_COOKIE;
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
-use crate::idtoken::IdTokenClaims;
+use super::seal::{CookieKeys, OpenError, SealError};
 use crate::platform::cookies;
 use crate::platform::ports::Random;
-use crate::seal::{CookieKeys, OpenError};
+use crate::platform::Error;
 
 /// How long a session lasts when the provider does not say how long its refresh token lives,
 /// in seconds (24 hours).
@@ -129,9 +129,9 @@ pub struct Session {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Broken(pub &'static str);
 
-impl From<Broken> for crate::Error {
+impl From<Broken> for Error {
     fn from(b: Broken) -> Self {
-        crate::Error::SessionExpired(format!("the session cookies were refused: {}", b.0))
+        Error::SessionExpired(format!("the session cookies were refused: {}", b.0))
     }
 }
 
@@ -254,17 +254,6 @@ pub fn read_refresh_of(
         .map(|r| r.token)
 }
 
-/// What the SPA may see of the ID token's claims.
-pub fn user_claims(c: &IdTokenClaims) -> UserClaims {
-    UserClaims {
-        sub: c.sub.clone(),
-        name: c.name.clone(),
-        email: c.email.clone(),
-        preferred_username: c.preferred_username.clone(),
-        auth_time: c.auth_time,
-    }
-}
-
 /// What to write into the cookies.
 #[derive(Debug)]
 pub struct Write<'a> {
@@ -288,7 +277,7 @@ pub fn store(
     random: &impl Random,
     now: u64,
     write: &Write<'_>,
-) -> Result<(), crate::seal::SealError> {
+) -> Result<(), SealError> {
     let b = write.binding;
     let session_ttl = b.ends_at.saturating_sub(now);
     let mut put = |name: &str, sealed: String, ttl: u64| {

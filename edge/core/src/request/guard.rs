@@ -1,12 +1,8 @@
-//! Request guards and the small secrets they compare: CSRF header, Origin and `Sec-Fetch-Site`
-//! rules for state-changing requests, `returnTo` paths (no open redirects), and the random
-//! values of a login (state, nonce, PKCE verifier, CSRF token).
+//! Request guards: the CSRF header, Origin and `Sec-Fetch-Site` rules for state-changing
+//! requests, and `returnTo` paths (no open redirects).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use edgeward_shared::names;
 use http::{HeaderMap, Method};
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::platform::crypto::constant_time_eq;
@@ -14,11 +10,6 @@ use crate::platform::Error;
 
 /// The longest `returnTo` accepted.
 pub const MAX_RETURN_TO_LEN: usize = 2048;
-
-/// The PKCE S256 challenge of a code verifier (RFC 7636 §4.2).
-pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
 
 /// Whether `method` changes state (everything but GET, HEAD, OPTIONS).
 pub fn is_state_changing(method: &Method) -> bool {
@@ -132,14 +123,6 @@ mod tests {
     use http::HeaderValue;
 
     use super::*;
-
-    #[test]
-    fn pkce_s256_matches_rfc_7636_appendix_b() {
-        assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
-    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

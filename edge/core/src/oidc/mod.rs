@@ -1,0 +1,22 @@
+//! The identity provider, and the worker as its OpenID Connect client: the client's settings
+//! ([`settings`]), discovery and the provider's keys cached per isolate, grants at the token
+//! endpoint, revocation and PKCE ([`provider`]), and the tokens the provider signs — ID tokens
+//! ([`idtoken`]) and back-channel logout tokens ([`logout`]).
+//!
+//! Everything here speaks to the provider or checks what it said; what a validated token
+//! leads to (a session, a deny-list entry, a phantom token) belongs to the capability that
+//! asked.
+//!
+//! May use: `platform`.
+
+pub mod idtoken;
+pub mod logout;
+pub mod provider;
+pub mod settings;
+
+pub(crate) use provider::{client_post, client_post_accepting};
+pub use provider::{
+    parse_token_answer, pkce_challenge, revoke, token_request, Discovery, IdpCache, TokenError,
+    TokenResponse, DISCOVERY_TTL, JWKS_REFETCH_MIN_INTERVAL,
+};
+pub use settings::{ClientAuth, OidcClient};

@@ -1,0 +1,165 @@
+//! The worker as an OpenID Connect client: its settings, read from the `OIDC_*` variables.
+
+use url::Url;
+
+use crate::platform::settings::{check_scheme, invalid, ConfigError, Profile, Secret, Vars};
+
+/// The identity provider's issuer URL (discovery is read from it).
+pub const ISSUER: &str = "OIDC_ISSUER";
+/// The worker's client id at the identity provider.
+pub const CLIENT_ID: &str = "OIDC_CLIENT_ID";
+/// Secret: the worker's client secret.
+pub const CLIENT_SECRET: &str = "OIDC_CLIENT_SECRET";
+/// `client_secret_basic` (default) or `client_secret_post`.
+pub const CLIENT_AUTH: &str = "OIDC_CLIENT_AUTH";
+/// Where the identity provider sends the browser back (default `<origin>/callback`).
+pub const REDIRECT_URI: &str = "OIDC_REDIRECT_URI";
+/// Scopes to ask for, space-separated (default `openid profile email`); must include `openid`.
+pub const SCOPES: &str = "OIDC_SCOPES";
+/// Authorization-request parameters the SPA may add (default `prompt,login_hint,acr_values`).
+pub const ALLOWED_PARAMS: &str = "OIDC_ALLOWED_PARAMS";
+/// Where the IdP sends the browser after logout (default `<origin>/`).
+pub const POST_LOGOUT_REDIRECT_URI: &str = "OIDC_POST_LOGOUT_REDIRECT_URI";
+
+/// How the worker authenticates to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1).
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    Post,
+}
+
+/// The worker as an OpenID Connect client.
+#[derive(Debug)]
+pub struct OidcClient {
+    /// The issuer, exactly as configured (it must equal discovery's `issuer`).
+    pub issuer: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: Secret,
+    /// Token-endpoint authentication.
+    pub client_auth: ClientAuth,
+    /// Redirect URI registered at the IdP.
+    pub redirect_uri: String,
+    /// Scopes, space-separated, with `openid`.
+    pub scopes: String,
+    /// Extra authorization parameters the SPA may pass.
+    pub allowed_params: Vec<String>,
+    /// Where the IdP sends the browser after logout.
+    pub post_logout_redirect_uri: String,
+    /// The deployment's profile: the provider's endpoints may be plain `http` only in the local
+    /// one.
+    pub profile: Profile,
+}
+
+impl OidcClient {
+    /// Reads the `OIDC_*` variables. `origin` is the SPA's origin (the redirect URIs must be on
+    /// it, and default to paths of it); `profile` decides whether `http` URLs are allowed.
+    pub fn from_vars(vars: &Vars<'_>, profile: Profile, origin: &str) -> Result<Self, ConfigError> {
+        let issuer = vars
+            .get(ISSUER)
+            .ok_or_else(|| invalid(ISSUER, "is not set"))?;
+        let issuer_url = Url::parse(&issuer)
+            .map_err(|e| invalid(ISSUER, format!("{issuer:?} is not a URL ({e})")))?;
+        check_scheme(ISSUER, &issuer_url, profile)?;
+        if issuer_url.query().is_some() || issuer_url.fragment().is_some() {
+            return Err(invalid(ISSUER, "must not have a query or fragment"));
+        }
+
+        let client_id = vars
+            .get(CLIENT_ID)
+            .ok_or_else(|| invalid(CLIENT_ID, "is not set"))?;
+        let client_secret = vars
+            .get(CLIENT_SECRET)
+            .map(Secret::new)
+            .ok_or_else(|| invalid(CLIENT_SECRET, "is not set"))?;
+        let client_auth = match vars.get(CLIENT_AUTH).as_deref() {
+            None | Some("client_secret_basic") => ClientAuth::Basic,
+            Some("client_secret_post") => ClientAuth::Post,
+            Some(other) => {
+                return Err(invalid(
+                    CLIENT_AUTH,
+                    format!("must be client_secret_basic or client_secret_post, not {other:?}"),
+                ))
+            }
+        };
+
+        let redirect_uri = vars
+            .get(REDIRECT_URI)
+            .unwrap_or_else(|| format!("{origin}/callback"));
+        let redirect = Url::parse(&redirect_uri)
+            .map_err(|e| invalid(REDIRECT_URI, format!("{redirect_uri:?} is not a URL ({e})")))?;
+        if redirect.origin().ascii_serialization() != origin {
+            return Err(invalid(
+                REDIRECT_URI,
+                format!("must be on the SPA's origin {origin} (the SPA finishes the login)"),
+            ));
+        }
+
+        let scopes = vars
+            .get(SCOPES)
+            .unwrap_or_else(|| "openid profile email".into());
+        let scopes = scopes.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !scopes.split(' ').any(|s| s == "openid") {
+            return Err(invalid(SCOPES, "must include openid"));
+        }
+
+        let allowed_params = vars
+            .get(ALLOWED_PARAMS)
+            .unwrap_or_else(|| "prompt,login_hint,acr_values".into())
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>();
+        const RESERVED: [&str; 9] = [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "nonce",
+            "code_challenge",
+            "code_challenge_method",
+            "response_mode",
+        ];
+        if let Some(p) = allowed_params
+            .iter()
+            .find(|p| RESERVED.contains(&p.as_str()))
+        {
+            return Err(invalid(
+                ALLOWED_PARAMS,
+                format!("{p} is set by edgeward itself"),
+            ));
+        }
+
+        let post_logout = vars
+            .get(POST_LOGOUT_REDIRECT_URI)
+            .unwrap_or_else(|| format!("{origin}/"));
+        let post_logout_url = Url::parse(&post_logout).map_err(|e| {
+            invalid(
+                POST_LOGOUT_REDIRECT_URI,
+                format!("{post_logout:?} is not a URL ({e})"),
+            )
+        })?;
+        if post_logout_url.origin().ascii_serialization() != origin {
+            return Err(invalid(
+                POST_LOGOUT_REDIRECT_URI,
+                format!("must be on the SPA's origin {origin}"),
+            ));
+        }
+
+        Ok(OidcClient {
+            issuer,
+            client_id,
+            client_secret,
+            client_auth,
+            redirect_uri: redirect.to_string(),
+            scopes,
+            allowed_params,
+            post_logout_redirect_uri: post_logout_url.to_string(),
+            profile,
+        })
+    }
+}
