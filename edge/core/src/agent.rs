@@ -9,9 +9,7 @@ use http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::backchannel::{self, ask, shard_of, EndedCache, RegistryAnswer, RegistryRequest};
-use crate::config::SessionMode;
-use crate::cookie::session::{self, AccessToken, Binding, Session, Write};
+use crate::cookie::session::{self, AccessToken, Binding, Write};
 use crate::oidc::idtoken::{self, IdTokenClaims, IdTokenError};
 use crate::oidc::logout::{self, LogoutTokenError};
 use crate::oidc::{self, TokenError};
@@ -20,7 +18,11 @@ use crate::platform::ports::{LogLevel, Platform};
 use crate::platform::Error;
 use crate::platform::{cookies, respond};
 use crate::request::guard;
-use crate::server::{self, SessionRecord, SidCookie};
+use crate::sessions::server::{self, SessionRecord, SidCookie};
+use crate::sessions::{
+    self, ask, end_session, load_session, read_session, require_registry, revoke_all, shard_of,
+    Loaded, RegistryAnswer, RegistryRequest, SessionMode,
+};
 use crate::{Edge, Request, Response};
 
 /// Access-token lifetime assumed when the provider does not send `expires_in`, in seconds.
@@ -151,219 +153,6 @@ fn has_session_cookie(headers: &http::HeaderMap) -> bool {
         .any(|n| cookies::present(headers, n))
 }
 
-/// A request's session, and in server mode the store's handle for it.
-pub(crate) struct Loaded {
-    /// The session.
-    pub session: Session,
-    /// Server mode: the SHA-256 of the session id.
-    pub handle: Option<String>,
-    /// Server mode: when the stored tokens were last refreshed.
-    pub refreshed_at: u64,
-}
-
-/// The request's session: from the sealed cookies (stateless mode) or from the session store
-/// by the session-id cookie (server mode). `Ok(None)`: none. Refused ([`Error::SessionExpired`])
-/// when its cookies do not belong together or it has ended; [`Error::SessionStoreUnavailable`]
-/// when whether it has ended cannot be found out.
-pub(crate) async fn load_session<P: Platform>(
-    edge: &Edge<P>,
-    headers: &http::HeaderMap,
-) -> Result<Option<Loaded>, Error> {
-    let Some(loaded) = read_session(edge, headers).await? else {
-        return Ok(None);
-    };
-    if loaded.handle.is_none() {
-        // Server mode: the store already refused an ended session in the same read.
-        ensure_live(edge, headers, &loaded.session.binding).await?;
-    }
-    Ok(Some(loaded))
-}
-
-/// The session as the request presents it, not yet checked against the deny-list (stateless
-/// mode; logout reads it so, to end it even when the deny-list cannot be asked).
-async fn read_session<P: Platform>(
-    edge: &Edge<P>,
-    headers: &http::HeaderMap,
-) -> Result<Option<Loaded>, Error> {
-    let (config, ports) = (edge.config(), edge.ports());
-    let now = ports.now();
-    match config.session_mode {
-        SessionMode::Stateless => {
-            let session = Session::read(headers, &config.cookie_keys, &config.oidc.issuer, now)?;
-            Ok(session.map(|session| Loaded {
-                session,
-                handle: None,
-                refreshed_at: 0,
-            }))
-        }
-        SessionMode::Server => {
-            require_registry(edge)?;
-            let Some(cookie) = session::open_cookie::<SidCookie>(
-                headers,
-                &config.cookie_keys,
-                names::COOKIE_SESSION,
-                now,
-            ) else {
-                return Ok(None);
-            };
-            let handle = server::handle_of(&cookie.id);
-            let question = RegistryRequest::GetSession {
-                handle: handle.clone(),
-                now,
-            };
-            let shard = shard_of(&cookie.sub, config.session_shards);
-            match ask(ports, &shard, &question).await {
-                // A session recorded for another provider (the deployment changed its
-                // issuer) is not this deployment's any more.
-                Ok(RegistryAnswer::Session(Some(record)))
-                    if record.claims.sub == cookie.sub && record.issuer == config.oidc.issuer =>
-                {
-                    Ok(Some(Loaded {
-                        session: record.to_session(&handle),
-                        handle: Some(handle),
-                        refreshed_at: record.refreshed_at,
-                    }))
-                }
-                Ok(_) => Ok(None),
-                Err(e) => Err(Error::SessionStoreUnavailable(e.reason)),
-            }
-        }
-    }
-}
-
-/// Server mode needs the session Durable Object.
-fn require_registry<P: Platform>(edge: &Edge<P>) -> Result<(), Error> {
-    if edge.ports().has_registry() {
-        Ok(())
-    } else {
-        Err(Error::Config(crate::ConfigError {
-            variable: "EDGEWARD_SESSIONS",
-            reason: "EDGEWARD_SESSION_MODE=server needs this Durable Object binding \
-                     (see wrangler.toml)"
-                .into(),
-        }))
-    }
-}
-
-/// Refuses a session that has ended — logged out (its binding id), ended at the IdP
-/// (back-channel logout, by `sid` or `sub`), or revoked by an admin — with 401
-/// `session_expired` (which clears the cookies); its refresh token, when the request carries
-/// it, is revoked at the IdP on the way. Without a registry every session is live. When the
-/// registry cannot be asked, the request fails closed: 503 `session_store_unavailable`, cookies
-/// untouched (a "live" answer less than [`backchannel::CHECK_TTL`] seconds old is used).
-pub(crate) async fn ensure_live<P: Platform>(
-    edge: &Edge<P>,
-    headers: &http::HeaderMap,
-    b: &Binding,
-) -> Result<(), Error> {
-    let ports = edge.ports();
-    if !ports.has_registry() {
-        return Ok(());
-    }
-    let now = ports.now();
-    let key = EndedCache::key(Some(&b.id), b.sid.as_deref(), &b.sub, b.started_at);
-    let ended = match edge.ended_sessions().get(&key, now) {
-        Some(known) => known,
-        None => {
-            let question = RegistryRequest::Check {
-                session: Some(b.id.clone()),
-                sid: b.sid.clone(),
-                sub: b.sub.clone(),
-                started_at: b.started_at,
-            };
-            let shard = shard_of(&b.sub, edge.config().session_shards);
-            let answer = ask(ports, &shard, &question)
-                .await
-                .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;
-            let ended = answer == RegistryAnswer::Ended;
-            edge.ended_sessions().put(key, ended, now);
-            if ended {
-                // First seen ended in this isolate: the refresh token it carries dies too.
-                let config = edge.config();
-                if let Some(rt) = session::read_refresh_of(headers, &config.cookie_keys, b, now) {
-                    revoke_all(edge, &[rt]).await;
-                }
-            }
-            ended
-        }
-    };
-    if ended {
-        Err(Error::SessionExpired("the session was ended".into()))
-    } else {
-        Ok(())
-    }
-}
-
-/// Ends a session everywhere the worker can: this isolate refuses it at once, and the registry
-/// (when bound) puts its binding id on the deny-list (stateless: copies of its cookies are
-/// refused everywhere) or deletes it (server mode). Best effort: what cannot be recorded is
-/// logged, and the caller's answer does not change.
-async fn end_session<P: Platform>(edge: &Edge<P>, session: &Session, handle: Option<&str>) {
-    let (config, ports) = (edge.config(), edge.ports());
-    let b = &session.binding;
-    edge.ended_sessions().put(
-        EndedCache::key(Some(&b.id), b.sid.as_deref(), &b.sub, b.started_at),
-        true,
-        ports.now(),
-    );
-    if !ports.has_registry() {
-        return;
-    }
-    let shard = shard_of(&b.sub, config.session_shards);
-    let order = match handle {
-        Some(handle) => RegistryRequest::DeleteSession {
-            handle: handle.to_owned(),
-        },
-        None => RegistryRequest::EndSession {
-            id: b.id.clone(),
-            until: b.ends_at,
-        },
-    };
-    if let Err(e) = ask(ports, &shard, &order).await {
-        ports.log(
-            LogLevel::Error,
-            &format!(
-                "edgeward: logout not recorded, copies of the session's cookies stay usable \
-                 until they expire: {}",
-                e.reason
-            ),
-        );
-    }
-}
-
-/// Revokes refresh tokens at the IdP (RFC 7009), best effort: failures are logged, never
-/// answered. At most 50 per call.
-async fn revoke_all<P: Platform>(edge: &Edge<P>, tokens: &[String]) {
-    if tokens.is_empty() {
-        return;
-    }
-    let (config, ports) = (edge.config(), edge.ports());
-    let endpoint = match edge.idp().discovery(&config.oidc, ports).await {
-        Ok(d) => d.revocation_endpoint.clone(),
-        Err(e) => {
-            ports.log(
-                LogLevel::Warn,
-                &format!(
-                    "edgeward: refresh tokens not revoked: {}",
-                    e.detail().unwrap_or_default()
-                ),
-            );
-            return;
-        }
-    };
-    let Some(endpoint) = endpoint else {
-        return;
-    };
-    for token in tokens.iter().take(50) {
-        if let Err(e) = oidc::revoke(&config.oidc, ports, &endpoint, token).await {
-            ports.log(
-                LogLevel::Warn,
-                &format!("edgeward: a refresh token was not revoked: {e:?}"),
-            );
-        }
-    }
-}
-
 /// `POST /auth/backchannel-logout` (OpenID Connect Back-Channel Logout 1.0): the IdP's logout
 /// token ends the sessions it names. Server to server: no Origin or CSRF rules, the token's
 /// signature is the authentication. Refused tokens are 400 `logout_token_invalid` and change
@@ -409,8 +198,8 @@ pub(crate) async fn backchannel_logout<P: Platform>(
     // The user's shard keeps everything of theirs; a token naming only an IdP session reaches
     // every shard (logout tokens are rare; session checks, which read one shard, are not).
     let shards: Vec<String> = match &order.sub {
-        Some(sub) => vec![shard_of(sub, config.session_shards)],
-        None => backchannel::all_shards(config.session_shards).collect(),
+        Some(sub) => vec![shard_of(sub, config.sessions.shards)],
+        None => sessions::all_shards(config.sessions.shards).collect(),
     };
     let record = RegistryRequest::Record {
         order,
@@ -656,7 +445,7 @@ async fn start_session<P: Platform>(
     new: &NewSession<'_>,
 ) -> Result<Response, Error> {
     let (config, ports) = (edge.config(), edge.ports());
-    if config.session_mode == SessionMode::Stateless {
+    if config.sessions.mode == SessionMode::Stateless {
         session::store(
             response.headers_mut(),
             &config.cookie_keys,
@@ -697,7 +486,7 @@ async fn start_session<P: Platform>(
         refreshed_at: 0,
         user_agent,
     };
-    let shard = shard_of(&b.sub, config.session_shards);
+    let shard = shard_of(&b.sub, config.sessions.shards);
     ask(
         ports,
         &shard,
@@ -793,7 +582,7 @@ pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Resul
         // is valid, that refresh is this one's too: presenting the new refresh token again
         // would only rotate it once more.
         let now = ports.now();
-        if access.exp > now && now < loaded.refreshed_at + config.refresh_grace {
+        if access.exp > now && now < loaded.refreshed_at + config.sessions.refresh_grace {
             return Ok(no_content());
         }
     }
@@ -876,7 +665,7 @@ pub(crate) async fn refresh<P: Platform>(edge: &Edge<P>, req: &Request) -> Resul
                 refresh_token: tokens.refresh_token.clone(),
                 now,
             };
-            let shard = shard_of(&binding.sub, config.session_shards);
+            let shard = shard_of(&binding.sub, config.sessions.shards);
             match ask(ports, &shard, &update).await {
                 Ok(RegistryAnswer::Session(Some(_))) => Ok(response),
                 Ok(_) => {
@@ -992,7 +781,7 @@ pub(crate) async fn admin_sessions<P: Platform>(
             })
         }
     };
-    let shard = shard_of(&sub, config.session_shards);
+    let shard = shard_of(&sub, config.sessions.shards);
     let answer = ask(ports, &shard, &request)
         .await
         .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;

@@ -11,6 +11,7 @@ use crate::oidc::OidcClient;
 use crate::phantom::{MintKey, TokenPolicy};
 use crate::platform::settings::{check_scheme, invalid, ConfigError, Profile, Secret, Vars};
 use crate::proxy::Routes;
+use crate::sessions::SessionSettings;
 
 /// Names of the variables, in one place for error messages and docs.
 pub mod vars {
@@ -45,18 +46,9 @@ pub mod vars {
     pub const TOKEN_CLIENT_IDS: &str = "EDGEWARD_TOKEN_CLIENT_IDS";
     /// `false` (default) or `true`: refuse introspected tokens that name no audience.
     pub const TOKEN_AUDIENCE_REQUIRED: &str = "EDGEWARD_TOKEN_AUDIENCE_REQUIRED";
-    /// Seconds after a refresh during which the same old refresh token gets that refresh's
-    /// answer instead of a new grant (0–300, default 30; needs the refresh coordinator).
-    pub const REFRESH_GRACE: &str = "EDGEWARD_REFRESH_GRACE";
-    /// `stateless` (default: tokens in encrypted cookies) or `server` (tokens in the session
-    /// Durable Object, only a session id in the cookie).
-    pub const SESSION_MODE: &str = "EDGEWARD_SESSION_MODE";
     /// Secret, optional: the bearer token of the admin endpoint (at least 32 characters); unset,
     /// the endpoint is off.
     pub const ADMIN_TOKEN: &str = "EDGEWARD_ADMIN_TOKEN";
-    /// How many Durable Objects the session registry is split over, by user (1–256, default
-    /// 16). Changing it forgets the deny-list and the server-side sessions.
-    pub const SESSION_SHARDS: &str = "EDGEWARD_SESSION_SHARDS";
 }
 
 /// How the proxy turns the cookie's access token into the JWT an API gets.
@@ -120,23 +112,10 @@ pub struct Config {
     pub oidc: OidcClient,
     /// The API proxy.
     pub proxy: ProxyConfig,
-    /// The single-flight refresh's grace window, seconds.
-    pub refresh_grace: u64,
-    /// Where sessions live.
-    pub session_mode: SessionMode,
+    /// Where sessions live, how the registry is split, how refreshes are shared.
+    pub sessions: SessionSettings,
     /// The admin endpoint's bearer token, if it is on.
     pub admin_token: Option<Secret>,
-    /// How many objects the session registry is split over.
-    pub session_shards: u32,
-}
-
-/// Where a session's tokens live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionMode {
-    /// In encrypted cookies (nothing stored server-side).
-    Stateless,
-    /// In the session Durable Object; the cookie holds a random session id.
-    Server,
 }
 
 impl Config {
@@ -213,16 +192,7 @@ impl Config {
             usize::try_from(vars.number(vars::PHANTOM_CACHE_ENTRIES, 0..=100_000, 1024)?)
                 .unwrap_or(1024);
         let shared_cache = vars.flag(vars::PHANTOM_SHARED_CACHE, true)?;
-        let session_mode = match vars.get(vars::SESSION_MODE).as_deref() {
-            None | Some("stateless") => SessionMode::Stateless,
-            Some("server") => SessionMode::Server,
-            Some(other) => {
-                return Err(invalid(
-                    vars::SESSION_MODE,
-                    format!("must be stateless or server, not {other:?}"),
-                ))
-            }
-        };
+        let sessions = SessionSettings::from_vars(&vars)?;
         let admin_token = match vars.get(vars::ADMIN_TOKEN) {
             Some(t) if t.trim().len() >= 32 => Some(Secret::new(t.trim())),
             Some(_) => {
@@ -233,9 +203,6 @@ impl Config {
             }
             None => None,
         };
-        let refresh_grace = vars.number(vars::REFRESH_GRACE, 0..=300, 30)?;
-        let session_shards =
-            u32::try_from(vars.number(vars::SESSION_SHARDS, 1..=256, 16)?).unwrap_or(16);
         let bearer_passthrough = vars.flag(vars::BEARER_PASSTHROUGH, false)?;
         let mut tokens = TokenPolicy::default();
         if let Some(list) = vars.get(vars::TOKEN_TYPES) {
@@ -272,10 +239,8 @@ impl Config {
                 bearer_passthrough,
                 tokens,
             },
-            refresh_grace,
-            session_mode,
+            sessions,
             admin_token,
-            session_shards,
         })
     }
 }

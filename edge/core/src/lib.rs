@@ -12,19 +12,17 @@
 #![forbid(unsafe_code)]
 
 pub(crate) mod agent;
-pub mod backchannel;
 pub mod config;
 pub mod cookie;
-pub mod flight;
 pub mod oidc;
 pub mod phantom;
 pub mod platform;
 pub mod proxy;
 pub mod request;
 mod routes;
-pub mod server;
+pub mod sessions;
 
-pub use config::{Config, PhantomMode, ProxyConfig, SessionMode};
+pub use config::{Config, PhantomMode, ProxyConfig};
 pub use oidc::{ClientAuth, OidcClient};
 pub use platform::ports::{
     Clock, HttpClient, Log, LogLevel, Platform, Random, RandomUnavailable, RefreshCoordinator,
@@ -32,6 +30,7 @@ pub use platform::ports::{
 };
 pub use platform::settings::{ConfigError, Profile, Secret};
 pub use platform::{Error, Request, Response};
+pub use sessions::SessionMode;
 
 /// What the core decided about a request.
 #[derive(Debug)]
@@ -64,7 +63,7 @@ pub struct Edge<P> {
     ports: P,
     idp: oidc::IdpCache,
     phantom: phantom::PhantomCache,
-    ended: backchannel::EndedCache,
+    ended: sessions::EndedCache,
 }
 
 impl<P: Platform> Edge<P> {
@@ -76,7 +75,7 @@ impl<P: Platform> Edge<P> {
             ports,
             idp: oidc::IdpCache::default(),
             phantom,
-            ended: backchannel::EndedCache::default(),
+            ended: sessions::EndedCache::default(),
         }
     }
 
@@ -96,7 +95,7 @@ impl<P: Platform> Edge<P> {
     }
 
     /// What this isolate knows about sessions ended by back-channel logout.
-    pub fn ended_sessions(&self) -> &backchannel::EndedCache {
+    pub fn ended_sessions(&self) -> &sessions::EndedCache {
         &self.ended
     }
 
@@ -118,5 +117,33 @@ impl<P: Platform> Edge<P> {
     /// told) to the log, with the path it happened on (never the query).
     pub fn error_response(&self, path: &str, error: Error) -> Response {
         error.into_logged_response(&self.ports, path)
+    }
+}
+
+impl<P: Platform> sessions::Context for Edge<P> {
+    type Ports = P;
+
+    fn ports(&self) -> &P {
+        &self.ports
+    }
+
+    fn session_settings(&self) -> &sessions::SessionSettings {
+        &self.config.sessions
+    }
+
+    fn cookie_keys(&self) -> &cookie::CookieKeys {
+        &self.config.cookie_keys
+    }
+
+    fn oidc(&self) -> &oidc::OidcClient {
+        &self.config.oidc
+    }
+
+    fn idp(&self) -> &oidc::IdpCache {
+        &self.idp
+    }
+
+    fn ended_sessions(&self) -> &sessions::EndedCache {
+        &self.ended
     }
 }

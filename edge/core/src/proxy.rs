@@ -1125,16 +1125,16 @@ pub(crate) async fn forward<P: crate::Platform>(
             if state_changing {
                 crate::request::guard::check_origin(headers, &config.allowed_origins)?;
             }
-            let (access, csrf) = match config.session_mode {
-                crate::config::SessionMode::Server => {
+            let (access, csrf) = match config.sessions.mode {
+                crate::sessions::SessionMode::Server => {
                     // The session lives in the store (which refuses an ended one).
-                    let loaded = crate::agent::load_session(edge, headers)
+                    let loaded = crate::sessions::load_session(edge, headers)
                         .await?
                         .ok_or(Error::Unauthorized)?;
                     let access = loaded.session.access.ok_or(Error::Unauthorized)?;
                     (access, loaded.session.csrf)
                 }
-                crate::config::SessionMode::Stateless => {
+                crate::sessions::SessionMode::Stateless => {
                     // One cookie: the access cookie carries its session's binding and CSRF
                     // value, and is judged by them alone (a jar that mixes sessions gains
                     // nothing here that the access cookie alone would not give).
@@ -1145,7 +1145,7 @@ pub(crate) async fn forward<P: crate::Platform>(
                         now,
                     )?
                     .ok_or(Error::Unauthorized)?;
-                    crate::agent::ensure_live(edge, headers, &cookie.b).await?;
+                    crate::sessions::ensure_live(edge, headers, &cookie.b).await?;
                     let access = crate::cookie::session::AccessToken {
                         token: cookie.token,
                         exp: cookie.exp,

@@ -13,7 +13,7 @@ use common::{
     apply, call, config_with, cookie_value, json, login_with, request, set_cookies, signed_in,
     FakePorts, Login, ISSUER, ORIGIN,
 };
-use edgeward_core::backchannel::{Registry, RegistryRequest};
+use edgeward_core::sessions::{Registry, RegistryRequest};
 use edgeward_core::{Edge, Outcome, Response};
 use edgeward_shared::names;
 use serde_json::json;
@@ -469,7 +469,7 @@ fn users_live_in_different_registry_objects() {
     assert!(logged_in(&edge, &alice));
     assert_eq!(
         *shards.asked.borrow(),
-        [edgeward_core::backchannel::shard_of("alice", 16)]
+        [edgeward_core::sessions::shard_of("alice", 16)]
     );
     // A logout token with only a sid reaches every object; with a sub, only the user's.
     shards.asked.borrow_mut().clear();

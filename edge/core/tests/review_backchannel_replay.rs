@@ -14,10 +14,10 @@
 
 use std::cell::Cell;
 
-use edgeward_core::backchannel::{
+use edgeward_core::oidc::logout::LogoutOrder;
+use edgeward_core::sessions::{
     MemoryStore, Registry, RegistryAnswer, RegistryRequest, RegistryStore,
 };
-use edgeward_core::oidc::logout::LogoutOrder;
 use edgeward_core::TransportError;
 
 const NOW: u64 = 1_700_000_000;

@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use edgeward_core::backchannel::EndedCache;
 use edgeward_core::cookie::seal::CookieKeys;
 use edgeward_core::request::guard;
+use edgeward_core::sessions::EndedCache;
 use edgeward_core::Config;
 
 const HEX_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";

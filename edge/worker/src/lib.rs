@@ -14,11 +14,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edgeward_core::backchannel::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
 use edgeward_core::cookie::session::DEFAULT_SESSION_TTL;
-use edgeward_core::flight::{coordinated_refresh, RefreshFlight};
 use edgeward_core::proxy::Forward;
 use edgeward_core::request::body::{self, MAX_BODY_BYTES};
+use edgeward_core::sessions::{coordinated_refresh, RefreshFlight};
+use edgeward_core::sessions::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
 use edgeward_core::{
     Clock, Config, ConfigError, Edge, Error, HttpClient, Log, LogLevel, Outcome, Random,
     RandomUnavailable, RefreshCoordinator, SessionRegistry, SharedCache, SignatureVerifier,
@@ -90,7 +90,7 @@ impl SessionRegistry for WorkerPorts {
 }
 
 /// The session registry: back-channel logouts recorded, sessions checked against them
-/// ([`edgeward_core::backchannel::Registry`] over this object's storage). Reachable only through
+/// ([`edgeward_core::sessions::Registry`] over this object's storage). Reachable only through
 /// the binding.
 #[durable_object]
 #[derive(Debug)]
@@ -272,7 +272,8 @@ impl RefreshCoordinator for WorkerPorts {
 
 /// The refresh coordinator: one instance per refresh token (named by its SHA-256), so every
 /// refresh of that token, from any isolate, meets here and makes one grant
-/// ([`edgeward_core::flight`]). Reachable only through the binding, never from the Internet.
+/// ([`edgeward_core::sessions::flight`]). Reachable only through the binding, never from the
+/// Internet.
 #[durable_object]
 #[derive(Debug)]
 pub struct EdgewardRefresh {

@@ -7,8 +7,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use edgeward_core::backchannel::{Registry, RegistryRequest};
 use edgeward_core::cookie::session::{self, AccessToken, Binding, Write};
+use edgeward_core::sessions::{Registry, RegistryRequest};
 use edgeward_core::{
     Clock, Config, Edge, HttpClient, Log, LogLevel, Random, RandomUnavailable, RefreshCoordinator,
     Request, Response, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
@@ -80,7 +80,7 @@ impl SignatureVerifier for FakePorts {
 }
 
 /// No coordinator: the core makes refresh grants itself (the coordinator's logic is
-/// `edgeward_core::flight`, tested on its own).
+/// `edgeward_core::sessions::flight`, tested on its own).
 impl RefreshCoordinator for FakePorts {
     async fn coordinate_refresh(
         &self,
@@ -151,7 +151,7 @@ impl SessionRegistry for FakePorts {
 }
 
 /// The registry's store for tests.
-pub use edgeward_core::backchannel::MemoryStore as MemStore;
+pub use edgeward_core::sessions::MemoryStore as MemStore;
 
 impl SharedCache for FakePorts {
     async fn get(&self, key: &str) -> Option<Vec<u8>> {

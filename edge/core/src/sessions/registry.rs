@@ -58,7 +58,7 @@ pub enum RegistryRequest {
         /// The SHA-256 of the session id.
         handle: String,
         /// The session.
-        record: Box<crate::server::SessionRecord>,
+        record: Box<super::server::SessionRecord>,
     },
     /// Reads a server-side session (an expired or ended one is deleted); records the use when
     /// the last one is a minute old.
@@ -130,9 +130,9 @@ pub enum RegistryRequest {
 #[serde(rename_all = "snake_case")]
 pub enum RegistryAnswer {
     /// A server-side session, if there is one.
-    Session(Option<Box<crate::server::SessionRecord>>),
+    Session(Option<Box<super::server::SessionRecord>>),
     /// A user's server-side sessions.
-    Sessions(Vec<crate::server::SessionSummary>),
+    Sessions(Vec<super::server::SessionSummary>),
     /// Server-side sessions were deleted: how many, and their refresh tokens (to revoke).
     Deleted {
         /// How many.
@@ -453,7 +453,7 @@ async fn sweep(
                     // The time before which sessions ended matters while such a session could live.
                     number().is_some_and(|before| before + session_ttl <= now)
                 } else if let Some(handle) = k.strip_prefix("session:") {
-                    match serde_json::from_str::<crate::server::SessionRecord>(value) {
+                    match serde_json::from_str::<super::server::SessionRecord>(value) {
                         Ok(record) if record.expires_at <= now => {
                             delete_session(store, handle, &record).await?;
                             deleted += 1;
@@ -523,7 +523,7 @@ fn index_key(kind: &str, value: &str, handle: &str) -> String {
 async fn read_session(
     store: &impl RegistryStore,
     handle: &str,
-) -> Result<Option<crate::server::SessionRecord>, TransportError> {
+) -> Result<Option<super::server::SessionRecord>, TransportError> {
     Ok(store
         .get(&session_key(handle))
         .await?
@@ -533,7 +533,7 @@ async fn read_session(
 async fn write_session(
     store: &impl RegistryStore,
     handle: &str,
-    record: &crate::server::SessionRecord,
+    record: &super::server::SessionRecord,
 ) -> Result<(), TransportError> {
     let json = serde_json::to_string(record).map_err(|e| TransportError {
         reason: e.to_string(),
@@ -547,7 +547,7 @@ async fn live_session(
     store: &impl RegistryStore,
     handle: &str,
     now: u64,
-) -> Result<Option<crate::server::SessionRecord>, TransportError> {
+) -> Result<Option<super::server::SessionRecord>, TransportError> {
     let Some(record) = read_session(store, handle).await? else {
         return Ok(None);
     };
@@ -582,7 +582,7 @@ async fn end_stored(
 async fn delete_session(
     store: &impl RegistryStore,
     handle: &str,
-    record: &crate::server::SessionRecord,
+    record: &super::server::SessionRecord,
 ) -> Result<(), TransportError> {
     store.delete(&session_key(handle)).await?;
     store
@@ -806,8 +806,8 @@ mod tests {
         }
     }
 
-    fn record(sub: &str, created_at: u64) -> crate::server::SessionRecord {
-        crate::server::SessionRecord {
+    fn record(sub: &str, created_at: u64) -> crate::sessions::server::SessionRecord {
+        crate::sessions::server::SessionRecord {
             claims: edgeward_shared::api::UserClaims {
                 sub: sub.into(),
                 ..Default::default()
@@ -830,7 +830,7 @@ mod tests {
     #[test]
     fn server_sessions_are_stored_listed_touched_and_deleted_by_handle() {
         let store = MemStore::default();
-        let put = |handle: &str, r: crate::server::SessionRecord| RegistryRequest::PutSession {
+        let put = |handle: &str, r: crate::sessions::server::SessionRecord| RegistryRequest::PutSession {
             handle: handle.into(),
             record: Box::new(r),
         };

@@ -18,9 +18,10 @@ use std::rc::Rc;
 
 use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 
-use crate::platform::ports::{Platform, TransportError};
-use crate::platform::Error;
-use crate::{oidc, Edge, Response};
+use super::Context;
+use crate::oidc;
+use crate::platform::ports::{Clock, TransportError};
+use crate::platform::{Error, Response};
 
 /// The token endpoint's answer to one grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,20 +111,20 @@ impl RefreshFlight {
 
 /// The coordinator's side of a refresh: runs the grant for `refresh_token` in `flight` and
 /// answers what the token endpoint answered (or 502 when the provider could not be reached).
-pub async fn coordinated_refresh<P: Platform + 'static>(
-    edge: Rc<Edge<P>>,
+pub async fn coordinated_refresh<C: Context + 'static>(
+    edge: Rc<C>,
     flight: &RefreshFlight,
     refresh_token: String,
 ) -> Response {
     let now = edge.ports().now();
-    let grace = edge.config().refresh_grace;
+    let grace = edge.session_settings().refresh_grace;
     let grant = || {
         let edge = Rc::clone(&edge);
         async move {
-            let (config, ports) = (edge.config(), edge.ports());
+            let ports = edge.ports();
             let discovery = edge
                 .idp()
-                .discovery(&config.oidc, ports)
+                .discovery(edge.oidc(), ports)
                 .await
                 .map_err(|e| TransportError {
                     reason: e.to_string(),
@@ -132,7 +133,7 @@ pub async fn coordinated_refresh<P: Platform + 'static>(
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token.as_str()),
             ];
-            let response = oidc::client_post(&config.oidc, ports, &discovery.token_endpoint, &form)
+            let response = oidc::client_post(edge.oidc(), ports, &discovery.token_endpoint, &form)
                 .await
                 .map_err(|e| TransportError {
                     reason: format!("{e:?}"),
@@ -154,7 +155,8 @@ pub async fn coordinated_refresh<P: Platform + 'static>(
             );
             response
         }
-        Err(e) => edge.error_response("refresh coordinator", Error::IdpUnavailable(e.reason)),
+        Err(e) => Error::IdpUnavailable(e.reason)
+            .into_logged_response(edge.ports(), "refresh coordinator"),
     }
 }
 

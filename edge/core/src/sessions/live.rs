@@ -1,0 +1,226 @@
+//! A request's session as the agent and the proxy use it: read from the sealed cookies
+//! (stateless mode) or from the store by the session-id cookie (server mode), checked against
+//! the deny-list, and ended everywhere the worker can reach.
+
+use edgeward_shared::names;
+
+use super::registry::{ask, shard_of, EndedCache, RegistryAnswer, RegistryRequest};
+use super::server::{self, SidCookie};
+use super::{Context, SessionMode};
+use crate::cookie::session::{self, Binding, Session};
+use crate::oidc;
+use crate::platform::ports::{Clock, Log, LogLevel, SessionRegistry};
+use crate::platform::settings::ConfigError;
+use crate::platform::Error;
+
+/// A request's session, and in server mode the store's handle for it.
+pub(crate) struct Loaded {
+    /// The session.
+    pub session: Session,
+    /// Server mode: the SHA-256 of the session id.
+    pub handle: Option<String>,
+    /// Server mode: when the stored tokens were last refreshed.
+    pub refreshed_at: u64,
+}
+
+/// The request's session: from the sealed cookies (stateless mode) or from the session store
+/// by the session-id cookie (server mode). `Ok(None)`: none. Refused ([`Error::SessionExpired`])
+/// when its cookies do not belong together or it has ended; [`Error::SessionStoreUnavailable`]
+/// when whether it has ended cannot be found out.
+pub(crate) async fn load_session(
+    edge: &impl Context,
+    headers: &http::HeaderMap,
+) -> Result<Option<Loaded>, Error> {
+    let Some(loaded) = read_session(edge, headers).await? else {
+        return Ok(None);
+    };
+    if loaded.handle.is_none() {
+        // Server mode: the store already refused an ended session in the same read.
+        ensure_live(edge, headers, &loaded.session.binding).await?;
+    }
+    Ok(Some(loaded))
+}
+
+/// The session as the request presents it, not yet checked against the deny-list (stateless
+/// mode; logout reads it so, to end it even when the deny-list cannot be asked).
+pub(crate) async fn read_session(
+    edge: &impl Context,
+    headers: &http::HeaderMap,
+) -> Result<Option<Loaded>, Error> {
+    let ports = edge.ports();
+    let now = ports.now();
+    match edge.session_settings().mode {
+        SessionMode::Stateless => {
+            let session = Session::read(headers, edge.cookie_keys(), &edge.oidc().issuer, now)?;
+            Ok(session.map(|session| Loaded {
+                session,
+                handle: None,
+                refreshed_at: 0,
+            }))
+        }
+        SessionMode::Server => {
+            require_registry(edge)?;
+            let Some(cookie) = session::open_cookie::<SidCookie>(
+                headers,
+                edge.cookie_keys(),
+                names::COOKIE_SESSION,
+                now,
+            ) else {
+                return Ok(None);
+            };
+            let handle = server::handle_of(&cookie.id);
+            let question = RegistryRequest::GetSession {
+                handle: handle.clone(),
+                now,
+            };
+            let shard = shard_of(&cookie.sub, edge.session_settings().shards);
+            match ask(ports, &shard, &question).await {
+                // A session recorded for another provider (the deployment changed its
+                // issuer) is not this deployment's any more.
+                Ok(RegistryAnswer::Session(Some(record)))
+                    if record.claims.sub == cookie.sub && record.issuer == edge.oidc().issuer =>
+                {
+                    Ok(Some(Loaded {
+                        session: record.to_session(&handle),
+                        handle: Some(handle),
+                        refreshed_at: record.refreshed_at,
+                    }))
+                }
+                Ok(_) => Ok(None),
+                Err(e) => Err(Error::SessionStoreUnavailable(e.reason)),
+            }
+        }
+    }
+}
+
+/// Server mode needs the session Durable Object.
+pub(crate) fn require_registry(edge: &impl Context) -> Result<(), Error> {
+    if edge.ports().has_registry() {
+        Ok(())
+    } else {
+        Err(Error::Config(ConfigError {
+            variable: "EDGEWARD_SESSIONS",
+            reason: "EDGEWARD_SESSION_MODE=server needs this Durable Object binding \
+                     (see wrangler.toml)"
+                .into(),
+        }))
+    }
+}
+
+/// Refuses a session that has ended — logged out (its binding id), ended at the IdP
+/// (back-channel logout, by `sid` or `sub`), or revoked by an admin — with 401
+/// `session_expired` (which clears the cookies); its refresh token, when the request carries
+/// it, is revoked at the IdP on the way. Without a registry every session is live. When the
+/// registry cannot be asked, the request fails closed: 503 `session_store_unavailable`, cookies
+/// untouched (a "live" answer less than [`CHECK_TTL`](super::CHECK_TTL) seconds old is used).
+pub(crate) async fn ensure_live(
+    edge: &impl Context,
+    headers: &http::HeaderMap,
+    b: &Binding,
+) -> Result<(), Error> {
+    let ports = edge.ports();
+    if !ports.has_registry() {
+        return Ok(());
+    }
+    let now = ports.now();
+    let key = EndedCache::key(Some(&b.id), b.sid.as_deref(), &b.sub, b.started_at);
+    let ended = match edge.ended_sessions().get(&key, now) {
+        Some(known) => known,
+        None => {
+            let question = RegistryRequest::Check {
+                session: Some(b.id.clone()),
+                sid: b.sid.clone(),
+                sub: b.sub.clone(),
+                started_at: b.started_at,
+            };
+            let shard = shard_of(&b.sub, edge.session_settings().shards);
+            let answer = ask(ports, &shard, &question)
+                .await
+                .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;
+            let ended = answer == RegistryAnswer::Ended;
+            edge.ended_sessions().put(key, ended, now);
+            if ended {
+                // First seen ended in this isolate: the refresh token it carries dies too.
+                if let Some(rt) = session::read_refresh_of(headers, edge.cookie_keys(), b, now) {
+                    revoke_all(edge, &[rt]).await;
+                }
+            }
+            ended
+        }
+    };
+    if ended {
+        Err(Error::SessionExpired("the session was ended".into()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Ends a session everywhere the worker can: this isolate refuses it at once, and the registry
+/// (when bound) puts its binding id on the deny-list (stateless: copies of its cookies are
+/// refused everywhere) or deletes it (server mode). Best effort: what cannot be recorded is
+/// logged, and the caller's answer does not change.
+pub(crate) async fn end_session(edge: &impl Context, session: &Session, handle: Option<&str>) {
+    let ports = edge.ports();
+    let b = &session.binding;
+    edge.ended_sessions().put(
+        EndedCache::key(Some(&b.id), b.sid.as_deref(), &b.sub, b.started_at),
+        true,
+        ports.now(),
+    );
+    if !ports.has_registry() {
+        return;
+    }
+    let shard = shard_of(&b.sub, edge.session_settings().shards);
+    let order = match handle {
+        Some(handle) => RegistryRequest::DeleteSession {
+            handle: handle.to_owned(),
+        },
+        None => RegistryRequest::EndSession {
+            id: b.id.clone(),
+            until: b.ends_at,
+        },
+    };
+    if let Err(e) = ask(ports, &shard, &order).await {
+        ports.log(
+            LogLevel::Error,
+            &format!(
+                "edgeward: logout not recorded, copies of the session's cookies stay usable \
+                 until they expire: {}",
+                e.reason
+            ),
+        );
+    }
+}
+
+/// Revokes refresh tokens at the IdP (RFC 7009), best effort: failures are logged, never
+/// answered. At most 50 per call.
+pub(crate) async fn revoke_all(edge: &impl Context, tokens: &[String]) {
+    if tokens.is_empty() {
+        return;
+    }
+    let ports = edge.ports();
+    let endpoint = match edge.idp().discovery(edge.oidc(), ports).await {
+        Ok(d) => d.revocation_endpoint.clone(),
+        Err(e) => {
+            ports.log(
+                LogLevel::Warn,
+                &format!(
+                    "edgeward: refresh tokens not revoked: {}",
+                    e.detail().unwrap_or_default()
+                ),
+            );
+            return;
+        }
+    };
+    let Some(endpoint) = endpoint else {
+        return;
+    };
+    for token in tokens.iter().take(50) {
+        if let Err(e) = oidc::revoke(edge.oidc(), ports, &endpoint, token).await {
+            ports.log(
+                LogLevel::Warn,
+                &format!("edgeward: a refresh token was not revoked: {e:?}"),
+            );
+        }
+    }
+}
