@@ -98,7 +98,7 @@ pub async fn id_token(
 /// Minting a phantom token (ES256, `introspect-mint` mode).
 #[wasm_bindgen]
 pub fn mint(now: f64, n: u32) -> Result<f64, JsError> {
-    use edgeward_core::phantom::{Introspection, MintKey, TokenFacts};
+    use edgeward_core::proxy::phantom::{Introspection, MintKey, TokenFacts};
     let key = MintKey::parse("m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE")
         .map_err(|e| JsError::new(&e))?;
     let introspection = Introspection {
@@ -134,7 +134,7 @@ pub fn cache_key(n: u32) -> f64 {
     let token = "x".repeat(43);
     let start = now_ms();
     for _ in 0..n {
-        let key = edgeward_core::phantom::CacheKey::new(
+        let key = edgeward_core::proxy::phantom::CacheKey::new(
             "mint:m1",
             "https://api.example",
             "https://api.example edgeward\ntypes=bearer;untyped=false;clients=-;aud-required=false\nedgeward\nhttps://idp.example",

@@ -15,6 +15,7 @@ use crate::oidc::logout::{self, LogoutTokenError};
 use crate::oidc::{self, TokenError};
 use crate::platform::crypto::{constant_time_eq, random_token, token_key};
 use crate::platform::ports::{LogLevel, Platform};
+use crate::platform::settings::{invalid, ConfigError, Secret, Vars};
 use crate::platform::Error;
 use crate::platform::{cookies, respond};
 use crate::request::guard;
@@ -24,6 +25,22 @@ use crate::sessions::{
     Loaded, RegistryAnswer, RegistryRequest, SessionMode,
 };
 use crate::{Edge, Request, Response};
+
+/// Secret, optional: the bearer token of the admin endpoint (at least 32 characters); unset,
+/// the endpoint is off.
+pub const ADMIN_TOKEN: &str = "EDGEWARD_ADMIN_TOKEN";
+
+/// Reads [`ADMIN_TOKEN`].
+pub fn admin_token_from_vars(vars: &Vars<'_>) -> Result<Option<Secret>, ConfigError> {
+    match vars.get(ADMIN_TOKEN) {
+        Some(t) if t.trim().len() >= 32 => Ok(Some(Secret::new(t.trim()))),
+        Some(_) => Err(invalid(
+            ADMIN_TOKEN,
+            "must be at least 32 characters (e.g. openssl rand -base64 32)",
+        )),
+        None => Ok(None),
+    }
+}
 
 /// Access-token lifetime assumed when the provider does not send `expires_in`, in seconds.
 pub const DEFAULT_ACCESS_TTL: u64 = 300;

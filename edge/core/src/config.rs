@@ -1,101 +1,27 @@
 //! Configuration: read from wrangler vars and secrets once, validated into typed values.
 //!
 //! [`Config::from_vars`] takes a lookup function rather than a platform handle, so tests pass a
-//! map and the adapter passes `Env`. A bad value is a [`ConfigError`] naming the variable; the
-//! message never repeats the value of a secret.
+//! map and the adapter passes `Env`. It reads what the whole deployment shares (the profile,
+//! the SPA's origin, the allowed origins) and has each capability read its own variables (the
+//! cookie keys, the OpenID Connect client, the proxy, sessions, the admin token), in that order.
+//! A bad value is a [`ConfigError`] naming the variable; the message never repeats the value of
+//! a secret.
 
 use url::Url;
 
+use crate::agent;
 use crate::cookie::{self, CookieKeys};
 use crate::oidc::OidcClient;
-use crate::phantom::{MintKey, TokenPolicy};
 use crate::platform::settings::{check_scheme, invalid, ConfigError, Profile, Secret, Vars};
-use crate::proxy::Routes;
+use crate::proxy::ProxyConfig;
 use crate::sessions::SessionSettings;
 
-/// Names of the variables, in one place for error messages and docs.
-pub mod vars {
-    /// `local` or `production` (default `production`).
-    pub const PROFILE: &str = "EDGEWARD_PROFILE";
-    /// The SPA's public origin, e.g. `https://app.example.com`.
-    pub const ORIGIN: &str = "EDGEWARD_ORIGIN";
-    /// Comma-separated origins allowed to make state-changing calls (default: `EDGEWARD_ORIGIN`).
-    pub const ALLOWED_ORIGINS: &str = "EDGEWARD_ALLOWED_ORIGINS";
-    /// The proxied APIs: a JSON list of `{prefix, upstream, methods}` (default: none).
-    pub const API_ROUTES: &str = "EDGEWARD_API_ROUTES";
-    /// `introspect-mint` (default), `introspect-jwt` or `passthrough`.
-    pub const PHANTOM_MODE: &str = "EDGEWARD_PHANTOM_MODE";
-    /// Secret, for `introspect-mint`: the ES256 key, `kid:<32-byte P-256 secret, base64url>`.
-    pub const MINT_KEY: &str = "EDGEWARD_MINT_KEY";
-    /// Longest life of a minted token and of a cached introspection, seconds (default 60).
-    pub const PHANTOM_MAX_TTL: &str = "EDGEWARD_PHANTOM_MAX_TTL";
-    /// Minted tokens cached per isolate (default 1024; 0 introspects on every call).
-    pub const PHANTOM_CACHE_ENTRIES: &str = "EDGEWARD_PHANTOM_CACHE_ENTRIES";
-    /// `true` (default) or `false`: share phantom tokens between the isolates of a location
-    /// through the Workers Cache API.
-    pub const PHANTOM_SHARED_CACHE: &str = "EDGEWARD_PHANTOM_SHARED_CACHE";
-    /// `false` (default) or `true`: let requests that carry `Authorization: Bearer` and none of
-    /// our cookies (non-browser clients) through the proxy, their token exchanged like a
-    /// cookie's.
-    pub const BEARER_PASSTHROUGH: &str = "EDGEWARD_BEARER_PASSTHROUGH";
-    /// The `token_type` values an introspected token may have, comma-separated (default
-    /// `Bearer`); `none` also accepts answers that do not say what kind of token it is.
-    pub const TOKEN_TYPES: &str = "EDGEWARD_TOKEN_TYPES";
-    /// Clients whose tokens the proxy exchanges besides the worker's own, comma-separated
-    /// (default none); when set, an answer must name its client.
-    pub const TOKEN_CLIENT_IDS: &str = "EDGEWARD_TOKEN_CLIENT_IDS";
-    /// `false` (default) or `true`: refuse introspected tokens that name no audience.
-    pub const TOKEN_AUDIENCE_REQUIRED: &str = "EDGEWARD_TOKEN_AUDIENCE_REQUIRED";
-    /// Secret, optional: the bearer token of the admin endpoint (at least 32 characters); unset,
-    /// the endpoint is off.
-    pub const ADMIN_TOKEN: &str = "EDGEWARD_ADMIN_TOKEN";
-}
-
-/// How the proxy turns the cookie's access token into the JWT an API gets.
-#[derive(Debug)]
-pub enum PhantomMode {
-    /// Introspect the opaque token (RFC 7662) and mint a short-lived ES256 JWT.
-    IntrospectMint {
-        /// The worker's signing key.
-        key: MintKey,
-    },
-    /// Ask introspection for a signed JWT (`Accept: application/jwt`, or RFC 9701), check it
-    /// against the IdP's keys, forward it.
-    IntrospectJwt,
-    /// The access token is already a JWT: forward it as it is.
-    Passthrough,
-}
-
-impl PhantomMode {
-    /// Names the mode (and the minting key) in cache keys, so a key rotation or a mode change
-    /// never serves an entry made under the old one.
-    pub fn cache_tag(&self) -> String {
-        match self {
-            PhantomMode::IntrospectMint { key } => format!("mint:{}", key.kid()),
-            PhantomMode::IntrospectJwt => "jwt".to_owned(),
-            PhantomMode::Passthrough => "passthrough".to_owned(),
-        }
-    }
-}
-
-/// The API proxy.
-#[derive(Debug)]
-pub struct ProxyConfig {
-    /// The routes (empty: every `/api/*` is 404).
-    pub routes: Routes,
-    /// Cookie to JWT.
-    pub mode: PhantomMode,
-    /// Longest life of a minted token / cache entry, seconds.
-    pub max_ttl: u64,
-    /// Minted tokens cached per isolate (0: none).
-    pub cache_entries: usize,
-    /// Whether the shared tier (Workers Cache API) is used.
-    pub shared_cache: bool,
-    /// Whether non-browser `Authorization: Bearer` requests may use the proxy.
-    pub bearer_passthrough: bool,
-    /// What an introspected token must be to be exchanged.
-    pub tokens: TokenPolicy,
-}
+/// `local` or `production` (default `production`).
+pub const PROFILE: &str = "EDGEWARD_PROFILE";
+/// The SPA's public origin, e.g. `https://app.example.com`.
+pub const ORIGIN: &str = "EDGEWARD_ORIGIN";
+/// Comma-separated origins allowed to make state-changing calls (default: `EDGEWARD_ORIGIN`).
+pub const ALLOWED_ORIGINS: &str = "EDGEWARD_ALLOWED_ORIGINS";
 
 /// Validated configuration.
 #[derive(Debug)]
@@ -124,26 +50,26 @@ impl Config {
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let vars = Vars::new(&lookup);
 
-        let profile = match vars.get(vars::PROFILE).as_deref() {
+        let profile = match vars.get(PROFILE).as_deref() {
             None | Some("production") => Profile::Production,
             Some("local") => Profile::Local,
             Some(other) => {
                 return Err(invalid(
-                    vars::PROFILE,
+                    PROFILE,
                     format!("must be \"local\" or \"production\", not {other:?}"),
                 ))
             }
         };
 
         let origin = vars
-            .get(vars::ORIGIN)
-            .ok_or_else(|| invalid(vars::ORIGIN, "is not set"))?;
-        let origin = parse_origin(vars::ORIGIN, &origin, profile)?;
+            .get(ORIGIN)
+            .ok_or_else(|| invalid(ORIGIN, "is not set"))?;
+        let origin = parse_origin(ORIGIN, &origin, profile)?;
 
         let mut allowed_origins = vec![origin.clone()];
-        if let Some(list) = vars.get(vars::ALLOWED_ORIGINS) {
+        if let Some(list) = vars.get(ALLOWED_ORIGINS) {
             for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                let o = parse_origin(vars::ALLOWED_ORIGINS, item, profile)?;
+                let o = parse_origin(ALLOWED_ORIGINS, item, profile)?;
                 if !allowed_origins.contains(&o) {
                     allowed_origins.push(o);
                 }
@@ -154,74 +80,9 @@ impl Config {
 
         let oidc = OidcClient::from_vars(&vars, profile, &origin)?;
 
-        let routes = match vars.get(vars::API_ROUTES) {
-            Some(json) => {
-                Routes::parse(&json, profile).map_err(|e| invalid(vars::API_ROUTES, e))?
-            }
-            None => Routes::default(),
-        };
-        let mode = match vars.get(vars::PHANTOM_MODE).as_deref() {
-            None | Some("introspect-mint") => {
-                match vars.get(vars::MINT_KEY) {
-                    Some(spec) => PhantomMode::IntrospectMint {
-                        key: MintKey::parse(&spec).map_err(|e| invalid(vars::MINT_KEY, e))?,
-                    },
-                    // Only needed once there is something to proxy.
-                    None if routes.routes().is_empty() => PhantomMode::Passthrough,
-                    None => {
-                        return Err(invalid(
-                            vars::MINT_KEY,
-                            "is not set (introspect-mint signs with it; see README)",
-                        ))
-                    }
-                }
-            }
-            Some("introspect-jwt") => PhantomMode::IntrospectJwt,
-            Some("passthrough") => PhantomMode::Passthrough,
-            Some(other) => {
-                return Err(invalid(
-                    vars::PHANTOM_MODE,
-                    format!(
-                        "must be introspect-mint, introspect-jwt or passthrough, not {other:?}"
-                    ),
-                ))
-            }
-        };
-        let max_ttl = vars.number(vars::PHANTOM_MAX_TTL, 1..=3600, 60)?;
-        let cache_entries =
-            usize::try_from(vars.number(vars::PHANTOM_CACHE_ENTRIES, 0..=100_000, 1024)?)
-                .unwrap_or(1024);
-        let shared_cache = vars.flag(vars::PHANTOM_SHARED_CACHE, true)?;
+        let proxy = ProxyConfig::from_vars(&vars, profile)?;
         let sessions = SessionSettings::from_vars(&vars)?;
-        let admin_token = match vars.get(vars::ADMIN_TOKEN) {
-            Some(t) if t.trim().len() >= 32 => Some(Secret::new(t.trim())),
-            Some(_) => {
-                return Err(invalid(
-                    vars::ADMIN_TOKEN,
-                    "must be at least 32 characters (e.g. openssl rand -base64 32)",
-                ))
-            }
-            None => None,
-        };
-        let bearer_passthrough = vars.flag(vars::BEARER_PASSTHROUGH, false)?;
-        let mut tokens = TokenPolicy::default();
-        if let Some(list) = vars.get(vars::TOKEN_TYPES) {
-            (tokens.types, tokens.untyped) =
-                TokenPolicy::parse_types(&list).map_err(|e| invalid(vars::TOKEN_TYPES, e))?;
-        }
-        if let Some(list) = vars.get(vars::TOKEN_CLIENT_IDS) {
-            let ids: Vec<String> = list
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            if ids.is_empty() {
-                return Err(invalid(vars::TOKEN_CLIENT_IDS, "names no client"));
-            }
-            tokens.client_ids = Some(ids);
-        }
-        tokens.audience_required = vars.flag(vars::TOKEN_AUDIENCE_REQUIRED, false)?;
+        let admin_token = agent::admin_token_from_vars(&vars)?;
 
         let cookie_keys = cookie_keys.for_deployment(&origin, &oidc.client_id);
         Ok(Config {
@@ -230,15 +91,7 @@ impl Config {
             allowed_origins,
             cookie_keys,
             oidc,
-            proxy: ProxyConfig {
-                routes,
-                mode,
-                max_ttl,
-                cache_entries,
-                shared_cache,
-                bearer_passthrough,
-                tokens,
-            },
+            proxy,
             sessions,
             admin_token,
         })
@@ -272,6 +125,8 @@ mod tests {
 
     use super::*;
     use crate::oidc::ClientAuth;
+    use crate::proxy::phantom::TokenPolicy;
+    use crate::proxy::PhantomMode;
 
     const KEY: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
     const ROUTES: &str = r#"[{"prefix": "/api/orders/", "upstream": "https://orders.example/", "methods": ["GET"]}]"#;

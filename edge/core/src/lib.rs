@@ -15,14 +15,13 @@ pub(crate) mod agent;
 pub mod config;
 pub mod cookie;
 pub mod oidc;
-pub mod phantom;
 pub mod platform;
 pub mod proxy;
 pub mod request;
 mod routes;
 pub mod sessions;
 
-pub use config::{Config, PhantomMode, ProxyConfig};
+pub use config::Config;
 pub use oidc::{ClientAuth, OidcClient};
 pub use platform::ports::{
     Clock, HttpClient, Log, LogLevel, Platform, Random, RandomUnavailable, RefreshCoordinator,
@@ -30,6 +29,7 @@ pub use platform::ports::{
 };
 pub use platform::settings::{ConfigError, Profile, Secret};
 pub use platform::{Error, Request, Response};
+pub use proxy::{PhantomMode, ProxyConfig};
 pub use sessions::SessionMode;
 
 /// What the core decided about a request.
@@ -62,14 +62,14 @@ pub struct Edge<P> {
     config: Config,
     ports: P,
     idp: oidc::IdpCache,
-    phantom: phantom::PhantomCache,
+    phantom: proxy::phantom::PhantomCache,
     ended: sessions::EndedCache,
 }
 
 impl<P: Platform> Edge<P> {
     /// Combines a validated configuration with the platform's ports.
     pub fn new(config: Config, ports: P) -> Self {
-        let phantom = phantom::PhantomCache::new(config.proxy.cache_entries);
+        let phantom = proxy::phantom::PhantomCache::new(config.proxy.cache_entries);
         Self {
             config,
             ports,
@@ -90,7 +90,7 @@ impl<P: Platform> Edge<P> {
     }
 
     /// This isolate's minted phantom tokens.
-    pub fn phantom_cache(&self) -> &phantom::PhantomCache {
+    pub fn phantom_cache(&self) -> &proxy::phantom::PhantomCache {
         &self.phantom
     }
 
@@ -145,5 +145,23 @@ impl<P: Platform> sessions::Context for Edge<P> {
 
     fn ended_sessions(&self) -> &sessions::EndedCache {
         &self.ended
+    }
+}
+
+impl<P: Platform> proxy::Context for Edge<P> {
+    fn origin(&self) -> &str {
+        &self.config.origin
+    }
+
+    fn allowed_origins(&self) -> &[String] {
+        &self.config.allowed_origins
+    }
+
+    fn proxy(&self) -> &ProxyConfig {
+        &self.config.proxy
+    }
+
+    fn phantom_cache(&self) -> &proxy::phantom::PhantomCache {
+        &self.phantom
     }
 }

@@ -6,9 +6,9 @@
 use edgeward_shared::paths;
 use http::Method;
 
-use crate::config::PhantomMode;
 use crate::platform::ports::Platform;
 use crate::platform::Error;
+use crate::proxy::PhantomMode;
 use crate::request::body::{self, MediaType};
 use crate::{agent, proxy, Edge, Outcome, Request, Response};
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{binding, config_with, json, session_cookies, set_cookies, FakePorts, ISSUER, ORIGIN};
-use edgeward_core::phantom::{Introspection, MintKey};
+use edgeward_core::proxy::phantom::{Introspection, MintKey};
 use edgeward_core::Edge;
 use jwt_compact::alg::Es256;
 use jwt_compact::{AlgorithmExt, Claims, Header};

@@ -3,10 +3,12 @@
 mod common;
 
 use common::{config, FakePorts, ISSUER};
-use edgeward_core::phantom::introspect;
+use edgeward_core::proxy::phantom::introspect;
 use edgeward_shared::ErrorCode;
 
-fn run(ports: &FakePorts) -> Result<edgeward_core::phantom::Introspection, edgeward_core::Error> {
+fn run(
+    ports: &FakePorts,
+) -> Result<edgeward_core::proxy::phantom::Introspection, edgeward_core::Error> {
     futures_executor::block_on(introspect(
         &config().oidc,
         ports,

@@ -11,7 +11,7 @@ mod common;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::{config_with, json, FakePorts, ISSUER};
-use edgeward_core::phantom::MintKey;
+use edgeward_core::proxy::phantom::MintKey;
 use edgeward_core::{Edge, Outcome};
 use jwt_compact::alg::Es256;
 use jwt_compact::{AlgorithmExt, Claims, Header};

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{config_with, json, FakePorts, ISSUER};
-use edgeward_core::phantom::{Introspection, MintKey};
+use edgeward_core::proxy::phantom::{Introspection, MintKey};
 use edgeward_core::{Edge, Outcome};
 use edgeward_shared::names;
 

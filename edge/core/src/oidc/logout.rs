@@ -135,7 +135,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::phantom::MintKey;
+    use crate::proxy::phantom::MintKey;
 
     /// Validation with every signature checked in Rust.
     fn validate(

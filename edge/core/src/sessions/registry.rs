@@ -830,10 +830,11 @@ mod tests {
     #[test]
     fn server_sessions_are_stored_listed_touched_and_deleted_by_handle() {
         let store = MemStore::default();
-        let put = |handle: &str, r: crate::sessions::server::SessionRecord| RegistryRequest::PutSession {
-            handle: handle.into(),
-            record: Box::new(r),
-        };
+        let put =
+            |handle: &str, r: crate::sessions::server::SessionRecord| RegistryRequest::PutSession {
+                handle: handle.into(),
+                record: Box::new(r),
+            };
         let get = |handle: &str, now: u64| RegistryRequest::GetSession {
             handle: handle.into(),
             now,

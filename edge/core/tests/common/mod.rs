@@ -461,7 +461,7 @@ impl FakePorts {
         self.route(
             &format!("{ISSUER}/jwks"),
             200,
-            edgeward_core::phantom::MintKey::parse(IDP_KEY)
+            edgeward_core::proxy::phantom::MintKey::parse(IDP_KEY)
                 .unwrap()
                 .jwks_json(),
         );

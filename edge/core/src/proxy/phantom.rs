@@ -16,8 +16,8 @@
 //!   checks against the IdP's keys and the [`TokenRules`] and forwards as it is.
 //! - [`CacheKey`] and [`PhantomCache`]: results keyed by the SHA-256 of (mode, audience, the
 //!   rules checked, token), never the token itself; the per-isolate memory tier, bounded in size.
-//!   The shared tier (Workers Cache API) is the [`crate::platform::ports::SharedCache`] port, keyed the
-//!   same way.
+//!   The shared tier (Workers Cache API) is the platform's
+//!   [`SharedCache`](crate::platform::ports::SharedCache) port, keyed the same way.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -1,0 +1,262 @@
+//! The proxy's request handler: route, Origin/CSRF rules for state-changing methods, the
+//! access-token cookie (or a non-browser client's bearer token), the phantom token, and the
+//! [`Forward`] plan the platform adapter carries out (streaming the body both ways, rewriting
+//! the answer's headers with [`Forward::response_headers`]).
+
+use edgeward_shared::names;
+use http::header::{self, HeaderMap};
+use http::Method;
+use url::Url;
+
+use super::headers::{forward_request_headers, forward_response_headers};
+use super::phantom::{self, CacheKey, IntrospectionJwtError, Minted, TokenRules};
+use super::routes::Route;
+use super::settings::{PhantomMode, ProxyConfig};
+use super::Context;
+use crate::cookie::session::{read_access, AccessToken};
+use crate::oidc::OidcClient;
+use crate::platform::cookies;
+use crate::platform::ports::{Clock, SharedCache};
+use crate::platform::{Error, Request};
+use crate::request::guard;
+use crate::sessions::{ensure_live, load_session, SessionMode};
+
+/// What the adapter must send upstream. The request body is the browser's, streamed as it is.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    /// The method.
+    pub method: Method,
+    /// The upstream URL.
+    pub url: Url,
+    /// The headers, already rewritten ([`forward_request_headers`]).
+    pub headers: HeaderMap,
+    /// The route it matched (what the answer's headers are rewritten for).
+    pub route: Box<Route>,
+}
+
+impl Forward {
+    /// What the browser gets of the upstream's answer headers ([`forward_response_headers`]).
+    pub fn response_headers(&self, upstream: &HeaderMap) -> HeaderMap {
+        forward_response_headers(upstream, &self.route, &self.url)
+    }
+}
+
+/// `/api/*`: the plan for forwarding `req` upstream with a phantom token, or why not.
+pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forward, Error> {
+    let target = edge.proxy().routes.resolve(req.method(), req.uri())?;
+    let now = edge.ports().now();
+    let headers = req.headers();
+    let token = match bearer_client_token(edge.proxy(), headers) {
+        // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
+        Some(token) => token,
+        None => {
+            let state_changing = guard::is_state_changing(req.method());
+            if state_changing {
+                guard::check_origin(headers, edge.allowed_origins())?;
+            }
+            let (access, csrf) = match edge.session_settings().mode {
+                SessionMode::Server => {
+                    // The session lives in the store (which refuses an ended one).
+                    let loaded = load_session(edge, headers)
+                        .await?
+                        .ok_or(Error::Unauthorized)?;
+                    let access = loaded.session.access.ok_or(Error::Unauthorized)?;
+                    (access, loaded.session.csrf)
+                }
+                SessionMode::Stateless => {
+                    // One cookie: the access cookie carries its session's binding and CSRF
+                    // value, and is judged by them alone (a jar that mixes sessions gains
+                    // nothing here that the access cookie alone would not give).
+                    let cookie =
+                        read_access(headers, edge.cookie_keys(), &edge.oidc().issuer, now)?
+                            .ok_or(Error::Unauthorized)?;
+                    ensure_live(edge, headers, &cookie.b).await?;
+                    let access = AccessToken {
+                        token: cookie.token,
+                        exp: cookie.exp,
+                    };
+                    (access, cookie.csrf)
+                }
+            };
+            if state_changing {
+                guard::check_csrf(headers, &csrf)?;
+            }
+            // An expired access token is 401 at once (the SPA refreshes), not a useless
+            // introspection.
+            if access.exp <= now {
+                return Err(Error::Unauthorized);
+            }
+            access.token
+        }
+    };
+    let jwt = phantom_token(edge, target.route, &token, now).await?;
+    Ok(Forward {
+        method: req.method().clone(),
+        headers: forward_request_headers(headers, target.route, &jwt)?,
+        route: Box::new(target.route.clone()),
+        url: target.url,
+    })
+}
+
+/// A non-browser client's token: `Authorization: Bearer <token>` on a request with none of our
+/// cookies, when `EDGEWARD_BEARER_PASSTHROUGH` allows it. A request with our cookies is a
+/// browser's, and its `Authorization` header is dropped as always.
+fn bearer_client_token(proxy: &ProxyConfig, headers: &HeaderMap) -> Option<String> {
+    if !proxy.bearer_passthrough
+        || names::ALL_COOKIES
+            .iter()
+            .any(|name| cookies::present(headers, name))
+    {
+        return None;
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// Drops the phantom tokens made from `token` (at logout): from this isolate's memory and from
+/// the location's shared tier, for every route. Other isolates' memories keep theirs until they
+/// expire (at most `EDGEWARD_PHANTOM_MAX_TTL` seconds); with the session registry bound they
+/// refuse the logged-out session before they look (within `backchannel::CHECK_TTL` seconds).
+pub(crate) async fn forget_token(edge: &impl Context, token: &str) {
+    let proxy = edge.proxy();
+    if let PhantomMode::Passthrough = proxy.mode {
+        return;
+    }
+    let mut keys: Vec<CacheKey> = proxy
+        .routes
+        .routes()
+        .iter()
+        .map(|route| cache_key(proxy, edge.oidc(), route, token))
+        .collect();
+    keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    keys.dedup();
+    for key in keys {
+        edge.phantom_cache().remove(&key);
+        if proxy.shared_cache {
+            SharedCache::delete(edge.ports(), key.as_str()).await;
+        }
+    }
+}
+
+/// The audiences an introspected token may name for `route`: its own, and the others it
+/// accepts (by default the worker's client id).
+fn accepted_audiences(oidc: &OidcClient, route: &Route) -> Vec<String> {
+    let mut audiences = vec![route.audience.clone()];
+    match &route.accept_audiences {
+        Some(list) => audiences.extend(list.iter().cloned()),
+        None => audiences.push(oidc.client_id.clone()),
+    }
+    audiences
+}
+
+/// Where the phantom token for `token` on `route` is cached: keyed by everything the checks
+/// depend on, so that no entry is served under other rules.
+fn cache_key(proxy: &ProxyConfig, oidc: &OidcClient, route: &Route, token: &str) -> CacheKey {
+    let rules_tag = format!(
+        "{}\n{}\n{}\n{}",
+        accepted_audiences(oidc, route).join(" "),
+        proxy.tokens.fingerprint(),
+        oidc.client_id,
+        oidc.issuer
+    );
+    CacheKey::new(&proxy.mode.cache_tag(), &route.audience, &rules_tag, token)
+}
+
+/// The JWT for `token` on `route`: from the isolate's memory, else from the location's shared
+/// cache, else from the IdP (introspection, the answer checked against the route's rules: see
+/// [`TokenFacts::check`](phantom::TokenFacts::check)), then remembered in both tiers until min(token expiry,
+/// now + max TTL). Failures and refusals are never cached.
+async fn phantom_token(
+    edge: &impl Context,
+    route: &Route,
+    token: &str,
+    now: u64,
+) -> Result<String, Error> {
+    let (ports, proxy, oidc) = (edge.ports(), edge.proxy(), edge.oidc());
+    if let PhantomMode::Passthrough = proxy.mode {
+        return Ok(token.to_owned());
+    }
+    let audience = route.audience.as_str();
+    let audiences = accepted_audiences(oidc, route);
+    let key = cache_key(proxy, oidc, route, token);
+    if let Some(hit) = edge.phantom_cache().get(&key, now) {
+        return Ok(hit.jwt);
+    }
+    if proxy.shared_cache {
+        let shared = SharedCache::get(ports, key.as_str())
+            .await
+            .and_then(|bytes| serde_json::from_slice::<Minted>(&bytes).ok())
+            // Never trust an entry beyond what this configuration allows.
+            .filter(|m| m.expires_at > now && m.expires_at <= now + proxy.max_ttl);
+        if let Some(hit) = shared {
+            edge.phantom_cache().put(&key, hit.clone(), now);
+            return Ok(hit.jwt);
+        }
+    }
+
+    let discovery = edge.idp().discovery(oidc, ports).await?;
+    let endpoint = discovery.introspection_endpoint.as_deref().ok_or_else(|| {
+        Error::IdpUnavailable("the provider has no introspection endpoint".into())
+    })?;
+    let minting = matches!(proxy.mode, PhantomMode::IntrospectMint { .. });
+    let rules = TokenRules {
+        policy: &proxy.tokens,
+        issuer: &oidc.issuer,
+        own_client_id: &oidc.client_id,
+        audiences: &audiences,
+        // A minted token needs its client (RFC 9068); an IdP's JWT need not name it unless
+        // the deployment lists clients.
+        client_id_required: minting || proxy.tokens.client_ids.is_some(),
+        now,
+    };
+    let fresh = match &proxy.mode {
+        PhantomMode::Passthrough => return Ok(token.to_owned()),
+        PhantomMode::IntrospectMint { key } => {
+            let introspection = phantom::introspect(oidc, ports, endpoint, token).await?;
+            introspection
+                .token
+                .check(&rules)
+                .map_err(Error::TokenRefused)?;
+            key.mint(
+                &introspection,
+                edge.origin(),
+                audience,
+                now,
+                proxy.max_ttl,
+                ports,
+            )?
+        }
+        PhantomMode::IntrospectJwt => {
+            let jwt = phantom::introspect_jwt(oidc, ports, endpoint, token).await?;
+            let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
+            let read =
+                |jwks| phantom::read_introspection_jwt(&jwt, jwks, &rules, proxy.max_ttl, ports);
+            match read(&jwks).await {
+                Err(IntrospectionJwtError::UnknownKey) if !fetched => {
+                    // The provider may have rolled its keys: look once more.
+                    let (jwks, _) = edge.idp().jwks(&discovery, ports, true).await?;
+                    read(&jwks).await
+                }
+                other => other,
+            }
+            .map_err(|e| match e {
+                IntrospectionJwtError::Inactive => Error::Unauthorized,
+                IntrospectionJwtError::Refused(why) => Error::TokenRefused(why),
+                IntrospectionJwtError::UnknownKey => Error::IdpUnavailable(
+                    "the introspection JWT is signed with a key the provider does not publish"
+                        .into(),
+                ),
+                IntrospectionJwtError::Invalid(why) => Error::IdpUnavailable(why),
+            })?
+        }
+    };
+    edge.phantom_cache().put(&key, fresh.clone(), now);
+    if proxy.shared_cache {
+        if let Ok(bytes) = serde_json::to_vec(&fresh) {
+            SharedCache::put(ports, key.as_str(), bytes, fresh.expires_at - now).await;
+        }
+    }
+    Ok(fresh.jwt)
+}

@@ -1,0 +1,38 @@
+//! The API proxy (`/api/*`): the route table and the path rule ([`routes`]), what a forwarded
+//! request and its answer may carry ([`headers`]), phantom tokens — introspection, the checks
+//! an introspected token must pass, minting, the caches ([`phantom`]) — and the request
+//! handler that puts them together into a [`Forward`] plan for the adapter ([`forward`]). Its
+//! settings are [`ProxyConfig`] ([`settings`]).
+//!
+//! The proxy reads the request's session (the access cookie, or the server-side session)
+//! through `sessions`, and takes what it needs of the isolate's state as a [`Context`].
+//!
+//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`.
+
+pub mod forward;
+pub mod headers;
+pub mod phantom;
+pub mod routes;
+pub mod settings;
+
+pub use forward::Forward;
+pub(crate) use forward::{forget_token, forward};
+pub use headers::{
+    forward_request_headers, forward_response_headers, rewrite_location, DEFAULT_REQUEST_HEADERS,
+    DEFAULT_RESPONSE_HEADERS, PROXIED_RESPONSE_CSP,
+};
+pub use routes::{path_is_safe, Route, Routes, Target};
+pub use settings::{PhantomMode, ProxyConfig};
+
+/// What the proxy needs of the isolate's state besides what sessions need (the dispatcher's
+/// `Edge` implements it).
+pub trait Context: crate::sessions::Context {
+    /// The SPA's origin (the issuer of minted tokens).
+    fn origin(&self) -> &str;
+    /// Origins allowed on state-changing requests.
+    fn allowed_origins(&self) -> &[String];
+    /// The proxy's settings.
+    fn proxy(&self) -> &ProxyConfig;
+    /// This isolate's minted phantom tokens.
+    fn phantom_cache(&self) -> &phantom::PhantomCache;
+}
