@@ -1,16 +1,17 @@
 //! Routing: which handler answers which `/auth/*` and `/api/*` request, and what every request
 //! the core answers itself must look like before its handler runs: the method, a body of at most
 //! [`body::MAX_BODY_BYTES`], and the media type of the endpoint ([`body::MediaType`]). The
-//! handlers (`agent.rs`) can then take their bodies as given.
+//! handlers (`agent`) can then take their bodies as given.
 
 use edgeward_shared::paths;
 use http::Method;
 
+use super::{Edge, Outcome};
 use crate::platform::ports::Platform;
-use crate::platform::Error;
+use crate::platform::{Error, Request, Response};
 use crate::proxy::PhantomMode;
 use crate::request::body::{self, MediaType};
-use crate::{agent, proxy, Edge, Outcome, Request, Response};
+use crate::{agent, proxy};
 
 pub(crate) async fn dispatch<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Outcome, Error> {
     let path = req.uri().path();

@@ -1,0 +1,391 @@
+//! Signing in: `POST /auth/login/start` (a PKCE authorization request and a sealed login
+//! cookie) and `POST /auth/login/end` (the callback: state, `iss`, the code exchange, the ID
+//! token, and the new session in cookies or in the store).
+
+use edgeward_shared::api::{
+    LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, UserClaims,
+};
+use edgeward_shared::names;
+use http::header::SET_COOKIE;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::{grant, internal_random, Context, DEFAULT_ACCESS_TTL, LOGIN_TTL};
+use crate::cookie::session::{self, AccessToken, Binding, Write};
+use crate::oidc;
+use crate::oidc::idtoken::{self, IdTokenClaims, IdTokenError};
+use crate::platform::crypto::{constant_time_eq, random_token};
+use crate::platform::ports::Clock;
+use crate::platform::{cookies, respond, Error, Request, Response};
+use crate::request::guard;
+use crate::sessions::server::{self, SessionRecord, SidCookie};
+use crate::sessions::{
+    ask, load_session, require_registry, shard_of, RegistryRequest, SessionMode,
+};
+
+/// What the login cookie holds between `login/start` and `login/end`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct LoginState {
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+    pub return_to: String,
+    /// The `acr_values` the SPA asked for, if any: the ID token's `acr` must be one of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr_values: Option<String>,
+}
+
+/// `POST /auth/login/start`: a PKCE authorization request and a sealed login cookie.
+pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Response, Error> {
+    guard::check_origin(req.headers(), edge.allowed_origins())?;
+    let body: LoginStartRequest = if req.body().iter().all(u8::is_ascii_whitespace) {
+        LoginStartRequest::default()
+    } else {
+        serde_json::from_slice(req.body())
+            .map_err(|e| Error::InvalidRequest(format!("body is not a login start request: {e}")))?
+    };
+    let return_to = match body.return_to.as_deref() {
+        Some(r) => guard::validate_return_to(r, edge.origin())?,
+        None => "/".to_owned(),
+    };
+    if let Some(name) = body
+        .extra_params
+        .keys()
+        .find(|k| !edge.oidc().allowed_params.contains(k))
+    {
+        return Err(Error::InvalidRequest(format!(
+            "extra parameter {name:?} is not allowed (allowed: {})",
+            edge.oidc().allowed_params.join(", ")
+        )));
+    }
+
+    let discovery = edge.idp().discovery(edge.oidc(), edge.ports()).await?;
+    let random = edge.ports();
+    let login = LoginState {
+        state: random_token(random, 32).map_err(internal_random)?,
+        nonce: random_token(random, 32).map_err(internal_random)?,
+        verifier: random_token(random, 32).map_err(internal_random)?,
+        return_to,
+        acr_values: body
+            .extra_params
+            .get("acr_values")
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|v| !v.is_empty()),
+    };
+
+    let mut url = Url::parse(&discovery.authorization_endpoint)
+        .map_err(|_| Error::IdpUnavailable("the authorization endpoint is not a URL".into()))?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &edge.oidc().client_id)
+        .append_pair("redirect_uri", &edge.oidc().redirect_uri)
+        .append_pair("scope", &edge.oidc().scopes)
+        .append_pair("state", &login.state)
+        .append_pair("nonce", &login.nonce)
+        .append_pair("code_challenge", &oidc::pkce_challenge(&login.verifier))
+        .append_pair("code_challenge_method", "S256");
+    for (name, value) in &body.extra_params {
+        url.query_pairs_mut().append_pair(name, value);
+    }
+
+    let now = edge.ports().now();
+    let sealed = edge
+        .cookie_keys()
+        .seal_json(names::COOKIE_LOGIN, &login, now + LOGIN_TTL, random)
+        .map_err(|_| Error::Internal("sealing the login cookie failed"))?;
+    let mut response = respond::json(
+        200,
+        &LoginStartResponse {
+            authorization_url: url.to_string(),
+        },
+    );
+    response.headers_mut().append(
+        SET_COOKIE,
+        cookies::set(names::COOKIE_LOGIN, &sealed, LOGIN_TTL),
+    );
+    Ok(response)
+}
+
+/// `POST /auth/login/end`: finishes a login from the callback page's URL, or reports the
+/// session when the URL carries no authorization response.
+pub(crate) async fn login_end(edge: &impl Context, req: &Request) -> Result<Response, Error> {
+    guard::check_origin(req.headers(), edge.allowed_origins())?;
+    let body: LoginEndRequest = serde_json::from_slice(req.body())
+        .map_err(|e| Error::InvalidRequest(format!("body is not a login end request: {e}")))?;
+    let page = Url::parse(&body.page_url)
+        .map_err(|_| Error::InvalidRequest("pageUrl is not a URL".into()))?;
+    if page.origin().ascii_serialization() != edge.origin() {
+        return Err(Error::InvalidRequest(
+            "pageUrl is not on this origin".into(),
+        ));
+    }
+    let param = |name: &str| {
+        page.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let (code, state, idp_error) = (param("code"), param("state"), param("error"));
+
+    if code.is_none() && state.is_none() && idp_error.is_none() {
+        let current = load_session(edge, req.headers()).await.ok().flatten();
+        return Ok(respond::json(
+            200,
+            &LoginEndResponse {
+                handled: false,
+                is_logged_in: current.is_some(),
+                csrf: current.map(|l| l.session.csrf),
+                return_to: None,
+            },
+        ));
+    }
+
+    let result = finish_login(edge, req, code, state, idp_error, param("iss")).await;
+    // The login cookie is single-use: gone after success and after any refusal. Only when the
+    // IdP could not be reached may the same callback be tried again.
+    let mut response = match result {
+        Ok(response) => response,
+        Err(e @ Error::IdpUnavailable(_)) => return Err(e),
+        Err(e) => e.into_logged_response(edge.ports(), req.uri().path()),
+    };
+    response
+        .headers_mut()
+        .append(SET_COOKIE, cookies::clear(names::COOKIE_LOGIN));
+    Ok(response)
+}
+
+async fn finish_login(
+    edge: &impl Context,
+    req: &Request,
+    code: Option<String>,
+    state: Option<String>,
+    idp_error: Option<String>,
+    iss: Option<String>,
+) -> Result<Response, Error> {
+    let ports = edge.ports();
+    let now = ports.now();
+
+    if let Some(error) = idp_error {
+        let code: String = error
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        return Err(Error::LoginDenied(code));
+    }
+    let sealed = cookies::read(req.headers(), names::COOKIE_LOGIN).ok_or_else(|| {
+        Error::InvalidState("no login in progress (or it was already finished)".into())
+    })?;
+    let login: LoginState = edge
+        .cookie_keys()
+        .open_json(names::COOKIE_LOGIN, &sealed, now)
+        .map_err(|e| Error::InvalidState(format!("the login cookie did not open ({e})")))?
+        .value;
+    let state = state.ok_or_else(|| Error::InvalidState("the callback has no state".into()))?;
+    if !constant_time_eq(&state, &login.state) {
+        return Err(Error::InvalidState(
+            "state does not match this browser's login".into(),
+        ));
+    }
+    // RFC 9207 (mix-up defence): when the provider names itself it must be ours, exactly; a
+    // provider that says it always does must have done so.
+    let discovery = edge.idp().discovery(edge.oidc(), ports).await?;
+    match iss {
+        Some(iss) if iss != edge.oidc().issuer => {
+            return Err(Error::LoginFailed(
+                "the authorization response names another issuer".into(),
+            ))
+        }
+        None if discovery.authorization_response_iss_parameter_supported => {
+            return Err(Error::LoginFailed(
+                "the authorization response has no iss, though the provider always sends it \
+                 (RFC 9207)"
+                    .into(),
+            ))
+        }
+        _ => {}
+    }
+    let code = code.ok_or_else(|| Error::LoginFailed("the callback has no code".into()))?;
+
+    let tokens = grant(
+        edge,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &edge.oidc().redirect_uri),
+            ("code_verifier", &login.verifier),
+        ],
+        Error::LoginDenied,
+    )
+    .await?;
+    let raw_id_token = tokens
+        .id_token
+        .as_deref()
+        .ok_or_else(|| Error::LoginFailed("the provider returned no ID token".into()))?;
+
+    let expected = idtoken::Expected {
+        issuer: &edge.oidc().issuer,
+        client_id: &edge.oidc().client_id,
+        nonce: &login.nonce,
+        acr_values: login.acr_values.as_deref(),
+        now,
+    };
+    let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
+    let validated = match idtoken::validate(raw_id_token, &jwks, &expected, ports).await {
+        Err(IdTokenError::UnknownKey) if !fetched => {
+            // The provider may have rolled its keys: look once more, then give up.
+            let (jwks, _) = edge.idp().jwks(&discovery, ports, true).await?;
+            idtoken::validate(raw_id_token, &jwks, &expected, ports).await
+        }
+        other => other,
+    }
+    .map_err(|e| Error::LoginFailed(e.to_string()))?;
+
+    let csrf = random_token(ports, 32).map_err(internal_random)?;
+    let binding = Binding {
+        id: random_token(ports, 16).map_err(internal_random)?,
+        sub: validated.claims.sub.clone(),
+        sid: validated.claims.sid.clone(),
+        issuer: edge.oidc().issuer.clone(),
+        started_at: now,
+        ends_at: now + session::DEFAULT_SESSION_TTL,
+    };
+    let access = AccessToken {
+        token: tokens.access_token.clone(),
+        exp: (now + tokens.expires_in.unwrap_or(DEFAULT_ACCESS_TTL)).min(binding.ends_at),
+    };
+    let claims = user_claims(&validated.claims);
+    let response = respond::json(
+        200,
+        &LoginEndResponse {
+            handled: true,
+            is_logged_in: true,
+            csrf: Some(csrf.clone()),
+            return_to: Some(login.return_to),
+        },
+    );
+    let new = NewSession {
+        binding: &binding,
+        csrf: &csrf,
+        access: &access,
+        refresh: tokens.refresh_token.as_deref(),
+        claims: &claims,
+        id_token: raw_id_token,
+    };
+    start_session(edge, req, response, now, &new).await
+}
+
+/// What the SPA may see of the ID token's claims.
+fn user_claims(c: &IdTokenClaims) -> UserClaims {
+    UserClaims {
+        sub: c.sub.clone(),
+        name: c.name.clone(),
+        email: c.email.clone(),
+        preferred_username: c.preferred_username.clone(),
+        auth_time: c.auth_time,
+    }
+}
+
+/// A session just signed in.
+struct NewSession<'a> {
+    binding: &'a Binding,
+    csrf: &'a str,
+    access: &'a AccessToken,
+    refresh: Option<&'a str>,
+    claims: &'a UserClaims,
+    id_token: &'a str,
+}
+
+/// Stores a new session, replacing or clearing every cookie of an earlier one: in cookies
+/// (stateless mode), or in the session store with only a fresh random session id in the cookie
+/// (server mode).
+async fn start_session(
+    edge: &impl Context,
+    req: &Request,
+    mut response: Response,
+    now: u64,
+    new: &NewSession<'_>,
+) -> Result<Response, Error> {
+    let ports = edge.ports();
+    if edge.session_settings().mode == SessionMode::Stateless {
+        session::store(
+            response.headers_mut(),
+            edge.cookie_keys(),
+            ports,
+            now,
+            &Write {
+                binding: new.binding,
+                csrf: new.csrf,
+                access: new.access,
+                refresh: new.refresh,
+                login: Some((new.claims, new.id_token)),
+            },
+        )
+        .map_err(|_| Error::Internal("sealing the session cookies failed"))?;
+        return Ok(response);
+    }
+    require_registry(edge)?;
+    let session_id = random_token(ports, 16).map_err(internal_random)?;
+    let handle = server::handle_of(&session_id);
+    let user_agent = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(200).collect());
+    let b = new.binding;
+    let record = SessionRecord {
+        claims: new.claims.clone(),
+        sid: b.sid.clone(),
+        issuer: b.issuer.clone(),
+        id_token: new.id_token.to_owned(),
+        access_token: new.access.token.clone(),
+        access_expires_at: new.access.exp,
+        refresh_token: new.refresh.map(str::to_owned),
+        csrf: new.csrf.to_owned(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: b.ends_at,
+        refreshed_at: 0,
+        user_agent,
+    };
+    let shard = shard_of(&b.sub, edge.session_settings().shards);
+    ask(
+        ports,
+        &shard,
+        &RegistryRequest::PutSession {
+            handle,
+            record: Box::new(record),
+        },
+    )
+    .await
+    .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;
+    let sealed = edge
+        .cookie_keys()
+        .seal_json(
+            names::COOKIE_SESSION,
+            &SidCookie {
+                id: session_id,
+                sub: b.sub.clone(),
+            },
+            b.ends_at,
+            ports,
+        )
+        .map_err(|_| Error::Internal("sealing the session cookie failed"))?;
+    let headers = response.headers_mut();
+    headers.append(
+        SET_COOKIE,
+        cookies::set(
+            names::COOKIE_SESSION,
+            &sealed,
+            b.ends_at.saturating_sub(now),
+        ),
+    );
+    for name in [
+        names::COOKIE_ID,
+        names::COOKIE_ACCESS,
+        names::COOKIE_REFRESH,
+        names::COOKIE_CSRF,
+    ] {
+        headers.append(SET_COOKIE, cookies::clear(name));
+    }
+    Ok(response)
+}

@@ -1,0 +1,106 @@
+//! The OAuth agent: the `/auth/*` endpoints that sign the SPA's user in ([`login_start`],
+//! [`login_end`]), show, refresh and end the session ([`session`](fn@session), [`refresh`],
+//! [`logout`]), and let an administrator or the identity provider end sessions
+//! ([`admin_sessions`], [`backchannel_logout`]). The dispatcher has checked the method, the body
+//! size and the media type before a handler runs; each handler applies its own Origin and CSRF
+//! rules.
+//!
+//! The agent takes what it needs of the isolate's state as a [`Context`]; dropping a logged-out
+//! session's phantom tokens is asked of the context, so the agent never reaches into the proxy.
+//!
+//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`.
+
+mod admin;
+mod login;
+mod session;
+
+pub(crate) use admin::{admin_sessions, backchannel_logout};
+pub(crate) use login::{login_end, login_start};
+pub(crate) use session::{logout, refresh, session};
+
+use std::future::Future;
+
+use crate::oidc::{self, TokenError};
+use crate::platform::ports::RandomUnavailable;
+use crate::platform::settings::{invalid, ConfigError, Secret, Vars};
+use crate::platform::{Error, Request, Response};
+use crate::request::guard;
+use crate::sessions::{load_session, Loaded};
+
+/// Secret, optional: the bearer token of the admin endpoint (at least 32 characters); unset,
+/// the endpoint is off.
+pub const ADMIN_TOKEN: &str = "EDGEWARD_ADMIN_TOKEN";
+
+/// Reads [`ADMIN_TOKEN`].
+pub fn admin_token_from_vars(vars: &Vars<'_>) -> Result<Option<Secret>, ConfigError> {
+    match vars.get(ADMIN_TOKEN) {
+        Some(t) if t.trim().len() >= 32 => Ok(Some(Secret::new(t.trim()))),
+        Some(_) => Err(invalid(
+            ADMIN_TOKEN,
+            "must be at least 32 characters (e.g. openssl rand -base64 32)",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Access-token lifetime assumed when the provider does not send `expires_in`, in seconds.
+pub const DEFAULT_ACCESS_TTL: u64 = 300;
+
+/// How long a login may take from `login/start` to `login/end`, in seconds.
+pub const LOGIN_TTL: u64 = 600;
+
+/// What the agent needs of the isolate's state besides what sessions need (the dispatcher's
+/// `Edge` implements it).
+pub(crate) trait Context: crate::sessions::Context {
+    /// The SPA's origin (where `returnTo` and the callback page must be).
+    fn origin(&self) -> &str;
+    /// Origins allowed on state-changing requests.
+    fn allowed_origins(&self) -> &[String];
+    /// The admin endpoint's bearer token, if it is on.
+    fn admin_token(&self) -> Option<&Secret>;
+    /// Drops the phantom tokens made from the access token `token` (at logout), from this
+    /// isolate's memory and the location's shared tier.
+    fn forget_token(&self, token: &str) -> impl Future<Output = ()>;
+}
+
+fn internal_random(_: RandomUnavailable) -> Error {
+    Error::Internal("no randomness")
+}
+
+/// A grant at the token endpoint, as the configured client. `refused` turns the provider's
+/// OAuth error code into our error; an unreachable provider is always `idp_unavailable`.
+async fn grant(
+    edge: &impl Context,
+    fields: &[(&str, &str)],
+    refused: impl FnOnce(String) -> Error,
+) -> Result<oidc::TokenResponse, Error> {
+    let ports = edge.ports();
+    let discovery = edge.idp().discovery(edge.oidc(), ports).await?;
+    oidc::token_request(edge.oidc(), ports, &discovery, fields)
+        .await
+        .map_err(|e| match e {
+            TokenError::Refused(code) => refused(code),
+            TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
+        })
+}
+
+/// The session of a state-changing `/auth/*` call: Origin rules, a live session, its CSRF
+/// header.
+async fn guarded_session(edge: &impl Context, req: &Request) -> Result<Loaded, Error> {
+    guard::check_origin(req.headers(), edge.allowed_origins())?;
+    let loaded = load_session(edge, req.headers())
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    guard::check_csrf(req.headers(), &loaded.session.csrf)?;
+    Ok(loaded)
+}
+
+fn no_content() -> Response {
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = http::StatusCode::NO_CONTENT;
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response
+}

@@ -1,0 +1,173 @@
+//! The top: what the deployment is ([`Config`], composing every capability's settings), the
+//! isolate's state ([`Edge`]: the configuration, the ports, the caches), and the dispatcher
+//! ([`Edge::handle`]: which handler answers which request, after the checks every request the
+//! core answers itself must pass). `Edge` lends each capability the [`Context`] it asks for
+//! (`sessions`, `proxy`, `agent`), and composes what one capability must not do to another
+//! (the agent's logout drops the proxy's phantom tokens through it).
+//!
+//! [`Context`]: crate::sessions::Context
+//!
+//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`, `proxy`, `agent`.
+
+pub mod config;
+mod routes;
+
+pub use config::Config;
+
+use crate::platform::ports::Platform;
+use crate::platform::settings::Secret;
+use crate::platform::{Error, Request, Response};
+use crate::proxy::ProxyConfig;
+use crate::{agent, cookie, oidc, proxy, sessions};
+
+/// What the core decided about a request.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Answer with this response.
+    Respond(Response),
+    /// Forward to an upstream API (only for `/api/*`): the adapter sends the browser's body
+    /// along, streams the answer back with the headers [`proxy::Forward::response_headers`]
+    /// gives, and answers [`Error::UpstreamUnavailable`] if the upstream cannot be reached.
+    Forward(proxy::Forward),
+}
+
+impl Outcome {
+    /// The response, for callers that know the request was not proxied.
+    pub fn into_response(self) -> Option<Response> {
+        match self {
+            Outcome::Respond(r) => Some(r),
+            Outcome::Forward(_) => None,
+        }
+    }
+}
+
+/// The token handler: validated configuration plus the ports it runs on.
+///
+/// Build one per isolate (configuration is validated once, in [`Config::from_vars`]) and call
+/// [`Edge::handle`] for every request.
+#[derive(Debug)]
+pub struct Edge<P> {
+    config: Config,
+    ports: P,
+    idp: oidc::IdpCache,
+    phantom: proxy::phantom::PhantomCache,
+    ended: sessions::EndedCache,
+}
+
+impl<P: Platform> Edge<P> {
+    /// Combines a validated configuration with the platform's ports.
+    pub fn new(config: Config, ports: P) -> Self {
+        let phantom = proxy::phantom::PhantomCache::new(config.proxy.cache_entries);
+        Self {
+            config,
+            ports,
+            idp: oidc::IdpCache::default(),
+            phantom,
+            ended: sessions::EndedCache::default(),
+        }
+    }
+
+    /// The configuration this edge runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// What this isolate caches about the identity provider.
+    pub fn idp(&self) -> &oidc::IdpCache {
+        &self.idp
+    }
+
+    /// This isolate's minted phantom tokens.
+    pub fn phantom_cache(&self) -> &proxy::phantom::PhantomCache {
+        &self.phantom
+    }
+
+    /// What this isolate knows about sessions ended by back-channel logout.
+    pub fn ended_sessions(&self) -> &sessions::EndedCache {
+        &self.ended
+    }
+
+    /// The platform ports this edge runs on.
+    pub fn ports(&self) -> &P {
+        &self.ports
+    }
+
+    /// Decides one request. Never panics and never fails: every error becomes a JSON response.
+    /// For `/api/*` the request's body may be left empty: the adapter streams the original.
+    pub async fn handle(&self, req: Request) -> Outcome {
+        match routes::dispatch(self, &req).await {
+            Ok(outcome) => outcome,
+            Err(error) => Outcome::Respond(self.error_response(req.uri().path(), error)),
+        }
+    }
+
+    /// The JSON response for `error`, after writing its cause (if it has one the browser is not
+    /// told) to the log, with the path it happened on (never the query).
+    pub fn error_response(&self, path: &str, error: Error) -> Response {
+        error.into_logged_response(&self.ports, path)
+    }
+}
+
+impl<P: Platform> sessions::Context for Edge<P> {
+    type Ports = P;
+
+    fn ports(&self) -> &P {
+        &self.ports
+    }
+
+    fn session_settings(&self) -> &sessions::SessionSettings {
+        &self.config.sessions
+    }
+
+    fn cookie_keys(&self) -> &cookie::CookieKeys {
+        &self.config.cookie_keys
+    }
+
+    fn oidc(&self) -> &oidc::OidcClient {
+        &self.config.oidc
+    }
+
+    fn idp(&self) -> &oidc::IdpCache {
+        &self.idp
+    }
+
+    fn ended_sessions(&self) -> &sessions::EndedCache {
+        &self.ended
+    }
+}
+
+impl<P: Platform> proxy::Context for Edge<P> {
+    fn origin(&self) -> &str {
+        &self.config.origin
+    }
+
+    fn allowed_origins(&self) -> &[String] {
+        &self.config.allowed_origins
+    }
+
+    fn proxy(&self) -> &ProxyConfig {
+        &self.config.proxy
+    }
+
+    fn phantom_cache(&self) -> &proxy::phantom::PhantomCache {
+        &self.phantom
+    }
+}
+
+impl<P: Platform> agent::Context for Edge<P> {
+    fn origin(&self) -> &str {
+        &self.config.origin
+    }
+
+    fn allowed_origins(&self) -> &[String] {
+        &self.config.allowed_origins
+    }
+
+    fn admin_token(&self) -> Option<&Secret> {
+        self.config.admin_token.as_ref()
+    }
+
+    async fn forget_token(&self, token: &str) {
+        proxy::forget_token(self, token).await;
+    }
+}
