@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/test.sh — every test suite, after installing what is missing:
-#   1. format and lints (rustfmt, clippy -D warnings)
+#   1. format and lints (rustfmt, clippy -D warnings), and the core's module layout (no import
+#      cycle, every use declared: scripts/core-layout.mjs)
 #   2. native unit tests of the platform-free core and the shared contract (cargo test)
 #   3. the SPA's wasm tests in headless Chromium (wasm-bindgen-test)
 #   4. release build of SPA and worker, and a deployability check (wrangler deploy --dry-run)
@@ -68,6 +69,7 @@ deploy_dry_run() {
 
 suite versions check_versions
 suite lint lint
+suite layout node scripts/core-layout.mjs
 suite native cargo test
 suite wasm-browser bash scripts/test-spa-browser.sh
 suite build bash scripts/build.sh

@@ -7,8 +7,8 @@
 //! timeout, an object reset), the worker answers the IdP 503 `session_store_unavailable` and
 //! asks it, with `Retry-After`, to come back. But the retry carries the same logout token, whose
 //! `jti` is now on file: the registry answers `Replayed`, the worker answers 400
-//! `logout_token_invalid` (agent.rs `backchannel_logout`: every shard replayed → 400), and the
-//! session the IdP ended stays live in the deny-list's eyes — failing open.
+//! `logout_token_invalid` (agent/admin.rs `backchannel_logout`: every shard replayed → 400), and
+//! the session the IdP ended stays live in the deny-list's eyes — failing open.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

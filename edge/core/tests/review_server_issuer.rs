@@ -3,11 +3,12 @@
 //! compared with the configured one.
 //!
 //! A stateless session names its issuer in its binding and is refused when the deployment now
-//! trusts another provider (session.rs `current`). A server-side session records its issuer too
-//! (`SessionRecord::issuer`), but agent.rs `read_session` (server branch) hands the record out
-//! without looking at it: after the deployment moves to another provider (or a second provider
-//! is configured on the same origin and client id), sessions of the old one still read as
-//! signed in, and their tokens are sent to the new provider (introspection, refresh).
+//! trusts another provider (cookie/session.rs `current`). A server-side session records its
+//! issuer too (`SessionRecord::issuer`), but `read_session` (server branch; now in
+//! sessions/live.rs) hands the record out without looking at it: after the deployment moves to
+//! another provider (or a second provider is configured on the same origin and client id),
+//! sessions of the old one still read as signed in, and their tokens are sent to the new
+//! provider (introspection, refresh).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -11,9 +11,9 @@ use edgeward_core::Config;
 
 const HEX_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
-/// seal.rs says "Messages never include key material", and the worker logs a configuration
-/// error in full (`edgeward: invalid configuration: {e}`). An operator who writes the pair the
-/// wrong way round (`<key>:<kid>`) gets the whole key in the log.
+/// cookie/seal.rs says "Messages never include key material", and the worker logs a
+/// configuration error in full (`edgeward: invalid configuration: {e}`). An operator who writes
+/// the pair the wrong way round (`<key>:<kid>`) gets the whole key in the log.
 #[test]
 fn review_a_swapped_cookie_key_spec_puts_the_key_into_the_error_and_the_log() {
     let err = CookieKeys::parse(&format!("{HEX_KEY}:k1")).unwrap_err();
@@ -41,7 +41,7 @@ fn review_a_swapped_cookie_key_spec_puts_the_key_into_the_error_and_the_log() {
 
 /// README "Back-channel logout": "an ended session is remembered for good" (per isolate). The
 /// isolate's memory forgets everything, ended sessions included, once it holds 4,096 entries
-/// (backchannel.rs `EndedCache::put`), so any client that makes the isolate check 4,096
+/// (sessions/registry.rs `EndedCache::put`), so any client that makes the isolate check 4,096
 /// sessions flushes it. The deny-list in the registry still answers, so this costs round trips
 /// (and turns a 401 into a 503 while the registry is down), not a revival.
 #[test]

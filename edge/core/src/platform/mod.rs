@@ -7,7 +7,7 @@
 //!
 //! Nothing here knows what a session, a route or a token is.
 //!
-//! May use: nothing in the core (only the `shared` contract and external crates).
+//! May use: nothing in the core (only the shared contract and external crates).
 
 pub mod cookies;
 pub mod crypto;

@@ -166,8 +166,8 @@ fn cache_key(proxy: &ProxyConfig, oidc: &OidcClient, route: &Route, token: &str)
 
 /// The JWT for `token` on `route`: from the isolate's memory, else from the location's shared
 /// cache, else from the IdP (introspection, the answer checked against the route's rules: see
-/// [`TokenFacts::check`](phantom::TokenFacts::check)), then remembered in both tiers until min(token expiry,
-/// now + max TTL). Failures and refusals are never cached.
+/// [`TokenFacts::check`](phantom::TokenFacts::check)), then remembered in both tiers until
+/// min(token expiry, now + max TTL). Failures and refusals are never cached.
 async fn phantom_token(
     edge: &impl Context,
     route: &Route,

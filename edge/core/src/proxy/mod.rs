@@ -1,8 +1,8 @@
 //! The API proxy (`/api/*`): the route table and the path rule ([`routes`]), what a forwarded
 //! request and its answer may carry ([`headers`]), phantom tokens — introspection, the checks
 //! an introspected token must pass, minting, the caches ([`phantom`]) — and the request
-//! handler that puts them together into a [`Forward`] plan for the adapter ([`forward`](mod@forward)). Its
-//! settings are [`ProxyConfig`] ([`settings`]).
+//! handler that puts them together into a [`Forward`] plan for the adapter
+//! ([`forward`](mod@forward)). Its settings are [`ProxyConfig`] ([`settings`]).
 //!
 //! The proxy reads the request's session (the access cookie, or the server-side session)
 //! through `sessions`, and takes what it needs of the isolate's state as a [`Context`].

@@ -44,9 +44,11 @@ pub struct Route {
     pub methods: Vec<Method>,
     /// `aud` of the tokens minted for this API (default: the upstream's origin).
     pub audience: String,
-    /// Request headers forwarded on this route besides [`DEFAULT_REQUEST_HEADERS`](super::DEFAULT_REQUEST_HEADERS).
+    /// Request headers forwarded on this route besides
+    /// [`DEFAULT_REQUEST_HEADERS`](super::DEFAULT_REQUEST_HEADERS).
     pub request_headers: Vec<HeaderName>,
-    /// Response headers passed back on this route besides [`DEFAULT_RESPONSE_HEADERS`](super::DEFAULT_RESPONSE_HEADERS).
+    /// Response headers passed back on this route besides
+    /// [`DEFAULT_RESPONSE_HEADERS`](super::DEFAULT_RESPONSE_HEADERS).
     pub response_headers: Vec<HeaderName>,
     /// Audiences besides [`Route::audience`] an introspected token may name to be exchanged
     /// for this route (`acceptAudiences`); `None`: the worker's own client id.
