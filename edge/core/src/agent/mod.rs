@@ -49,13 +49,10 @@ pub const DEFAULT_ACCESS_TTL: u64 = 300;
 /// How long a login may take from `login/start` to `login/end`, in seconds.
 pub const LOGIN_TTL: u64 = 600;
 
-/// What the agent needs of the isolate's state besides what sessions need (the dispatcher's
-/// `Edge` implements it).
-pub(crate) trait Context: crate::sessions::Context {
-    /// The SPA's origin (where `returnTo` and the callback page must be).
-    fn origin(&self) -> &str;
-    /// Origins allowed on state-changing requests.
-    fn allowed_origins(&self) -> &[String];
+/// What the agent needs of the isolate's state besides what sessions need and the origins (the
+/// SPA's origin is where `returnTo` and the callback page must be); the dispatcher's `Edge`
+/// implements it.
+pub(crate) trait Context: crate::sessions::Context + crate::request::Origins {
     /// The admin endpoint's bearer token, if it is on.
     fn admin_token(&self) -> Option<&Secret>;
     /// Drops the phantom tokens made from the access token `token` (at logout), from this

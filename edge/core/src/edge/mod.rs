@@ -18,7 +18,7 @@ use crate::platform::ports::Platform;
 use crate::platform::settings::Secret;
 use crate::platform::{Error, Request, Response};
 use crate::proxy::ProxyConfig;
-use crate::{agent, cookie, oidc, proxy, sessions};
+use crate::{agent, cookie, oidc, proxy, request, sessions};
 
 /// What the core decided about a request.
 #[derive(Debug)]
@@ -136,7 +136,7 @@ impl<P: Platform> sessions::Context for Edge<P> {
     }
 }
 
-impl<P: Platform> proxy::Context for Edge<P> {
+impl<P> request::Origins for Edge<P> {
     fn origin(&self) -> &str {
         &self.config.origin
     }
@@ -144,7 +144,9 @@ impl<P: Platform> proxy::Context for Edge<P> {
     fn allowed_origins(&self) -> &[String] {
         &self.config.allowed_origins
     }
+}
 
+impl<P: Platform> proxy::Context for Edge<P> {
     fn proxy(&self) -> &ProxyConfig {
         &self.config.proxy
     }
@@ -155,14 +157,6 @@ impl<P: Platform> proxy::Context for Edge<P> {
 }
 
 impl<P: Platform> agent::Context for Edge<P> {
-    fn origin(&self) -> &str {
-        &self.config.origin
-    }
-
-    fn allowed_origins(&self) -> &[String] {
-        &self.config.allowed_origins
-    }
-
     fn admin_token(&self) -> Option<&Secret> {
         self.config.admin_token.as_ref()
     }

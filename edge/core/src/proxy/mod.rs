@@ -24,13 +24,9 @@ pub use headers::{
 pub use routes::{path_is_safe, Route, Routes, Target};
 pub use settings::{PhantomMode, ProxyConfig};
 
-/// What the proxy needs of the isolate's state besides what sessions need (the dispatcher's
-/// `Edge` implements it).
-pub trait Context: crate::sessions::Context {
-    /// The SPA's origin (the issuer of minted tokens).
-    fn origin(&self) -> &str;
-    /// Origins allowed on state-changing requests.
-    fn allowed_origins(&self) -> &[String];
+/// What the proxy needs of the isolate's state besides what sessions need and the origins (the
+/// SPA's origin is the issuer of minted tokens); the dispatcher's `Edge` implements it.
+pub trait Context: crate::sessions::Context + crate::request::Origins {
     /// The proxy's settings.
     fn proxy(&self) -> &ProxyConfig;
     /// This isolate's minted phantom tokens.
