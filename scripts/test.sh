@@ -74,8 +74,15 @@ suite native cargo test
 suite wasm-browser bash scripts/test-spa-browser.sh
 suite build bash scripts/build.sh
 suite deploy-dry-run deploy_dry_run
-suite integration node --test --test-reporter=spec --test-concurrency=1 tests/integration/
-suite e2e node --test --test-reporter=spec --test-concurrency=1 tests/e2e/
+# Every wait is bounded: a test that hangs fails after 5 minutes, a suite after its limit (a
+# healthy run takes about a fifth of it), and the servers a suite started go with it.
+node_suite() {
+  local limit="$1"
+  shift
+  timeout --kill-after=30 "$limit" node --test --test-reporter=spec --test-concurrency=1 --test-timeout=300000 "$@"
+}
+suite integration node_suite 1800 tests/integration/
+suite e2e node_suite 600 tests/e2e/
 step_done
 
 echo

@@ -24,7 +24,8 @@
 //
 // Test hooks, local only: GET /_test/stats counts successful token grants by grant type;
 // POST /_test/sign-logout-token signs the claims it is given with the IdP's key;
-// POST /_test/token-delay {ms} makes the token endpoint answer that much later (0: at once).
+// POST /_test/token-delay {ms} makes the token endpoint answer that much later (0: at once);
+// POST /_test/access-token-ttl {seconds} sets the life of access tokens issued from then on.
 // Accounts: demo / demo and alice / alice (local only, never deploy this file).
 
 import http from "node:http";
@@ -168,6 +169,8 @@ function phantomJwt(answer) {
   return signJwt(claims);
 }
 
+let accessTokenTtl = Number(env("IDP_ACCESS_TOKEN_TTL", "300"));
+
 const provider = new Provider(issuer, {
   adapter: MapAdapter,
   jwks: { keys },
@@ -267,7 +270,8 @@ const provider = new Provider(issuer, {
     keys: [crypto.randomBytes(32).toString("hex")],
   },
   ttl: {
-    AccessToken: Number(env("IDP_ACCESS_TOKEN_TTL", "300")),
+    // A function, so a test can change it while the IdP runs (POST /_test/access-token-ttl).
+    AccessToken: () => accessTokenTtl,
     IdToken: 3600,
     RefreshToken: 24 * 3600,
     Interaction: 600,
@@ -351,6 +355,14 @@ provider.use(async (ctx, next) => {
         { mergeWithLastSubmission: false },
       );
     }
+  }
+  // Test hook: access tokens issued from now on live this many seconds.
+  if (ctx.path === "/_test/access-token-ttl" && ctx.method === "POST") {
+    let body = "";
+    for await (const chunk of ctx.req) body += chunk;
+    accessTokenTtl = Number(JSON.parse(body).seconds);
+    ctx.body = { seconds: accessTokenTtl };
+    return;
   }
   if (ctx.path === "/_test/stats" && ctx.method === "GET") {
     ctx.body = stats;

@@ -4,6 +4,7 @@
 import { before, after } from "node:test";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -59,6 +60,42 @@ export async function waitFor(url, timeoutMs, what) {
   }
 }
 
+/** The process groups `launch` started and has not stopped yet. */
+const running = new Set();
+const killAll = () => {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {}
+  }
+  running.clear();
+};
+// A test process ended from outside (the test command's time limit, Ctrl-C) takes its servers
+// with it: left running, they would hold the ports and answer the next suite's requests.
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGHUP" ? 1 : 15));
+  });
+}
+process.once("exit", killAll);
+
+/**
+ * Fails at once when something already listens on `port`: a server left over from an earlier
+ * run would otherwise answer in place of the one this suite starts.
+ */
+export async function assertPortFree(port, what) {
+  const answers = (host) =>
+    new Promise((resolve) => {
+      const socket = connect({ host, port });
+      socket.setTimeout(2000, () => (socket.destroy(), resolve(true)));
+      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("error", () => resolve(false));
+    });
+  const busy = (await Promise.all(["127.0.0.1", "::1"].map(answers))).some(Boolean);
+  if (busy) throw new Error(`port ${port} (${what}) is already in use: a server left over from an earlier run?`);
+}
+
 /** A child process in its own process group, with its output kept in a log file. */
 export function launch(name, command, args, env) {
   const log = join(artifactDir(), `${name}.log`);
@@ -69,10 +106,12 @@ export function launch(name, command, args, env) {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child.pid);
   const chunks = [];
   child.stdout.on("data", (d) => chunks.push(d));
   child.stderr.on("data", (d) => chunks.push(d));
   child.on("exit", () => writeFileSync(log, Buffer.concat(chunks)));
+  const forget = () => running.delete(child.pid);
   return {
     child,
     output: () => Buffer.concat(chunks).toString(),
@@ -86,12 +125,14 @@ export function launch(name, command, args, env) {
       try {
         process.kill(-child.pid, "SIGKILL");
       } catch {}
+      forget();
     },
   };
 }
 
 /** Starts the local IdP on IDP_PORT. */
 export async function startIdp(extraEnv = {}) {
+  await assertPortFree(IDP_PORT, "the IdP");
   const idp = launch("idp", process.execPath, ["tests/idp/server.mjs"], {
     IDP_PORT: String(IDP_PORT),
     IDP_ISSUER: ISSUER,
@@ -114,6 +155,7 @@ export async function startIdp(extraEnv = {}) {
  * to wrangler's environment (and so to its build command's, scripts/build-worker.sh).
  */
 export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config, script, env = {} } = {}) {
+  await assertPortFree(port, "the worker");
   const persist = mkdtempSync(join(tmpdir(), "edgeward-wrangler-"));
   const all = {
     EDGEWARD_PROFILE: "local",
@@ -152,6 +194,7 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false,
  * (the tokens it mints), or with `trust: "idp"` the IdP (its JWT introspection answers).
  */
 export async function startExampleApi({ workerPort = WORKER_PORT, profile = "debug", trust = "worker" } = {}) {
+  await assertPortFree(API_PORT, "the example API");
   const bin = join(ROOT, "target", profile, "edgeward-example-api");
   const issuer = trust === "idp" ? ISSUER : `http://localhost:${workerPort}`;
   const api = launch("example-api", bin, [], {
