@@ -17,7 +17,7 @@ use std::time::Duration;
 use edgeward_core::cookie::session::DEFAULT_SESSION_TTL;
 use edgeward_core::proxy::Forward;
 use edgeward_core::request::body::{self, MAX_BODY_BYTES};
-use edgeward_core::sessions::{coordinated_refresh, RefreshFlight};
+use edgeward_core::sessions::{coordinated_refresh, RefreshFlights};
 use edgeward_core::sessions::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
 use edgeward_core::{
     Clock, Config, ConfigError, Edge, Error, HttpClient, Log, LogLevel, Outcome, Random,
@@ -243,7 +243,7 @@ const REFRESH_BINDING: &str = "EDGEWARD_REFRESH";
 impl RefreshCoordinator for WorkerPorts {
     async fn coordinate_refresh(
         &self,
-        key: &str,
+        session: &str,
         refresh_token: &str,
     ) -> Option<Result<http::Response<Vec<u8>>, TransportError>> {
         let namespace = self.refresh.as_ref()?;
@@ -251,7 +251,7 @@ impl RefreshCoordinator for WorkerPorts {
             reason: format!("refresh coordinator: {e}"),
         };
         let exchange = async {
-            let mut response = post_to_object(namespace, key, refresh_token).await?;
+            let mut response = post_to_object(namespace, session, refresh_token).await?;
             let status = response.status_code();
             let body = response.bytes().await?;
             Ok::<_, worker::Error>((status, body))
@@ -270,22 +270,22 @@ impl RefreshCoordinator for WorkerPorts {
     }
 }
 
-/// The refresh coordinator: one instance per refresh token (named by its SHA-256), so every
-/// refresh of that token, from any isolate, meets here and makes one grant
-/// ([`edgeward_core::sessions::flight`]). Reachable only through the binding, never from the
-/// Internet.
+/// The refresh coordinator: one instance per session (named by the SHA-256 of its binding id),
+/// so every refresh of that session, from any isolate, meets here; inside, one flight per
+/// refresh token makes one grant for it ([`edgeward_core::sessions::flight`]). Reachable only
+/// through the binding, never from the Internet.
 #[durable_object]
 #[derive(Debug)]
 pub struct EdgewardRefresh {
     env: Env,
-    flight: RefreshFlight,
+    flights: RefreshFlights,
 }
 
 impl DurableObject for EdgewardRefresh {
     fn new(_state: worker::State, env: Env) -> Self {
         Self {
             env,
-            flight: RefreshFlight::default(),
+            flights: RefreshFlights::default(),
         }
     }
 
@@ -303,7 +303,7 @@ impl EdgewardRefresh {
             Err(e) => return from_core(Error::Config(e).into_response()),
         };
         let refresh_token = req.text().await?;
-        from_core(coordinated_refresh(edge, &self.flight, refresh_token).await)
+        from_core(coordinated_refresh(edge, &self.flights, refresh_token).await)
     }
 }
 

@@ -76,9 +76,13 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
         ))
     };
     // Through the platform's single-flight coordinator when there is one (parallel refreshes
-    // from every tab and isolate then make one grant), else straight to the provider.
-    let key = token_key(refresh_token);
-    let granted = match ports.coordinate_refresh(&key, refresh_token).await {
+    // from every tab and isolate then make one grant), else straight to the provider. One
+    // coordinator per session, named by its binding id, which stays the same through every
+    // rotation of the refresh token (stateless mode: the random id made at login; server mode:
+    // the session id's hash, the store's handle); hashed once more, so no session id is an
+    // object's name.
+    let coordinator = token_key(&session.binding.id);
+    let granted = match ports.coordinate_refresh(&coordinator, refresh_token).await {
         Some(answer) => {
             let answer = answer.map_err(|e| Error::IdpUnavailable(e.reason))?;
             oidc::parse_token_answer("the refresh coordinator", &answer).map_err(|e| match e {

@@ -72,16 +72,17 @@ pub trait SharedCache {
 }
 
 /// Where refresh-token grants are made when the platform can make them once for everyone:
-/// every isolate's refresh of the same refresh token meets in one place (on Cloudflare a
-/// Durable Object named by `key`, which runs the core's single-flight refresh), so parallel
-/// refreshes make one grant and rotation never sees the old token twice.
+/// every isolate's refresh of one session meets in one place (on Cloudflare a Durable Object
+/// named by `session`, which runs the core's single-flight refresh, one flight per refresh
+/// token), so parallel refreshes make one grant and rotation never sees the old token twice.
 pub trait RefreshCoordinator {
     /// The token endpoint's answer (status and body) to a refresh-token grant for
-    /// `refresh_token`; `key` is its SHA-256, hex. `None` when the platform has no
-    /// coordinator: the core then asks the provider itself.
+    /// `refresh_token`; `session` names the session's coordinator (the SHA-256, hex, of its
+    /// binding id: the same for the whole session, whichever refresh token it holds). `None`
+    /// when the platform has no coordinator: the core then asks the provider itself.
     fn coordinate_refresh(
         &self,
-        key: &str,
+        session: &str,
         refresh_token: &str,
     ) -> impl Future<Output = Option<Result<http::Response<Vec<u8>>, TransportError>>>;
 }

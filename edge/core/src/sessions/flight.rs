@@ -13,6 +13,7 @@
 //! worker, a token endpoint that answers each refresh token once.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
 
@@ -20,6 +21,7 @@ use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 
 use super::Context;
 use crate::oidc;
+use crate::platform::crypto::token_key;
 use crate::platform::ports::{Clock, TransportError};
 use crate::platform::{Error, Response};
 
@@ -46,8 +48,8 @@ enum State {
 }
 
 /// One refresh token's flight. Single-threaded (a Durable Object handles its requests on one
-/// thread, interleaving them only at `await`s).
-#[derive(Default)]
+/// thread, interleaving them only at `await`s). A clone is the same flight.
+#[derive(Default, Clone)]
 pub struct RefreshFlight {
     state: Rc<RefCell<State>>,
 }
@@ -66,6 +68,16 @@ impl std::fmt::Debug for RefreshFlight {
 }
 
 impl RefreshFlight {
+    /// Whether the flight still has something to give at `now`: a grant running, or an answer
+    /// within the grace window. (Idle: never started, or its provider could not be reached.)
+    fn matters(&self, now: u64, grace: u64) -> bool {
+        match &*self.state.borrow() {
+            State::Idle => false,
+            State::Running(_) => true,
+            State::Done { at, .. } => now < at + grace,
+        }
+    }
+
     /// The answer for this refresh token: the one from within the last `grace` seconds, the one
     /// being fetched, or a new one from `grant` (called only then).
     pub async fn run<F>(
@@ -109,15 +121,61 @@ impl RefreshFlight {
     }
 }
 
-/// The coordinator's side of a refresh: runs the grant for `refresh_token` in `flight` and
-/// answers what the token endpoint answered (or 502 when the provider could not be reached).
+/// The flights of one session's coordinator: one [`RefreshFlight`] per refresh token the
+/// session has presented (each rotation brings a new one), keyed by the token's SHA-256, which
+/// is computed here from the token the caller presents: an answer goes only to a caller that
+/// presents the very token it was granted for, whichever object it asks.
+///
+/// Pruned on every call: a flight whose answer is older than the grace window, or whose grant
+/// could not reach the provider, is dropped (a running one never is). So the map holds the
+/// tokens of the last `grace` seconds: with one refresh per access-token lifetime, one or two.
+#[derive(Debug, Default)]
+pub struct RefreshFlights {
+    flights: RefCell<HashMap<String, RefreshFlight>>,
+}
+
+impl RefreshFlights {
+    /// The answer for `refresh_token`: as [`RefreshFlight::run`], in that token's own flight.
+    pub async fn run<F>(
+        &self,
+        refresh_token: &str,
+        now: u64,
+        grace: u64,
+        grant: impl FnOnce() -> F,
+    ) -> Result<Answer, TransportError>
+    where
+        F: Future<Output = Result<Answer, TransportError>> + 'static,
+    {
+        let flight = {
+            let mut flights = self.flights.borrow_mut();
+            flights.retain(|_, flight| flight.matters(now, grace));
+            flights.entry(token_key(refresh_token)).or_default().clone()
+        };
+        flight.run(now, grace, grant).await
+    }
+
+    /// How many refresh tokens' flights are kept.
+    pub fn len(&self) -> usize {
+        self.flights.borrow().len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.flights.borrow().is_empty()
+    }
+}
+
+/// The coordinator's side of a refresh: runs the grant for `refresh_token` in its flight among
+/// the session's `flights` and answers what the token endpoint answered (or 502 when the
+/// provider could not be reached).
 pub async fn coordinated_refresh<C: Context + 'static>(
     edge: Rc<C>,
-    flight: &RefreshFlight,
+    flights: &RefreshFlights,
     refresh_token: String,
 ) -> Response {
     let now = edge.ports().now();
     let grace = edge.session_settings().refresh_grace;
+    let presented = refresh_token.clone();
     let grant = || {
         let edge = Rc::clone(&edge);
         async move {
@@ -144,7 +202,7 @@ pub async fn coordinated_refresh<C: Context + 'static>(
             })
         }
     };
-    match flight.run(now, grace, grant).await {
+    match flights.run(&presented, now, grace, grant).await {
         Ok(answer) => {
             let mut response = Response::new(answer.body);
             *response.status_mut() =
@@ -247,6 +305,136 @@ mod tests {
             flight.run(3, 30, || async { Ok::<_, TransportError>(answer(8)) }),
         );
         assert_eq!(later, Ok(answer(7)), "and its outcome was recorded");
+    }
+
+    #[test]
+    fn a_token_never_gets_the_answer_another_token_of_the_same_object_got() {
+        // The attack: one object per session, so a second refresh token arriving there (the
+        // rotated one, or any other) must not be handed the first token's tokens.
+        let flights = RefreshFlights::default();
+        let grant = |n: u8| move || async move { Ok::<_, TransportError>(answer(n)) };
+        let run = |token: &'static str, now: u64, n: u8| {
+            futures_executor::block_on(flights.run(token, now, 30, grant(n)))
+        };
+        assert_eq!(run("token-a", 100, 1), Ok(answer(1)));
+        assert_eq!(
+            run("token-b", 101, 2),
+            Ok(answer(2)),
+            "token-b gets its own grant, never token-a's answer"
+        );
+        assert_eq!(
+            run("token-a", 102, 3),
+            Ok(answer(1)),
+            "token-a's answer is kept"
+        );
+        assert_eq!(run("token-b", 103, 4), Ok(answer(2)), "and token-b's");
+    }
+
+    #[test]
+    fn parallel_callers_of_several_tokens_in_one_object_make_one_grant_per_token() {
+        let flights = RefreshFlights::default();
+        let grants = Rc::new(RefCell::new(Vec::<&str>::new()));
+        let call = |token: &'static str| {
+            let grants = Rc::clone(&grants);
+            flights.run(token, 100, 30, move || {
+                grants.borrow_mut().push(token);
+                let n = grants.borrow().len() as u8;
+                async move {
+                    yield_once().await;
+                    Ok(answer(n))
+                }
+            })
+        };
+        let tokens = ["rt-1", "rt-2", "rt-3"];
+        let results =
+            futures_executor::block_on(join_all((0..60).map(|i| call(tokens[i % tokens.len()]))));
+        assert_eq!(
+            *grants.borrow(),
+            tokens,
+            "one grant per token, in arrival order"
+        );
+        for (i, result) in results.iter().enumerate() {
+            let n = (i % tokens.len()) as u8 + 1;
+            assert_eq!(
+                result,
+                &Ok(answer(n)),
+                "caller {i} gets its own token's answer"
+            );
+        }
+        assert_eq!(flights.len(), 3);
+    }
+
+    #[test]
+    fn flights_are_pruned_after_the_grace_window_but_never_while_running() {
+        let flights = RefreshFlights::default();
+        let ok = |n: u8| move || async move { Ok::<_, TransportError>(answer(n)) };
+        let down = || async {
+            Err(TransportError {
+                reason: "down".into(),
+            })
+        };
+        // A grant that outlives the grace window: still running, so kept.
+        let (open, gate) = futures_channel_like();
+        let mut slow = Box::pin(flights.run("slow", 100, 30, move || async move {
+            gate.await;
+            Ok(answer(9))
+        }));
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(slow.as_mut().poll(&mut cx).is_pending());
+        // One token per refresh, 10 s apart, as a busy session rotates them.
+        for (i, now) in (100..200).step_by(10).enumerate() {
+            let token = format!("rt-{i}");
+            let got = futures_executor::block_on(flights.run(&token, now, 30, ok(i as u8)));
+            assert_eq!(got, Ok(answer(i as u8)));
+            // The ones from the last 30 s, and the slow one.
+            assert!(
+                flights.len() <= 4,
+                "{} flights kept at {now}",
+                flights.len()
+            );
+        }
+        let _ = futures_executor::block_on(flights.run("unreachable", 200, 30, down));
+        open.set(true);
+        assert_eq!(futures_executor::block_on(slow), Ok(answer(9)));
+        // At 240: the slow one's answer (recorded at 100) and every other is past the grace
+        // window, and the unreachable one was never kept: only the new token's flight is left.
+        let _ = futures_executor::block_on(flights.run("rt-new", 240, 30, ok(1)));
+        assert_eq!(flights.len(), 1);
+        // And a token whose flight was pruned is granted anew, as after the grace window.
+        let again = futures_executor::block_on(flights.run("rt-9", 241, 30, ok(2)));
+        assert_eq!(again, Ok(answer(2)));
+    }
+
+    #[test]
+    fn each_token_keeps_a_refusal_and_forgets_an_unreachable_provider() {
+        let flights = RefreshFlights::default();
+        let refused = Answer {
+            status: 400,
+            body: br#"{"error":"invalid_grant"}"#.to_vec(),
+        };
+        let run = |token: &str, now: u64, result: Result<Answer, TransportError>| {
+            futures_executor::block_on(flights.run(token, now, 30, move || async move { result }))
+        };
+        // (token, now, what the provider would answer, what the caller gets)
+        let down_err = Err(TransportError {
+            reason: "down".into(),
+        });
+        let cases: [(
+            &str,
+            u64,
+            Result<Answer, TransportError>,
+            Result<Answer, TransportError>,
+        ); 5] = [
+            ("refused", 1, Ok(refused.clone()), Ok(refused.clone())),
+            ("refused", 2, Ok(answer(1)), Ok(refused.clone())),
+            ("flaky", 3, down_err.clone(), down_err.clone()),
+            ("flaky", 4, Ok(answer(2)), Ok(answer(2))),
+            ("flaky", 5, Ok(answer(3)), Ok(answer(2))),
+        ];
+        for (token, now, provider, expected) in cases {
+            assert_eq!(run(token, now, provider), expected, "{token} at {now}");
+        }
     }
 
     /// Pending once, then ready: a stand-in for waiting on the network.

@@ -14,7 +14,7 @@ pub mod live;
 pub mod registry;
 pub mod server;
 
-pub use flight::{coordinated_refresh, RefreshFlight};
+pub use flight::{coordinated_refresh, RefreshFlight, RefreshFlights};
 pub(crate) use live::{
     end_session, ensure_live, load_session, read_session, require_registry, revoke_all, Loaded,
 };

@@ -84,7 +84,7 @@ impl SignatureVerifier for FakePorts {
 impl RefreshCoordinator for FakePorts {
     async fn coordinate_refresh(
         &self,
-        _key: &str,
+        _session: &str,
         _refresh_token: &str,
     ) -> Option<Result<http::Response<Vec<u8>>, TransportError>> {
         None
