@@ -1,6 +1,8 @@
-//! Single-flight refresh: the logic a refresh coordinator (on Cloudflare, a Durable Object named
-//! by the SHA-256 of one refresh token) runs, so that every refresh of that token — from any
-//! tab, any isolate — makes at most one grant at the identity provider.
+//! Single-flight refresh: the logic a refresh coordinator (on Cloudflare, one Durable Object per
+//! session, named by the SHA-256 of the session's binding id) runs, so that every refresh of one
+//! refresh token — from any tab, any isolate — makes at most one grant at the identity provider.
+//! A session presents a new refresh token after each rotation; its coordinator keeps one flight
+//! per token ([`RefreshFlights`], keyed by the token's SHA-256), dropped after the grace window.
 //!
 //! The first caller starts the grant; callers arriving while it runs wait for the same answer;
 //! callers arriving within the grace window after it (`EDGEWARD_REFRESH_GRACE`, 30 s by
