@@ -1,14 +1,17 @@
-// scripts/refresh-latency.mjs — how long `POST /auth/refresh` takes as one session's refreshes
-// accumulate, in `wrangler dev` with the release build, against the local IdP (README
-// "Performance"). Prints, for N successive refreshes of one session (default 400): the p50 of
-// refreshes 31–40 and of the last 10, the same for N direct refresh-token grants at the IdP (the
-// IdP's own share, which every refresh includes), and how many refresh coordinator objects
-// workerd made.
+// scripts/refresh-latency.mjs — what `POST /auth/refresh` costs as one session's refreshes
+// accumulate, in `wrangler dev` (without its inspector, as scripts/bench-agent.mjs runs it) with
+// the release build, against the local IdP (README "Performance"). Prints, for N successive
+// refreshes of one session (default 400): the p50 of refreshes 31–40 and of the last 10, and the
+// CPU that wrangler dev's own processes (its process group: workerd and wrangler, no one else's)
+// spent per refresh over refreshes 11–40 and the last 30, above what they spend per 404 answered
+// at once; the latency of N direct refresh-token grants at the IdP (its own share, which every
+// refresh includes); and how many refresh coordinator objects workerd made.
 //
 //   TEST_WORKER_PORT=8880 TEST_IDP_PORT=9180 node scripts/refresh-latency.mjs [N]
 //
-// A measurement, not a test: nothing here passes or fails on a number.
-import { readdirSync } from "node:fs";
+// A measurement, not a test: nothing here passes or fails on a number. CPU comes from /proc in
+// 10 ms ticks, so a window of 30 calls is good to about ±0.5 ms per call.
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startIdp, startWorker, ORIGIN, ISSUER, CLIENT_SECRET } from "../tests/support/stack.mjs";
 import { signIn, openCookie } from "../tests/support/session.mjs";
@@ -20,14 +23,32 @@ const p50 = (xs) => {
 };
 const ms = (x) => `${x.toFixed(1)} ms`;
 
-async function timed(n, once) {
+/** CPU seconds used so far by the processes of process group `group` (Linux /proc). */
+function cpuOfGroup(group) {
+  let seconds = 0;
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) === group) seconds += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {}
+  }
+  return seconds;
+}
+
+/** Runs `once` n times; the latency of each, and CPU ms per call of the worker's processes. */
+async function timed(n, once, group, windows = []) {
   const took = [];
-  for (let i = 0; i < n; i++) {
+  const cpu = [];
+  for (let i = 0; i <= n; i++) {
+    if (group) cpu[i] = cpuOfGroup(group);
+    if (i === n) break;
     const t0 = performance.now();
     await once(i);
     took.push(performance.now() - t0);
   }
-  return took;
+  const perCall = windows.map(([from, to]) => ((cpu[to] - cpu[from]) * 1000) / (to - from));
+  return { took, perCall };
 }
 
 function report(what, took) {
@@ -38,19 +59,41 @@ function report(what, took) {
 }
 
 const idp = await startIdp();
-const worker = await startWorker();
+const worker = await startWorker({ lean: true });
+const group = worker.child.pid;
 try {
   const { jar, csrf } = await signIn();
   // Warm the worker's isolate and the IdP's discovery before measuring.
   await jar.fetch(`${ORIGIN}/auth/session`);
-  const viaWorker = await timed(rounds, async (i) => {
-    const r = await jar.fetch(`${ORIGIN}/auth/refresh`, {
-      method: "POST",
-      headers: { origin: ORIGIN, "x-edgeward-csrf": csrf },
-    });
-    if (r.status !== 204) throw new Error(`refresh ${i + 1} answered ${r.status}: ${await r.text()}`);
-  });
-  report("POST /auth/refresh", viaWorker);
+  const floor = await timed(
+    300,
+    async () => {
+      const r = await fetch(`${ORIGIN}/auth/nothing-here`);
+      await r.arrayBuffer();
+      if (r.status !== 404) throw new Error(`the 404 answered ${r.status}`);
+    },
+    group,
+    [[100, 300]],
+  );
+  const [floorCpu] = floor.perCall;
+  console.log(`GET /auth/nothing-here: p50 ${ms(p50(floor.took.slice(100)))}, CPU ${ms(floorCpu)} per call`);
+  const windows = [[10, 40], [rounds - 30, rounds]];
+  const viaWorker = await timed(
+    rounds,
+    async (i) => {
+      const r = await jar.fetch(`${ORIGIN}/auth/refresh`, {
+        method: "POST",
+        headers: { origin: ORIGIN, "x-edgeward-csrf": csrf },
+      });
+      if (r.status !== 204) throw new Error(`refresh ${i + 1} answered ${r.status}: ${await r.text()}`);
+    },
+    group,
+    windows,
+  );
+  report("POST /auth/refresh", viaWorker.took);
+  console.log(
+    `  CPU per refresh above the 404: ${windows.map(([f, t], i) => `refreshes ${f + 1}–${t} ${ms(viaWorker.perCall[i] - floorCpu)}`).join(", ")}`,
+  );
 
   // The IdP's own share: the same grant, made straight at its token endpoint by another session's
   // refresh token.
@@ -58,7 +101,7 @@ try {
   let token = openCookie("__Host-edgeward-rt", other.jar.get(ORIGIN, "__Host-edgeward-rt").value).token;
   const discovery = await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json();
   const basic = `Basic ${Buffer.from(`edgeward:${CLIENT_SECRET}`).toString("base64")}`;
-  const direct = await timed(rounds, async (i) => {
+  const { took: direct } = await timed(rounds, async (i) => {
     const r = await fetch(discovery.token_endpoint, {
       method: "POST",
       headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
