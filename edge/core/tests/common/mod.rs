@@ -44,6 +44,8 @@ pub struct FakePorts {
     /// "meanwhile", e.g. while a grant is at the IdP).
     #[allow(clippy::type_complexity)]
     pub on_send: RefCell<Option<Box<dyn Fn(&str)>>>,
+    /// The coordinator every refresh was sent to: (its name, the SHA-256 of the refresh token).
+    pub coordinated: RefCell<Vec<(String, String)>>,
 }
 
 impl Log for FakePorts {
@@ -80,13 +82,18 @@ impl SignatureVerifier for FakePorts {
 }
 
 /// No coordinator: the core makes refresh grants itself (the coordinator's logic is
-/// `edgeward_core::sessions::flight`, tested on its own).
+/// `edgeward_core::sessions::flight`, tested on its own); which coordinator each refresh named
+/// is recorded.
 impl RefreshCoordinator for FakePorts {
     async fn coordinate_refresh(
         &self,
-        _session: &str,
-        _refresh_token: &str,
+        session: &str,
+        refresh_token: &str,
     ) -> Option<Result<http::Response<Vec<u8>>, TransportError>> {
+        self.coordinated.borrow_mut().push((
+            session.to_owned(),
+            edgeward_core::platform::crypto::token_key(refresh_token),
+        ));
         None
     }
 }
