@@ -3,9 +3,9 @@
 // the release build, against the local IdP (README "Performance"). Prints, for N successive
 // refreshes of one session (default 400): the p50 of refreshes 31–40 and of the last 10, and the
 // CPU that wrangler dev's own processes (its process group: workerd and wrangler, no one else's)
-// spent per refresh over refreshes 11–40 and the last 30, above what they spend per 404 answered
-// at once; the latency of N direct refresh-token grants at the IdP (its own share, which every
-// refresh includes); and how many refresh coordinator objects workerd made.
+// spent per refresh over refreshes 11–40, the last 30 and 11–N, above what they spend per 404
+// answered at once; the latency of N direct refresh-token grants at the IdP (its own share, which
+// every refresh includes); and how many refresh coordinator objects workerd made.
 //
 //   TEST_WORKER_PORT=8880 TEST_IDP_PORT=9180 node scripts/refresh-latency.mjs [N]
 //
@@ -77,7 +77,7 @@ try {
   );
   const [floorCpu] = floor.perCall;
   console.log(`GET /auth/nothing-here: p50 ${ms(p50(floor.took.slice(100)))}, CPU ${ms(floorCpu)} per call`);
-  const windows = [[10, 40], [rounds - 30, rounds]];
+  const windows = [[10, 40], [rounds - 30, rounds], [10, rounds]];
   const viaWorker = await timed(
     rounds,
     async (i) => {
