@@ -70,10 +70,19 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
         .refresh
         .as_deref()
         .ok_or_else(|| Error::SessionExpired("there is no refresh token".into()))?;
+    // Only `invalid_grant` says the grant is gone, and so the session. Any other refusal (a
+    // rate limit, a client that no longer authenticates) is the provider failing, not the
+    // session: 502, cookies kept, and the next refresh tries again.
     let refused = |code: String| {
-        Error::SessionExpired(format!(
-            "the identity provider refused the refresh ({code})"
-        ))
+        if code == oidc::INVALID_GRANT {
+            Error::SessionExpired(format!(
+                "the identity provider refused the refresh ({code})"
+            ))
+        } else {
+            Error::IdpUnavailable(format!(
+                "the identity provider answered the refresh with {code}"
+            ))
+        }
     };
     // Through the platform's single-flight coordinator when there is one (parallel refreshes
     // from every tab and isolate then make one grant), else straight to the provider. One

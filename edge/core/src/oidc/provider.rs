@@ -175,18 +175,7 @@ pub fn parse_token_answer(
         });
     }
     if status.is_client_error() {
-        #[derive(Deserialize)]
-        struct OAuthError {
-            error: String,
-        }
-        if let Ok(e) = serde_json::from_slice::<OAuthError>(response.body()) {
-            // Only the code, restricted to its RFC 6749 alphabet: never echo free text.
-            let code: String = e
-                .error
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .take(64)
-                .collect();
+        if let Some(code) = oauth_error_code(response.body()) {
             return Err(TokenError::Refused(code));
         }
     }
@@ -194,6 +183,30 @@ pub fn parse_token_answer(
         "{url} answered HTTP {}",
         status.as_u16()
     )))
+}
+
+/// The OAuth error code that says a grant is gone for good (RFC 6749 §5.2: the authorization
+/// code or refresh token is invalid, expired, revoked or was issued to another client). It is
+/// the only refusal that ends a session: any other (`invalid_client` after a secret rotated,
+/// a `429` rate limit with an OAuth body, `temporarily_unavailable`, …) says nothing about the
+/// grant itself.
+pub const INVALID_GRANT: &str = "invalid_grant";
+
+/// The `error` of an OAuth error body (RFC 6749 §5.2), restricted to its RFC 6749 alphabet and
+/// 64 characters (never echoed as free text); `None` when the body is not one.
+pub fn oauth_error_code(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct OAuthError {
+        error: String,
+    }
+    let e = serde_json::from_slice::<OAuthError>(body).ok()?;
+    Some(
+        e.error
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect(),
+    )
 }
 
 /// Revokes a refresh token (RFC 7009). `Ok` when the provider answered 2xx.

@@ -123,6 +123,10 @@ impl RefreshFlight {
     }
 }
 
+/// How many refresh tokens one session's coordinator keeps flights for. A session presents one
+/// or two within a grace window; more is someone replaying its old refresh cookies.
+pub const MAX_FLIGHTS: usize = 32;
+
 /// The flights of one session's coordinator: one [`RefreshFlight`] per refresh token the
 /// session has presented (each rotation brings a new one), keyed by the token's SHA-256, which
 /// is computed here from the token the caller presents: an answer goes only to a caller that
@@ -131,6 +135,8 @@ impl RefreshFlight {
 /// Pruned on every call: a flight whose answer is older than the grace window, or whose grant
 /// could not reach the provider, is dropped (a running one never is). So the map holds the
 /// tokens of the last `grace` seconds: with one refresh per access-token lifetime, one or two.
+/// At most [`MAX_FLIGHTS`] are kept: a token beyond them gets no grant (the caller a 502, its
+/// cookies kept) until older ones are pruned.
 #[derive(Debug, Default)]
 pub struct RefreshFlights {
     flights: RefCell<HashMap<String, RefreshFlight>>,
@@ -151,7 +157,21 @@ impl RefreshFlights {
         let flight = {
             let mut flights = self.flights.borrow_mut();
             flights.retain(|_, flight| flight.matters(now, grace));
-            flights.entry(token_key(refresh_token)).or_default().clone()
+            let key = token_key(refresh_token);
+            match flights.get(&key) {
+                Some(flight) => flight.clone(),
+                // Only the session's own holder can present its tokens, but replaying its old
+                // refresh cookies would otherwise grow one object without bound.
+                None if flights.len() >= MAX_FLIGHTS => {
+                    return Err(TransportError {
+                        reason: format!(
+                            "{MAX_FLIGHTS} refresh tokens of this session are in flight or within \
+                             the grace window: no grant for another one now"
+                        ),
+                    })
+                }
+                None => flights.entry(key).or_default().clone(),
+            }
         };
         flight.run(now, grace, grant).await
     }
@@ -198,8 +218,24 @@ pub async fn coordinated_refresh<C: Context + 'static>(
                 .map_err(|e| TransportError {
                     reason: format!("{e:?}"),
                 })?;
+            // Kept and shared is only what settles this token: tokens, or `invalid_grant`. Any
+            // other answer (a rate limit, a client that no longer authenticates, a server
+            // error) says nothing about the token: not kept, the next caller asks again.
+            let status = response.status();
+            let code = oidc::oauth_error_code(response.body());
+            if !(status.is_success()
+                || status.is_client_error() && code.as_deref() == Some(oidc::INVALID_GRANT))
+            {
+                return Err(TransportError {
+                    reason: format!(
+                        "the token endpoint answered HTTP {} {}",
+                        status.as_u16(),
+                        code.unwrap_or_default()
+                    ),
+                });
+            }
             Ok(Answer {
-                status: response.status().as_u16(),
+                status: status.as_u16(),
                 body: response.into_body(),
             })
         }
