@@ -194,36 +194,48 @@ fn review2_a_flood_of_other_tokens_never_prunes_a_running_flight() {
 /// grace window (or while its grant runs) was one more flight and one more grant at the
 /// provider, all in the one object of the session (5,000 of 5,000 kept). Each such token must be
 /// a refresh token sealed with this session's binding, so only the session's own holder can do
-/// it, by replaying its old refresh cookies. Now at most `MAX_FLIGHTS` are kept; a token beyond
-/// them gets no grant (a transport error: the caller's 502, not remembered).
+/// it, by replaying its old refresh cookies. Now at most `MAX_FLIGHTS` are kept: beyond them the
+/// oldest answer goes, and when all are running grants a new token gets none (a transport
+/// error: the caller's 502, not remembered).
 #[test]
-fn review2_the_map_is_capped_distinct_tokens_beyond_the_cap_get_no_grant() {
+fn review2_the_map_is_capped_the_oldest_answer_goes_a_running_grant_never() {
     const N: u32 = 5_000;
     let cap = MAX_FLIGHTS as u32;
     let flights = RefreshFlights::default();
     let grants = Rc::new(Cell::new(0u32));
-    let mut turned_away = 0;
     for i in 0..N {
         let g = Rc::clone(&grants);
         let token = format!("rotated-rt-{i}");
         // All within 30 s; the provider refuses each (reuse of an old token).
-        let got = block(flights.run(&token, 100 + u64::from(i % 29), 30, move || {
-            g.set(g.get() + 1);
-            async { Ok::<_, TransportError>(refused()) }
-        }));
-        match got {
-            Ok(answer) => assert_eq!(answer, refused()),
-            Err(_) => turned_away += 1,
-        }
+        let got = block(
+            flights.run(&token, 100 + u64::from(i * 29 / N), 30, move || {
+                g.set(g.get() + 1);
+                async { Ok::<_, TransportError>(refused()) }
+            }),
+        );
+        assert_eq!(got, Ok(refused()), "{token}: answered");
+        assert!(flights.len() <= MAX_FLIGHTS, "never more than the cap");
     }
-    assert_eq!(grants.get(), cap, "one grant per token, up to the cap");
-    assert_eq!(turned_away, N - cap, "the rest get no grant");
-    assert_eq!(flights.len(), MAX_FLIGHTS, "and only the cap is kept");
-    // A token already kept still gets its answer when the map is full.
-    let again = block(flights.run("rotated-rt-0", 110, 30, || async {
+    assert_eq!(grants.get(), N, "one grant per token");
+    assert_eq!(
+        flights.len(),
+        MAX_FLIGHTS,
+        "only the newest answers are kept"
+    );
+    // The newest are still shared; the oldest went.
+    let newest = format!("rotated-rt-{}", N - 1);
+    let again = block(flights.run(&newest, 129, 30, || async {
         Ok::<_, TransportError>(ok(99))
     }));
-    assert_eq!(again, Ok(refused()), "a kept token is still answered");
+    assert_eq!(
+        again,
+        Ok(refused()),
+        "a kept token is still answered from memory"
+    );
+    let oldest = block(flights.run("rotated-rt-0", 129, 30, || async {
+        Ok::<_, TransportError>(ok(99))
+    }));
+    assert_eq!(oldest, Ok(ok(99)), "the oldest was dropped: asked again");
     // With no grace window, running grants are kept up to the cap (none may be pruned).
     let flights = RefreshFlights::default();
     let (open, wait) = gate();

@@ -80,6 +80,14 @@ impl RefreshFlight {
         }
     }
 
+    /// When the answer kept was got, if one is kept (not while a grant runs).
+    fn answered_at(&self) -> Option<u64> {
+        match &*self.state.borrow() {
+            State::Done { at, .. } => Some(*at),
+            _ => None,
+        }
+    }
+
     /// The answer for this refresh token: the one from within the last `grace` seconds, the one
     /// being fetched, or a new one from `grant` (called only then).
     pub async fn run<F>(
@@ -124,7 +132,8 @@ impl RefreshFlight {
 }
 
 /// How many refresh tokens one session's coordinator keeps flights for. A session presents one
-/// or two within a grace window; more is someone replaying its old refresh cookies.
+/// or two within a grace window; more is a burst of refreshes or someone replaying its old
+/// refresh cookies.
 pub const MAX_FLIGHTS: usize = 32;
 
 /// The flights of one session's coordinator: one [`RefreshFlight`] per refresh token the
@@ -135,8 +144,8 @@ pub const MAX_FLIGHTS: usize = 32;
 /// Pruned on every call: a flight whose answer is older than the grace window, or whose grant
 /// could not reach the provider, is dropped (a running one never is). So the map holds the
 /// tokens of the last `grace` seconds: with one refresh per access-token lifetime, one or two.
-/// At most [`MAX_FLIGHTS`] are kept: a token beyond them gets no grant (the caller a 502, its
-/// cookies kept) until older ones are pruned.
+/// At most [`MAX_FLIGHTS`] are kept: beyond them the oldest answer is dropped, and when all of
+/// them are running grants, a new token gets none (the caller a 502, its cookies kept).
 #[derive(Debug, Default)]
 pub struct RefreshFlights {
     flights: RefCell<HashMap<String, RefreshFlight>>,
@@ -160,17 +169,33 @@ impl RefreshFlights {
             let key = token_key(refresh_token);
             match flights.get(&key) {
                 Some(flight) => flight.clone(),
-                // Only the session's own holder can present its tokens, but replaying its old
-                // refresh cookies would otherwise grow one object without bound.
-                None if flights.len() >= MAX_FLIGHTS => {
-                    return Err(TransportError {
-                        reason: format!(
-                            "{MAX_FLIGHTS} refresh tokens of this session are in flight or within \
-                             the grace window: no grant for another one now"
-                        ),
-                    })
+                None => {
+                    // Only the session's own holder can present its tokens, but replaying its
+                    // old refresh cookies would otherwise grow one object without bound. When
+                    // full, the oldest answer goes (a late caller of that token then asks the
+                    // provider again); a running grant never does.
+                    if flights.len() >= MAX_FLIGHTS {
+                        let oldest = flights
+                            .iter()
+                            .filter_map(|(key, flight)| flight.answered_at().map(|at| (at, key)))
+                            .min()
+                            .map(|(_, key)| key.clone());
+                        match oldest {
+                            Some(oldest) => {
+                                flights.remove(&oldest);
+                            }
+                            None => {
+                                return Err(TransportError {
+                                    reason: format!(
+                                        "{MAX_FLIGHTS} grants of this session's refresh tokens \
+                                         are running: no grant for another one now"
+                                    ),
+                                })
+                            }
+                        }
+                    }
+                    flights.entry(key).or_default().clone()
                 }
-                None => flights.entry(key).or_default().clone(),
             }
         };
         flight.run(now, grace, grant).await
