@@ -44,17 +44,30 @@ function processes() {
   return all;
 }
 
-/** CPU seconds of the process tree under `root` (the root and every descendant alive now). */
-function treeCpu(all, root) {
+/** The pids of the process tree under `root` (the root and every descendant alive now). */
+function tree(all, root) {
   const children = new Map();
   for (const [pid, { ppid }] of all) (children.get(ppid) ?? children.set(ppid, []).get(ppid)).push(pid);
-  let seconds = 0;
   const queue = [root];
-  for (let i = 0; i < queue.length; i++) {
-    seconds += all.get(queue[i])?.cpu ?? 0;
-    queue.push(...(children.get(queue[i]) ?? []));
-  }
-  return seconds;
+  for (let i = 0; i < queue.length; i++) queue.push(...(children.get(queue[i]) ?? []));
+  return queue.filter((pid) => all.has(pid));
+}
+
+/** CPU seconds of the process tree under `root`. */
+const treeCpu = (all, root) => tree(all, root).reduce((sum, pid) => sum + all.get(pid).cpu, 0);
+
+/** "node, workerd, workerd": the programs of the process tree under `root`, for the report. */
+export function treePrograms(root) {
+  if (!existsSync("/proc/self/stat")) return "";
+  return tree(processes(), root)
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].split("/").pop();
+      } catch {
+        return "?";
+      }
+    })
+    .join(", ");
 }
 
 /**

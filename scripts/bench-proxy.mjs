@@ -66,6 +66,7 @@ const result = {
   seconds: SECONDS,
   concurrency: CONNECTIONS,
   sequentialN: SEQ_N,
+  runtimeProcesses: worker.programs,
   rows,
   warmVsDirect: rows.warm.rps / rows.direct.rps,
   warmVsIntrospect: rows.warm.rps / rows.introspect.rps,

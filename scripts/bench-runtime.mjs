@@ -12,7 +12,7 @@ import http from "node:http";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startWorker, ROOT } from "../tests/support/stack.mjs";
-import { cpuByPart, describe, perRequest } from "./bench-cpu.mjs";
+import { cpuByPart, describe, perRequest, treePrograms } from "./bench-cpu.mjs";
 
 export const RUNTIME = process.env.BENCH_RUNTIME || "wrangler";
 export const RUNTIME_LABEL = { wrangler: "wrangler dev", workerd: "one workerd" }[RUNTIME];
@@ -20,10 +20,16 @@ if (!RUNTIME_LABEL) throw new Error(`BENCH_RUNTIME is ${RUNTIME}: wrangler or wo
 
 /** Starts the worker in the runtime under measurement, with the test vars and `vars` on top. */
 export async function startBenchWorker(vars = {}) {
-  if (RUNTIME === "wrangler") return startWorker({ lean: true, vars });
-  const bundle = process.env.BENCH_WORKERD_BUNDLE || join(ROOT, "target/bench/dry-run");
-  if (!existsSync(bundle)) throw new Error(`no bundle at ${bundle}: run scripts/bench.sh (it writes it) or set BENCH_WORKERD_BUNDLE`);
-  return startWorker({ runtime: "workerd", bundle, vars });
+  let worker;
+  if (RUNTIME === "wrangler") worker = await startWorker({ lean: true, vars });
+  else {
+    const bundle = process.env.BENCH_WORKERD_BUNDLE || join(ROOT, "target/bench/dry-run");
+    if (!existsSync(bundle)) throw new Error(`no bundle at ${bundle}: run scripts/bench.sh (it writes it) or set BENCH_WORKERD_BUNDLE`);
+    worker = await startWorker({ runtime: "workerd", bundle, vars });
+  }
+  worker.programs = treePrograms(worker.child.pid);
+  console.error(`  [${RUNTIME_LABEL}] the runtime's process tree (its CPU is counted): ${worker.programs}`);
+  return worker;
 }
 
 /** The parts whose CPU is counted: name → the pid at the root of its process tree. */
