@@ -27,7 +27,8 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { createRequire } from "node:module";
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
@@ -40,19 +41,20 @@ export function workerdBinary() {
 
 /**
  * wrangler.toml as wrangler itself reads it (`unstable_readConfig`; the assets directory made
- * absolute). Read in a child process: loading wrangler installs signal handlers that end the
- * process, and costs the caller (a benchmark's load generator) seconds of CPU and memory.
+ * absolute). Read in a child process: loaded into the caller, wrangler changed how it ends on
+ * a signal (scripts/workerd-run.mjs then left workerd running after SIGTERM), and it costs the
+ * caller (a benchmark's load generator) seconds of CPU and its memory.
  */
 export async function readWranglerConfig(path = "wrangler.toml") {
   const script = `const { unstable_readConfig } = await import("wrangler");
 process.stdout.write(JSON.stringify(unstable_readConfig({ config: process.argv[1] }, { hideWarnings: true })));`;
-  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script, resolve(path)], {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script, resolve(path)], {
     cwd: dirname(fileURLToPath(import.meta.url)),
     encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 16 * 1024 * 1024,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
   });
-  const config = JSON.parse(out);
+  const config = JSON.parse(stdout);
   if (config.assets?.directory) config.assets.directory = resolve(dirname(resolve(path)), config.assets.directory);
   return config;
 }

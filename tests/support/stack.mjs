@@ -1,5 +1,5 @@
 // Starts and stops the real parts for integration tests: the local IdP (oidc-provider) and the
-// worker in `wrangler dev` (workerd). Tests use their own ports, so a running dev stack
+// worker in `wrangler dev` (workerd), or its built bundle in one workerd process. Tests use their own ports, so a running dev stack
 // (8787/9000) does not disturb them.
 import { before, after } from "node:test";
 import { spawn, spawnSync } from "node:child_process";
