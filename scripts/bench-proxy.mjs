@@ -1,115 +1,82 @@
-// Proxy benchmark (numbers, not a test): requests/s and p50/p99 latency of
+// Proxy and read benchmark (numbers, not a test), in the runtime BENCH_RUNTIME names
+// (scripts/bench-runtime.mjs): requests/s, p50/p99 latency and CPU per request of
 //   (a) the example API called directly with a JWT,
 //   (b) the same call through the worker with a warm phantom-token cache,
 //   (c) through the worker introspecting on every call (cache off),
-// and, as a baseline for the runtime's own cost, the worker answering /auth/session alone.
-// Everything runs locally (wrangler dev / workerd, the local IdP, the example API) on the test
-// ports; the load generator is this Node process, on the same machine. wrangler dev runs without
-// its inspector and request log (tests/support/wrangler-lean.mjs): both are development aids
-// that call into wrangler's Node process on every request and halve the throughput.
-// Every row also says where the CPU went, per request and process (from /proc): on a machine
-// of two cores, throughput is bounded by the sum. Writes target/bench/proxy.json. Run with
-// scripts/bench-proxy.sh (which builds first).
-import http from "node:http";
+//   the session read alone (GET /auth/session, from the cookies, no upstream), and
+//   the runtime's own cost: a 404 the worker answers at once, no cookie,
+// each with BENCH_CONCURRENCY connections for BENCH_SECONDS, and the 404, the session read and
+// (b) also one request after another (BENCH_SEQ_N), the way a single user's calls come.
+// Everything runs locally on the test ports (TEST_WORKER_PORT, TEST_IDP_PORT, TEST_API_PORT):
+// the worker, the local IdP, the example API (release: a real API verifies ES256 in tens of
+// microseconds); the load generator is this Node process, on the same machine. Every row says
+// where the CPU went, per request and part (each part's own process tree, from /proc): on a
+// machine of two cores, throughput is bounded by the sum. Writes target/bench/proxy-<runtime>.json.
+// Run with scripts/bench-proxy.sh or scripts/bench.sh (which build first).
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpuByPart, describe, perRequest } from "./bench-cpu.mjs";
 import { join } from "node:path";
 import { cpus } from "node:os";
-import { startIdp, startWorker, startExampleApi, ORIGIN, API, ROOT } from "../tests/support/stack.mjs";
+import { startIdp, startExampleApi, ORIGIN, API, ROOT } from "../tests/support/stack.mjs";
 import { signIn } from "../tests/support/session.mjs";
+import { describe } from "./bench-cpu.mjs";
+import { RUNTIME, RUNTIME_LABEL, startBenchWorker, parts, client, concurrent, sequential } from "./bench-runtime.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 10);
-const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-
-function get(url, headers) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode));
-    });
-    // Every request is bounded: a stuck one counts as an error, the run always ends.
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-  });
-}
-
-/** CONCURRENCY loops for SECONDS; bounded by time, stops by itself. */
-async function load(name, url, headers, expected = 200) {
-  for (let i = 0; i < 20; i++) await get(url, headers); // warm-up
-  const latencies = [];
-  let errors = 0;
-  const cpuBefore = cpuByPart();
-  const end = Date.now() + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (Date.now() < end) {
-        const t = process.hrtime.bigint();
-        const status = await get(url, headers).catch(() => 0);
-        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
-        if (status !== expected) errors++;
-      }
-    }),
-  );
-  const cpuAfter = cpuByPart();
-  latencies.sort((a, b) => a - b);
-  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  // CPU milliseconds per request, by process kind (processes that did not work are left out).
-  const cpuMsPerRequest = perRequest(cpuBefore, cpuAfter, latencies.length);
-  const cpuTotal = Object.values(cpuMsPerRequest).reduce((a, b) => a + b, 0);
-  const row = { name, requests: latencies.length, errors, rps: latencies.length / SECONDS, p50: pct(50), p99: pct(99), cpuMsPerRequest, cpuMsTotal: Number(cpuTotal.toFixed(2)) };
-  const where = describe(cpuMsPerRequest);
-  console.error(`  ${name}: ${row.rps.toFixed(0)} req/s, p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms, ${errors} errors; CPU ms/request: ${where}`);
-  return row;
-}
+const CONNECTIONS = Number(process.env.BENCH_CONCURRENCY || 10);
+const SEQ_N = Number(process.env.BENCH_SEQ_N || 2000);
+const http = client(CONNECTIONS);
+const load = { seconds: SECONDS, connections: CONNECTIONS };
+const WARM = { EDGEWARD_PHANTOM_MAX_TTL: "3600" };
 
 const idp = await startIdp();
-let worker = await startWorker({ lean: true, vars: { EDGEWARD_PHANTOM_MAX_TTL: "3600" } });
-// A release build: a real API verifies ES256 in tens of microseconds, not milliseconds.
+let worker = await startBenchWorker(WARM);
 const api = await startExampleApi({ profile: "release" });
-const rows = [];
-let baseline;
-let runtime;
+const cpu = () => parts({ runtime: worker, IdP: idp, "example API": api });
+const rows = {};
 try {
   const { jar } = await signIn();
   const cookie = jar.header(ORIGIN);
   // The JWT the worker forwards, as the API saw it: used for the direct calls.
   const echo = await (await jar.fetch(`${ORIGIN}/api/echo/`)).json();
   const bearer = echo.request.headers.authorization;
+  const seq = (url, headers, expected = 200) => async () => (await http.get(url, headers)) === expected;
 
-  console.error(`proxy benchmark: ${CONCURRENCY} connections, ${SECONDS} s each`);
-  rows.push(await load("(a) API direct, with a JWT", `${API}/whoami`, { authorization: bearer }));
-  rows.push(await load("(b) through the worker, warm cache", `${ORIGIN}/api/whoami`, { cookie }));
-  baseline = await load("(baseline) worker alone: GET /auth/session, no upstream", `${ORIGIN}/auth/session`, { cookie });
-  // The runtime's own cost per request at this concurrency: a 404 the worker answers at once.
-  runtime = await load("(runtime) a 404 answered at once, no cookie", `${ORIGIN}/auth/nothing-here`, {}, 404);
+  console.error(`proxy and read benchmark in ${RUNTIME_LABEL}: ${CONNECTIONS} connections for ${SECONDS} s; ${SEQ_N} sequential`);
+  rows.runtimeSeq = await sequential("404 at once, no cookie (the runtime's own cost)", cpu(), SEQ_N, seq(`${ORIGIN}/auth/nothing-here`, {}, 404), 200);
+  rows.sessionSeq = await sequential("GET /auth/session (session read)", cpu(), SEQ_N, seq(`${ORIGIN}/auth/session`, { cookie }), 200);
+  rows.warmSeq = await sequential("(b) through the worker, warm cache", cpu(), SEQ_N, seq(`${ORIGIN}/api/whoami`, { cookie }), 200);
+  rows.direct = await concurrent("(a) API direct, with a JWT", cpu(), http, `${API}/whoami`, { authorization: bearer }, load);
+  rows.warm = await concurrent("(b) through the worker, warm cache", cpu(), http, `${ORIGIN}/api/whoami`, { cookie }, load);
+  rows.session = await concurrent("GET /auth/session (session read)", cpu(), http, `${ORIGIN}/auth/session`, { cookie }, load);
+  rows.runtime = await concurrent("404 at once, no cookie (the runtime's own cost)", cpu(), http, `${ORIGIN}/auth/nothing-here`, {}, { ...load, expected: 404 });
   await worker.stop();
-  worker = await startWorker({ lean: true, vars: { EDGEWARD_PHANTOM_MAX_TTL: "3600", EDGEWARD_PHANTOM_CACHE_ENTRIES: "0", EDGEWARD_PHANTOM_SHARED_CACHE: "false" } });
-  rows.push(await load("(c) through the worker, introspection every call", `${ORIGIN}/api/whoami`, { cookie }));
+  worker = await startBenchWorker({ ...WARM, EDGEWARD_PHANTOM_CACHE_ENTRIES: "0", EDGEWARD_PHANTOM_SHARED_CACHE: "false" });
+  rows.introspect = await concurrent("(c) through the worker, introspection every call", cpu(), http, `${ORIGIN}/api/whoami`, { cookie }, load);
 } finally {
+  http.close();
   await worker.stop();
   await api.stop();
   await idp.stop();
 }
 
-const [a, b, c] = rows;
 const result = {
+  runtime: RUNTIME,
   machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`,
   node: process.version,
   seconds: SECONDS,
-  concurrency: CONCURRENCY,
+  concurrency: CONNECTIONS,
+  sequentialN: SEQ_N,
+  runtimeProcesses: worker.programs,
   rows,
-  baseline,
-  runtime,
-  warmVsDirect: b.rps / a.rps,
-  warmVsIntrospect: b.rps / c.rps,
+  warmVsDirect: rows.warm.rps / rows.direct.rps,
+  warmVsIntrospect: rows.warm.rps / rows.introspect.rps,
 };
 mkdirSync(join(ROOT, "target", "bench"), { recursive: true });
-writeFileSync(join(ROOT, "target", "bench", "proxy.json"), JSON.stringify(result, null, 2));
-console.log(`| case | req/s | p50 ms | p99 ms | errors | CPU ms per request (all processes) |`);
-console.log(`| --- | ---: | ---: | ---: | ---: | --- |`);
-for (const r of [...rows, baseline, runtime]) {
-  const where = describe(r.cpuMsPerRequest);
-  console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${r.cpuMsTotal} (${where}) |`);
+writeFileSync(join(ROOT, "target", "bench", `proxy-${RUNTIME}.json`), JSON.stringify(result, null, 2));
+console.log(`\n${RUNTIME_LABEL}:\n`);
+console.log(`| case | mode | req/s | p50 ms | p99 ms | errors | CPU ms per request (each part's process tree) |`);
+console.log(`| --- | --- | ---: | ---: | ---: | ---: | --- |`);
+for (const r of Object.values(rows)) {
+  console.log(`| ${r.name} | ${r.mode} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${describe(r.cpuMsPerRequest)} |`);
 }
 console.log(`\n(b)/(a) = ${(100 * result.warmVsDirect).toFixed(0)} %   (b)/(c) = ${result.warmVsIntrospect.toFixed(1)}×   on ${result.machine}`);

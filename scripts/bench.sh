@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # scripts/bench.sh — the performance report: bundle and SPA sizes, worker startup
-# (`wrangler check startup`), the core's per-step CPU cost in wasm (V8), the proxy benchmark,
-# and login-callback and refresh latency through wrangler dev. Prints a table with the targets
-# and writes target/bench/report.json. Numbers, not a test. Uses the test ports: do not run it
-# beside scripts/test.sh.
+# (`wrangler check startup`), the core's per-step CPU cost in wasm (V8), then in each runtime
+# (`wrangler dev`, and the dry-run bundle in one workerd process: scripts/bench-runtime.mjs) the
+# proxy and read benchmark and the login-callback and refresh benchmark. Prints the tables with
+# the targets and writes target/bench/report.json. Numbers, not a test.
+#
+# Ports: the test ports, TEST_WORKER_PORT (8790), TEST_IDP_PORT (9090), TEST_API_PORT (8095);
+# set them to run beside a test run. BENCH_RUNTIMES="wrangler workerd" (the default) picks the
+# runtimes; BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_SEQ_N, BENCH_AGENT_N, BENCH_REFRESHES the sizes.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$EDGEWARD_ROOT"
@@ -22,9 +26,12 @@ for run in 1 2 3 4 5; do
 done
 step "per-step cost in wasm"
 bash scripts/bench-wasm.sh
-step "proxy"
-node scripts/bench-proxy.mjs
-step "agent latency"
-node scripts/bench-agent.mjs
+rm -f target/bench/proxy-*.json target/bench/agent-*.json
+for runtime in ${BENCH_RUNTIMES:-wrangler workerd}; do
+  step "proxy and reads ($runtime)"
+  BENCH_RUNTIME="$runtime" BENCH_WORKERD_BUNDLE="$EDGEWARD_ROOT/target/bench/dry-run" node scripts/bench-proxy.mjs
+  step "login callback and refresh ($runtime)"
+  BENCH_RUNTIME="$runtime" BENCH_WORKERD_BUNDLE="$EDGEWARD_ROOT/target/bench/dry-run" node scripts/bench-agent.mjs
+done
 step_done
 node scripts/bench-report.mjs

@@ -1,8 +1,9 @@
 // Starts and stops the real parts for integration tests: the local IdP (oidc-provider) and the
-// worker in `wrangler dev` (workerd). Tests use their own ports, so a running dev stack
+// worker in `wrangler dev` (workerd), or its built bundle in one workerd process. Tests use their own ports, so a running dev stack
 // (8787/9000) does not disturb them.
 import { before, after } from "node:test";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { readWranglerConfig, workerdBinary, writeWorkerdConfig } from "../../scripts/workerd-config.mjs";
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
@@ -153,10 +154,15 @@ export async function startIdp(extraEnv = {}) {
  * wrangler's API without the inspector and request log (tests/support/wrangler-lean.mjs).
  * `script` runs another entry than wrangler.toml's `main` (e.g. a test build's), and `env` adds
  * to wrangler's environment (and so to its build command's, scripts/build-worker.sh).
+ *
+ * `runtime: "workerd"` serves the built bundle from ONE workerd process instead (the
+ * production-like runtime, scripts/workerd-config.mjs): `bundle` is its directory (default
+ * build/worker/, built first by scripts/build-worker.sh with `env`, as wrangler dev would;
+ * a given `bundle` is served as it is), `assets` puts the SPA router in front of the worker.
  */
-export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config, script, env = {} } = {}) {
+export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config, script, env = {}, runtime = "wrangler", bundle, assets = false } = {}) {
   await assertPortFree(port, "the worker");
-  const persist = mkdtempSync(join(tmpdir(), "edgeward-wrangler-"));
+  const persist = mkdtempSync(join(tmpdir(), `edgeward-${runtime}-`));
   const all = {
     EDGEWARD_PROFILE: "local",
     EDGEWARD_ORIGIN: `http://localhost:${port}`,
@@ -169,7 +175,11 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false,
     ...vars,
   };
   let worker;
-  if (lean) {
+  if (runtime === "workerd") {
+    worker = await launchWorkerd({ port, vars: all, config, bundle, env, assets, persist });
+  } else if (runtime !== "wrangler") {
+    throw new Error(`unknown runtime ${runtime}: wrangler or workerd`);
+  } else if (lean) {
     worker = launch(`worker-${port}`, process.execPath, ["tests/support/wrangler-lean.mjs"], {
       WRANGLER_SEND_METRICS: "false",
       LEAN_PORT: String(port),
@@ -183,9 +193,24 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false,
     for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
     worker = launch(`worker-${port}`, "npx", args, { WRANGLER_SEND_METRICS: "false", ...env });
   }
-  await waitFor(`http://localhost:${port}/auth/session`, 180_000, "wrangler dev");
+  await waitFor(`http://localhost:${port}/auth/session`, 180_000, runtime === "workerd" ? "workerd" : "wrangler dev");
   // Where workerd keeps Durable Object storage, so tests can inspect what is stored.
   worker.persist = persist;
+  return worker;
+}
+
+/** The bundle in one workerd process (see startWorker), its config written beside `persist`. */
+async function launchWorkerd({ port, vars, config = "wrangler.toml", bundle, env, assets, persist }) {
+  if (!bundle) {
+    const build = spawnSync("bash", ["scripts/build-worker.sh"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: "inherit" });
+    if (build.status !== 0) throw new Error(`scripts/build-worker.sh failed (${build.status ?? build.signal})`);
+    bundle = join(ROOT, "build", "worker");
+  }
+  const wrangler = await readWranglerConfig(join(ROOT, config));
+  const storage = join(persist, "do");
+  const file = writeWorkerdConfig({ config: wrangler, bundle, dir: join(persist, "workerd"), port, vars, storage, assets });
+  const worker = launch(`worker-${port}`, workerdBinary(), ["serve", file], env);
+  worker.storage = storage;
   return worker;
 }
 
