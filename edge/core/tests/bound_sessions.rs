@@ -10,8 +10,8 @@
 mod common;
 
 use common::{
-    apply, call, config_with, cookie_value, json, login_with, request, set_cookies, signed_in,
-    FakePorts, Login, ISSUER, ORIGIN,
+    apply, call, code, config_with, cookie_value, json, login_with, pick, refresh, request,
+    set_cookies, signed_in, FakePorts, Login, ISSUER, ORIGIN,
 };
 use edgeward_core::sessions::{Registry, RegistryRequest};
 use edgeward_core::{Edge, Outcome, Response};
@@ -52,22 +52,6 @@ fn logged_in(edge: &Edge<FakePorts>, cookies: &str) -> bool {
     json(&session(edge, cookies))["isLoggedIn"] == true
 }
 
-fn refresh(edge: &Edge<FakePorts>, cookies: &str, csrf: &str) -> Response {
-    call(
-        edge,
-        request(
-            "POST",
-            "/auth/refresh",
-            &[
-                ("origin", ORIGIN),
-                ("x-edgeward-csrf", csrf),
-                ("cookie", cookies),
-            ],
-            "",
-        ),
-    )
-}
-
 fn logout(edge: &Edge<FakePorts>, cookies: &str, csrf: &str) -> Response {
     call(
         edge,
@@ -95,22 +79,6 @@ fn api(edge: &Edge<FakePorts>, cookies: &str) -> Result<String, (u16, String)> {
             json(&r)["code"].as_str().unwrap().to_owned(),
         )),
     }
-}
-
-fn code(res: &Response) -> (u16, String) {
-    (
-        res.status().as_u16(),
-        json(res)["code"].as_str().unwrap_or("").to_owned(),
-    )
-}
-
-/// The cookies named `names` out of `jar`, as a `Cookie` header.
-fn pick(jar: &str, names: &[&str]) -> String {
-    names
-        .iter()
-        .filter_map(|n| cookie_value(jar, n).map(|v| format!("{n}={v}")))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn clears_everything(res: &Response) -> bool {

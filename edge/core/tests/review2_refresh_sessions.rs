@@ -15,15 +15,12 @@
 
 mod common;
 
-use common::{
-    apply, call, config_with, cookie_value, json, request, signed_in, FakePorts, Login, ISSUER,
-    ORIGIN,
-};
+use common::{apply, code, config_with, pick, refresh, signed_in, FakePorts, Login, ISSUER};
 use std::rc::Rc;
 
 use edgeward_core::platform::crypto::token_key;
 use edgeward_core::sessions::{coordinated_refresh, RefreshFlights};
-use edgeward_core::{Edge, Response};
+use edgeward_core::Edge;
 use edgeward_shared::names;
 use serde_json::json;
 
@@ -34,37 +31,6 @@ fn edge_in(mode: &str) -> Edge<FakePorts> {
     ports.now.set(NOW);
     let ports = ports.with_idp(json!({})).with_registry();
     Edge::new(config_with(&[("EDGEWARD_SESSION_MODE", mode)]), ports)
-}
-
-fn refresh(edge: &Edge<FakePorts>, jar: &str, csrf: &str) -> Response {
-    call(
-        edge,
-        request(
-            "POST",
-            "/auth/refresh",
-            &[
-                ("origin", ORIGIN),
-                ("x-edgeward-csrf", csrf),
-                ("cookie", jar),
-            ],
-            "",
-        ),
-    )
-}
-
-fn code(res: &Response) -> (u16, String) {
-    (
-        res.status().as_u16(),
-        json(res)["code"].as_str().unwrap_or("").to_owned(),
-    )
-}
-
-fn pick(jar: &str, names: &[&str]) -> String {
-    names
-        .iter()
-        .filter_map(|n| cookie_value(jar, n).map(|v| format!("{n}={v}")))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn route_token(edge: &Edge<FakePorts>, status: u16, body: serde_json::Value) {

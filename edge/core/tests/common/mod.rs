@@ -629,3 +629,38 @@ pub fn apply(cookies: &str, res: &Response) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// `POST /auth/refresh` with the cookie header `cookies` and its CSRF header, from the SPA's
+/// origin.
+pub fn refresh(edge: &Edge<FakePorts>, cookies: &str, csrf: &str) -> Response {
+    call(
+        edge,
+        request(
+            "POST",
+            "/auth/refresh",
+            &[
+                ("origin", ORIGIN),
+                ("x-edgeward-csrf", csrf),
+                ("cookie", cookies),
+            ],
+            "",
+        ),
+    )
+}
+
+/// An answer's status and its JSON `code` (empty when there is none).
+pub fn code(res: &Response) -> (u16, String) {
+    (
+        res.status().as_u16(),
+        json(res)["code"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+/// The cookies named `names` out of `jar`, as a `Cookie` header.
+pub fn pick(jar: &str, names: &[&str]) -> String {
+    names
+        .iter()
+        .filter_map(|n| cookie_value(jar, n).map(|v| format!("{n}={v}")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
