@@ -6,17 +6,14 @@
 
 mod common;
 
-use common::{apply, call, config_with, request, signed_in, FakePorts, Login, ISSUER, ORIGIN};
+use common::{apply, edge_in_mode, refresh, signed_in, FakePorts, Login, ISSUER};
 use edgeward_core::Edge;
 use serde_json::json;
 
 const NOW: u64 = 1_700_000_000;
 
 fn edge_in(mode: &str) -> Edge<FakePorts> {
-    let ports = FakePorts::default();
-    ports.now.set(NOW);
-    let ports = ports.with_idp(json!({})).with_registry();
-    Edge::new(config_with(&[("EDGEWARD_SESSION_MODE", mode)]), ports)
+    edge_in_mode(mode, NOW)
 }
 
 #[test]
@@ -51,19 +48,7 @@ fn every_refresh_of_a_session_names_its_one_coordinator_and_no_other_sessions() 
                            "refresh_token": format!("rt-{grants}")})
                     .to_string(),
                 );
-                let res = call(
-                    &edge,
-                    request(
-                        "POST",
-                        "/auth/refresh",
-                        &[
-                            ("origin", ORIGIN),
-                            ("x-edgeward-csrf", csrf.as_str()),
-                            ("cookie", jar.as_str()),
-                        ],
-                        "",
-                    ),
-                );
+                let res = refresh(&edge, jar, csrf);
                 assert_eq!(res.status(), 204, "{mode}: refresh {grants}");
                 *jar = apply(jar, &res);
             }

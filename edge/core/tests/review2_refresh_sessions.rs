@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::{apply, code, config_with, pick, refresh, signed_in, FakePorts, Login, ISSUER};
+use common::{apply, code, edge_in_mode, pick, refresh, signed_in, FakePorts, Login, ISSUER};
 use std::rc::Rc;
 
 use edgeward_core::platform::crypto::token_key;
@@ -27,10 +27,7 @@ use serde_json::json;
 const NOW: u64 = 1_700_000_000;
 
 fn edge_in(mode: &str) -> Edge<FakePorts> {
-    let ports = FakePorts::default();
-    ports.now.set(NOW);
-    let ports = ports.with_idp(json!({})).with_registry();
-    Edge::new(config_with(&[("EDGEWARD_SESSION_MODE", mode)]), ports)
+    edge_in_mode(mode, NOW)
 }
 
 fn route_token(edge: &Edge<FakePorts>, status: u16, body: serde_json::Value) {

@@ -664,3 +664,11 @@ pub fn pick(jar: &str, names: &[&str]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// An edge at a fixed time with the fake IdP and registry, in session mode `mode`.
+pub fn edge_in_mode(mode: &str, now: u64) -> Edge<FakePorts> {
+    let ports = FakePorts::default();
+    ports.now.set(now);
+    let ports = ports.with_idp(serde_json::json!({})).with_registry();
+    Edge::new(config_with(&[("EDGEWARD_SESSION_MODE", mode)]), ports)
+}
