@@ -13,7 +13,7 @@ use crate::platform::ports::{Clock, Log, LogLevel, RefreshCoordinator};
 use crate::platform::{cookies, respond, Error, Request, Response};
 use crate::request::guard;
 use crate::sessions::{
-    ask, end_session, load_session, read_session, revoke_all, shard_of, Loaded, RegistryAnswer,
+    ask, end_session, load_identity, read_session, revoke_all, shard_of, Loaded, RegistryAnswer,
     RegistryRequest,
 };
 
@@ -21,8 +21,8 @@ use crate::sessions::{
 /// (logout, back-channel logout, admin) or whose cookies do not belong together answers signed
 /// out and clears its cookies; a deny-list that cannot be asked is 503, cookies untouched.
 pub(crate) async fn session(edge: &impl Context, req: &Request) -> Response {
-    match load_session(edge, req.headers()).await {
-        Ok(Some(loaded)) => respond::json(200, &loaded.session.to_response()),
+    match load_identity(edge, req.headers()).await {
+        Ok(Some(identity)) => respond::json(200, &identity.to_response()),
         Ok(None) => {
             let mut response = respond::json(200, &SessionResponse::signed_out());
             // Cookies that lead to no session (ended, revoked, logged out elsewhere): forget them.
