@@ -1,0 +1,212 @@
+// The agent and the proxy against two OpenID providers nobody here wrote, installed from the
+// registries by scripts/setup.sh and started with a fresh state by this suite:
+// django-oauth-toolkit (PyPI) and Glewlwyd (Debian). For each: a login (code + PKCE S256, RFC
+// 9207 `iss`), the session's claims, an API call through the proxy (introspected and minted),
+// refresh with rotation, logout with revocation, and hostile cases (a wrong `iss`, a replayed
+// code, a reused rotated refresh token). Where a provider lacks a feature, the test shows what
+// edgeward does instead. See README "Providers" for what each quirk is and what edgeward does.
+//
+// One provider, one worker and one example API at a time (the API trusts one worker); the
+// provider is shared by the provider's tests. The refresh grace is off, so a reused refresh
+// token reaches the provider.
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, startExampleApi, ORIGIN, API } from "../support/stack.mjs";
+import { CookieJar } from "../support/jar.mjs";
+import { openCookie } from "../support/session.mjs";
+import { startDot, startGlewlwyd, signInAt, IDPS_CLIENT_SECRET } from "../support/idps.mjs";
+
+const SESSION_COOKIES = ["__Host-edgeward-at", "__Host-edgeward-rt", "__Host-edgeward-id"];
+const JSON_HEADERS = { origin: ORIGIN, "content-type": "application/json" };
+const BASIC = `Basic ${Buffer.from(`edgeward:${IDPS_CLIENT_SECRET}`).toString("base64")}`;
+
+const post = (jar, path, csrf) =>
+  jar.fetch(`${ORIGIN}${path}`, { method: "POST", headers: { origin: ORIGIN, ...(csrf ? { "x-edgeward-csrf": csrf } : {}) } });
+const snapshot = (jar) => Object.fromEntries(SESSION_COOKIES.map((n) => [n, jar.get(ORIGIN, n)?.value]));
+function jarOf(values) {
+  const jar = new CookieJar();
+  for (const [name, value] of Object.entries(values)) if (value) jar.set(ORIGIN, name, value);
+  return jar;
+}
+const session = async (jar) => (await jar.fetch(`${ORIGIN}/auth/session`)).json();
+/** The refresh token sealed in a jar's cookie (what only the worker can read). */
+const refreshTokenOf = (jar) => openCookie("__Host-edgeward-rt", jar.get(ORIGIN, "__Host-edgeward-rt").value).token;
+
+/** A refresh-token grant straight at the provider, as the worker's client. */
+async function refreshAtProvider(discovery, refreshToken) {
+  const res = await fetch(discovery.token_endpoint, {
+    method: "POST",
+    headers: { authorization: BASIC, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken }).toString(),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+/** The same suite for each provider; `expect` holds what differs between them. */
+function providerSuite(name, start, { vars, routes, claims, expect }) {
+  describe(name, () => {
+    const parts = {};
+    before(async () => {
+      parts.idp = await start({ origin: ORIGIN });
+      parts.worker = await startWorker({
+        vars: {
+          OIDC_ISSUER: parts.idp.issuer,
+          OIDC_CLIENT_SECRET: IDPS_CLIENT_SECRET,
+          EDGEWARD_REFRESH_GRACE: "0",
+          EDGEWARD_API_ROUTES: JSON.stringify(routes),
+          ...vars,
+        },
+      });
+      parts.api = await startExampleApi();
+    });
+    after(async () => {
+      for (const part of ["api", "worker", "idp"]) await parts[part]?.stop();
+    });
+
+    test("login: code flow with PKCE S256, the provider's iss on the callback, its claims in the session", async () => {
+      const { jar, csrf, callback, authorizationUrl } = await signInAt(parts.idp, ORIGIN);
+      const asked = new URL(authorizationUrl).searchParams;
+      assert.equal(asked.get("code_challenge_method"), "S256");
+      assert.equal(new URL(callback).searchParams.get("iss"), parts.idp.issuer, "RFC 9207 iss from the provider");
+      assert.ok(csrf);
+      const s = await session(jar);
+      assert.equal(s.isLoggedIn, true);
+      for (const [claim, value] of Object.entries(claims)) assert.equal(s.claims[claim], value, claim);
+      assert.match(s.claims.sub, expect.sub);
+    });
+
+    test("an API call through the proxy: the provider's token introspected, a worker token minted for the API", async () => {
+      const { jar } = await signInAt(parts.idp, ORIGIN);
+      const res = await jar.fetch(`${ORIGIN}/api/whoami`);
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.sub, (await session(jar)).claims.sub, "the API sees the session's user");
+      assert.equal(body.issuer, ORIGIN, "a token the worker minted");
+      assert.equal(body.clientId, "edgeward");
+      assert.ok(body.scopes.includes("openid"));
+    });
+
+    test("refresh rotates the refresh token; the provider then refuses the old one", async () => {
+      const { jar, csrf } = await signInAt(parts.idp, ORIGIN);
+      const before = snapshot(jar);
+      const oldRefresh = refreshTokenOf(jar);
+      const res = await post(jar, "/auth/refresh", csrf);
+      assert.equal(res.status, 204, await res.text());
+      const after = snapshot(jar);
+      assert.notEqual(after["__Host-edgeward-at"], before["__Host-edgeward-at"], "new access token");
+      assert.notEqual(refreshTokenOf(jar), oldRefresh, "rotated refresh token");
+      assert.equal((await session(jar)).isLoggedIn, true);
+      assert.equal((await jar.fetch(`${ORIGIN}/api/whoami`)).status, 200, "the new access token works through the proxy");
+      // The new refresh token is good for the next refresh too.
+      assert.equal((await post(jar, "/auth/refresh", csrf)).status, 204);
+    });
+
+    test("hostile: a rotated refresh token presented again ends that session and, at the provider, its family", async () => {
+      const { jar, csrf } = await signInAt(parts.idp, ORIGIN);
+      const stolen = snapshot(jar);
+      assert.equal((await post(jar, "/auth/refresh", csrf)).status, 204);
+      const replay = await post(jarOf(stolen), "/auth/refresh", csrf);
+      const body = await replay.json();
+      assert.equal(replay.status, 401, `${JSON.stringify(body)} (the provider answered the reuse ${expect.reuseAnswer})`);
+      assert.equal(body.code, "session_expired");
+      // The provider revoked the chain, so the current session's refresh is refused as well.
+      const current = await post(jar, "/auth/refresh", csrf);
+      assert.equal(current.status, 401);
+      assert.equal((await current.json()).code, "session_expired");
+      for (const n of SESSION_COOKIES) assert.equal(jar.get(ORIGIN, n), undefined, `${n} cleared`);
+    });
+
+    test("logout revokes the refresh token at the provider and points at its end-session endpoint", async () => {
+      const { jar, csrf } = await signInAt(parts.idp, ORIGIN);
+      const refresh = refreshTokenOf(jar);
+      const res = await post(jar, "/auth/logout", csrf);
+      assert.equal(res.status, 200);
+      const url = new URL((await res.json()).logoutUrl);
+      assert.equal(`${url.origin}${url.pathname}`, parts.idp.discovery.end_session_endpoint);
+      assert.ok(url.searchParams.get("id_token_hint"));
+      assert.equal(url.searchParams.get("post_logout_redirect_uri"), `${ORIGIN}/`);
+      assert.equal((await session(jar)).isLoggedIn, false);
+      const after = await refreshAtProvider(parts.idp.discovery, refresh);
+      assert.equal(after.status, expect.revokedRefreshStatus, `the revoked refresh token at the provider: ${after.body}`);
+    });
+
+    test("hostile: a callback whose iss names another issuer is refused, and no code is exchanged", async () => {
+      const jar = new CookieJar();
+      const start = await jar.fetch(`${ORIGIN}/auth/login/start`, { method: "POST", headers: JSON_HEADERS, body: "{}" });
+      const { authorizationUrl } = await start.json();
+      const callback = new URL(await parts.idp.login(jar, authorizationUrl, { callbackPrefix: `${ORIGIN}/callback` }));
+      const code = callback.searchParams.get("code");
+      callback.searchParams.set("iss", "https://evil.example");
+      const end = await jar.fetch(`${ORIGIN}/auth/login/end`, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify({ pageUrl: callback.href }) });
+      assert.equal(end.status, 400);
+      assert.equal((await end.json()).code, "login_failed");
+      assert.equal((await session(jar)).isLoggedIn, false);
+      // The code was never sent to the provider: it is still good there (PKCE aside, it is
+      // refused only for the missing verifier, not as used).
+      const exchange = await fetch(parts.idp.discovery.token_endpoint, {
+        method: "POST",
+        headers: { authorization: BASIC, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: `${ORIGIN}/callback`, code_verifier: "x".repeat(43) }).toString(),
+      });
+      assert.notEqual(exchange.status, 200);
+    });
+
+    test("hostile: an authorization response replayed with a copy of its login cookie is refused", async () => {
+      const first = await signInAt(parts.idp, ORIGIN);
+      const attacker = new CookieJar();
+      attacker.set(ORIGIN, "__Host-edgeward-login", first.loginCookie);
+      const replay = await attacker.fetch(`${ORIGIN}/auth/login/end`, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify({ pageUrl: first.callback }) });
+      const body = await replay.json();
+      assert.equal(replay.status, expect.replay.status, JSON.stringify(body));
+      assert.equal(body.code, expect.replay.code);
+      assert.equal((await session(attacker)).isLoggedIn, false);
+      // What the provider does to the first exchange's tokens.
+      const api = await first.jar.fetch(`${ORIGIN}/api/whoami`);
+      assert.equal(api.status, expect.replay.firstSessionApi, "the first session's API call after the replay");
+    });
+
+    expect.extra?.(parts);
+  });
+}
+
+providerSuite("django-oauth-toolkit", startDot, {
+  vars: {
+    // DOT's introspection answer names no token_type (its refresh tokens introspect inactive).
+    EDGEWARD_TOKEN_TYPES: "Bearer,none",
+  },
+  routes: [{ prefix: "/api/whoami/", upstream: `${API}/whoami/`, methods: ["GET"] }],
+  claims: { name: "Demo User", email: "demo@example.com", preferred_username: "demo" },
+  expect: {
+    sub: /^[0-9]+$/, // the Django user's primary key
+    reuseAnswer: "400 invalid_grant",
+    revokedRefreshStatus: 400,
+    // DOT answers the second use of a code with invalid_grant and leaves the first exchange's
+    // tokens alone.
+    replay: { status: 400, code: "login_failed", firstSessionApi: 200 },
+  },
+});
+
+providerSuite("Glewlwyd", startGlewlwyd, {
+  vars: {
+    // No refresh token without offline_access.
+    OIDC_SCOPES: "openid profile email offline_access",
+  },
+  // Glewlwyd's access tokens name the scope string as their audience.
+  routes: [
+    {
+      prefix: "/api/whoami/",
+      upstream: `${API}/whoami/`,
+      methods: ["GET"],
+      acceptAudiences: ["openid profile email offline_access"],
+    },
+  ],
+  claims: { name: "Demo User", email: "demo@example.com", preferred_username: "demo" },
+  expect: {
+    sub: /^[A-Za-z0-9_-]{16,}$/, // a random public identifier
+    reuseAnswer: "400 with an empty body",
+    revokedRefreshStatus: 400,
+    // Glewlwyd answers a replayed code 403 invalid_code and revokes the tokens of the first
+    // exchange.
+    replay: { status: 400, code: "login_failed", firstSessionApi: 401 },
+  },
+});
