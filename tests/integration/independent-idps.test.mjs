@@ -29,6 +29,9 @@ function jarOf(values) {
   return jar;
 }
 const session = async (jar) => (await jar.fetch(`${ORIGIN}/auth/session`)).json();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** The ID cookie's content (binding with the IdP's `sid` as `b.s`, the raw ID token). */
+const idCookieOf = (jar) => openCookie("__Host-edgeward-id", jar.get(ORIGIN, "__Host-edgeward-id").value);
 /** The refresh token sealed in a jar's cookie (what only the worker can read). */
 const refreshTokenOf = (jar) => openCookie("__Host-edgeward-rt", jar.get(ORIGIN, "__Host-edgeward-rt").value).token;
 
@@ -183,6 +186,36 @@ providerSuite("django-oauth-toolkit", startDot, {
     // DOT answers the second use of a code with invalid_grant and leaves the first exchange's
     // tokens alone.
     replay: { status: 400, code: "login_failed", firstSessionApi: 200 },
+    extra(parts) {
+      test("no back-channel logout: a sign-out at the provider ends the worker's session at its next refresh", async () => {
+        const { jar, csrf } = await signInAt(parts.idp, ORIGIN);
+        const id = idCookieOf(jar);
+        assert.equal(id.b.s, undefined, "DOT's ID token has no sid");
+        // The user signs out at DOT itself (RP-initiated logout without the worker): DOT deletes
+        // the user's tokens for the client, and tells nobody.
+        const end = new URL(parts.idp.discovery.end_session_endpoint);
+        end.searchParams.set("id_token_hint", id.id_token);
+        end.searchParams.set("client_id", "edgeward");
+        end.searchParams.set("post_logout_redirect_uri", `${ORIGIN}/`);
+        const out = await jar.fetch(end.href);
+        assert.equal(out.status, 302, "DOT signed the user out");
+        assert.equal(out.headers.get("location"), `${ORIGIN}/`);
+        // The worker learns it from the provider at the next refresh (invalid_grant): the session
+        // ends there, everywhere.
+        const res = await post(jar, "/auth/refresh", csrf);
+        assert.equal(res.status, 401);
+        assert.equal((await res.json()).code, "session_expired");
+        assert.equal((await session(jar)).isLoggedIn, false);
+        // And the back-channel endpoint has nothing to take from DOT: a token it did not sign
+        // is refused.
+        const bcl = await fetch(`${ORIGIN}/auth/backchannel-logout`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ logout_token: id.id_token }).toString(),
+        });
+        assert.equal(bcl.status, 400, "an ID token is no logout token");
+      });
+    },
   },
 });
 
@@ -208,5 +241,29 @@ providerSuite("Glewlwyd", startGlewlwyd, {
     // Glewlwyd answers a replayed code 403 invalid_code and revokes the tokens of the first
     // exchange.
     replay: { status: 400, code: "login_failed", firstSessionApi: 401 },
+    extra(parts) {
+      test("back-channel logout: a sign-out at Glewlwyd ends the worker's session (its logout token has no exp, typ JWT)", async () => {
+        const { jar } = await signInAt(parts.idp, ORIGIN);
+        const other = await signInAt(parts.idp, ORIGIN);
+        const sid = idCookieOf(jar).b.s;
+        assert.ok(sid, "Glewlwyd's ID token carries its session id");
+        assert.equal((await jar.fetch(`${ORIGIN}/api/whoami`)).status, 200);
+        // What Glewlwyd's sign-out page does once the user confirms: it ends the OIDC session,
+        // and Glewlwyd posts a logout token to the client's back-channel URI (the worker).
+        const end = await jar.fetch(`${parts.idp.base}/api/oidc/session/${encodeURIComponent(sid)}`, { method: "DELETE" });
+        assert.equal(end.status, 200, "Glewlwyd ended its session");
+        let api;
+        for (let i = 0; i < 50; i++) {
+          api = await jar.fetch(`${ORIGIN}/api/whoami`);
+          if (api.status === 401) break;
+          await sleep(100);
+        }
+        assert.equal(api.status, 401, "the worker's session ended");
+        assert.equal((await api.json()).code, "session_expired");
+        assert.equal((await session(jar)).isLoggedIn, false);
+        // Another session (another Glewlwyd session) lives on.
+        assert.equal((await session(other.jar)).isLoggedIn, true);
+      });
+    },
   },
 });
