@@ -11,7 +11,7 @@
 // token reaches the provider.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, startExampleApi, ORIGIN, API } from "../support/stack.mjs";
+import { startWorker, startExampleApi, ORIGIN, API, API_PORT, WORKER_PORT } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
 import { openCookie } from "../support/session.mjs";
 import { startDot, startGlewlwyd, signInAt, IDPS_CLIENT_SECRET } from "../support/idps.mjs";
@@ -219,10 +219,15 @@ providerSuite("django-oauth-toolkit", startDot, {
   },
 });
 
-providerSuite("Glewlwyd", startGlewlwyd, {
+// A second worker on the next port, for a phantom mode the first does not run.
+const ORIGIN2 = `http://localhost:${WORKER_PORT + 1}`;
+const API2 = `http://localhost:${API_PORT + 1}`;
+const GLEWLWYD_SCOPES = "openid profile email offline_access";
+
+providerSuite("Glewlwyd", (o) => startGlewlwyd({ ...o, extraOrigins: [ORIGIN2] }), {
   vars: {
     // No refresh token without offline_access.
-    OIDC_SCOPES: "openid profile email offline_access",
+    OIDC_SCOPES: GLEWLWYD_SCOPES,
   },
   // Glewlwyd's access tokens name the scope string as their audience.
   routes: [
@@ -230,7 +235,7 @@ providerSuite("Glewlwyd", startGlewlwyd, {
       prefix: "/api/whoami/",
       upstream: `${API}/whoami/`,
       methods: ["GET"],
-      acceptAudiences: ["openid profile email offline_access"],
+      acceptAudiences: [GLEWLWYD_SCOPES],
     },
   ],
   claims: { name: "Demo User", email: "demo@example.com", preferred_username: "demo" },
@@ -263,6 +268,51 @@ providerSuite("Glewlwyd", startGlewlwyd, {
         assert.equal((await session(jar)).isLoggedIn, false);
         // Another session (another Glewlwyd session) lives on.
         assert.equal((await session(other.jar)).isLoggedIn, true);
+      });
+
+      test("introspect-jwt: Glewlwyd's signed introspection answer goes to the API as it is; a revoked token is 401", async (t) => {
+        const worker = await startWorker({
+          port: WORKER_PORT + 1,
+          vars: {
+            OIDC_ISSUER: parts.idp.issuer,
+            OIDC_CLIENT_SECRET: IDPS_CLIENT_SECRET,
+            OIDC_SCOPES: GLEWLWYD_SCOPES,
+            EDGEWARD_PHANTOM_MODE: "introspect-jwt",
+            EDGEWARD_API_ROUTES: JSON.stringify([
+              { prefix: "/api/whoami/", upstream: `${API2}/whoami/`, methods: ["GET"], acceptAudiences: [GLEWLWYD_SCOPES] },
+            ]),
+          },
+        });
+        t.after(() => worker.stop());
+        // The API trusts Glewlwyd's keys; the answer's audience is the scope string.
+        const api = await startExampleApi({
+          port: API_PORT + 1,
+          trust: { issuer: parts.idp.issuer, jwksUrl: parts.idp.discovery.jwks_uri, audience: GLEWLWYD_SCOPES },
+        });
+        t.after(() => api.stop());
+        const { jar } = await signInAt(parts.idp, ORIGIN2);
+        const res = await jar.fetch(`${ORIGIN2}/api/whoami`);
+        const body = await res.json();
+        assert.equal(res.status, 200, JSON.stringify(body));
+        assert.equal(body.issuer, parts.idp.issuer, "Glewlwyd's JWT, not one the worker minted");
+        assert.equal(body.sub, (await (await jar.fetch(`${ORIGIN2}/auth/session`)).json()).claims.sub);
+        assert.match(body.request.headers.authorization, /^Bearer eyJ/);
+
+        // A fresh session whose access token is revoked at Glewlwyd before its first call: the
+        // worker must not forward it. (Glewlwyd answers the JWT introspection of a revoked token
+        // with a bare 400.)
+        const victim = await signInAt(parts.idp, ORIGIN2);
+        const access = openCookie("__Host-edgeward-at", victim.jar.get(ORIGIN2, "__Host-edgeward-at").value, ORIGIN2).token;
+        const revoke = await fetch(parts.idp.discovery.revocation_endpoint, {
+          method: "POST",
+          headers: { authorization: BASIC, "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ token: access, token_type_hint: "access_token" }).toString(),
+        });
+        assert.equal(revoke.status, 200);
+        const refused = await victim.jar.fetch(`${ORIGIN2}/api/whoami`);
+        const answer = await refused.json();
+        assert.equal(refused.status, 401, JSON.stringify(answer));
+        assert.equal(answer.code, "unauthorized");
       });
     },
   },

@@ -62,9 +62,9 @@ export async function startDot({ origin, port = DOT_PORT, clientId = "edgeward" 
 
 /**
  * Starts Glewlwyd and provisions it for the worker at `origin` (callback, post-logout URI and
- * back-channel logout at the worker). Returns `{ name, issuer, base, discovery, login, stop }`.
+ * back-channel logout at the worker; `extraOrigins` get callbacks too). Returns `{ name, issuer, base, discovery, login, stop }`.
  */
-export async function startGlewlwyd({ origin, port = GLEWLWYD_PORT, clientId = "edgeward" } = {}) {
+export async function startGlewlwyd({ origin, extraOrigins = [], port = GLEWLWYD_PORT, clientId = "edgeward" } = {}) {
   await assertPortFree(port, "Glewlwyd");
   const base = `http://localhost:${port}`;
   const issuer = `${base}/api/oidc`;
@@ -91,8 +91,8 @@ export async function startGlewlwyd({ origin, port = GLEWLWYD_PORT, clientId = "
       state,
       clientId,
       clientSecret: IDPS_CLIENT_SECRET,
-      redirectUris: [`${origin}/callback`],
-      postLogoutUris: [`${origin}/`],
+      redirectUris: [origin, ...extraOrigins].map((o) => `${o}/callback`),
+      postLogoutUris: [origin, ...extraOrigins].map((o) => `${o}/`),
       backchannelUri: `${origin}/auth/backchannel-logout`,
     });
     const discovery = await waitForDiscovery(server, issuer, "Glewlwyd");

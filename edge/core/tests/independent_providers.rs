@@ -10,6 +10,9 @@
 //!   the session's user, not the client.
 //! - Glewlwyd answers a rotated refresh token presented again with a 400 and an empty body:
 //!   the session ends, as with `invalid_grant`.
+//! - Glewlwyd answers introspection with a JWT only when `Accept` is exactly one JWT type; to
+//!   the worker's list of both it answers JSON. The worker then asks once more for
+//!   `application/jwt` alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -228,4 +231,68 @@ fn the_coordinator_shares_an_empty_400_as_the_refusal_it_is() {
         400,
         "kept for the grace window, like invalid_grant"
     );
+}
+
+#[test]
+fn introspect_jwt_asks_again_for_one_type_when_the_list_was_answered_with_json() {
+    let ports = FakePorts::default();
+    ports.now.set(NOW);
+    let ports = ports.with_idp(json!({}));
+    let url = format!("{ISSUER}/token/introspection");
+    let audience = "openid profile email offline_access";
+    let facts = json!({"iss": ISSUER, "sub": "demo", "client_id": "edgeward", "aud": audience,
+        "token_type": "bearer", "active": true, "scope": audience, "iat": NOW, "nbf": NOW,
+        "exp": NOW + 300});
+    // Glewlwyd: JSON to the list, the flat JWT to `application/jwt` alone.
+    ports.route_for_accept(
+        &url,
+        edgeward_core::proxy::phantom::JWT_ACCEPT,
+        200,
+        "application/json",
+        facts.to_string(),
+    );
+    let jwt = common::idp_sign(&facts, Some("token-introspection+jwt"));
+    ports.route_for_accept(&url, "application/jwt", 200, "application/jwt", jwt.clone());
+    let routes = format!(
+        r#"[{{"prefix": "/api/orders/", "upstream": "http://orders.test/", "methods": ["GET"],
+            "acceptAudiences": ["{audience}"]}}]"#
+    );
+    let edge = Edge::new(
+        config_with(&[
+            ("EDGEWARD_API_ROUTES", &routes),
+            ("EDGEWARD_PHANTOM_MODE", "introspect-jwt"),
+        ]),
+        ports,
+    );
+    let (jar, _) = signed_in(&edge, &Login::default());
+    let req = request("GET", "/api/orders/1", &[("cookie", &jar)], "");
+    match futures_executor::block_on(edge.handle(req)) {
+        Outcome::Forward(f) => {
+            assert_eq!(f.headers["authorization"], format!("Bearer {jwt}"));
+        }
+        Outcome::Respond(r) => panic!("{:?}", code(&r)),
+    }
+    assert_eq!(edge.ports().calls_to(&url), 2, "the list, then one type");
+
+    // An inactive token is refused at the first answer, without a second call.
+    edge.ports().route_for_accept(
+        &url,
+        edgeward_core::proxy::phantom::JWT_ACCEPT,
+        200,
+        "application/json",
+        r#"{"active": false}"#,
+    );
+    let (jar, _) = signed_in(
+        &edge,
+        &Login {
+            access: "another-at",
+            ..Default::default()
+        },
+    );
+    let req = request("GET", "/api/orders/1", &[("cookie", &jar)], "");
+    match futures_executor::block_on(edge.handle(req)) {
+        Outcome::Forward(_) => panic!("an inactive token was forwarded"),
+        Outcome::Respond(r) => assert_eq!(code(&r), (401, "unauthorized".into())),
+    }
+    assert_eq!(edge.ports().calls_to(&url), 3);
 }
