@@ -172,7 +172,12 @@ function providerSuite(name, start, { vars, routes, claims, expect }) {
   });
 }
 
-providerSuite("django-oauth-toolkit", startDot, {
+// A second worker on the next port, for a phantom mode the first does not run.
+const ORIGIN2 = `http://localhost:${WORKER_PORT + 1}`;
+const API2 = `http://localhost:${API_PORT + 1}`;
+const GLEWLWYD_SCOPES = "openid profile email offline_access";
+
+providerSuite("django-oauth-toolkit", (o) => startDot({ ...o, extraOrigins: [ORIGIN2] }), {
   vars: {
     // DOT's introspection answer names no token_type (its refresh tokens introspect inactive).
     EDGEWARD_TOKEN_TYPES: "Bearer,none",
@@ -215,14 +220,29 @@ providerSuite("django-oauth-toolkit", startDot, {
         });
         assert.equal(bcl.status, 400, "an ID token is no logout token");
       });
+
+      test("no JWT introspection: introspect-jwt is a clear 502 (use introspect-mint), nothing forwarded", async (t) => {
+        const worker = await startWorker({
+          port: WORKER_PORT + 1,
+          vars: {
+            OIDC_ISSUER: parts.idp.issuer,
+            OIDC_CLIENT_SECRET: IDPS_CLIENT_SECRET,
+            EDGEWARD_TOKEN_TYPES: "Bearer,none",
+            EDGEWARD_PHANTOM_MODE: "introspect-jwt",
+            EDGEWARD_API_ROUTES: JSON.stringify([{ prefix: "/api/whoami/", upstream: `${API2}/whoami/`, methods: ["GET"] }]),
+          },
+        });
+        t.after(() => worker.stop());
+        const { jar } = await signInAt(parts.idp, ORIGIN2);
+        const res = await jar.fetch(`${ORIGIN2}/api/whoami`);
+        assert.equal(res.status, 502);
+        assert.deepEqual(await res.json(), { code: "idp_unavailable", message: "the identity provider is unavailable" });
+        // The session itself is unharmed.
+        assert.equal((await (await jar.fetch(`${ORIGIN2}/auth/session`)).json()).isLoggedIn, true);
+      });
     },
   },
 });
-
-// A second worker on the next port, for a phantom mode the first does not run.
-const ORIGIN2 = `http://localhost:${WORKER_PORT + 1}`;
-const API2 = `http://localhost:${API_PORT + 1}`;
-const GLEWLWYD_SCOPES = "openid profile email offline_access";
 
 providerSuite("Glewlwyd", (o) => startGlewlwyd({ ...o, extraOrigins: [ORIGIN2] }), {
   vars: {

@@ -37,10 +37,10 @@ function freshState(name) {
 }
 
 /**
- * Starts django-oauth-toolkit with the worker at `origin` registered (callback, post-logout
- * URI). Returns `{ name, issuer, discovery, login, stop }`.
+ * Starts django-oauth-toolkit with the worker at `origin` (and `extraOrigins`) registered
+ * (callback, post-logout URI). Returns `{ name, issuer, discovery, login, stop }`.
  */
-export async function startDot({ origin, port = DOT_PORT, clientId = "edgeward" } = {}) {
+export async function startDot({ origin, extraOrigins = [], port = DOT_PORT, clientId = "edgeward" } = {}) {
   await assertPortFree(port, "django-oauth-toolkit");
   const issuer = `http://localhost:${port}/o`;
   const server = launch("idp-dot", "bash", [join(ROOT, "tests/idps/dot/serve.sh")], {
@@ -48,8 +48,8 @@ export async function startDot({ origin, port = DOT_PORT, clientId = "edgeward" 
     DOT_STATE: freshState("dot"),
     DOT_CLIENT_ID: clientId,
     DOT_CLIENT_SECRET: IDPS_CLIENT_SECRET,
-    DOT_REDIRECT_URIS: `${origin}/callback`,
-    DOT_POST_LOGOUT_URIS: `${origin}/`,
+    DOT_REDIRECT_URIS: [origin, ...extraOrigins].map((o) => `${o}/callback`).join(" "),
+    DOT_POST_LOGOUT_URIS: [origin, ...extraOrigins].map((o) => `${o}/`).join(" "),
   });
   try {
     const discovery = await waitForDiscovery(server, issuer, "django-oauth-toolkit");
