@@ -154,6 +154,30 @@ function providerSuite(name, start, { vars, routes, claims, expect }) {
       assert.notEqual(exchange.status, 200);
     });
 
+    test("a callback without iss: refused when the provider's discovery promises it (RFC 9207), else accepted", async () => {
+      const jar = new CookieJar();
+      const start = await jar.fetch(`${ORIGIN}/auth/login/start`, { method: "POST", headers: JSON_HEADERS, body: "{}" });
+      const { authorizationUrl } = await start.json();
+      const callback = new URL(await parts.idp.login(jar, authorizationUrl, { callbackPrefix: `${ORIGIN}/callback` }));
+      assert.ok(callback.searchParams.get("iss"), "the provider sent iss");
+      callback.searchParams.delete("iss");
+      const end = await jar.fetch(`${ORIGIN}/auth/login/end`, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify({ pageUrl: callback.href }) });
+      const body = await end.json();
+      assert.equal(
+        Boolean(parts.idp.discovery.authorization_response_iss_parameter_supported),
+        expect.promisesIss,
+        "what discovery says",
+      );
+      if (expect.promisesIss) {
+        assert.equal(end.status, 400, JSON.stringify(body));
+        assert.equal(body.code, "login_failed");
+        assert.equal((await session(jar)).isLoggedIn, false);
+      } else {
+        assert.equal(end.status, 200, JSON.stringify(body));
+        assert.equal((await session(jar)).isLoggedIn, true);
+      }
+    });
+
     test("hostile: an authorization response replayed with a copy of its login cookie is refused", async () => {
       const first = await signInAt(parts.idp, ORIGIN);
       const attacker = new CookieJar();
@@ -186,6 +210,7 @@ providerSuite("django-oauth-toolkit", (o) => startDot({ ...o, extraOrigins: [ORI
   claims: { name: "Demo User", email: "demo@example.com", preferred_username: "demo" },
   expect: {
     sub: /^[0-9]+$/, // the Django user's primary key
+    promisesIss: true,
     reuseAnswer: "400 invalid_grant",
     revokedRefreshStatus: 400,
     // DOT answers the second use of a code with invalid_grant and leaves the first exchange's
@@ -261,6 +286,8 @@ providerSuite("Glewlwyd", (o) => startGlewlwyd({ ...o, extraOrigins: [ORIGIN2] }
   claims: { name: "Demo User", email: "demo@example.com", preferred_username: "demo" },
   expect: {
     sub: /^[A-Za-z0-9_-]{16,}$/, // a random public identifier
+    // Glewlwyd sends iss on every response but does not say so in discovery.
+    promisesIss: false,
     reuseAnswer: "400 with an empty body",
     revokedRefreshStatus: 400,
     // Glewlwyd answers a replayed code 403 invalid_code and revokes the tokens of the first
