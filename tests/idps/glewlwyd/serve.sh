@@ -25,11 +25,13 @@ openssl genrsa -out sign.key 2048 2>/dev/null
 openssl rsa -in sign.key -pubout -out sign.pub 2>/dev/null
 
 # The login app's config.json is a symlink to /etc/glewlwyd/config-2.7.json, which Debian 12's
-# package installs as a directory (the page then hangs on "Loading..."), and the static server
-# follows no symlinks: serve a real copy.
+# package installs as a directory holding the file (the page then hangs on "Loading..."), and
+# the static server follows no symlinks: serve a real copy.
 cp -rL "$share/webapp" webapp 2>/dev/null || true
 rm -rf webapp/config.json
-cp /etc/glewlwyd/config-2.7.json/config.json webapp/config.json
+app_config=/etc/glewlwyd/config-2.7.json
+[ -d "$app_config" ] && app_config="$app_config/config.json"
+cp "$app_config" webapp/config.json
 
 # libconfig syntax. Do not write use_secure_connection at all: any value makes 2.7.5 ask for
 # certificate files and exit.
