@@ -219,22 +219,26 @@ async function launchWorkerd({ port, vars, config = "wrangler.toml", bundle, env
 
 /**
  * Starts the example API (the Rust fixture behind the proxy), trusting the worker on `port`
- * (the tokens it mints), or with `trust: "idp"` the IdP (its JWT introspection answers).
+ * (the tokens it mints), or with `trust: "idp"` the IdP (its JWT introspection answers), or
+ * with `trust: { issuer, jwksUrl, audience }` another provider's; `port` another port than
+ * API_PORT.
  */
-export async function startExampleApi({ workerPort = WORKER_PORT, profile = "debug", trust = "worker" } = {}) {
-  await assertPortFree(API_PORT, "the example API");
+export async function startExampleApi({ workerPort = WORKER_PORT, profile = "debug", trust = "worker", port = API_PORT } = {}) {
+  await assertPortFree(port, "the example API");
   const bin = join(ROOT, "target", profile, "edgeward-example-api");
-  const issuer = trust === "idp" ? ISSUER : `http://localhost:${workerPort}`;
-  const api = launch("example-api", bin, [], {
-    PORT: String(API_PORT),
-    JWKS_URL: trust === "idp" ? `${ISSUER}/jwks` : `${issuer}/.well-known/jwks.json`,
+  const base = `http://localhost:${port}`;
+  const other = typeof trust === "object" ? trust : undefined;
+  const issuer = other?.issuer ?? (trust === "idp" ? ISSUER : `http://localhost:${workerPort}`);
+  const api = launch(port === API_PORT ? "example-api" : `example-api-${port}`, bin, [], {
+    PORT: String(port),
+    JWKS_URL: other?.jwksUrl ?? (trust === "idp" ? `${ISSUER}/jwks` : `${issuer}/.well-known/jwks.json`),
     ISSUER: issuer,
-    AUDIENCE: API,
+    AUDIENCE: other?.audience ?? base,
     // The worker mints RFC 9068 access tokens (typ at+jwt); the local IdP's introspection JWTs
     // carry typ JWT.
-    TOKEN_TYP: trust === "idp" ? "any" : "at+jwt",
+    TOKEN_TYP: trust === "worker" ? "at+jwt" : "any",
   });
-  await waitFor(`${API}/nothing`, 15_000, "the example API");
+  await waitFor(`${base}/nothing`, 15_000, "the example API");
   return api;
 }
 

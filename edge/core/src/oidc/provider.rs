@@ -78,8 +78,11 @@ impl IdpCache {
         }
         let issuer = client.issuer.trim_end_matches('/');
         let url = format!("{issuer}/.well-known/openid-configuration");
-        let d: Discovery = get_json(ports, &url).await?;
+        let mut d: Discovery = get_json(ports, &url).await?;
         validate(&d, client)?;
+        if d.introspection_endpoint.is_none() || d.revocation_endpoint.is_none() {
+            oauth_metadata_fallback(&mut d, client, ports).await;
+        }
         let d = Rc::new(d);
         *self.discovery.borrow_mut() = Some((d.clone(), now));
         Ok(d)
@@ -174,15 +177,34 @@ pub fn parse_token_answer(
             TokenError::Unavailable(format!("{url} did not answer a token response"))
         });
     }
-    if status.is_client_error() {
-        if let Some(code) = oauth_error_code(response.body()) {
-            return Err(TokenError::Refused(code));
-        }
+    if let Some(code) = refusal_code(status, response.body()) {
+        return Err(TokenError::Refused(code));
     }
     Err(TokenError::Unavailable(format!(
         "{url} answered HTTP {}",
         status.as_u16()
     )))
+}
+
+/// The OAuth error code of a token endpoint's refusal: the `error` of a 4xx answer's OAuth
+/// error body, and [`INVALID_GRANT`] for a 400 with an empty body. `None` for anything else,
+/// which is the provider failing rather than refusing.
+///
+/// Why an empty 400 counts as `invalid_grant`: Glewlwyd answers a refresh token that is no
+/// longer good (a rotated one presented again, or one of the chain that reuse revoked) with a
+/// bare 400. RFC 6749 §5.2 reserves 400 for a refused request; the worker sends every grant of
+/// a kind the same way, and a client that no longer authenticates is 401, a rate limit 429, so
+/// what a bare 400 can refuse is the grant itself. Taking it for a failing provider instead
+/// would keep a dead session answering 502 until its 24 hours are up. A 400 with a body that
+/// is not an OAuth error (a gateway's HTML page) stays a failure, as does an empty 401, 403 or 429.
+pub fn refusal_code(status: http::StatusCode, body: &[u8]) -> Option<String> {
+    if !status.is_client_error() {
+        return None;
+    }
+    if status == http::StatusCode::BAD_REQUEST && body.iter().all(u8::is_ascii_whitespace) {
+        return Some(INVALID_GRANT.to_owned());
+    }
+    oauth_error_code(body)
 }
 
 /// The OAuth error code that says a grant is gone for good (RFC 6749 §5.2: the authorization
@@ -286,6 +308,67 @@ pub(crate) async fn client_post_accepting(
         .map_err(|e| TokenError::Unavailable(format!("{url}: {e}")))
 }
 
+/// The members of an OAuth 2 Authorization Server Metadata document (RFC 8414) that can fill
+/// gaps in OpenID discovery.
+#[derive(Deserialize)]
+struct OAuthMetadata {
+    issuer: String,
+    #[serde(default)]
+    introspection_endpoint: Option<String>,
+    #[serde(default)]
+    revocation_endpoint: Option<String>,
+}
+
+/// Where a provider may publish its OAuth 2 metadata: RFC 8414 §3.1's address (the well-known
+/// segment inserted between host and path), then the issuer with the segment appended (where
+/// django-oauth-toolkit, like OpenID discovery, has it). One address when the issuer has no path.
+pub fn oauth_metadata_urls(issuer: &str) -> Vec<String> {
+    let appended = format!(
+        "{}/.well-known/oauth-authorization-server",
+        issuer.trim_end_matches('/')
+    );
+    let Ok(url) = Url::parse(issuer) else {
+        return vec![appended];
+    };
+    let path = url.path().trim_end_matches('/');
+    let mut inserted = url.clone();
+    inserted.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    inserted.set_query(None);
+    let inserted = inserted.to_string();
+    if inserted == appended {
+        vec![appended]
+    } else {
+        vec![inserted, appended]
+    }
+}
+
+/// Fills the introspection and revocation endpoints that OpenID discovery left out from the
+/// provider's OAuth 2 metadata (django-oauth-toolkit lists them only there). The document must
+/// name the configured issuer (RFC 8414 §3.3) and its endpoints pass the same checks as
+/// discovery's; anything else (no document, another issuer, an unusable URL) leaves the gap, so
+/// the provider is treated as not having the endpoint. Once per discovery fetch.
+async fn oauth_metadata_fallback(d: &mut Discovery, client: &OidcClient, http: &impl HttpClient) {
+    for url in oauth_metadata_urls(&client.issuer) {
+        let Ok(meta) = get_json::<OAuthMetadata>(http, &url).await else {
+            continue;
+        };
+        if meta.issuer != client.issuer {
+            continue;
+        }
+        let mut filled = d.clone();
+        if filled.introspection_endpoint.is_none() {
+            filled.introspection_endpoint = meta.introspection_endpoint;
+        }
+        if filled.revocation_endpoint.is_none() {
+            filled.revocation_endpoint = meta.revocation_endpoint;
+        }
+        if validate(&filled, client).is_ok() {
+            *d = filled;
+            return;
+        }
+    }
+}
+
 fn validate(d: &Discovery, client: &OidcClient) -> Result<(), Error> {
     // OpenID Connect Discovery §4.3: exactly the issuer that was configured.
     if d.issuer != client.issuer {
@@ -355,6 +438,21 @@ pub fn pkce_challenge(verifier: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oauth_metadata_is_looked_for_where_rfc_8414_and_providers_put_it() {
+        assert_eq!(
+            oauth_metadata_urls("http://localhost:9520/o"),
+            [
+                "http://localhost:9520/.well-known/oauth-authorization-server/o",
+                "http://localhost:9520/o/.well-known/oauth-authorization-server",
+            ]
+        );
+        assert_eq!(
+            oauth_metadata_urls("https://idp.example"),
+            ["https://idp.example/.well-known/oauth-authorization-server"]
+        );
+    }
 
     #[test]
     fn pkce_s256_matches_rfc_7636_appendix_b() {

@@ -46,6 +46,8 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
     let target = edge.proxy().routes.resolve(req.method(), req.uri())?;
     let now = edge.ports().now();
     let headers = req.headers();
+    // The session's user, for an introspection answer that names none (see `phantom_token`).
+    let mut session_sub = None;
     let token = match bearer_client_token(edge.proxy(), headers) {
         // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
         Some(token) => token,
@@ -60,6 +62,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                     let loaded = load_session(edge, headers)
                         .await?
                         .ok_or(Error::Unauthorized)?;
+                    session_sub = Some(loaded.session.binding.sub.clone());
                     let access = loaded.session.access.ok_or(Error::Unauthorized)?;
                     (access, loaded.session.csrf)
                 }
@@ -71,6 +74,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                         read_access(headers, edge.cookie_keys(), &edge.oidc().issuer, now)?
                             .ok_or(Error::Unauthorized)?;
                     ensure_live(edge, headers, &cookie.b).await?;
+                    session_sub = Some(cookie.b.sub.clone());
                     let access = AccessToken {
                         token: cookie.token,
                         exp: cookie.exp,
@@ -89,7 +93,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
             access.token
         }
     };
-    let jwt = phantom_token(edge, target.route, &token, now).await?;
+    let jwt = phantom_token(edge, target.route, &token, session_sub.as_deref(), now).await?;
     Ok(Forward {
         method: req.method().clone(),
         headers: forward_request_headers(headers, target.route, &jwt)?,
@@ -168,10 +172,16 @@ fn cache_key(proxy: &ProxyConfig, oidc: &OidcClient, route: &Route, token: &str)
 /// cache, else from the IdP (introspection, the answer checked against the route's rules: see
 /// [`TokenFacts::check`](phantom::TokenFacts::check)), then remembered in both tiers until
 /// min(token expiry, now + max TTL). Failures and refusals are never cached.
+///
+/// `session_sub` is the user of the session whose cookie held `token`. An introspection answer
+/// without `sub` (django-oauth-toolkit never sends one) is then minted for that user: the token
+/// came from that user's grant, sealed into the session's cookies with its binding. Without a
+/// session (a bearer client) the minted token's subject stays the client (RFC 9068 §2.2).
 async fn phantom_token(
     edge: &impl Context,
     route: &Route,
     token: &str,
+    session_sub: Option<&str>,
     now: u64,
 ) -> Result<String, Error> {
     let (ports, proxy, oidc) = (edge.ports(), edge.proxy(), edge.oidc());
@@ -214,11 +224,14 @@ async fn phantom_token(
     let fresh = match &proxy.mode {
         PhantomMode::Passthrough => return Ok(token.to_owned()),
         PhantomMode::IntrospectMint { key } => {
-            let introspection = phantom::introspect(oidc, ports, endpoint, token).await?;
+            let mut introspection = phantom::introspect(oidc, ports, endpoint, token).await?;
             introspection
                 .token
                 .check(&rules)
                 .map_err(Error::TokenRefused)?;
+            if introspection.token.sub.is_none() {
+                introspection.token.sub = session_sub.map(str::to_owned);
+            }
             key.mint(
                 &introspection,
                 edge.origin(),
