@@ -257,9 +257,15 @@ fn valid_tag(tag: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// A label's expiry: 1–20 ASCII digits that fit a `u64`.
+/// A label's expiry: 1–20 ASCII digits that fit a `u64`, in the one spelling [`CookieKeys::seal`]
+/// writes (no leading zero). The associated data holds the number written back, so a second
+/// spelling would be a changed label that still opens.
 fn parse_exp(exp: &str) -> Option<u64> {
-    if exp.is_empty() || exp.len() > 20 || !exp.bytes().all(|b| b.is_ascii_digit()) {
+    if exp.is_empty()
+        || exp.len() > 20
+        || !exp.bytes().all(|b| b.is_ascii_digit())
+        || (exp.len() > 1 && exp.starts_with('0'))
+    {
         return None;
     }
     exp.parse().ok()
@@ -749,6 +755,11 @@ mod tests {
             (
                 "expiry with a sign",
                 good.replacen(".2000.", ".+2000.", 1),
+                OpenError::Malformed,
+            ),
+            (
+                "expiry with a leading zero",
+                good.replacen(".2000.", ".02000.", 1),
                 OpenError::Malformed,
             ),
             (
