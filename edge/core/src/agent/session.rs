@@ -203,7 +203,7 @@ pub(crate) async fn logout(edge: &impl Context, req: &Request) -> Result<Respons
         guard::check_csrf(req.headers(), &session.csrf)?;
         end_session(edge, session, handle.as_deref()).await;
         if let Some(access) = &session.access {
-            edge.forget_token(&access.token).await;
+            edge.forget_token(&access.token, &session.binding.sub).await;
         }
         // Without the IdP's metadata there is nothing to revoke or visit; the local logout
         // still happens.

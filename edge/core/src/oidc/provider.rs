@@ -29,6 +29,11 @@ pub const DISCOVERY_TTL: u64 = 3600;
 /// An unknown `kid` re-fetches the JWKS at most this often, in seconds (key rollover without
 /// letting forged tokens make us hammer the provider).
 pub const JWKS_REFETCH_MIN_INTERVAL: u64 = 60;
+/// How long a discovery whose missing endpoints the OAuth 2 metadata could not settle (no
+/// document naming the issuer was read: a 5xx, a timeout, no document at all) is reused, in
+/// seconds. A passing failure then costs minutes of no revocation and no introspection, not an
+/// hour; a provider without the document is asked again this often.
+pub const METADATA_RETRY: u64 = 300;
 
 /// The parts of an OpenID Provider's metadata that edgeward uses.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -59,6 +64,7 @@ pub struct Discovery {
 /// What the isolate remembers about the identity provider.
 #[derive(Debug, Default)]
 pub struct IdpCache {
+    /// Discovery, and until when it is reused.
     discovery: RefCell<Option<(Rc<Discovery>, u64)>>,
     jwks: RefCell<Option<(Rc<Jwks>, u64)>>,
 }
@@ -71,8 +77,8 @@ impl IdpCache {
         ports: &(impl Clock + HttpClient),
     ) -> Result<Rc<Discovery>, Error> {
         let now = ports.now();
-        if let Some((d, fetched)) = self.discovery.borrow().as_ref() {
-            if now < fetched + DISCOVERY_TTL {
+        if let Some((d, until)) = self.discovery.borrow().as_ref() {
+            if now < *until {
                 return Ok(d.clone());
             }
         }
@@ -80,11 +86,14 @@ impl IdpCache {
         let url = format!("{issuer}/.well-known/openid-configuration");
         let mut d: Discovery = get_json(ports, &url).await?;
         validate(&d, client)?;
-        if d.introspection_endpoint.is_none() || d.revocation_endpoint.is_none() {
-            oauth_metadata_fallback(&mut d, client, ports).await;
+        let mut ttl = DISCOVERY_TTL;
+        if (d.introspection_endpoint.is_none() || d.revocation_endpoint.is_none())
+            && !oauth_metadata_fallback(&mut d, client, ports).await
+        {
+            ttl = METADATA_RETRY;
         }
         let d = Rc::new(d);
-        *self.discovery.borrow_mut() = Some((d.clone(), now));
+        *self.discovery.borrow_mut() = Some((d.clone(), now + ttl));
         Ok(d)
     }
 }
@@ -346,8 +355,15 @@ pub fn oauth_metadata_urls(issuer: &str) -> Vec<String> {
 /// provider's OAuth 2 metadata (django-oauth-toolkit lists them only there). The document must
 /// name the configured issuer (RFC 8414 §3.3) and its endpoints pass the same checks as
 /// discovery's; anything else (no document, another issuer, an unusable URL) leaves the gap, so
-/// the provider is treated as not having the endpoint. Once per discovery fetch.
-async fn oauth_metadata_fallback(d: &mut Discovery, client: &OidcClient, http: &impl HttpClient) {
+/// the provider is treated as not having the endpoint. Once per discovery fetch. Whether the
+/// gaps are settled: `true` once a document naming the issuer was read (whatever it lent),
+/// `false` when none was (then the discovery is kept for [`METADATA_RETRY`] seconds only).
+async fn oauth_metadata_fallback(
+    d: &mut Discovery,
+    client: &OidcClient,
+    http: &impl HttpClient,
+) -> bool {
+    let mut settled = false;
     for url in oauth_metadata_urls(&client.issuer) {
         let Ok(meta) = get_json::<OAuthMetadata>(http, &url).await else {
             continue;
@@ -355,6 +371,7 @@ async fn oauth_metadata_fallback(d: &mut Discovery, client: &OidcClient, http: &
         if meta.issuer != client.issuer {
             continue;
         }
+        settled = true;
         let mut filled = d.clone();
         if filled.introspection_endpoint.is_none() {
             filled.introspection_endpoint = meta.introspection_endpoint;
@@ -364,9 +381,10 @@ async fn oauth_metadata_fallback(d: &mut Discovery, client: &OidcClient, http: &
         }
         if validate(&filled, client).is_ok() {
             *d = filled;
-            return;
+            return true;
         }
     }
+    settled
 }
 
 fn validate(d: &Discovery, client: &OidcClient) -> Result<(), Error> {

@@ -119,11 +119,12 @@ fn bearer_client_token(proxy: &ProxyConfig, headers: &HeaderMap) -> Option<Strin
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
-/// Drops the phantom tokens made from `token` (at logout): from this isolate's memory and from
-/// the location's shared tier, for every route. Other isolates' memories keep theirs until they
+/// Drops the phantom tokens made from `token`, the access token of `sub`'s session (at logout):
+/// from this isolate's memory and from the location's shared tier, for every route, minted for
+/// the session or for a bearer client presenting the same token. Other isolates' memories keep theirs until they
 /// expire (at most `EDGEWARD_PHANTOM_MAX_TTL` seconds); with the session registry bound they
 /// refuse the logged-out session before they look (within `backchannel::CHECK_TTL` seconds).
-pub(crate) async fn forget_token(edge: &impl Context, token: &str) {
+pub(crate) async fn forget_token(edge: &impl Context, token: &str, sub: &str) {
     let proxy = edge.proxy();
     if let PhantomMode::Passthrough = proxy.mode {
         return;
@@ -132,7 +133,10 @@ pub(crate) async fn forget_token(edge: &impl Context, token: &str) {
         .routes
         .routes()
         .iter()
-        .map(|route| cache_key(proxy, edge.oidc(), route, token))
+        .flat_map(|route| {
+            [Some(sub), None]
+                .map(|session_sub| cache_key(proxy, edge.oidc(), route, token, session_sub))
+        })
         .collect();
     keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     keys.dedup();
@@ -156,10 +160,22 @@ fn accepted_audiences(oidc: &OidcClient, route: &Route) -> Vec<String> {
 }
 
 /// Where the phantom token for `token` on `route` is cached: keyed by everything the checks
-/// depend on, so that no entry is served under other rules.
-fn cache_key(proxy: &ProxyConfig, oidc: &OidcClient, route: &Route, token: &str) -> CacheKey {
+/// and the minted token depend on, so that no entry is served under other rules or for another
+/// caller. That includes the user of the session presenting the token (`None` for a bearer
+/// client): an introspection answer without `sub` is minted for that user, so without it in
+/// the key whoever asked first would decide the subject for everyone.
+fn cache_key(
+    proxy: &ProxyConfig,
+    oidc: &OidcClient,
+    route: &Route,
+    token: &str,
+    session_sub: Option<&str>,
+) -> CacheKey {
+    // A session's user is any string (the IdP's `sub`): written as JSON, so no two callers
+    // share a spelling, and a bearer client is `null`.
+    let caller = serde_json::to_string(&session_sub).unwrap_or_default();
     let rules_tag = format!(
-        "{}\n{}\n{}\n{}",
+        "{}\n{}\n{}\n{}\n{caller}",
         accepted_audiences(oidc, route).join(" "),
         proxy.tokens.fingerprint(),
         oidc.client_id,
@@ -190,7 +206,7 @@ async fn phantom_token(
     }
     let audience = route.audience.as_str();
     let audiences = accepted_audiences(oidc, route);
-    let key = cache_key(proxy, oidc, route, token);
+    let key = cache_key(proxy, oidc, route, token, session_sub);
     if let Some(hit) = edge.phantom_cache().get(&key, now) {
         return Ok(hit.jwt);
     }
