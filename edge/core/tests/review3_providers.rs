@@ -345,3 +345,67 @@ fn review3_introspect_jwt_refuses_json_to_both_requests() {
     let accepts = edge.ports().accepts.borrow().clone();
     assert!(accepts.iter().any(|a| a == "application/jwt"));
 }
+
+/// HELD: path confusion at a provider whose issuer has a path (one tenant of a shared host). The
+/// metadata document at RFC 8414's address (host root, then the path) or appended to the issuer
+/// lends endpoints only when it names exactly this issuer: a sibling tenant's, the host's own,
+/// or ours with a trailing slash lend nothing, and no introspection goes to their endpoints.
+#[test]
+fn review3_metadata_of_another_tenant_or_the_host_lends_nothing() {
+    let issuer = "http://idp.test/tenant-a";
+    let inserted = "http://idp.test/.well-known/oauth-authorization-server/tenant-a";
+    let appended = "http://idp.test/tenant-a/.well-known/oauth-authorization-server";
+    for (inserted_names, appended_names) in [
+        ("http://idp.test/tenant-b", "http://idp.test"),
+        ("http://idp.test", "http://idp.test/tenant-a/"),
+        ("http://idp.test/tenant-a/", "http://idp.test/tenant-b"),
+    ] {
+        let ports = FakePorts::default();
+        ports.now.set(NOW);
+        let mut discovery = common::discovery();
+        discovery["issuer"] = json!(issuer);
+        discovery["introspection_endpoint"] = json!(null);
+        discovery["revocation_endpoint"] = json!(null);
+        ports.route(
+            &format!("{issuer}/.well-known/openid-configuration"),
+            200,
+            discovery.to_string(),
+        );
+        for (url, names) in [(inserted, inserted_names), (appended, appended_names)] {
+            ports.route(
+                url,
+                200,
+                json!({"issuer": names, "introspection_endpoint": "http://evil.test/introspect",
+                    "revocation_endpoint": "http://evil.test/revoke"})
+                .to_string(),
+            );
+        }
+        ports.route(
+            "http://evil.test/introspect",
+            200,
+            json!({"active": true, "exp": NOW + 300, "client_id": "edgeward", "sub": "admin"})
+                .to_string(),
+        );
+        let edge = Edge::new(
+            config_with(&[
+                ("OIDC_ISSUER", issuer),
+                ("EDGEWARD_API_ROUTES", ROUTES),
+                ("EDGEWARD_MINT_KEY", MINT),
+                ("EDGEWARD_BEARER_PASSTHROUGH", "true"),
+            ]),
+            ports,
+        );
+        assert_eq!(
+            api_bearer(&edge, "some-token"),
+            Err((502, "idp_unavailable".into())),
+            "{inserted_names} / {appended_names}"
+        );
+        assert_eq!(
+            edge.ports().calls_to(inserted),
+            1,
+            "both addresses were read"
+        );
+        assert_eq!(edge.ports().calls_to(appended), 1);
+        assert_eq!(edge.ports().calls_to("http://evil.test/introspect"), 0);
+    }
+}
