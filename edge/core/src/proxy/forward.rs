@@ -121,9 +121,10 @@ fn bearer_client_token(proxy: &ProxyConfig, headers: &HeaderMap) -> Option<Strin
 
 /// Drops the phantom tokens made from `token`, the access token of `sub`'s session (at logout):
 /// from this isolate's memory and from the location's shared tier, for every route, minted for
-/// the session or for a bearer client presenting the same token. Other isolates' memories keep theirs until they
-/// expire (at most `EDGEWARD_PHANTOM_MAX_TTL` seconds); with the session registry bound they
-/// refuse the logged-out session before they look (within `backchannel::CHECK_TTL` seconds).
+/// the session or for a bearer client presenting the same token. Other isolates' memories keep
+/// theirs until they expire (at most `EDGEWARD_PHANTOM_MAX_TTL` seconds); with the session
+/// registry bound they refuse the logged-out session before they look (within
+/// `backchannel::CHECK_TTL` seconds).
 pub(crate) async fn forget_token(edge: &impl Context, token: &str, sub: &str) {
     let proxy = edge.proxy();
     if let PhantomMode::Passthrough = proxy.mode {

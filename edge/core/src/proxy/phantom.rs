@@ -449,8 +449,10 @@ impl MintKey {
 /// Where a phantom token is cached, in both tiers: the SHA-256 of the mode (which names the
 /// minting key, so a new key starts a new cache), the audience, the rules the token was checked
 /// under (the route's accepted audiences and the [`TokenPolicy`], so a token accepted under one
-/// route's or configuration's rules is never served under stricter ones) and the opaque token.
-/// The token itself is never a key, so neither tier can give one back.
+/// route's or configuration's rules is never served under stricter ones, and the caller: the
+/// session's user or a bearer client, since a `sub`-less answer is minted for the session's
+/// user) and the opaque token. The token itself is never a key, so neither tier can give one
+/// back.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey(String);
 
