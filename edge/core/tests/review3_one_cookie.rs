@@ -378,3 +378,91 @@ fn review3_the_ended_session_path_revokes_no_other_sessions_refresh_token() {
         vec!["token=mallory-rt&token_type_hint=refresh_token".to_owned()]
     );
 }
+
+/// Seals `value` in format 2, as the release before did (HKDF info `edgeward/cookie/2`, the
+/// expiry inside the plaintext, associated data without a label).
+fn seal_format_2(name: &str, value: &serde_json::Value, exp: u64) -> String {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    use aes_gcm::{Aes256Gcm, Nonce};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let material: Vec<u8> = (0u8..32).collect(); // common::KEYS is 000102…1f
+    let hkdf = hkdf::Hkdf::<sha2::Sha256>::from_prk(&material).unwrap();
+    let salt = [5u8; 16];
+    let mut okm = [0u8; 44];
+    hkdf.expand_multi_info(&[b"edgeward/cookie/2", &salt], &mut okm)
+        .unwrap();
+    let cipher = Aes256Gcm::new_from_slice(&okm[..32]).unwrap();
+    let plaintext = serde_json::to_vec(&json!({ "exp": exp, "v": value })).unwrap();
+    let aad = format!("edgeward/2/k1/{ORIGIN} edgeward/{name}");
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(&okm[32..]),
+            Payload {
+                msg: &plaintext,
+                aad: aad.as_bytes(),
+            },
+        )
+        .unwrap();
+    let mut payload = salt.to_vec();
+    payload.extend_from_slice(&ct);
+    format!("2.k1.{}", URL_SAFE_NO_PAD.encode(payload))
+}
+
+/// HELD: a format-2 cookie in a jar sends the session read to the full read (every cookie
+/// opened, bindings compared), never to a more lenient one. Mallory's format-3 ID cookie beside
+/// the victim's token cookies re-sealed in format 2 (a jar of the release before) is refused
+/// by the session read, refresh and the proxy alike; the victim's refresh token never reaches
+/// the IdP.
+#[test]
+fn review3_a_format_2_cookie_in_a_mixed_jar_gets_the_strict_read() {
+    let edge = edge();
+    let (victim, _) = signed_in(
+        &edge,
+        &Login {
+            sub: "victim",
+            access: "victim-at",
+            refresh: Some("victim-rt"),
+            ..Default::default()
+        },
+    );
+    let (mallory, mallory_csrf) = signed_in(
+        &edge,
+        &Login {
+            sub: "mallory",
+            ..Default::default()
+        },
+    );
+    let keys = &edge.config().cookie_keys;
+    let downgraded = |name: &str| {
+        let v = cookie_value(&victim, name).unwrap();
+        let opened = keys.open_json::<serde_json::Value>(name, &v, NOW).unwrap();
+        format!(
+            "{name}={}",
+            seal_format_2(name, &opened.value, opened.expires_at)
+        )
+    };
+    let mixed = format!(
+        "{}; {}; {}",
+        pick(&mallory, &[names::COOKIE_ID]),
+        downgraded(names::COOKIE_ACCESS),
+        downgraded(names::COOKIE_REFRESH)
+    );
+    assert!(cookie_value(&mixed, names::COOKIE_REFRESH)
+        .unwrap()
+        .starts_with("2.k1."));
+    assert_eq!(session(&edge, &mixed)["isLoggedIn"], false);
+    let res = common::refresh(&edge, &mixed, &mallory_csrf);
+    assert_eq!(code(&res), (401, "session_expired".into()));
+    assert!(edge
+        .ports()
+        .bodies_to(&format!("{ISSUER}/token"))
+        .iter()
+        .all(|b| !b.contains("victim-rt")));
+    // The proxy judges the access cookie alone (as designed): the victim's own access cookie,
+    // format 2 or 3, is the victim's, with the victim's CSRF value, never Mallory's.
+    assert_eq!(
+        api(&edge, "POST", &mixed, Some(&mallory_csrf)),
+        Err((403, "csrf_rejected".into()))
+    );
+}
