@@ -273,6 +273,8 @@ providerSuite("Glewlwyd", (o) => startGlewlwyd({ ...o, extraOrigins: [ORIGIN2] }
   vars: {
     // No refresh token without offline_access.
     OIDC_SCOPES: GLEWLWYD_SCOPES,
+    // Its answer to a dead refresh token is a bare 400 (README "Providers").
+    OIDC_QUIRKS: "bare-400-is-invalid-grant",
   },
   // Glewlwyd's access tokens name the scope string as their audience.
   routes: [
@@ -324,6 +326,7 @@ providerSuite("Glewlwyd", (o) => startGlewlwyd({ ...o, extraOrigins: [ORIGIN2] }
             OIDC_ISSUER: parts.idp.issuer,
             OIDC_CLIENT_SECRET: IDPS_CLIENT_SECRET,
             OIDC_SCOPES: GLEWLWYD_SCOPES,
+            OIDC_QUIRKS: "bare-400-is-invalid-grant",
             EDGEWARD_PHANTOM_MODE: "introspect-jwt",
             EDGEWARD_API_ROUTES: JSON.stringify([
               { prefix: "/api/whoami/", upstream: `${API2}/whoami/`, methods: ["GET"], acceptAudiences: [GLEWLWYD_SCOPES] },

@@ -159,10 +159,18 @@ fn route_token(edge: &Edge<FakePorts>, status: u16, body: &str) {
         .route(&format!("{ISSUER}/token"), status, body.to_owned());
 }
 
+/// A stateless edge whose provider has the quirks named.
+fn edge_with_quirks(quirks: &str) -> Edge<FakePorts> {
+    let ports = FakePorts::default();
+    ports.now.set(NOW);
+    let ports = ports.with_idp(json!({})).with_registry();
+    Edge::new(config_with(&[("OIDC_QUIRKS", quirks)]), ports)
+}
+
 #[test]
-fn an_empty_400_to_a_refresh_ends_the_session_like_invalid_grant() {
+fn an_empty_400_to_a_refresh_ends_the_session_like_invalid_grant_where_the_quirk_is_named() {
     // Glewlwyd's answer to a rotated refresh token presented again.
-    let edge = edge_in_mode("stateless", NOW);
+    let edge = edge_with_quirks("bare-400-is-invalid-grant");
     let (jar, csrf) = signed_in(&edge, &Login::default());
     route_token(&edge, 400, "");
     assert_eq!(
@@ -182,6 +190,53 @@ fn an_empty_400_to_a_refresh_ends_the_session_like_invalid_grant() {
 }
 
 #[test]
+fn without_the_quirk_an_empty_400_is_the_provider_failing() {
+    // A gateway in front of the provider answering bare 400s must not end every session.
+    let edge = edge_in_mode("stateless", NOW);
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    route_token(&edge, 400, "");
+    let res = refresh(&edge, &jar, &csrf);
+    assert_eq!(code(&res), (502, "idp_unavailable".into()));
+    assert!(res.headers().get_all("set-cookie").iter().next().is_none());
+    route_token(
+        &edge,
+        200,
+        r#"{"access_token": "new-at", "expires_in": 300, "refresh_token": "new-rt"}"#,
+    );
+    assert_eq!(
+        refresh(&edge, &jar, &csrf).status(),
+        204,
+        "the session lived on"
+    );
+}
+
+#[test]
+fn an_unknown_quirk_is_a_configuration_error_naming_the_variable() {
+    let err = edgeward_core::Config::from_vars(|name| {
+        Some(
+            match name {
+                "EDGEWARD_PROFILE" => "local",
+                "EDGEWARD_ORIGIN" => ORIGIN,
+                "EDGEWARD_COOKIE_KEYS" => common::KEYS,
+                "OIDC_ISSUER" => ISSUER,
+                "OIDC_CLIENT_ID" => "edgeward",
+                "OIDC_CLIENT_SECRET" => "secret",
+                "OIDC_QUIRKS" => "bare-400",
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    })
+    .unwrap_err();
+    assert_eq!(err.variable, "OIDC_QUIRKS");
+    assert!(
+        err.reason.contains("bare-400-is-invalid-grant"),
+        "{}",
+        err.reason
+    );
+}
+
+#[test]
 fn a_400_with_another_body_or_an_empty_answer_of_another_status_keeps_the_session() {
     for (status, body) in [
         (400, "<html><body>Bad Request</body></html>"),
@@ -191,7 +246,7 @@ fn a_400_with_another_body_or_an_empty_answer_of_another_status_keeps_the_sessio
         (429, ""),
         (500, ""),
     ] {
-        let edge = edge_in_mode("stateless", NOW);
+        let edge = edge_with_quirks("bare-400-is-invalid-grant");
         let (jar, csrf) = signed_in(&edge, &Login::default());
         route_token(&edge, status, body);
         let res = refresh(&edge, &jar, &csrf);
@@ -209,7 +264,7 @@ fn a_400_with_another_body_or_an_empty_answer_of_another_status_keeps_the_sessio
 
 #[test]
 fn the_coordinator_shares_an_empty_400_as_the_refusal_it_is() {
-    let edge = Rc::new(edge_in_mode("stateless", NOW));
+    let edge = Rc::new(edge_with_quirks("bare-400-is-invalid-grant"));
     let flights = RefreshFlights::default();
     let ask = |token: &str| {
         futures_executor::block_on(coordinated_refresh(

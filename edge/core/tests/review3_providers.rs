@@ -176,11 +176,12 @@ fn review3_logout_forgets_the_session_keyed_phantom_token() {
     );
 }
 
-/// HELD: the session's user only fills an absent `sub`; an introspection answer that names a
-/// user is minted for that user (the provider's word), never overwritten by the session's.
-/// (Recommended, not done: refuse when both are present and differ — see the report.)
+/// The session's user only fills an absent `sub`, and never overrides the provider's; a token
+/// whose introspection names another user than the session's is refused (401) rather than
+/// minted for either (recommended by this review; the assertion failed before the lead's fix
+/// with `left: Ok({"sub": "from-idp", …}) right: Err((401, "unauthorized"))`).
 #[test]
-fn review3_the_sessions_user_never_overrides_the_providers_sub() {
+fn review3_a_token_of_another_user_in_the_sessions_cookie_is_refused() {
     let edge = dot_like_edge(&[]);
     edge.ports().route(
         &introspect_url(),
@@ -195,7 +196,9 @@ fn review3_the_sessions_user_never_overrides_the_providers_sub() {
             ..Default::default()
         },
     );
-    assert_eq!(api_cookie(&edge, &jar).unwrap()["sub"], "from-idp");
+    // Neither user's token is minted: the provider's `sub` and the session's disagree
+    // (recommended by this review, made by the lead: before, the provider's `sub` was minted).
+    assert_eq!(api_cookie(&edge, &jar), Err((401, "unauthorized".into())));
 }
 
 /// FAILED on f52b102: `panicked at review3_providers.rs: the proxy introspects once the

@@ -94,10 +94,11 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
     let granted = match ports.coordinate_refresh(&coordinator, refresh_token).await {
         Some(answer) => {
             let answer = answer.map_err(|e| Error::IdpUnavailable(e.reason))?;
-            oidc::parse_token_answer("the refresh coordinator", &answer).map_err(|e| match e {
-                TokenError::Refused(code) => refused(code),
-                TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
-            })
+            oidc::parse_token_answer("the refresh coordinator", &answer, edge.oidc().quirks)
+                .map_err(|e| match e {
+                    TokenError::Refused(code) => refused(code),
+                    TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
+                })
         }
         None => {
             grant(

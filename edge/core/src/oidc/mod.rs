@@ -20,4 +20,4 @@ pub use provider::{
     revoke, token_request, Discovery, IdpCache, TokenError, TokenResponse, DISCOVERY_TTL,
     INVALID_GRANT, JWKS_REFETCH_MIN_INTERVAL,
 };
-pub use settings::{ClientAuth, OidcClient};
+pub use settings::{ClientAuth, OidcClient, Quirks};

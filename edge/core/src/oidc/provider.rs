@@ -19,7 +19,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use super::idtoken::Jwks;
-use super::settings::{ClientAuth, OidcClient};
+use super::settings::{ClientAuth, OidcClient, Quirks};
 use crate::platform::ports::{Clock, HttpClient};
 use crate::platform::settings::Profile;
 use crate::platform::Error;
@@ -171,7 +171,7 @@ pub async fn token_request(
 ) -> Result<TokenResponse, TokenError> {
     let url = &discovery.token_endpoint;
     let response = client_post(client, http, url, grant).await?;
-    parse_token_answer(url, &response)
+    parse_token_answer(url, &response, client.quirks)
 }
 
 /// Reads the token endpoint's answer (RFC 6749 §5.1 and §5.2): tokens, the provider's refusal
@@ -179,6 +179,7 @@ pub async fn token_request(
 pub fn parse_token_answer(
     url: &str,
     response: &http::Response<Vec<u8>>,
+    quirks: Quirks,
 ) -> Result<TokenResponse, TokenError> {
     let status = response.status();
     if status.is_success() {
@@ -186,7 +187,7 @@ pub fn parse_token_answer(
             TokenError::Unavailable(format!("{url} did not answer a token response"))
         });
     }
-    if let Some(code) = refusal_code(status, response.body()) {
+    if let Some(code) = refusal_code(status, response.body(), quirks) {
         return Err(TokenError::Refused(code));
     }
     Err(TokenError::Unavailable(format!(
@@ -196,21 +197,25 @@ pub fn parse_token_answer(
 }
 
 /// The OAuth error code of a token endpoint's refusal: the `error` of a 4xx answer's OAuth
-/// error body, and [`INVALID_GRANT`] for a 400 with an empty body. `None` for anything else,
+/// error body, and — only with the provider's `bare-400-is-invalid-grant` quirk
+/// ([`Quirks`]) — [`INVALID_GRANT`] for a 400 with an empty body. `None` for anything else,
 /// which is the provider failing rather than refusing.
 ///
-/// Why an empty 400 counts as `invalid_grant`: Glewlwyd answers a refresh token that is no
-/// longer good (a rotated one presented again, or one of the chain that reuse revoked) with a
-/// bare 400. RFC 6749 §5.2 reserves 400 for a refused request; the worker sends every grant of
-/// a kind the same way, and a client that no longer authenticates is 401, a rate limit 429, so
-/// what a bare 400 can refuse is the grant itself. Taking it for a failing provider instead
-/// would keep a dead session answering 502 until its 24 hours are up. A 400 with a body that
-/// is not an OAuth error (a gateway's HTML page) stays a failure, as does an empty 401, 403 or 429.
-pub fn refusal_code(status: http::StatusCode, body: &[u8]) -> Option<String> {
+/// Why the bare 400 is a quirk to name and not a rule: Glewlwyd answers a refresh token that
+/// is no longer good (a rotated one presented again, or one of the chain that reuse revoked)
+/// with a bare 400, and for it that can only mean the grant is gone. But RFC 6749 §5.2 requires
+/// an `error`, and a bare 400 from anything else in the path (a gateway, a proxy, a provider
+/// misconfigured) would end every session that refreshes; so without the quirk it is the
+/// provider failing (502, cookies kept). A 400 with a body that is not an OAuth error (a
+/// gateway's HTML page) stays a failure either way, as does an empty 401, 403 or 429.
+pub fn refusal_code(status: http::StatusCode, body: &[u8], quirks: Quirks) -> Option<String> {
     if !status.is_client_error() {
         return None;
     }
-    if status == http::StatusCode::BAD_REQUEST && body.iter().all(u8::is_ascii_whitespace) {
+    if quirks.bare_400_is_invalid_grant
+        && status == http::StatusCode::BAD_REQUEST
+        && body.iter().all(u8::is_ascii_whitespace)
+    {
         return Some(INVALID_GRANT.to_owned());
     }
     oauth_error_code(body)

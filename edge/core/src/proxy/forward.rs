@@ -246,8 +246,15 @@ async fn phantom_token(
                 .token
                 .check(&rules)
                 .map_err(Error::TokenRefused)?;
-            if introspection.token.sub.is_none() {
-                introspection.token.sub = session_sub.map(str::to_owned);
+            match (&introspection.token.sub, session_sub) {
+                (None, _) => introspection.token.sub = session_sub.map(str::to_owned),
+                // A token of another user in this session's cookie: never minted for either.
+                (Some(sub), Some(session)) if sub != session => {
+                    return Err(Error::TokenRefused(
+                        "the token's subject is not the session's user".into(),
+                    ))
+                }
+                _ => {}
             }
             key.mint(
                 &introspection,
