@@ -237,6 +237,11 @@ pub(crate) async fn revoke_all(edge: &impl Context, tokens: &[String]) {
         }
     };
     let Some(endpoint) = endpoint else {
+        // Said, not silent: an operator may expect logout to revoke (README "Providers").
+        ports.log(
+            LogLevel::Warn,
+            "edgeward: refresh tokens not revoked: the provider has no revocation endpoint",
+        );
         return;
     };
     for token in tokens.iter().take(50) {
