@@ -8,6 +8,7 @@
 //
 // Writes the raw profile to target/bench/profile-<case>.cpuprofile (Chrome DevTools opens it).
 import { Session } from "node:inspector/promises";
+import { report } from "./profile-report.mjs";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
@@ -45,68 +46,8 @@ const { profile } = await session.post("Profiler.stop");
 mkdirSync(join(root, "target/bench"), { recursive: true });
 writeFileSync(join(root, `target/bench/profile-${which}.cpuprofile`), JSON.stringify(profile));
 
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const total = profile.samples.length;
-
-// What each sample is doing: from its top frame down the stack, the first frame whose name
-// says (so `Split::next` called by the cookie reader counts as cookie parsing). First match of
-// a frame wins; a sample no frame names is "other".
-const groups = [
-  ["AES-GCM (AES, GHASH, CTR)", /aes::|ghash|polyval|fixslice|aes_gcm|Aes256|ctr::|cipher::/],
-  ["HKDF / HMAC / SHA-256", /sha2::|sha256|hkdf|hmac|compress256|digest::/],
-  ["base64", /base64/],
-  ["serde_json / serde", /serde/],
-  ["allocation / memcpy / memcmp", /dlmalloc|__rust_alloc|__rust_dealloc|__rust_realloc|alloc::raw_vec|memcpy|memmove|memset|memcmp|copy_from_slice/],
-  ["cookie header reading", /platform::cookies::(read|present|values)|cookies::pairs/],
-  ["Set-Cookie writing (cookie crate)", /cookie::|platform::cookies::/],
-  ["formatting (fmt)", /core::fmt|fmt::Write|Formatter|::fmt::/],
-  ["http types (HeaderMap, Request, Uri)", /\bhttp::/],
-  ["url", /url::|form_urlencoded|idna|percent_encoding/],
-  ["async machinery / wasm-bindgen / JS glue", /Future|poll|wasm_bindgen|js_sys|futures|Promise|__wbg|__wbindgen|executor|^(?!.*::).*$/],
-];
-const parent = new Map();
-for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const groupOf = new Map();
-function classify(id) {
-  if (groupOf.has(id)) return groupOf.get(id);
-  let group = "other";
-  for (let at = id; at !== undefined; at = parent.get(at)) {
-    const name = byId.get(at).callFrame.functionName;
-    if (!name || name === "(root)") continue;
-    const hit = groups.find(([, re]) => re.test(name));
-    if (hit) {
-      group = hit[0];
-      break;
-    }
-  }
-  groupOf.set(id, group);
-  return group;
-}
-// Only what Edge::handle does: the bench's own request building and bookkeeping are left out.
-const inHandle = new Map();
-function underHandle(id) {
-  if (inHandle.has(id)) return inHandle.get(id);
-  const name = byId.get(id).callFrame.functionName;
-  const up = parent.get(id);
-  const yes = /edgeward_core::edge::Edge<P>::handle|drop_in_place<edgeward_core::edge::Outcome>/.test(name) || (up !== undefined && underHandle(up));
-  inHandle.set(id, yes);
-  return yes;
-}
-const grouped = new Map();
-const self = new Map();
-let busy = 0;
-for (const id of profile.samples) {
-  const name = byId.get(id).callFrame.functionName;
-  if (!underHandle(id)) continue;
-  busy += 1;
-  self.set(name, (self.get(name) ?? 0) + 1);
-  const group = classify(id);
-  grouped.set(group, (grouped.get(group) ?? 0) + 1);
-}
-const pct = (n) => ((100 * n) / busy).toFixed(1).padStart(5) + " %";
-console.log(`${which}: ${calls} calls, ${(us / calls).toFixed(1)} µs per call (timed inside, profiler on); ${total} samples, ${busy} of them inside Edge::handle (the shares below)`);
-console.log("\nself time by group (share of busy samples):");
-for (const [group, n] of [...grouped].sort((a, b) => b[1] - a[1])) console.log(`${pct(n)}  ${group}`);
-console.log("\ntop functions by self time:");
-const top = [...self].filter(([name]) => !["(idle)", "(root)"].includes(name)).sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 30));
-for (const [name, n] of top) console.log(`${pct(n)}  ${name.length > 150 ? name.slice(0, 150) + "…" : name}`);
+report(profile, {
+  title: `${which}: ${calls} calls, ${(us / calls).toFixed(1)} µs per call (timed inside, profiler on)`,
+  // Only what Edge::handle does: the bench's own request building and bookkeeping are left out.
+  within: (name) => /edgeward_core::edge::Edge<P>::handle|drop_in_place<edgeward_core::edge::Outcome>/.test(name),
+});

@@ -160,7 +160,7 @@ export async function startIdp(extraEnv = {}) {
  * build/worker/, built first by scripts/build-worker.sh with `env`, as wrangler dev would;
  * a given `bundle` is served as it is), `assets` puts the SPA router in front of the worker.
  */
-export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config, script, env = {}, runtime = "wrangler", bundle, assets = false } = {}) {
+export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config, script, env = {}, runtime = "wrangler", bundle, assets = false, inspector } = {}) {
   await assertPortFree(port, "the worker");
   const persist = mkdtempSync(join(tmpdir(), `edgeward-${runtime}-`));
   const all = {
@@ -176,7 +176,7 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false,
   };
   let worker;
   if (runtime === "workerd") {
-    worker = await launchWorkerd({ port, vars: all, config, bundle, env, assets, persist });
+    worker = await launchWorkerd({ port, vars: all, config, bundle, env, assets, persist, inspector });
   } else if (runtime !== "wrangler") {
     throw new Error(`unknown runtime ${runtime}: wrangler or workerd`);
   } else if (lean) {
@@ -200,7 +200,7 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false,
 }
 
 /** The bundle in one workerd process (see startWorker), its config written beside `persist`. */
-async function launchWorkerd({ port, vars, config = "wrangler.toml", bundle, env, assets, persist }) {
+async function launchWorkerd({ port, vars, config = "wrangler.toml", bundle, env, assets, persist, inspector }) {
   if (!bundle) {
     const build = spawnSync("bash", ["scripts/build-worker.sh"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: "inherit" });
     if (build.status !== 0) throw new Error(`scripts/build-worker.sh failed (${build.status ?? build.signal})`);
@@ -209,7 +209,9 @@ async function launchWorkerd({ port, vars, config = "wrangler.toml", bundle, env
   const wrangler = await readWranglerConfig(join(ROOT, config));
   const storage = join(persist, "do");
   const file = writeWorkerdConfig({ config: wrangler, bundle, dir: join(persist, "workerd"), port, vars, storage, assets });
-  const worker = launch(`worker-${port}`, workerdBinary(), ["serve", file], env);
+  // `inspector`: a port for the DevTools protocol (scripts/profile-workerd.mjs profiles through it).
+  const args = ["serve", file, ...(inspector ? [`--inspector-addr=127.0.0.1:${inspector}`] : [])];
+  const worker = launch(`worker-${port}`, workerdBinary(), args, env);
   worker.storage = storage;
   return worker;
 }
