@@ -9,7 +9,7 @@ use http::Method;
 use url::Url;
 
 use super::headers::{forward_request_headers, forward_response_headers};
-use super::phantom::{self, CacheKey, IntrospectionJwtError, Minted, TokenRules};
+use super::phantom::{self, CacheKey, CacheKeyPrefix, IntrospectionJwtError, Minted, TokenRules};
 use super::routes::Route;
 use super::settings::{PhantomMode, ProxyConfig};
 use super::Context;
@@ -128,7 +128,7 @@ pub(crate) async fn forget_token(edge: &impl Context, token: &str) {
         .routes
         .routes()
         .iter()
-        .map(|route| cache_key(proxy, edge.oidc(), route, token))
+        .map(|route| cache_key(edge, route, token))
         .collect();
     keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     keys.dedup();
@@ -152,16 +152,21 @@ fn accepted_audiences(oidc: &OidcClient, route: &Route) -> Vec<String> {
 }
 
 /// Where the phantom token for `token` on `route` is cached: keyed by everything the checks
-/// depend on, so that no entry is served under other rules.
-fn cache_key(proxy: &ProxyConfig, oidc: &OidcClient, route: &Route, token: &str) -> CacheKey {
-    let rules_tag = format!(
-        "{}\n{}\n{}\n{}",
-        accepted_audiences(oidc, route).join(" "),
-        proxy.tokens.fingerprint(),
-        oidc.client_id,
-        oidc.issuer
-    );
-    CacheKey::new(&proxy.mode.cache_tag(), &route.audience, &rules_tag, token)
+/// depend on, so that no entry is served under other rules. What the configuration gives is
+/// hashed once per route and isolate ([`PhantomCache::key`](phantom::PhantomCache::key)).
+fn cache_key(edge: &impl Context, route: &Route, token: &str) -> CacheKey {
+    let (proxy, oidc) = (edge.proxy(), edge.oidc());
+    let prefix = || {
+        let rules_tag = format!(
+            "{}\n{}\n{}\n{}",
+            accepted_audiences(oidc, route).join(" "),
+            proxy.tokens.fingerprint(),
+            oidc.client_id,
+            oidc.issuer
+        );
+        CacheKeyPrefix::new(&proxy.mode.cache_tag(), &route.audience, &rules_tag)
+    };
+    edge.phantom_cache().key(&route.prefix, prefix, token)
 }
 
 /// The JWT for `token` on `route`: from the isolate's memory, else from the location's shared
@@ -180,7 +185,7 @@ async fn phantom_token(
     }
     let audience = route.audience.as_str();
     let audiences = accepted_audiences(oidc, route);
-    let key = cache_key(proxy, oidc, route, token);
+    let key = cache_key(edge, route, token);
     if let Some(hit) = edge.phantom_cache().get(&key, now) {
         return Ok(hit.jwt);
     }
