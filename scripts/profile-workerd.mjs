@@ -9,7 +9,8 @@
 // The bundle is BENCH_WORKERD_BUNDLE (default target/bench/dry-run, what `wrangler deploy
 // --dry-run --outdir` wrote) with its wasm replaced by the same build before wasm-opt (which
 // drops the name section), so the profile names Rust functions; the shipped bundle is not
-// touched. The cargo output must be the build the bundle came from. Writes
+// touched. The cargo output (BENCH_WORKER_WASM, default target/wasm32-unknown-unknown/release/
+// edgeward_worker.wasm) must be the build the bundle came from. Writes
 // target/bench/profile-workerd-<case>.cpuprofile. Uses the test ports; the inspector listens on
 // TEST_WORKER_PORT + 1000.
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -33,7 +34,7 @@ rmSync(bundle, { recursive: true, force: true });
 mkdirSync(bundle, { recursive: true });
 for (const f of readdirSync(source)) cpSync(join(source, f), join(bundle, f));
 const named = join(ROOT, "target/bench/profile-wasm-bindgen");
-const bindgen = spawnSync("wasm-bindgen", ["--target", "module", "--no-typescript", "--out-name", "edgeward", "--out-dir", named, join(ROOT, "target/wasm32-unknown-unknown/release/edgeward_worker.wasm")], { stdio: "inherit" });
+const bindgen = spawnSync("wasm-bindgen", ["--target", "module", "--no-typescript", "--out-name", "edgeward", "--out-dir", named, process.env.BENCH_WORKER_WASM || join(ROOT, "target/wasm32-unknown-unknown/release/edgeward_worker.wasm")], { stdio: "inherit" });
 if (bindgen.status !== 0) throw new Error("wasm-bindgen failed");
 const wasm = readdirSync(bundle).find((f) => f.endsWith(".wasm"));
 cpSync(join(named, "edgeward_bg.wasm"), join(bundle, wasm));
@@ -59,7 +60,9 @@ try {
   };
   const [url, headers] = cases[which] ?? [];
   if (!url) throw new Error(`no case ${which}: one of ${Object.keys(cases).join(", ")}`);
-  for (let i = 0; i < 500; i++) await http.get(url, headers); // JIT and wasm tier-up
+  let errors = 0;
+  const get = () => http.get(url, headers).catch(() => (errors += 1));
+  for (let i = 0; i < 500; i++) await get(); // JIT and wasm tier-up
 
   const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR}/json/list`)).json();
   const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
@@ -88,7 +91,7 @@ try {
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
       while (performance.now() < end) {
-        await http.get(url, headers);
+        await get();
         calls += 1;
       }
     }),
@@ -97,7 +100,7 @@ try {
   ws.close();
   writeFileSync(join(ROOT, "target/bench", `profile-workerd-${which}.cpuprofile`), JSON.stringify(profile));
   report(profile, {
-    title: `${which} in one workerd: ${calls} calls in ${SECONDS} s (profiler on)`,
+    title: `${which} in one workerd: ${calls} calls in ${SECONDS} s (profiler on, ${errors} failed)`,
     within: (name) => !["(idle)", "(program)", "(garbage collector)", "(root)"].includes(name),
   });
 } finally {
