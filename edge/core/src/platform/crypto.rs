@@ -18,12 +18,13 @@ pub fn token_key(s: &str) -> String {
 /// request's CPU in wasm, README "Performance".)
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = Vec::with_capacity(bytes.len() * 2);
     for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0x0f)]);
     }
-    out
+    // Hex digits are ASCII: this never falls back.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `bytes` random bytes, base64url without padding (32 bytes → 43 characters, 256 bits).
