@@ -4,7 +4,9 @@
 // isolate (JavaScript of entry.mjs and the wasm-bindgen glue, the wasm, and the runtime's
 // native calls as V8 sees them).
 //
-//   node scripts/profile-workerd.mjs [session|proxied|core-404|js-404]
+//   node --experimental-websocket scripts/profile-workerd.mjs [session|proxied|core-404|js-404]
+//
+// (The flag gives Node 20 its standard WebSocket; Node 22 has it without.)
 //
 // The bundle is BENCH_WORKERD_BUNDLE (default target/bench/dry-run, what `wrangler deploy
 // --dry-run --outdir` wrote) with its wasm replaced by the same build before wasm-opt (which
@@ -16,7 +18,6 @@
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import WebSocket from "ws";
 import { startIdp, startExampleApi, startWorker, ORIGIN, ROOT, WORKER_PORT } from "../tests/support/stack.mjs";
 import { signIn } from "../tests/support/session.mjs";
 import { client } from "./bench-runtime.mjs";
@@ -66,17 +67,21 @@ try {
 
   const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR}/json/list`)).json();
   const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
+  if (typeof WebSocket !== "function") throw new Error("no WebSocket: run node with --experimental-websocket (Node 20)");
   const ws = new WebSocket(target.webSocketDebuggerUrl ?? `ws://127.0.0.1:${INSPECTOR}/${target.id}`);
-  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error("the inspector's WebSocket failed"));
+  });
   let next = 0;
   const pending = new Map();
-  ws.on("message", (data) => {
-    const msg = JSON.parse(data);
+  ws.onmessage = (event) => {
+    const msg = JSON.parse(event.data);
     if (msg.id !== undefined && pending.has(msg.id)) {
       pending.get(msg.id)(msg);
       pending.delete(msg.id);
     }
-  });
+  };
   const post = (method, params = {}) =>
     new Promise((resolve, reject) => {
       const id = ++next;
