@@ -8,3 +8,4 @@ with_wasm_toolchain cargo build -q --release --target wasm32-unknown-unknown -p 
 wasm-bindgen --target web --no-typescript --out-dir target/bench-wasm \
   target/wasm32-unknown-unknown/release/edgeward_bench.wasm
 node scripts/bench-wasm.mjs
+# The profile of one case: node scripts/profile-wasm.mjs session (see that script).
