@@ -49,6 +49,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use super::memo::Memo;
 use crate::platform::ports::{Random, RandomUnavailable};
 
 /// Browsers keep at most about 4 KiB per cookie: anything longer was not written by us.
@@ -286,11 +287,22 @@ struct Envelope<T> {
     v: T,
 }
 
-/// The configured keys: the first seals, all open; and the deployment they seal for.
-#[derive(Debug)]
+/// The configured keys: the first seals, all open; and the deployment they seal for. Also what
+/// this isolate opened with them and may open again without decrypting
+/// ([`CookieKeys::open_json_remembered`]).
 pub struct CookieKeys {
     keys: Vec<CookieKey>,
     deployment: String,
+    memo: Memo,
+}
+
+impl fmt::Debug for CookieKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CookieKeys")
+            .field("keys", &self.keys)
+            .field("deployment", &self.deployment)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CookieKeys {
@@ -308,6 +320,7 @@ impl CookieKeys {
         Ok(Self {
             keys,
             deployment: String::new(),
+            memo: Memo::default(),
         })
     }
 
@@ -514,12 +527,52 @@ impl CookieKeys {
         sealed: &str,
         now: u64,
     ) -> Result<Opened<T>, OpenError> {
+        self.open_json_with(name, sealed, now, false)
+    }
+
+    /// [`CookieKeys::open_json`] for a value the isolate is likely to see again (the session's
+    /// ID and access cookies): a format-3 value it opened before is not decrypted again
+    /// ([`memo`](super::memo): the same sealed string under the same name, its expiry checked
+    /// as always). Never for refresh cookies: their tokens are not kept in memory.
+    pub fn open_json_remembered<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        sealed: &str,
+        now: u64,
+    ) -> Result<Opened<T>, OpenError> {
+        self.open_json_with(name, sealed, now, true)
+    }
+
+    fn open_json_with<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        sealed: &str,
+        now: u64,
+        remember: bool,
+    ) -> Result<Opened<T>, OpenError> {
+        if remember {
+            if let Some(known) = self.memo.get(name, sealed, now) {
+                return Ok(Opened {
+                    value: serde_json::from_slice(&known.plaintext)
+                        .map_err(|_| OpenError::BadPayload)?,
+                    expires_at: known.expires_at,
+                    tag: known.tag,
+                });
+            }
+        }
         match self.decrypt(name, sealed, now)? {
-            (Some(label), json) => Ok(Opened {
-                value: serde_json::from_slice(&json).map_err(|_| OpenError::BadPayload)?,
-                expires_at: label.expires_at,
-                tag: label.tag.to_owned(),
-            }),
+            (Some(label), json) => {
+                let value = serde_json::from_slice(&json).map_err(|_| OpenError::BadPayload)?;
+                if remember {
+                    self.memo
+                        .put(name, sealed, label.expires_at, label.tag, &json, now);
+                }
+                Ok(Opened {
+                    value,
+                    expires_at: label.expires_at,
+                    tag: label.tag.to_owned(),
+                })
+            }
             (None, json) => {
                 let envelope: Envelope<T> =
                     serde_json::from_slice(&json).map_err(|_| OpenError::BadPayload)?;
@@ -533,6 +586,11 @@ impl CookieKeys {
                 })
             }
         }
+    }
+
+    /// How many opened values this isolate remembers (see [`CookieKeys::open_json_remembered`]).
+    pub fn remembered(&self) -> usize {
+        self.memo.len()
     }
 
     fn associated_data(
@@ -941,7 +999,7 @@ mod tests {
         }
         assert_eq!(
             format!("{:?}", keys(K1)),
-            "CookieKeys { keys: [CookieKey(k1, ***)], deployment: \"\" }"
+            "CookieKeys { keys: [CookieKey(k1, ***)], deployment: \"\", .. }"
         );
     }
 
