@@ -648,14 +648,11 @@ pub struct EndedCache {
 const ENDED_CACHE_ENTRIES: usize = 4096;
 
 impl EndedCache {
-    /// The cache key of a session: its binding id, or for sessions without one its IdP
-    /// session, user and start.
+    /// The cache key of a session: its binding id, its IdP session, user and start, written as
+    /// a JSON array (unambiguous whatever the IdP's strings hold; no digest per request: this
+    /// runs on every session read and proxied call).
     pub fn key(session: Option<&str>, sid: Option<&str>, sub: &str, started_at: u64) -> String {
-        token_key(&format!(
-            "{}\n{}\n{sub}\n{started_at}",
-            session.unwrap_or(""),
-            sid.unwrap_or("")
-        ))
+        serde_json::to_string(&(session, sid, sub, started_at)).unwrap_or_default()
     }
 
     /// What is known: `Some(true)` ended, `Some(false)` live as of less than [`CHECK_TTL`] ago.
