@@ -8,6 +8,8 @@
 //   core-404  a 404 the core answers (no cookie): adds the adapter's conversions and the trap
 //             guard, entering wasm, and Edge::handle's routing,
 //   session   GET /auth/session with a signed-in jar (stateless mode),
+//   js-proxy  GET /api/js-proxy: entry.mjs fetches the example API itself before any Rust runs
+//             (the floor of a proxied call: the runtime's outgoing request and streamed answer),
 //   proxied   GET /api/whoami with the jar, phantom token in the isolate's cache (the example
 //             API's CPU is counted apart and not in the row).
 // Bundles run in turns, BENCH_ROUNDS (2) times each, so the machine's load falls on all alike;
@@ -16,7 +18,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadavg } from "node:os";
-import { startIdp, startExampleApi, startWorker, ORIGIN, ROOT } from "../tests/support/stack.mjs";
+import { startIdp, startExampleApi, startWorker, API, ORIGIN, ROOT } from "../tests/support/stack.mjs";
 import { signIn } from "../tests/support/session.mjs";
 import { client, concurrent, parts } from "./bench-runtime.mjs";
 
@@ -28,7 +30,11 @@ const bundles = (process.env.BENCH_BUNDLES || `current=${join(ROOT, "target/benc
   .map((spec) => spec.split("="))
   .map(([label, dir]) => ({ label, dir: withJs404(label, dir) }));
 
-/** A copy of `dir` whose entry answers `GET /auth/js-404` with a 404 before calling Rust. */
+/**
+ * A copy of `dir` whose entry answers `GET /auth/js-404` with a 404 before calling Rust, and
+ * `GET /api/js-proxy` with the example API's answer to a plain `fetch` of it (no token: its 401),
+ * the floor of a proxied call in this runtime: one outgoing request and its answer streamed back.
+ */
 function withJs404(label, dir) {
   if (!existsSync(join(dir, "entry.js"))) throw new Error(`no bundle at ${dir}`);
   const copy = join(ROOT, "target/bench", `adapter-${label}`);
@@ -40,7 +46,12 @@ function withJs404(label, dir) {
   if (!hook.test(entry)) throw new Error(`${dir}/entry.js: the worker's fetch was not found`);
   writeFileSync(
     join(copy, "entry.js"),
-    entry.replace(hook, (m) => `${m}    if (request.url.endsWith("/auth/js-404")) return new Response("{}", { status: 404 });\n`),
+    entry.replace(
+      hook,
+      (m) =>
+        `${m}    if (request.url.endsWith("/auth/js-404")) return new Response("{}", { status: 404 });\n` +
+        `    if (request.url.endsWith("/api/js-proxy")) return fetch(${JSON.stringify(`${API}/whoami`)});\n`,
+    ),
   );
   return copy;
 }
@@ -64,6 +75,7 @@ try {
           ["js-404", `${ORIGIN}/auth/js-404`, {}, 404],
           ["core-404", `${ORIGIN}/auth/nothing-here`, {}, 404],
           ["session", `${ORIGIN}/auth/session`, { cookie }, 200],
+          ["js-proxy", `${ORIGIN}/api/js-proxy`, {}, 401],
           ["proxied", `${ORIGIN}/api/whoami`, { cookie }, 200],
         ];
         for (const [name, url, headers, expected] of cases) {
@@ -86,15 +98,15 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) 
 // the medians are in target/bench/adapter.json).
 const least = (xs) => Math.min(...xs);
 console.log(`\none workerd, ${CONNECTIONS} connections × ${SECONDS} s, ${ROUNDS} rounds (req/s: median; CPU: lowest); load average at the rounds' starts: ${loads.map((l) => l.toFixed(1)).join(", ")}\n`);
-console.log("| bundle | case | req/s | workerd CPU ms per request | above js-404 | above core-404 | errors |");
-console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+console.log("| bundle | case | req/s | workerd CPU ms per request | above js-404 | above core-404 | above js-proxy | errors |");
+console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const { label } of bundles) {
   const rows = results[label];
   const cpuOf = (name) => least(rows[name].map((r) => r.cpu));
   for (const name of Object.keys(rows)) {
     const c = cpuOf(name);
     console.log(
-      `| ${label} | ${name} | ${median(rows[name].map((r) => r.rps)).toFixed(0)} | ${c.toFixed(3)} | ${(c - cpuOf("js-404")).toFixed(3)} | ${(c - cpuOf("core-404")).toFixed(3)} | ${rows[name].reduce((a, r) => a + r.errors, 0)} |`,
+      `| ${label} | ${name} | ${median(rows[name].map((r) => r.rps)).toFixed(0)} | ${c.toFixed(3)} | ${(c - cpuOf("js-404")).toFixed(3)} | ${(c - cpuOf("core-404")).toFixed(3)} | ${name === "proxied" ? (c - cpuOf("js-proxy")).toFixed(3) : ""} | ${rows[name].reduce((a, r) => a + r.errors, 0)} |`,
     );
   }
 }
