@@ -20,9 +20,9 @@ use edgeward_core::request::body::{self, MAX_BODY_BYTES};
 use edgeward_core::sessions::{coordinated_refresh, RefreshFlights};
 use edgeward_core::sessions::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
 use edgeward_core::{
-    Clock, Config, ConfigError, Edge, Error, HttpClient, Log, LogLevel, Outcome, Random,
-    RandomUnavailable, RefreshCoordinator, SessionRegistry, SharedCache, SignatureVerifier,
-    TransportError,
+    AeadCipher, AuthenticationFailed, Clock, Config, ConfigError, Edge, Error, HttpClient, Log,
+    LogLevel, Outcome, Random, RandomUnavailable, RefreshCoordinator, SessionRegistry, SharedCache,
+    SignatureVerifier, TransportError,
 };
 use edgeward_webcrypto::WebCrypto;
 use futures_util::future::{self, Either};
@@ -375,6 +375,30 @@ impl SignatureVerifier for WorkerPorts {
         WebCrypto
             .verify_signature(alg, jwk, message, signature)
             .await
+    }
+}
+
+/// The cookies' AES-256-GCM in WebCrypto (README "Performance"); the core falls back to Rust
+/// when WebCrypto cannot, never when a tag does not verify.
+impl AeadCipher for WorkerPorts {
+    async fn aes_gcm_encrypt(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Option<Vec<u8>> {
+        WebCrypto.aes_gcm_encrypt(key, nonce, aad, plaintext).await
+    }
+
+    async fn aes_gcm_decrypt(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Option<Result<Vec<u8>, AuthenticationFailed>> {
+        WebCrypto.aes_gcm_decrypt(key, nonce, aad, ciphertext).await
     }
 }
 

@@ -10,8 +10,9 @@ use std::rc::Rc;
 use edgeward_core::cookie::session::{self, AccessToken, Binding, Write};
 use edgeward_core::sessions::{Registry, RegistryRequest};
 use edgeward_core::{
-    Clock, Config, Edge, HttpClient, Log, LogLevel, Random, RandomUnavailable, RefreshCoordinator,
-    Request, Response, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
+    AeadCipher, Clock, Config, Edge, HttpClient, Log, LogLevel, Random, RandomUnavailable,
+    RefreshCoordinator, Request, Response, SessionRegistry, SharedCache, SignatureVerifier,
+    TransportError,
 };
 use edgeward_shared::api::UserClaims;
 
@@ -80,6 +81,10 @@ impl SignatureVerifier for FakePorts {
         self.signature_verdict.get()
     }
 }
+
+/// No cipher: every cookie is sealed and opened in Rust (the port's own tests are in
+/// `tests/cipher_port.rs`).
+impl AeadCipher for FakePorts {}
 
 /// No coordinator: the core makes refresh grants itself (the coordinator's logic is
 /// `edgeward_core::sessions::flight`, tested on its own); which coordinator each refresh named
