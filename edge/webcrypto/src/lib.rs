@@ -17,6 +17,8 @@
 
 mod aead;
 
+pub use aead::MIN_LEN as AES_GCM_MIN_LEN;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 
