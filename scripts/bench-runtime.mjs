@@ -39,15 +39,16 @@ export const parts = (running) =>
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** One row: latency percentiles, req/s and CPU ms per request by part. */
-function row(name, mode, latencies, seconds, errors, cpuBefore, cpuAfter) {
+function row(name, mode, latencies, seconds, errors, cpuBefore, cpuAfter, errorReasons = {}) {
   latencies.sort((a, b) => a - b);
   const cpuMsPerRequest = perRequest(cpuBefore, cpuAfter, latencies.length);
   const r = {
-    name, mode, runtime: RUNTIME, requests: latencies.length, errors,
+    name, mode, runtime: RUNTIME, requests: latencies.length, errors, errorReasons,
     rps: latencies.length / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99),
     cpuMsPerRequest,
   };
-  console.error(`  [${RUNTIME_LABEL}] ${name} (${mode}): ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${errors} errors; CPU ms/request: ${describe(cpuMsPerRequest)}`);
+  const reasons = Object.entries(errorReasons).map(([why, n]) => `${n}× ${why}`).join(", ");
+  console.error(`  [${RUNTIME_LABEL}] ${name} (${mode}): ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${errors} errors${reasons ? ` (${reasons})` : ""}; CPU ms/request: ${describe(cpuMsPerRequest)}`);
   return r;
 }
 
@@ -91,6 +92,8 @@ export async function concurrent(name, cpuParts, { get }, url, headers, { expect
   for (let i = 0; i < 200; i++) await get(url, headers); // warm-up (JIT, wasm tier-up, caches)
   const latencies = [];
   let errors = 0;
+  // Why calls failed: "HTTP <status>", or the client's error code (ECONNRESET, timeout…).
+  const reasons = {};
   const before = cpuByPart(cpuParts);
   const start = performance.now();
   const end = start + seconds * 1000;
@@ -98,12 +101,16 @@ export async function concurrent(name, cpuParts, { get }, url, headers, { expect
     Array.from({ length: connections }, async () => {
       while (performance.now() < end) {
         const t = performance.now();
-        const status = await get(url, headers).catch(() => 0);
+        const status = await get(url, headers).catch((e) => e?.code ?? e?.message ?? "error");
         latencies.push(performance.now() - t);
-        if (status !== expected) errors++;
+        if (status !== expected) {
+          errors++;
+          const why = typeof status === "number" ? `HTTP ${status}` : String(status);
+          reasons[why] = (reasons[why] ?? 0) + 1;
+        }
       }
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
-  return row(name, `${connections} connections`, latencies, elapsed, errors, before, cpuByPart(cpuParts));
+  return row(name, `${connections} connections`, latencies, elapsed, errors, before, cpuByPart(cpuParts), reasons);
 }

@@ -7,6 +7,8 @@
 #   trunk                builds and serves the SPA
 #   node packages        wrangler (workerd), oidc-provider (the local IdP), binaryen (wasm-opt)
 #   chromium             with chromedriver, for wasm-bindgen-test and the end-to-end tests
+#   glewlwyd             (Debian) and django-oauth-toolkit (PyPI, a venv in target/idps/venv):
+#                        two independent OpenID providers for tests/integration/independent-idps
 #
 # EDGEWARD_WASM_FROM_DEBIAN=1 skips the rustup attempt (to exercise the fallback).
 set -euo pipefail
@@ -17,7 +19,10 @@ setup_start=$(date +%s)
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-apt_packages=(chromium chromium-driver rustc-web cargo-web rust-web-src lld-19)
+# glewlwyd, sqlite3, openssl, python3-venv: the independent providers of the integration tests
+# (tests/idps/). Glewlwyd's postinst picks sqlite3 for its packaged instance and installs a
+# systemd unit it does not start; the tests run their own instance with their own state.
+apt_packages=(chromium chromium-driver rustc-web cargo-web rust-web-src lld-19 glewlwyd sqlite3 openssl python3-venv)
 step "Debian packages: ${apt_packages[*]}"
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -86,6 +91,20 @@ if [ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modul
 else
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.edgeward-lock
+fi
+
+step "django-oauth-toolkit (tests/idps/dot/requirements.txt) in target/idps/venv"
+idp_venv="$EDGEWARD_ROOT/target/idps/venv"
+idp_reqs="$EDGEWARD_ROOT/tests/idps/dot/requirements.txt"
+if [ -x "$idp_venv/bin/python" ] && cmp -s "$idp_reqs" "$idp_venv/.edgeward-requirements" \
+  && "$idp_venv/bin/python" -c 'import oauth2_provider' 2>/dev/null; then
+  say "up to date"
+else
+  rm -rf "$idp_venv"
+  python3 -m venv "$idp_venv"
+  "$idp_venv/bin/pip" install -q --disable-pip-version-check -r "$idp_reqs"
+  cp "$idp_reqs" "$idp_venv/.edgeward-requirements"
+  say "installed $("$idp_venv/bin/python" -c 'import oauth2_provider, django; print("django-oauth-toolkit", oauth2_provider.__version__, "on Django", django.get_version())')"
 fi
 
 step "Rust crates (cargo fetch)"

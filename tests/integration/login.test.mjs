@@ -121,7 +121,7 @@ test("a full login: callback → login/end → session, tokens only in sealed co
       assert.ok(c.attrs.includes(attr), `${attr} in ${name}`);
     }
     assert.ok(!c.attrs.some((a) => /^domain=/i.test(a)), `${name} has no Domain`);
-    assert.match(c.value, /^2\.t1\.[A-Za-z0-9_-]+$/, `${name} is sealed`);
+    assert.match(c.value, /^3\.t1\.[A-Za-z0-9_-]{22}\.\d+\.[A-Za-z0-9_-]+$/, `${name} is sealed`);
     sizes[name] = c.raw.length;
     assert.ok(c.raw.length < 4096, `${name} is ${c.raw.length} bytes`);
   }
@@ -243,7 +243,7 @@ test("tampered session cookies count as no session, never as an error", async ()
   const variants = {
     flipped: (v) => v.slice(0, -5) + (v.at(-5) === "A" ? "B" : "A") + v.slice(-4),
     truncated: (v) => v.slice(0, 40),
-    "other key id": (v) => v.replace(/^2\.t1\./, "2.zz."),
+    "other key id": (v) => v.replace(/^3\.t1\./, "3.zz."),
     garbage: () => "%%%not-a-cookie",
   };
   for (const [what, change] of Object.entries(variants)) {

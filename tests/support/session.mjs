@@ -26,44 +26,64 @@ export async function signIn(origin = ORIGIN, { user = "demo" } = {}) {
 }
 
 /**
- * The per-value AES-256-GCM key and nonce of format 2: HKDF-SHA256-Expand with the configured
- * key as the PRK and `edgeward/cookie/2` ‖ salt as the info (RFC 5869 §2.3), 44 bytes.
+ * The per-value AES-256-GCM key and nonce: HKDF-SHA256-Expand with the configured key as the PRK
+ * and `edgeward/cookie/<format>` ‖ salt as the info (RFC 5869 §2.3), 44 bytes.
  */
-function valueKey(salt) {
+function valueKey(format, salt) {
   const prk = Buffer.from(COOKIE_KEYS.split(":")[1], "hex");
-  const info = Buffer.concat([Buffer.from("edgeward/cookie/2"), salt]);
+  const info = Buffer.concat([Buffer.from(`edgeward/cookie/${format}`), salt]);
   const t1 = createHmac("sha256", prk).update(Buffer.concat([info, Buffer.from([1])])).digest();
   const t2 = createHmac("sha256", prk).update(Buffer.concat([t1, info, Buffer.from([2])])).digest();
   const okm = Buffer.concat([t1, t2]);
   return { key: okm.subarray(0, 32), nonce: okm.subarray(32, 44) };
 }
 
-/** The associated data of a format-2 value: key id, deployment (origin and client id), name. */
-const aad = (kid, name, origin) => Buffer.from(`edgeward/2/${kid}/${origin} edgeward/${name}`);
+/**
+ * The associated data: format, key id, deployment (origin and client id), name, and for format 3
+ * the clear label (tag and expiry).
+ */
+const aad = (format, kid, name, origin, label) =>
+  Buffer.from(`edgeward/${format}/${kid}/${origin} edgeward/${name}${label ? `/${label.tag}/${label.exp}` : ""}`);
 
-/** Opens one of our sealed cookies with the test run's key (what only the worker can do). */
+/**
+ * Opens one of our sealed cookies with the test run's key (what only the worker can do): format 3
+ * (`3.<kid>.<tag>.<exp>.<payload>`) and the release before's format 2.
+ */
 export function openCookie(name, sealed, origin = ORIGIN) {
-  const [version, kid, payload] = sealed.split(".");
+  const version = sealed.split(".")[0];
+  let kid, payload, label;
+  if (version === "3") {
+    const [, k, tag, exp, rest] = sealed.match(/^3\.([^.]*)\.([^.]*)\.([^.]*)\.(.*)$/) ?? [];
+    [kid, payload, label] = [k, rest, { tag, exp }];
+  } else if (version === "2") {
+    [, kid, payload] = sealed.split(".");
+  } else {
+    throw new Error(`format ${version}, not 3 or 2`);
+  }
   const keyId = COOKIE_KEYS.split(":")[0];
-  if (version !== "2") throw new Error(`format ${version}, not 2`);
   if (kid !== keyId) throw new Error(`sealed with key ${kid}, not ${keyId}`);
   const bytes = Buffer.from(payload, "base64url");
   const salt = bytes.subarray(0, 16);
-  const { key, nonce } = valueKey(salt);
+  const { key, nonce } = valueKey(version, salt);
   const decipher = createDecipheriv("aes-256-gcm", key, nonce);
-  decipher.setAAD(aad(kid, name, origin));
+  decipher.setAAD(aad(version, kid, name, origin, label));
   decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-  const plain = Buffer.concat([decipher.update(bytes.subarray(16, bytes.length - 16)), decipher.final()]);
-  return JSON.parse(plain.toString()).v;
+  const plain = JSON.parse(
+    Buffer.concat([decipher.update(bytes.subarray(16, bytes.length - 16)), decipher.final()]).toString(),
+  );
+  return version === "3" ? plain : plain.v;
 }
 
-/** Seals `value` as the worker would (with the test run's key): to forge cookies in tests. */
-export function sealCookie(name, value, exp, origin = ORIGIN) {
+/**
+ * Seals `value` as the worker would (with the test run's key), in format 3 with `tag` in its
+ * label: to forge cookies in tests.
+ */
+export function sealCookie(name, value, exp, origin = ORIGIN, tag = "") {
   const kid = COOKIE_KEYS.split(":")[0];
   const salt = randomBytes(16);
-  const { key, nonce } = valueKey(salt);
+  const { key, nonce } = valueKey("3", salt);
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
-  cipher.setAAD(aad(kid, name, origin));
-  const body = Buffer.concat([cipher.update(JSON.stringify({ exp, v: value })), cipher.final()]);
-  return `2.${kid}.${Buffer.concat([salt, body, cipher.getAuthTag()]).toString("base64url")}`;
+  cipher.setAAD(aad("3", kid, name, origin, { tag, exp }));
+  const body = Buffer.concat([cipher.update(JSON.stringify(value)), cipher.final()]);
+  return `3.${kid}.${tag}.${exp}.${Buffer.concat([salt, body, cipher.getAuthTag()]).toString("base64url")}`;
 }

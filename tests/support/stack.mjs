@@ -158,9 +158,10 @@ export async function startIdp(extraEnv = {}) {
  * `runtime: "workerd"` serves the built bundle from ONE workerd process instead (the
  * production-like runtime, scripts/workerd-config.mjs): `bundle` is its directory (default
  * build/worker/, built first by scripts/build-worker.sh with `env`, as wrangler dev would;
- * a given `bundle` is served as it is), `assets` puts the SPA router in front of the worker.
+ * a given `bundle` is served as it is), `assets` puts the SPA router in front of the worker,
+ * `inspector` opens workerd's DevTools protocol on that port (for a CPU profile).
  */
-export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config, script, env = {}, runtime = "wrangler", bundle, assets = false } = {}) {
+export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config, script, env = {}, runtime = "wrangler", bundle, assets = false, inspector } = {}) {
   await assertPortFree(port, "the worker");
   const persist = mkdtempSync(join(tmpdir(), `edgeward-${runtime}-`));
   const all = {
@@ -176,7 +177,7 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false,
   };
   let worker;
   if (runtime === "workerd") {
-    worker = await launchWorkerd({ port, vars: all, config, bundle, env, assets, persist });
+    worker = await launchWorkerd({ port, vars: all, config, bundle, env, assets, persist, inspector });
   } else if (runtime !== "wrangler") {
     throw new Error(`unknown runtime ${runtime}: wrangler or workerd`);
   } else if (lean) {
@@ -200,7 +201,7 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false,
 }
 
 /** The bundle in one workerd process (see startWorker), its config written beside `persist`. */
-async function launchWorkerd({ port, vars, config = "wrangler.toml", bundle, env, assets, persist }) {
+async function launchWorkerd({ port, vars, config = "wrangler.toml", bundle, env, assets, persist, inspector }) {
   if (!bundle) {
     const build = spawnSync("bash", ["scripts/build-worker.sh"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: "inherit" });
     if (build.status !== 0) throw new Error(`scripts/build-worker.sh failed (${build.status ?? build.signal})`);
@@ -209,29 +210,35 @@ async function launchWorkerd({ port, vars, config = "wrangler.toml", bundle, env
   const wrangler = await readWranglerConfig(join(ROOT, config));
   const storage = join(persist, "do");
   const file = writeWorkerdConfig({ config: wrangler, bundle, dir: join(persist, "workerd"), port, vars, storage, assets });
-  const worker = launch(`worker-${port}`, workerdBinary(), ["serve", file], env);
+  // `inspector`: a port for the DevTools protocol (scripts/profile-workerd.mjs samples the CPU).
+  const args = inspector ? ["serve", file, `--inspector-addr=127.0.0.1:${inspector}`] : ["serve", file];
+  const worker = launch(`worker-${port}`, workerdBinary(), args, env);
   worker.storage = storage;
   return worker;
 }
 
 /**
  * Starts the example API (the Rust fixture behind the proxy), trusting the worker on `port`
- * (the tokens it mints), or with `trust: "idp"` the IdP (its JWT introspection answers).
+ * (the tokens it mints), or with `trust: "idp"` the IdP (its JWT introspection answers), or
+ * with `trust: { issuer, jwksUrl, audience }` another provider's; `port` another port than
+ * API_PORT.
  */
-export async function startExampleApi({ workerPort = WORKER_PORT, profile = "debug", trust = "worker" } = {}) {
-  await assertPortFree(API_PORT, "the example API");
+export async function startExampleApi({ workerPort = WORKER_PORT, profile = "debug", trust = "worker", port = API_PORT } = {}) {
+  await assertPortFree(port, "the example API");
   const bin = join(ROOT, "target", profile, "edgeward-example-api");
-  const issuer = trust === "idp" ? ISSUER : `http://localhost:${workerPort}`;
-  const api = launch("example-api", bin, [], {
-    PORT: String(API_PORT),
-    JWKS_URL: trust === "idp" ? `${ISSUER}/jwks` : `${issuer}/.well-known/jwks.json`,
+  const base = `http://localhost:${port}`;
+  const other = typeof trust === "object" ? trust : undefined;
+  const issuer = other?.issuer ?? (trust === "idp" ? ISSUER : `http://localhost:${workerPort}`);
+  const api = launch(port === API_PORT ? "example-api" : `example-api-${port}`, bin, [], {
+    PORT: String(port),
+    JWKS_URL: other?.jwksUrl ?? (trust === "idp" ? `${ISSUER}/jwks` : `${issuer}/.well-known/jwks.json`),
     ISSUER: issuer,
-    AUDIENCE: API,
+    AUDIENCE: other?.audience ?? base,
     // The worker mints RFC 9068 access tokens (typ at+jwt); the local IdP's introspection JWTs
     // carry typ JWT.
-    TOKEN_TYP: trust === "idp" ? "any" : "at+jwt",
+    TOKEN_TYP: trust === "worker" ? "at+jwt" : "any",
   });
-  await waitFor(`${API}/nothing`, 15_000, "the example API");
+  await waitFor(`${base}/nothing`, 15_000, "the example API");
   return api;
 }
 

@@ -6,7 +6,7 @@
 #![cfg(target_arch = "wasm32")]
 #![forbid(unsafe_code)]
 
-use edgeward_core::cookie::seal::CookieKeys;
+use edgeward_core::cookie::seal::{CookieKeys, Label};
 use edgeward_core::oidc::idtoken::{self, Expected, Jwks};
 use edgeward_core::{AeadCipher, Random, RandomUnavailable, RustSignatures};
 use edgeward_webcrypto::WebCrypto;
@@ -33,6 +33,12 @@ fn mean_us(n: u32, start: f64) -> f64 {
     (now_ms() - start) * 1000.0 / f64::from(n.max(1))
 }
 
+/// A session cookie's label: a binding tag and an expiry.
+const LABEL: Label<'static> = Label {
+    tag: "AAAAAAAAAAAAAAAAAAAAAA",
+    expires_at: u64::MAX,
+};
+
 /// Sealing `size` bytes as a cookie value.
 #[wasm_bindgen]
 pub fn seal(size: usize, n: u32) -> Result<f64, JsError> {
@@ -40,7 +46,7 @@ pub fn seal(size: usize, n: u32) -> Result<f64, JsError> {
     let value = vec![b'x'; size];
     let start = now_ms();
     for _ in 0..n {
-        keys.seal("__Host-edgeward-at", &value, &JsRandom)
+        keys.seal("__Host-edgeward-at", LABEL, &value, &JsRandom)
             .map_err(|e| JsError::new(&e.to_string()))?;
     }
     Ok(mean_us(n, start))
@@ -51,11 +57,11 @@ pub fn seal(size: usize, n: u32) -> Result<f64, JsError> {
 pub fn open(size: usize, n: u32) -> Result<f64, JsError> {
     let keys = keys()?;
     let sealed = keys
-        .seal("__Host-edgeward-at", &vec![b'x'; size], &JsRandom)
+        .seal("__Host-edgeward-at", LABEL, &vec![b'x'; size], &JsRandom)
         .map_err(|e| JsError::new(&e.to_string()))?;
     let start = now_ms();
     for _ in 0..n {
-        keys.open("__Host-edgeward-at", &sealed)
+        keys.open("__Host-edgeward-at", &sealed, 0)
             .map_err(|e| JsError::new(&e.to_string()))?;
     }
     Ok(mean_us(n, start))

@@ -659,7 +659,14 @@ fn from_core(response: edgeward_core::Response) -> worker::Result<worker::Respon
             headers.append(name.as_str(), value)?;
         }
     }
-    Ok(worker::Response::from_bytes(body)?
+    // No body is no body, not an empty one: a 204 (refresh, logout) built with an empty
+    // Uint8Array cost milliseconds in workerd's Response constructor (scripts/profile-workerd.mjs).
+    let response = if body.is_empty() {
+        worker::Response::empty()?
+    } else {
+        worker::Response::from_bytes(body)?
+    };
+    Ok(response
         .with_status(parts.status.as_u16())
         .with_headers(headers))
 }

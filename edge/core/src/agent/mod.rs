@@ -55,9 +55,9 @@ pub const LOGIN_TTL: u64 = 600;
 pub(crate) trait Context: crate::sessions::Context + crate::request::Origins {
     /// The admin endpoint's bearer token, if it is on.
     fn admin_token(&self) -> Option<&Secret>;
-    /// Drops the phantom tokens made from the access token `token` (at logout), from this
-    /// isolate's memory and the location's shared tier.
-    fn forget_token(&self, token: &str) -> impl Future<Output = ()>;
+    /// Drops the phantom tokens made from the access token `token` of `sub`'s session (at
+    /// logout), from this isolate's memory and the location's shared tier.
+    fn forget_token(&self, token: &str, sub: &str) -> impl Future<Output = ()>;
 }
 
 fn internal_random(_: RandomUnavailable) -> Error {

@@ -13,7 +13,7 @@ use crate::platform::ports::{Clock, Log, LogLevel, RefreshCoordinator};
 use crate::platform::{cookies, respond, Error, Request, Response};
 use crate::request::guard;
 use crate::sessions::{
-    ask, end_session, load_session, read_session, revoke_all, shard_of, Loaded, RegistryAnswer,
+    ask, end_session, load_identity, read_session, revoke_all, shard_of, Loaded, RegistryAnswer,
     RegistryRequest,
 };
 
@@ -21,8 +21,8 @@ use crate::sessions::{
 /// (logout, back-channel logout, admin) or whose cookies do not belong together answers signed
 /// out and clears its cookies; a deny-list that cannot be asked is 503, cookies untouched.
 pub(crate) async fn session(edge: &impl Context, req: &Request) -> Response {
-    match load_session(edge, req.headers()).await {
-        Ok(Some(loaded)) => respond::json(200, &loaded.session.to_response()),
+    match load_identity(edge, req.headers()).await {
+        Ok(Some(identity)) => respond::json(200, &identity.to_response()),
         Ok(None) => {
             let mut response = respond::json(200, &SessionResponse::signed_out());
             // Cookies that lead to no session (ended, revoked, logged out elsewhere): forget them.
@@ -94,10 +94,11 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
     let granted = match ports.coordinate_refresh(&coordinator, refresh_token).await {
         Some(answer) => {
             let answer = answer.map_err(|e| Error::IdpUnavailable(e.reason))?;
-            oidc::parse_token_answer("the refresh coordinator", &answer).map_err(|e| match e {
-                TokenError::Refused(code) => refused(code),
-                TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
-            })
+            oidc::parse_token_answer("the refresh coordinator", &answer, edge.oidc().quirks)
+                .map_err(|e| match e {
+                    TokenError::Refused(code) => refused(code),
+                    TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
+                })
         }
         None => {
             grant(
@@ -203,7 +204,7 @@ pub(crate) async fn logout(edge: &impl Context, req: &Request) -> Result<Respons
         guard::check_csrf(req.headers(), &session.csrf)?;
         end_session(edge, session, handle.as_deref()).await;
         if let Some(access) = &session.access {
-            edge.forget_token(&access.token).await;
+            edge.forget_token(&access.token, &session.binding.sub).await;
         }
         // Without the IdP's metadata there is nothing to revoke or visit; the local logout
         // still happens.

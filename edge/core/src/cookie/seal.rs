@@ -1,30 +1,38 @@
 //! Sealed cookie values: AES-256-GCM under a key derived for every value, a key id for
-//! rotation, and the deployment and the cookie's name bound in.
+//! rotation, the deployment and the cookie's name bound in, and a label readable without the key.
 //!
-//! A sealed value reads `2.<kid>.<base64url(salt ‖ ciphertext ‖ tag)>`:
-//! - `2` is the format version;
+//! A sealed value reads `3.<kid>.<tag>.<exp>.<base64url(salt ‖ ciphertext ‖ tag)>`:
+//! - `3` is the format version;
 //! - `kid` names the configured key that sealed it, so keys can rotate without logging everyone
 //!   out: [`CookieKeys`] holds a list, the first seals, every one opens;
+//! - `tag` (0–43 of `A-Z a-z 0-9 _ -`) and `exp` (seconds since the epoch) are the value's
+//!   [`Label`]: what its sealer says about it in clear. The session cookies put a tag of their
+//!   session's binding there, so that a request's cookies can be seen to belong together
+//!   without opening them, and the expiry lets an expired value be dropped, and an access
+//!   token's expiry be reported, without opening it ([`CookieKeys::peek`]). Both are in the
+//!   associated data: a value whose label was changed does not open. Read without opening,
+//!   a label is only a claim; whatever grants anything is opened;
 //! - `salt` is 128 random bits, fresh for every seal. The AES-256 key and the 96-bit nonce of
-//!   this one value are HKDF-SHA256-Expand(configured key, `edgeward/cookie/2` ‖ salt) (RFC 5869;
+//!   this one value are HKDF-SHA256-Expand(configured key, `edgeward/cookie/3` ‖ salt) (RFC 5869;
 //!   the configured key is already uniformly random, so the extract step is skipped). So no two
 //!   values share a key, and the 2^32-values-per-key budget of random 96-bit nonces under one
 //!   long-lived AES-GCM key does not apply; two values share a key only if their salts collide
 //!   (about 2^64 seals);
-//! - the associated data is `edgeward/2/<kid>/<deployment>/<cookie name>`, the deployment being
-//!   the SPA's origin and the client id ([`CookieKeys::for_deployment`]): a value moved to another
-//!   cookie, relabelled with another key id, or taken from a deployment sharing the key (staging
-//!   and production) does not open.
+//! - the associated data is `edgeward/3/<kid>/<deployment>/<cookie name>/<tag>/<exp>`, the
+//!   deployment being the SPA's origin and the client id ([`CookieKeys::for_deployment`]): a
+//!   value moved to another cookie, relabelled with another key id, tag or expiry, or taken from
+//!   a deployment sharing the key (staging and production) does not open.
 //!
 //! Why HKDF and not AES-256-GCM-SIV: it keeps AES-GCM, which WebCrypto has (the worker can hand
 //! the cipher to the platform, as it does signatures), for two HMAC-SHA256 blocks per value.
 //!
-//! Format 1 (`1.<kid>.<base64url(nonce ‖ ciphertext ‖ tag)>`, the configured key used directly,
-//! associated data `edgeward/1/<kid>/<cookie name>`) no longer opens: the only format-1 values
-//! worth reading would be session cookies, which carry no session binding and cannot be used,
-//! and login cookies of logins in flight at the upgrade (they start again); and format 1 binds
-//! no deployment, so opening it would accept another deployment's values. The version in front
-//! of every value stays, so a later format can be read beside this one.
+//! Format 2 (`2.<kid>.<base64url(salt ‖ ciphertext ‖ tag)>`, HKDF label `edgeward/cookie/2`,
+//! associated data `edgeward/2/<kid>/<deployment>/<cookie name>`, the expiry inside the
+//! plaintext) still opens through [`CookieKeys::open_json`], so the sessions of the release
+//! before stay signed in; nothing seals it. Its values have no label ([`Peeked::Unlabelled`]):
+//! a reader that needs one opens them instead. Every format-2 value has expired 24 hours after
+//! the upgrade (no session cookie lives longer), and a later release drops it. Format 1 (the
+//! configured key used directly, no deployment bound) does not open.
 //!
 //! [`CookieKeys::seal_json`] / [`CookieKeys::open_json`] wrap a typed value with its expiry, so a
 //! cookie kept past its `Max-Age` (the browser's promise, not ours) is refused too. An
@@ -45,11 +53,17 @@ use crate::platform::ports::{Random, RandomUnavailable};
 
 /// Browsers keep at most about 4 KiB per cookie: anything longer was not written by us.
 pub const MAX_SEALED_LEN: usize = 4096;
-const VERSION: &str = "2";
+/// The format that seals.
+const VERSION: &str = "3";
+/// The format of the release before, opened only.
+const VERSION_2: &str = "2";
 const SALT_LEN: usize = 16;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
-const KEY_LABEL: &[u8] = b"edgeward/cookie/2";
+const KEY_LABEL: &[u8] = b"edgeward/cookie/3";
+const KEY_LABEL_2: &[u8] = b"edgeward/cookie/2";
+/// The longest [`Label::tag`]: 32 bytes in base64url.
+pub const MAX_TAG_LEN: usize = 43;
 
 /// One AES-256 key and its id. `Debug` shows the id only.
 pub struct CookieKey {
@@ -82,11 +96,11 @@ impl CookieKey {
         &self.id
     }
 
-    /// The cipher and nonce of the value with this salt.
-    fn derive(&self, salt: &[u8]) -> Result<(Aes256Gcm, [u8; NONCE_LEN]), ()> {
+    /// The cipher and nonce of the value with this salt (under the format's HKDF label).
+    fn derive(&self, label: &[u8], salt: &[u8]) -> Result<(Aes256Gcm, [u8; NONCE_LEN]), ()> {
         let mut okm = [0u8; 32 + NONCE_LEN];
         self.hkdf
-            .expand_multi_info(&[KEY_LABEL, salt], &mut okm)
+            .expand_multi_info(&[label, salt], &mut okm)
             .map_err(|_| ())?;
         let (key, nonce) = okm.split_at(32);
         let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| ())?;
@@ -211,6 +225,59 @@ pub struct Opened<T> {
     pub value: T,
     /// When it expires, in seconds since the Unix epoch.
     pub expires_at: u64,
+    /// The tag it was sealed with (empty for format 2, which has none).
+    pub tag: String,
+}
+
+/// What a value says about itself in clear: a tag chosen by its sealer and its expiry. Sealed
+/// into the associated data, so authenticated once the value is opened; read by
+/// [`CookieKeys::peek`] without opening, only a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label<'a> {
+    /// 0–[`MAX_TAG_LEN`] of `A-Z a-z 0-9 _ -`.
+    pub tag: &'a str,
+    /// When the value expires, seconds since the epoch.
+    pub expires_at: u64,
+}
+
+/// A sealed value's clear part, read without the key ([`CookieKeys::peek`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peeked<'a> {
+    /// A format-3 value: its label, as it claims.
+    Labelled(Label<'a>),
+    /// A format-2 value: no label; only opening it tells.
+    Unlabelled,
+}
+
+/// Whether `tag` may be a label's tag.
+fn valid_tag(tag: &str) -> bool {
+    tag.len() <= MAX_TAG_LEN
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A label's expiry: 1–20 ASCII digits that fit a `u64`, in the one spelling [`CookieKeys::seal`]
+/// writes (no leading zero). The associated data holds the number written back, so a second
+/// spelling would be a changed label that still opens.
+fn parse_exp(exp: &str) -> Option<u64> {
+    if exp.is_empty()
+        || exp.len() > 20
+        || !exp.bytes().all(|b| b.is_ascii_digit())
+        || (exp.len() > 1 && exp.starts_with('0'))
+    {
+        return None;
+    }
+    exp.parse().ok()
+}
+
+/// A sealed value split into its parts, not yet opened.
+struct Parts<'a> {
+    version: &'a str,
+    kid: &'a str,
+    /// Format 3 only.
+    label: Option<Label<'a>>,
+    payload: &'a str,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -275,18 +342,24 @@ impl CookieKeys {
         &self.keys[0].id
     }
 
-    /// Seals `plaintext` for the cookie called `name`.
+    /// Seals `plaintext` for the cookie called `name`, with `label` in clear (format 3).
     pub fn seal(
         &self,
         name: &str,
+        label: Label<'_>,
         plaintext: &[u8],
         random: &impl Random,
     ) -> Result<String, SealError> {
+        if !valid_tag(label.tag) {
+            return Err(SealError::Encrypt);
+        }
         let key = &self.keys[0];
         let mut salt = [0u8; SALT_LEN];
         random.fill(&mut salt).map_err(SealError::Random)?;
-        let (cipher, nonce) = key.derive(&salt).map_err(|_| SealError::Encrypt)?;
-        let aad = self.associated_data(&key.id, name);
+        let (cipher, nonce) = key
+            .derive(KEY_LABEL, &salt)
+            .map_err(|_| SealError::Encrypt)?;
+        let aad = self.associated_data(VERSION, &key.id, name, Some(label));
         let ciphertext = cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
@@ -300,39 +373,90 @@ impl CookieKeys {
         payload.extend_from_slice(&salt);
         payload.extend_from_slice(&ciphertext);
         Ok(format!(
-            "{VERSION}.{}.{}",
+            "{VERSION}.{}.{}.{}.{}",
             key.id,
+            label.tag,
+            label.expires_at,
             URL_SAFE_NO_PAD.encode(payload)
         ))
     }
 
-    /// Opens a value sealed for the cookie called `name`.
-    pub fn open(&self, name: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
+    /// Splits a sealed value and finds its key; nothing is decrypted.
+    fn parts<'a>(&self, sealed: &'a str) -> Result<(Parts<'a>, &CookieKey), OpenError> {
         if sealed.len() > MAX_SEALED_LEN {
             return Err(OpenError::TooLarge);
         }
-        let mut parts = sealed.splitn(3, '.');
-        let (Some(version), Some(kid), Some(payload)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(OpenError::Malformed);
+        let (version, rest) = sealed.split_once('.').ok_or(OpenError::Malformed)?;
+        let (kid, label, payload) = match version {
+            VERSION => {
+                let mut fields = rest.splitn(4, '.');
+                let (Some(kid), Some(tag), Some(exp), Some(payload)) =
+                    (fields.next(), fields.next(), fields.next(), fields.next())
+                else {
+                    return Err(OpenError::Malformed);
+                };
+                let expires_at = parse_exp(exp).ok_or(OpenError::Malformed)?;
+                if !valid_tag(tag) {
+                    return Err(OpenError::Malformed);
+                }
+                (kid, Some(Label { tag, expires_at }), payload)
+            }
+            VERSION_2 => {
+                let (kid, payload) = rest.split_once('.').ok_or(OpenError::Malformed)?;
+                (kid, None, payload)
+            }
+            _ => return Err(OpenError::UnknownVersion),
         };
-        if version != VERSION {
-            return Err(OpenError::UnknownVersion);
-        }
         let key = self
             .keys
             .iter()
             .find(|k| k.id == kid)
             .ok_or(OpenError::UnknownKey)?;
+        let parts = Parts {
+            version,
+            kid,
+            label,
+            payload,
+        };
+        Ok((parts, key))
+    }
+
+    /// What a sealed value says about itself in clear, without opening it: its label (format 3)
+    /// or none (format 2). Refused as [`CookieKeys::open`] would refuse it for its shape, its
+    /// version or its key id; whether it opens is not known.
+    pub fn peek<'a>(&self, sealed: &'a str) -> Result<Peeked<'a>, OpenError> {
+        let (parts, _) = self.parts(sealed)?;
+        Ok(parts.label.map_or(Peeked::Unlabelled, Peeked::Labelled))
+    }
+
+    /// Decrypts a value sealed for the cookie called `name` (either format; a format-3 value
+    /// past its label's expiry at `now` is [`OpenError::Expired`] without being decrypted).
+    fn decrypt<'a>(
+        &self,
+        name: &str,
+        sealed: &'a str,
+        now: u64,
+    ) -> Result<(Option<Label<'a>>, Vec<u8>), OpenError> {
+        let (parts, key) = self.parts(sealed)?;
+        if parts.label.is_some_and(|l| l.expires_at <= now) {
+            return Err(OpenError::Expired);
+        }
         let payload = URL_SAFE_NO_PAD
-            .decode(payload)
+            .decode(parts.payload)
             .map_err(|_| OpenError::Malformed)?;
         if payload.len() < SALT_LEN + TAG_LEN {
             return Err(OpenError::Malformed);
         }
         let (salt, ciphertext) = payload.split_at(SALT_LEN);
-        let (cipher, nonce) = key.derive(salt).map_err(|_| OpenError::Forged)?;
-        let aad = self.associated_data(kid, name);
+        let hkdf_label = if parts.label.is_some() {
+            KEY_LABEL
+        } else {
+            KEY_LABEL_2
+        };
+        let (cipher, nonce) = key
+            .derive(hkdf_label, salt)
+            .map_err(|_| OpenError::Forged)?;
+        let aad = self.associated_data(parts.version, parts.kid, name, parts.label);
         let opened = cipher.decrypt(
             Nonce::from_slice(&nonce),
             Payload {
@@ -340,10 +464,25 @@ impl CookieKeys {
                 aad: aad.as_bytes(),
             },
         );
-        opened.map_err(|_| OpenError::Forged)
+        Ok((parts.label, opened.map_err(|_| OpenError::Forged)?))
     }
 
-    /// Seals `value` as JSON together with its expiry.
+    /// Opens a value sealed by [`CookieKeys::seal`] for the cookie called `name`, and checks it
+    /// has not expired at `now`. Format-2 values carry no raw plaintext (their expiry is inside
+    /// it): they open through [`CookieKeys::open_json`] only, and are [`OpenError::BadPayload`]
+    /// here.
+    pub fn open(&self, name: &str, sealed: &str, now: u64) -> Result<Opened<Vec<u8>>, OpenError> {
+        match self.decrypt(name, sealed, now)? {
+            (Some(label), value) => Ok(Opened {
+                value,
+                expires_at: label.expires_at,
+                tag: label.tag.to_owned(),
+            }),
+            (None, _) => Err(OpenError::BadPayload),
+        }
+    }
+
+    /// Seals `value` as JSON, untagged, expiring at `expires_at`.
     pub fn seal_json<T: Serialize>(
         &self,
         name: &str,
@@ -351,35 +490,65 @@ impl CookieKeys {
         expires_at: u64,
         random: &impl Random,
     ) -> Result<String, SealError> {
-        let json = serde_json::to_vec(&Envelope {
-            exp: expires_at,
-            v: value,
-        })
-        .map_err(|_| SealError::Encrypt)?;
-        self.seal(name, &json, random)
+        self.seal_json_tagged(name, "", value, expires_at, random)
     }
 
-    /// Opens a value sealed by [`CookieKeys::seal_json`] and checks it has not expired at `now`.
+    /// Seals `value` as JSON with `tag` in its label, expiring at `expires_at`.
+    pub fn seal_json_tagged<T: Serialize>(
+        &self,
+        name: &str,
+        tag: &str,
+        value: &T,
+        expires_at: u64,
+        random: &impl Random,
+    ) -> Result<String, SealError> {
+        let json = serde_json::to_vec(value).map_err(|_| SealError::Encrypt)?;
+        self.seal(name, Label { tag, expires_at }, &json, random)
+    }
+
+    /// Opens a value sealed by [`CookieKeys::seal_json`] (or by the release before, format 2)
+    /// and checks it has not expired at `now`.
     pub fn open_json<T: DeserializeOwned>(
         &self,
         name: &str,
         sealed: &str,
         now: u64,
     ) -> Result<Opened<T>, OpenError> {
-        let json = self.open(name, sealed)?;
-        let envelope: Envelope<T> =
-            serde_json::from_slice(&json).map_err(|_| OpenError::BadPayload)?;
-        if envelope.exp <= now {
-            return Err(OpenError::Expired);
+        match self.decrypt(name, sealed, now)? {
+            (Some(label), json) => Ok(Opened {
+                value: serde_json::from_slice(&json).map_err(|_| OpenError::BadPayload)?,
+                expires_at: label.expires_at,
+                tag: label.tag.to_owned(),
+            }),
+            (None, json) => {
+                let envelope: Envelope<T> =
+                    serde_json::from_slice(&json).map_err(|_| OpenError::BadPayload)?;
+                if envelope.exp <= now {
+                    return Err(OpenError::Expired);
+                }
+                Ok(Opened {
+                    value: envelope.v,
+                    expires_at: envelope.exp,
+                    tag: String::new(),
+                })
+            }
         }
-        Ok(Opened {
-            value: envelope.v,
-            expires_at: envelope.exp,
-        })
     }
 
-    fn associated_data(&self, kid: &str, name: &str) -> String {
-        format!("edgeward/{VERSION}/{kid}/{}/{name}", self.deployment)
+    fn associated_data(
+        &self,
+        version: &str,
+        kid: &str,
+        name: &str,
+        label: Option<Label<'_>>,
+    ) -> String {
+        let deployment = &self.deployment;
+        match label {
+            Some(Label { tag, expires_at }) => {
+                format!("edgeward/{version}/{kid}/{deployment}/{name}/{tag}/{expires_at}")
+            }
+            None => format!("edgeward/{version}/{kid}/{deployment}/{name}"),
+        }
     }
 }
 
@@ -428,38 +597,94 @@ mod tests {
         CookieKeys::parse(spec).unwrap()
     }
 
+    const NOW: u64 = 1_000;
+
+    fn label(tag: &str) -> Label<'_> {
+        Label {
+            tag,
+            expires_at: 2_000,
+        }
+    }
+
+    fn open(keys: &CookieKeys, name: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
+        keys.open(name, sealed, NOW).map(|o| o.value)
+    }
+
+    /// Seals as the release before did (format 2): the expiry inside the plaintext, no label.
+    fn seal_format_2(keys: &CookieKeys, name: &str, json: &str, salt: u8) -> String {
+        let key = &keys.keys[0];
+        let salt = [salt; SALT_LEN];
+        let (cipher, nonce) = key.derive(KEY_LABEL_2, &salt).unwrap();
+        let aad = format!("edgeward/2/{}/{}/{name}", key.id, keys.deployment);
+        let ct = cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: json.as_bytes(),
+                    aad: aad.as_bytes(),
+                },
+            )
+            .unwrap();
+        let mut payload = salt.to_vec();
+        payload.extend_from_slice(&ct);
+        format!("2.{}.{}", key.id, URL_SAFE_NO_PAD.encode(payload))
+    }
+
     #[test]
     fn seal_then_open_round_trips_with_fresh_nonces() {
         let keys = keys(K1);
         let rng = Counter(Cell::new(0));
-        let a = keys.seal("__Host-edgeward-at", b"token", &rng).unwrap();
-        let b = keys.seal("__Host-edgeward-at", b"token", &rng).unwrap();
+        let a = keys
+            .seal("__Host-edgeward-at", label("t1"), b"token", &rng)
+            .unwrap();
+        let b = keys
+            .seal("__Host-edgeward-at", label("t1"), b"token", &rng)
+            .unwrap();
         assert_ne!(a, b, "same plaintext must not seal to the same value");
-        assert!(a.starts_with("2.k1."), "{a}");
+        assert!(a.starts_with("3.k1.t1.2000."), "{a}");
         assert!(!a.contains("token"));
-        assert_eq!(keys.open("__Host-edgeward-at", &a).unwrap(), b"token");
-        assert_eq!(keys.open("__Host-edgeward-at", &b).unwrap(), b"token");
+        let opened = keys.open("__Host-edgeward-at", &a, NOW).unwrap();
+        assert_eq!(opened.value, b"token");
+        assert_eq!((opened.tag.as_str(), opened.expires_at), ("t1", 2_000));
+        assert_eq!(open(&keys, "__Host-edgeward-at", &b).unwrap(), b"token");
+        // The clear label, without the key.
+        assert_eq!(
+            keys.peek(&a),
+            Ok(Peeked::Labelled(Label {
+                tag: "t1",
+                expires_at: 2_000
+            }))
+        );
     }
 
     #[test]
     fn rotation_new_key_seals_old_key_still_opens() {
         let rng = Counter(Cell::new(7));
-        let old = keys(K1).seal("c", b"v", &rng).unwrap();
+        let old = keys(K1).seal("c", label(""), b"v", &rng).unwrap();
         let rotated = keys(&format!("{K2},{K1}"));
         assert_eq!(rotated.current_id(), "k2");
-        assert_eq!(rotated.open("c", &old).unwrap(), b"v");
-        assert!(rotated.seal("c", b"v", &rng).unwrap().starts_with("2.k2."));
+        assert_eq!(open(&rotated, "c", &old).unwrap(), b"v");
+        assert!(rotated
+            .seal("c", label(""), b"v", &rng)
+            .unwrap()
+            .starts_with("3.k2..2000."));
         // Once the old key is dropped, its cookies stop opening.
-        assert_eq!(keys(K2).open("c", &old), Err(OpenError::UnknownKey));
+        assert_eq!(open(&keys(K2), "c", &old), Err(OpenError::UnknownKey));
+        assert_eq!(keys(K2).peek(&old), Err(OpenError::UnknownKey));
     }
 
     #[test]
     fn bad_sealed_values_are_refused_with_their_reason() {
         let keys = keys(K1);
         let good = keys
-            .seal("name", b"secret value", &Counter(Cell::new(1)))
+            .seal(
+                "name",
+                label("tag"),
+                b"secret value",
+                &Counter(Cell::new(1)),
+            )
             .unwrap();
-        let payload = good.splitn(3, '.').nth(2).unwrap().to_owned();
+        let payload = good.splitn(5, '.').nth(4).unwrap().to_owned();
         // Flip one character in the middle of the ciphertext.
         let mut tampered = good.clone().into_bytes();
         let mid = good.len() - payload.len() / 2;
@@ -470,14 +695,19 @@ mod tests {
                 "k1:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
             )
             .unwrap();
-            k.seal("name", b"secret value", &Counter(Cell::new(1)))
-                .unwrap()
+            k.seal(
+                "name",
+                label("tag"),
+                b"secret value",
+                &Counter(Cell::new(1)),
+            )
+            .unwrap()
         };
         let relabelled = {
             // Same bytes, claimed to be from another configured key id.
             let both = CookieKeys::parse(&format!("{K1},{K2}")).unwrap();
-            let v = format!("2.k2.{payload}");
-            both.open("name", &v)
+            let v = format!("3.k2.tag.2000.{payload}");
+            open(&both, "name", &v)
         };
         assert_eq!(relabelled, Err(OpenError::Forged));
 
@@ -485,29 +715,87 @@ mod tests {
         let truncated = {
             let mut bytes = URL_SAFE_NO_PAD.decode(&payload).unwrap();
             bytes.truncate(bytes.len() - 3);
-            format!("2.k1.{}", URL_SAFE_NO_PAD.encode(bytes))
+            format!("3.k1.tag.2000.{}", URL_SAFE_NO_PAD.encode(bytes))
         };
         let table: Vec<(&str, String, OpenError)> = vec![
             ("tampered", tampered, OpenError::Forged),
             ("wrong key, same id", other_key, OpenError::Forged),
             ("truncated", truncated, OpenError::Forged),
+            // The clear label is bound in: another tag or a later expiry does not open.
+            (
+                "another tag",
+                good.replacen(".tag.", ".gat.", 1),
+                OpenError::Forged,
+            ),
+            ("no tag", good.replacen(".tag.", "..", 1), OpenError::Forged),
+            (
+                "a later expiry",
+                good.replacen(".2000.", ".9000.", 1),
+                OpenError::Forged,
+            ),
+            // An earlier one is expired as it says, without opening.
+            (
+                "an earlier expiry",
+                good.replacen(".2000.", ".999.", 1),
+                OpenError::Expired,
+            ),
             (
                 "cut to the nonce",
-                format!("2.k1.{}", &payload[..40]),
+                format!("3.k1.tag.2000.{}", &payload[..40]),
                 OpenError::Malformed,
             ),
             ("empty", String::new(), OpenError::Malformed),
-            ("no payload", "2.k1".into(), OpenError::Malformed),
-            ("not base64url", "2.k1.***".into(), OpenError::Malformed),
+            ("no payload", "3.k1.tag.2000".into(), OpenError::Malformed),
+            ("no label", format!("3.k1.{payload}"), OpenError::Malformed),
             (
-                "version 3",
-                good.replacen("2.", "3.", 1),
+                "expiry not a number",
+                good.replacen(".2000.", ".2e3.", 1),
+                OpenError::Malformed,
+            ),
+            (
+                "expiry with a sign",
+                good.replacen(".2000.", ".+2000.", 1),
+                OpenError::Malformed,
+            ),
+            (
+                "expiry with a leading zero",
+                good.replacen(".2000.", ".02000.", 1),
+                OpenError::Malformed,
+            ),
+            (
+                "expiry too large",
+                good.replacen(".2000.", ".99999999999999999999.", 1),
+                OpenError::Malformed,
+            ),
+            (
+                "tag with a character outside base64url",
+                good.replacen(".tag.", ".t=g.", 1),
+                OpenError::Malformed,
+            ),
+            (
+                "tag too long",
+                good.replacen(".tag.", &format!(".{}.", "t".repeat(44)), 1),
+                OpenError::Malformed,
+            ),
+            (
+                "not base64url",
+                "3.k1.tag.2000.***".into(),
+                OpenError::Malformed,
+            ),
+            (
+                "version 4",
+                good.replacen("3.", "4.", 1),
                 OpenError::UnknownVersion,
             ),
             (
-                "format 1 label on a format 2 value",
-                good.replacen("2.", "1.", 1),
+                "format 1 label on a format 3 value",
+                good.replacen("3.", "1.", 1),
                 OpenError::UnknownVersion,
+            ),
+            (
+                "format 2 label on a format 3 value",
+                good.replacen("3.", "2.", 1),
+                OpenError::Malformed,
             ),
             (
                 "unknown kid",
@@ -516,16 +804,25 @@ mod tests {
             ),
             (
                 "huge",
-                format!("2.k1.{}", "A".repeat(5000)),
+                format!("3.k1.tag.2000.{}", "A".repeat(5000)),
                 OpenError::TooLarge,
             ),
         ];
         for (what, value, expected) in table {
-            assert_eq!(keys.open("name", &value), Err(expected), "{what}");
+            assert_eq!(open(&keys, "name", &value), Err(expected), "{what}");
+            // What peeking refuses, opening refuses for the same reason.
+            if let Err(e) = keys.peek(&value) {
+                assert_eq!(e, expected, "peek: {what}");
+            }
         }
         // The same value under another cookie's name does not open.
-        assert_eq!(keys.open("other-name", &good), Err(OpenError::Forged));
-        assert_eq!(keys.open("name", &good).unwrap(), b"secret value");
+        assert_eq!(open(&keys, "other-name", &good), Err(OpenError::Forged));
+        assert_eq!(open(&keys, "name", &good).unwrap(), b"secret value");
+        // A tag the label cannot carry is not sealed.
+        assert_eq!(
+            keys.seal("name", label("a.b"), b"v", &Counter(Cell::new(1))),
+            Err(SealError::Encrypt)
+        );
     }
 
     #[test]
@@ -543,7 +840,8 @@ mod tests {
             opened,
             Opened {
                 value: v,
-                expires_at: 1_000
+                expires_at: 1_000,
+                tag: String::new(),
             }
         );
         assert_eq!(
@@ -554,18 +852,60 @@ mod tests {
             keys.open_json::<u32>("login", &sealed, 0),
             Err(OpenError::BadPayload)
         );
-        // Raw (non-envelope) plaintext is refused as a typed value.
-        let raw = keys.seal("login", b"not json", &rng).unwrap();
+        // Raw (non-JSON) plaintext is refused as a typed value.
+        let raw = keys.seal("login", label(""), b"not json", &rng).unwrap();
         assert_eq!(
             keys.open_json::<Login>("login", &raw, 0),
             Err(OpenError::BadPayload)
+        );
+        let tagged = keys
+            .seal_json_tagged("login", "abc", &Login { state: "t".into() }, 1_000, &rng)
+            .unwrap();
+        assert_eq!(
+            keys.open_json::<Login>("login", &tagged, 0).unwrap().tag,
+            "abc"
+        );
+    }
+
+    #[test]
+    fn format_2_values_of_the_release_before_still_open_as_json() {
+        let keys = keys(K1).for_deployment("https://app.example", "edgeward");
+        let v2 = seal_format_2(&keys, "c", r#"{"exp":1000,"v":{"state":"s"}}"#, 5);
+        assert_eq!(keys.peek(&v2), Ok(Peeked::Unlabelled));
+        let opened = keys.open_json::<serde_json::Value>("c", &v2, 999).unwrap();
+        assert_eq!(opened.value["state"], "s");
+        assert_eq!((opened.expires_at, opened.tag.as_str()), (1_000, ""));
+        // Its expiry inside still holds; another cookie's name or deployment does not open it.
+        assert_eq!(
+            keys.open_json::<serde_json::Value>("c", &v2, 1_000),
+            Err(OpenError::Expired)
+        );
+        assert_eq!(
+            keys.open_json::<serde_json::Value>("d", &v2, 0),
+            Err(OpenError::Forged)
+        );
+        let staging = CookieKeys::parse(K1)
+            .unwrap()
+            .for_deployment("https://staging.app.example", "edgeward");
+        assert_eq!(
+            staging.open_json::<serde_json::Value>("c", &v2, 0),
+            Err(OpenError::Forged)
+        );
+        // Raw opening needs a label: a format-2 value is not one.
+        assert_eq!(keys.open("c", &v2, 0), Err(OpenError::BadPayload));
+        // Relabelled as format 3 (a label added in clear), it does not open.
+        let payload = v2.splitn(3, '.').nth(2).unwrap();
+        let relabelled = format!("3.k1..1000.{payload}");
+        assert_eq!(
+            keys.open_json::<serde_json::Value>("c", &relabelled, 0),
+            Err(OpenError::Forged)
         );
     }
 
     #[test]
     fn no_randomness_no_seal() {
         assert_eq!(
-            keys(K1).seal("c", b"v", &Broken),
+            keys(K1).seal("c", label(""), b"v", &Broken),
             Err(SealError::Random(RandomUnavailable))
         );
     }
@@ -611,11 +951,11 @@ mod tests {
         let production = keys(K1).for_deployment("https://app.example", "edgeward");
         let staging = keys(K1).for_deployment("https://staging.app.example", "edgeward");
         let other_client = keys(K1).for_deployment("https://app.example", "other");
-        let sealed = production.seal("c", b"v", &rng).unwrap();
-        assert_eq!(production.open("c", &sealed).unwrap(), b"v");
-        assert_eq!(staging.open("c", &sealed), Err(OpenError::Forged));
-        assert_eq!(other_client.open("c", &sealed), Err(OpenError::Forged));
-        assert_eq!(keys(K1).open("c", &sealed), Err(OpenError::Forged));
+        let sealed = production.seal("c", label(""), b"v", &rng).unwrap();
+        assert_eq!(open(&production, "c", &sealed).unwrap(), b"v");
+        assert_eq!(open(&staging, "c", &sealed), Err(OpenError::Forged));
+        assert_eq!(open(&other_client, "c", &sealed), Err(OpenError::Forged));
+        assert_eq!(open(&keys(K1), "c", &sealed), Err(OpenError::Forged));
     }
 
     #[test]
@@ -624,24 +964,27 @@ mod tests {
         // nonce; a value's salt swapped for another's no longer opens it.
         let keys = keys(K1);
         let key = &keys.keys[0];
-        let (_, n1) = key.derive(&[1u8; SALT_LEN]).unwrap();
-        let (_, n2) = key.derive(&[2u8; SALT_LEN]).unwrap();
+        let (_, n1) = key.derive(KEY_LABEL, &[1u8; SALT_LEN]).unwrap();
+        let (_, n2) = key.derive(KEY_LABEL, &[2u8; SALT_LEN]).unwrap();
         assert_ne!(n1, n2);
+        // The formats' HKDF labels differ: one salt, two formats, two keys and nonces.
+        let (_, n1_2) = key.derive(KEY_LABEL_2, &[1u8; SALT_LEN]).unwrap();
+        assert_ne!(n1, n1_2);
         let rng = Counter(Cell::new(0));
-        let a = keys.seal("c", b"same", &rng).unwrap();
-        let b = keys.seal("c", b"same", &rng).unwrap();
+        let a = keys.seal("c", label(""), b"same", &rng).unwrap();
+        let b = keys.seal("c", label(""), b"same", &rng).unwrap();
         let pa = URL_SAFE_NO_PAD
-            .decode(a.splitn(3, '.').nth(2).unwrap())
+            .decode(a.splitn(5, '.').nth(4).unwrap())
             .unwrap();
         let pb = URL_SAFE_NO_PAD
-            .decode(b.splitn(3, '.').nth(2).unwrap())
+            .decode(b.splitn(5, '.').nth(4).unwrap())
             .unwrap();
         assert_ne!(pa[..SALT_LEN], pb[..SALT_LEN], "fresh salts");
         assert_ne!(pa[SALT_LEN..], pb[SALT_LEN..], "different ciphertexts");
         let mut swapped = pb[..SALT_LEN].to_vec();
         swapped.extend_from_slice(&pa[SALT_LEN..]);
-        let swapped = format!("2.k1.{}", URL_SAFE_NO_PAD.encode(swapped));
-        assert_eq!(keys.open("c", &swapped), Err(OpenError::Forged));
+        let swapped = format!("3.k1..2000.{}", URL_SAFE_NO_PAD.encode(swapped));
+        assert_eq!(open(&keys, "c", &swapped), Err(OpenError::Forged));
     }
 
     #[test]
@@ -665,11 +1008,15 @@ mod tests {
         payload.extend_from_slice(&ct);
         let v1 = format!("1.k1.{}", URL_SAFE_NO_PAD.encode(&payload));
         let keys = keys(K1).for_deployment("https://app.example", "edgeward");
-        assert_eq!(keys.open("c", &v1), Err(OpenError::UnknownVersion));
-        // Nothing seals format 1 any more.
+        assert_eq!(open(&keys, "c", &v1), Err(OpenError::UnknownVersion));
+        assert_eq!(
+            keys.open_json::<serde_json::Value>("c", &v1, NOW),
+            Err(OpenError::UnknownVersion)
+        );
+        // Nothing seals format 1 (or 2) any more.
         assert!(keys
-            .seal("c", b"new", &Counter(Cell::new(0)))
+            .seal("c", label(""), b"new", &Counter(Cell::new(0)))
             .unwrap()
-            .starts_with("2."));
+            .starts_with("3."));
     }
 }

@@ -23,14 +23,26 @@
 //! whose binding differs makes the whole jar [`Broken`]. The format-1 CSRF cookie
 //! (`__Host-edgeward-csrf`) of earlier releases is no longer set (the CSRF value travels in the
 //! ID and access cookies) and is cleared with the others.
+//!
+//! Every cookie of a session also carries its binding's [tag](Binding::tag) in clear, in the
+//! sealed value's label ([`Label`](super::seal::Label), bound into the associated data with the
+//! expiry). So the cookies' agreement is seen without opening them, and an endpoint opens only
+//! the cookie it needs: `GET /auth/session` opens the ID cookie ([`read_identity`]), the proxy
+//! the access cookie ([`read_access`]), and only refresh and logout open the refresh cookie
+//! ([`Session::read`]). A cookie whose clear tag was changed to agree does not open when it is
+//! opened; until then it grants nothing. Cookies sealed by the release before (format 2) carry
+//! no label: a jar with one is read by opening every cookie, as that release did.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use edgeward_shared::api::{SessionResponse, UserClaims};
 use edgeward_shared::names;
 use http::header::SET_COOKIE;
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use super::seal::{CookieKeys, OpenError, SealError};
+use super::seal::{CookieKeys, OpenError, Peeked, SealError};
 use crate::platform::cookies;
 use crate::platform::ports::Random;
 use crate::platform::Error;
@@ -60,6 +72,19 @@ pub struct Binding {
     /// When it ends, seconds since the epoch.
     #[serde(rename = "e")]
     pub ends_at: u64,
+}
+
+impl Binding {
+    /// What the session's cookies carry in clear to show they belong together: the first 128
+    /// bits of SHA-256(`edgeward/binding/` ‖ id), base64url. Not the id itself, which the
+    /// deny-list and the refresh coordinator know the session by.
+    pub fn tag(&self) -> String {
+        let digest = Sha256::new()
+            .chain_update(b"edgeward/binding/")
+            .chain_update(self.id.as_bytes())
+            .finalize();
+        URL_SAFE_NO_PAD.encode(&digest[..16])
+    }
 }
 
 /// `…-id`: who the user is, and the session's CSRF value.
@@ -214,17 +239,127 @@ impl Session {
             refresh: refresh.map(|r| r.token),
         }))
     }
+}
 
+/// What `GET /auth/session` answers with: the ID cookie opened; the access and refresh cookies
+/// only looked at.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Which session this is.
+    pub binding: Binding,
+    /// What the SPA may see of the user.
+    pub claims: UserClaims,
+    /// The CSRF value.
+    pub csrf: String,
+    /// When the access cookie says its token expires, if there is one (read from its clear
+    /// label: only the holder of the cookie can change it, and it then misleads only their own
+    /// SPA's refresh timer; the proxy opens the cookie, and a changed label does not open).
+    pub access_expires_at: Option<u64>,
+}
+
+impl Identity {
     /// What `/auth/session` answers for this session.
     pub fn to_response(&self) -> SessionResponse {
         SessionResponse {
             is_logged_in: true,
             claims: Some(self.claims.clone()),
-            access_token_expires_at: self.access.as_ref().map(|a| a.exp),
+            access_token_expires_at: self.access_expires_at,
             csrf: Some(self.csrf.clone()),
             session_expires_at: Some(self.binding.ends_at),
         }
     }
+}
+
+impl Session {
+    /// The part of the session `/auth/session` answers with.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            binding: self.binding.clone(),
+            claims: self.claims.clone(),
+            csrf: self.csrf.clone(),
+            access_expires_at: self.access.as_ref().map(|a| a.exp),
+        }
+    }
+}
+
+/// A session cookie looked at without opening it.
+enum Glance<'a> {
+    /// Absent, or expired as its label says.
+    Absent,
+    /// Present, with this tag and expiry in its label.
+    Tagged(&'a str, u64),
+    /// Present, sealed by the release before (no label).
+    Unlabelled,
+}
+
+fn glance<'a>(keys: &CookieKeys, value: Option<&'a str>, now: u64) -> Result<Glance<'a>, Broken> {
+    let Some(value) = value else {
+        return Ok(Glance::Absent);
+    };
+    match keys.peek(value) {
+        Ok(Peeked::Labelled(label)) if label.expires_at <= now => Ok(Glance::Absent),
+        Ok(Peeked::Labelled(label)) => Ok(Glance::Tagged(label.tag, label.expires_at)),
+        Ok(Peeked::Unlabelled) => Ok(Glance::Unlabelled),
+        Err(_) => Err(Broken("a session cookie did not open")),
+    }
+}
+
+/// The session as `/auth/session` needs it, opening the ID cookie only: the access and refresh
+/// cookies must carry the ID cookie's tag in clear (else the jar is [`Broken`], as
+/// [`Session::read`] would find it) and are not opened. `Ok(None)` when there is no session, it
+/// has ended, or neither token cookie is left. A jar holding a cookie of the release before
+/// (no label) is read by [`Session::read`].
+pub fn read_identity(
+    headers: &HeaderMap,
+    keys: &CookieKeys,
+    issuer: &str,
+    now: u64,
+) -> Result<Option<Identity>, Broken> {
+    let id_value = cookies::read(headers, names::COOKIE_ID);
+    let at_value = cookies::read(headers, names::COOKIE_ACCESS);
+    let rt_value = cookies::read(headers, names::COOKIE_REFRESH);
+    let id = glance(keys, id_value.as_deref(), now)?;
+    let access = glance(keys, at_value.as_deref(), now)?;
+    let refresh = glance(keys, rt_value.as_deref(), now)?;
+    if [&id, &access, &refresh]
+        .iter()
+        .any(|g| matches!(g, Glance::Unlabelled))
+    {
+        return Ok(Session::read(headers, keys, issuer, now)?.map(|s| s.identity()));
+    }
+    let (Glance::Tagged(tag, _), Some(id_value)) = (&id, &id_value) else {
+        return if matches!(access, Glance::Absent) && matches!(refresh, Glance::Absent) {
+            Ok(None)
+        } else {
+            Err(Broken("token cookies without their session's ID cookie"))
+        };
+    };
+    let agrees = |g: &Glance<'_>| match g {
+        Glance::Tagged(t, _) => t == tag,
+        _ => true,
+    };
+    if !agrees(&access) || !agrees(&refresh) {
+        return Err(Broken("cookies of different sessions"));
+    }
+    let opened = match keys.open_json::<IdCookie>(names::COOKIE_ID, id_value, now) {
+        Ok(opened) => opened.value,
+        Err(_) => return Err(Broken("a session cookie did not open")),
+    };
+    if !current(&opened.b, issuer, now)?
+        || (matches!(access, Glance::Absent) && matches!(refresh, Glance::Absent))
+    {
+        return Ok(None);
+    }
+    let access_expires_at = match access {
+        Glance::Tagged(_, exp) => Some(exp),
+        _ => None,
+    };
+    Ok(Some(Identity {
+        binding: opened.b,
+        claims: opened.claims,
+        csrf: opened.csrf,
+        access_expires_at,
+    }))
 }
 
 /// The access cookie alone (the proxy's read): `Ok(None)` when absent, expired, or its session
@@ -284,8 +419,10 @@ pub fn store(
         headers.append(SET_COOKIE, cookies::set(name, &sealed, ttl));
     };
     let access_exp = write.access.exp.min(b.ends_at);
-    let at = keys.seal_json(
+    let tag = b.tag();
+    let at = keys.seal_json_tagged(
         names::COOKIE_ACCESS,
+        &tag,
         &AccessCookie {
             b: b.clone(),
             token: write.access.token.clone(),
@@ -297,8 +434,9 @@ pub fn store(
     )?;
     put(names::COOKIE_ACCESS, at, access_exp.saturating_sub(now));
     if let Some(rt) = write.refresh {
-        let sealed = keys.seal_json(
+        let sealed = keys.seal_json_tagged(
             names::COOKIE_REFRESH,
+            &tag,
             &RefreshCookie {
                 b: b.clone(),
                 token: rt.to_owned(),
@@ -309,8 +447,9 @@ pub fn store(
         put(names::COOKIE_REFRESH, sealed, session_ttl);
     }
     if let Some((claims, id_token)) = write.login {
-        let sealed = keys.seal_json(
+        let sealed = keys.seal_json_tagged(
             names::COOKIE_ID,
+            &tag,
             &IdCookie {
                 b: b.clone(),
                 claims: claims.clone(),

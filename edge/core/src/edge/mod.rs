@@ -161,7 +161,7 @@ impl<P: Platform> agent::Context for Edge<P> {
         self.config.admin_token.as_ref()
     }
 
-    async fn forget_token(&self, token: &str) {
-        proxy::forget_token(self, token).await;
+    async fn forget_token(&self, token: &str, sub: &str) {
+        proxy::forget_token(self, token, sub).await;
     }
 }

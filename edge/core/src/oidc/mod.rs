@@ -16,7 +16,8 @@ pub mod settings;
 
 pub(crate) use provider::{client_post, client_post_accepting};
 pub use provider::{
-    oauth_error_code, parse_token_answer, pkce_challenge, revoke, token_request, Discovery,
-    IdpCache, TokenError, TokenResponse, DISCOVERY_TTL, INVALID_GRANT, JWKS_REFETCH_MIN_INTERVAL,
+    oauth_error_code, oauth_metadata_urls, parse_token_answer, pkce_challenge, refusal_code,
+    revoke, token_request, Discovery, IdpCache, TokenError, TokenResponse, DISCOVERY_TTL,
+    INVALID_GRANT, JWKS_REFETCH_MIN_INTERVAL,
 };
-pub use settings::{ClientAuth, OidcClient};
+pub use settings::{ClientAuth, OidcClient, Quirks};

@@ -19,7 +19,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use super::idtoken::Jwks;
-use super::settings::{ClientAuth, OidcClient};
+use super::settings::{ClientAuth, OidcClient, Quirks};
 use crate::platform::ports::{Clock, HttpClient};
 use crate::platform::settings::Profile;
 use crate::platform::Error;
@@ -29,6 +29,11 @@ pub const DISCOVERY_TTL: u64 = 3600;
 /// An unknown `kid` re-fetches the JWKS at most this often, in seconds (key rollover without
 /// letting forged tokens make us hammer the provider).
 pub const JWKS_REFETCH_MIN_INTERVAL: u64 = 60;
+/// How long a discovery whose missing endpoints the OAuth 2 metadata could not settle (no
+/// document naming the issuer was read: a 5xx, a timeout, no document at all) is reused, in
+/// seconds. A passing failure then costs minutes of no revocation and no introspection, not an
+/// hour; a provider without the document is asked again this often.
+pub const METADATA_RETRY: u64 = 300;
 
 /// The parts of an OpenID Provider's metadata that edgeward uses.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -59,6 +64,7 @@ pub struct Discovery {
 /// What the isolate remembers about the identity provider.
 #[derive(Debug, Default)]
 pub struct IdpCache {
+    /// Discovery, and until when it is reused.
     discovery: RefCell<Option<(Rc<Discovery>, u64)>>,
     jwks: RefCell<Option<(Rc<Jwks>, u64)>>,
 }
@@ -71,17 +77,23 @@ impl IdpCache {
         ports: &(impl Clock + HttpClient),
     ) -> Result<Rc<Discovery>, Error> {
         let now = ports.now();
-        if let Some((d, fetched)) = self.discovery.borrow().as_ref() {
-            if now < fetched + DISCOVERY_TTL {
+        if let Some((d, until)) = self.discovery.borrow().as_ref() {
+            if now < *until {
                 return Ok(d.clone());
             }
         }
         let issuer = client.issuer.trim_end_matches('/');
         let url = format!("{issuer}/.well-known/openid-configuration");
-        let d: Discovery = get_json(ports, &url).await?;
+        let mut d: Discovery = get_json(ports, &url).await?;
         validate(&d, client)?;
+        let mut ttl = DISCOVERY_TTL;
+        if (d.introspection_endpoint.is_none() || d.revocation_endpoint.is_none())
+            && !oauth_metadata_fallback(&mut d, client, ports).await
+        {
+            ttl = METADATA_RETRY;
+        }
         let d = Rc::new(d);
-        *self.discovery.borrow_mut() = Some((d.clone(), now));
+        *self.discovery.borrow_mut() = Some((d.clone(), now + ttl));
         Ok(d)
     }
 }
@@ -159,7 +171,7 @@ pub async fn token_request(
 ) -> Result<TokenResponse, TokenError> {
     let url = &discovery.token_endpoint;
     let response = client_post(client, http, url, grant).await?;
-    parse_token_answer(url, &response)
+    parse_token_answer(url, &response, client.quirks)
 }
 
 /// Reads the token endpoint's answer (RFC 6749 §5.1 and §5.2): tokens, the provider's refusal
@@ -167,6 +179,7 @@ pub async fn token_request(
 pub fn parse_token_answer(
     url: &str,
     response: &http::Response<Vec<u8>>,
+    quirks: Quirks,
 ) -> Result<TokenResponse, TokenError> {
     let status = response.status();
     if status.is_success() {
@@ -174,15 +187,38 @@ pub fn parse_token_answer(
             TokenError::Unavailable(format!("{url} did not answer a token response"))
         });
     }
-    if status.is_client_error() {
-        if let Some(code) = oauth_error_code(response.body()) {
-            return Err(TokenError::Refused(code));
-        }
+    if let Some(code) = refusal_code(status, response.body(), quirks) {
+        return Err(TokenError::Refused(code));
     }
     Err(TokenError::Unavailable(format!(
         "{url} answered HTTP {}",
         status.as_u16()
     )))
+}
+
+/// The OAuth error code of a token endpoint's refusal: the `error` of a 4xx answer's OAuth
+/// error body, and — only with the provider's `bare-400-is-invalid-grant` quirk
+/// ([`Quirks`]) — [`INVALID_GRANT`] for a 400 with an empty body. `None` for anything else,
+/// which is the provider failing rather than refusing.
+///
+/// Why the bare 400 is a quirk to name and not a rule: Glewlwyd answers a refresh token that
+/// is no longer good (a rotated one presented again, or one of the chain that reuse revoked)
+/// with a bare 400, and for it that can only mean the grant is gone. But RFC 6749 §5.2 requires
+/// an `error`, and a bare 400 from anything else in the path (a gateway, a proxy, a provider
+/// misconfigured) would end every session that refreshes; so without the quirk it is the
+/// provider failing (502, cookies kept). A 400 with a body that is not an OAuth error (a
+/// gateway's HTML page) stays a failure either way, as does an empty 401, 403 or 429.
+pub fn refusal_code(status: http::StatusCode, body: &[u8], quirks: Quirks) -> Option<String> {
+    if !status.is_client_error() {
+        return None;
+    }
+    if quirks.bare_400_is_invalid_grant
+        && status == http::StatusCode::BAD_REQUEST
+        && body.iter().all(u8::is_ascii_whitespace)
+    {
+        return Some(INVALID_GRANT.to_owned());
+    }
+    oauth_error_code(body)
 }
 
 /// The OAuth error code that says a grant is gone for good (RFC 6749 §5.2: the authorization
@@ -286,6 +322,76 @@ pub(crate) async fn client_post_accepting(
         .map_err(|e| TokenError::Unavailable(format!("{url}: {e}")))
 }
 
+/// The members of an OAuth 2 Authorization Server Metadata document (RFC 8414) that can fill
+/// gaps in OpenID discovery.
+#[derive(Deserialize)]
+struct OAuthMetadata {
+    issuer: String,
+    #[serde(default)]
+    introspection_endpoint: Option<String>,
+    #[serde(default)]
+    revocation_endpoint: Option<String>,
+}
+
+/// Where a provider may publish its OAuth 2 metadata: RFC 8414 §3.1's address (the well-known
+/// segment inserted between host and path), then the issuer with the segment appended (where
+/// django-oauth-toolkit, like OpenID discovery, has it). One address when the issuer has no path.
+pub fn oauth_metadata_urls(issuer: &str) -> Vec<String> {
+    let appended = format!(
+        "{}/.well-known/oauth-authorization-server",
+        issuer.trim_end_matches('/')
+    );
+    let Ok(url) = Url::parse(issuer) else {
+        return vec![appended];
+    };
+    let path = url.path().trim_end_matches('/');
+    let mut inserted = url.clone();
+    inserted.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    inserted.set_query(None);
+    let inserted = inserted.to_string();
+    if inserted == appended {
+        vec![appended]
+    } else {
+        vec![inserted, appended]
+    }
+}
+
+/// Fills the introspection and revocation endpoints that OpenID discovery left out from the
+/// provider's OAuth 2 metadata (django-oauth-toolkit lists them only there). The document must
+/// name the configured issuer (RFC 8414 §3.3) and its endpoints pass the same checks as
+/// discovery's; anything else (no document, another issuer, an unusable URL) leaves the gap, so
+/// the provider is treated as not having the endpoint. Once per discovery fetch. Whether the
+/// gaps are settled: `true` once a document naming the issuer was read (whatever it lent),
+/// `false` when none was (then the discovery is kept for [`METADATA_RETRY`] seconds only).
+async fn oauth_metadata_fallback(
+    d: &mut Discovery,
+    client: &OidcClient,
+    http: &impl HttpClient,
+) -> bool {
+    let mut settled = false;
+    for url in oauth_metadata_urls(&client.issuer) {
+        let Ok(meta) = get_json::<OAuthMetadata>(http, &url).await else {
+            continue;
+        };
+        if meta.issuer != client.issuer {
+            continue;
+        }
+        settled = true;
+        let mut filled = d.clone();
+        if filled.introspection_endpoint.is_none() {
+            filled.introspection_endpoint = meta.introspection_endpoint;
+        }
+        if filled.revocation_endpoint.is_none() {
+            filled.revocation_endpoint = meta.revocation_endpoint;
+        }
+        if validate(&filled, client).is_ok() {
+            *d = filled;
+            return true;
+        }
+    }
+    settled
+}
+
 fn validate(d: &Discovery, client: &OidcClient) -> Result<(), Error> {
     // OpenID Connect Discovery §4.3: exactly the issuer that was configured.
     if d.issuer != client.issuer {
@@ -355,6 +461,21 @@ pub fn pkce_challenge(verifier: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oauth_metadata_is_looked_for_where_rfc_8414_and_providers_put_it() {
+        assert_eq!(
+            oauth_metadata_urls("http://localhost:9520/o"),
+            [
+                "http://localhost:9520/.well-known/oauth-authorization-server/o",
+                "http://localhost:9520/o/.well-known/oauth-authorization-server",
+            ]
+        );
+        assert_eq!(
+            oauth_metadata_urls("https://idp.example"),
+            ["https://idp.example/.well-known/oauth-authorization-server"]
+        );
+    }
 
     #[test]
     fn pkce_s256_matches_rfc_7636_appendix_b() {

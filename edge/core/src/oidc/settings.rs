@@ -20,6 +20,44 @@ pub const SCOPES: &str = "OIDC_SCOPES";
 pub const ALLOWED_PARAMS: &str = "OIDC_ALLOWED_PARAMS";
 /// Where the IdP sends the browser after logout (default `<origin>/`).
 pub const POST_LOGOUT_REDIRECT_URI: &str = "OIDC_POST_LOGOUT_REDIRECT_URI";
+/// The provider's departures from the specifications that the worker should accept, by name,
+/// comma-separated (default none): an allow-list, see [`Quirks`].
+pub const QUIRKS: &str = "OIDC_QUIRKS";
+
+/// What a provider does differently that the worker accepts only when told to
+/// ([`QUIRKS`]). Each is a name the configuration must spell out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Quirks {
+    /// `bare-400-is-invalid-grant`: a 400 with an empty body from the token endpoint means
+    /// `invalid_grant` (Glewlwyd answers a dead refresh token so). Without it, such an answer
+    /// is the provider failing (502, the session kept): a gateway or proxy in front of the
+    /// provider answering bare 400s must not end every session that refreshes.
+    pub bare_400_is_invalid_grant: bool,
+}
+
+impl Quirks {
+    /// The names [`QUIRKS`] accepts.
+    pub const NAMES: [&'static str; 1] = ["bare-400-is-invalid-grant"];
+
+    fn parse(spec: &str) -> Result<Self, ConfigError> {
+        let mut quirks = Quirks::default();
+        for name in spec.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "bare-400-is-invalid-grant" => quirks.bare_400_is_invalid_grant = true,
+                other => {
+                    return Err(invalid(
+                        QUIRKS,
+                        format!(
+                            "{other:?} is not a quirk edgeward knows (known: {})",
+                            Self::NAMES.join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(quirks)
+    }
+}
 
 /// How the worker authenticates to the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +90,8 @@ pub struct OidcClient {
     /// The deployment's profile: the provider's endpoints may be plain `http` only in the local
     /// one.
     pub profile: Profile,
+    /// What the provider does differently that the worker accepts.
+    pub quirks: Quirks,
 }
 
 impl OidcClient {
@@ -150,6 +190,8 @@ impl OidcClient {
             ));
         }
 
+        let quirks = Quirks::parse(&vars.get(QUIRKS).unwrap_or_default())?;
+
         Ok(OidcClient {
             issuer,
             client_id,
@@ -160,6 +202,7 @@ impl OidcClient {
             allowed_params,
             post_logout_redirect_uri: post_logout_url.to_string(),
             profile,
+            quirks,
         })
     }
 }

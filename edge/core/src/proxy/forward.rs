@@ -46,6 +46,8 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
     let target = edge.proxy().routes.resolve(req.method(), req.uri())?;
     let now = edge.ports().now();
     let headers = req.headers();
+    // The session's user, for an introspection answer that names none (see `phantom_token`).
+    let mut session_sub = None;
     let token = match bearer_client_token(edge.proxy(), headers) {
         // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
         Some(token) => token,
@@ -60,6 +62,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                     let loaded = load_session(edge, headers)
                         .await?
                         .ok_or(Error::Unauthorized)?;
+                    session_sub = Some(loaded.session.binding.sub.clone());
                     let access = loaded.session.access.ok_or(Error::Unauthorized)?;
                     (access, loaded.session.csrf)
                 }
@@ -71,6 +74,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                         read_access(headers, edge.cookie_keys(), &edge.oidc().issuer, now)?
                             .ok_or(Error::Unauthorized)?;
                     ensure_live(edge, headers, &cookie.b).await?;
+                    session_sub = Some(cookie.b.sub.clone());
                     let access = AccessToken {
                         token: cookie.token,
                         exp: cookie.exp,
@@ -89,7 +93,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
             access.token
         }
     };
-    let jwt = phantom_token(edge, target.route, &token, now).await?;
+    let jwt = phantom_token(edge, target.route, &token, session_sub.as_deref(), now).await?;
     Ok(Forward {
         method: req.method().clone(),
         headers: forward_request_headers(headers, target.route, &jwt)?,
@@ -115,11 +119,13 @@ fn bearer_client_token(proxy: &ProxyConfig, headers: &HeaderMap) -> Option<Strin
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
-/// Drops the phantom tokens made from `token` (at logout): from this isolate's memory and from
-/// the location's shared tier, for every route. Other isolates' memories keep theirs until they
-/// expire (at most `EDGEWARD_PHANTOM_MAX_TTL` seconds); with the session registry bound they
-/// refuse the logged-out session before they look (within `backchannel::CHECK_TTL` seconds).
-pub(crate) async fn forget_token(edge: &impl Context, token: &str) {
+/// Drops the phantom tokens made from `token`, the access token of `sub`'s session (at logout):
+/// from this isolate's memory and from the location's shared tier, for every route, minted for
+/// the session or for a bearer client presenting the same token. Other isolates' memories keep
+/// theirs until they expire (at most `EDGEWARD_PHANTOM_MAX_TTL` seconds); with the session
+/// registry bound they refuse the logged-out session before they look (within
+/// `backchannel::CHECK_TTL` seconds).
+pub(crate) async fn forget_token(edge: &impl Context, token: &str, sub: &str) {
     let proxy = edge.proxy();
     if let PhantomMode::Passthrough = proxy.mode {
         return;
@@ -128,7 +134,10 @@ pub(crate) async fn forget_token(edge: &impl Context, token: &str) {
         .routes
         .routes()
         .iter()
-        .map(|route| cache_key(proxy, edge.oidc(), route, token))
+        .flat_map(|route| {
+            [Some(sub), None]
+                .map(|session_sub| cache_key(proxy, edge.oidc(), route, token, session_sub))
+        })
         .collect();
     keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     keys.dedup();
@@ -152,10 +161,22 @@ fn accepted_audiences(oidc: &OidcClient, route: &Route) -> Vec<String> {
 }
 
 /// Where the phantom token for `token` on `route` is cached: keyed by everything the checks
-/// depend on, so that no entry is served under other rules.
-fn cache_key(proxy: &ProxyConfig, oidc: &OidcClient, route: &Route, token: &str) -> CacheKey {
+/// and the minted token depend on, so that no entry is served under other rules or for another
+/// caller. That includes the user of the session presenting the token (`None` for a bearer
+/// client): an introspection answer without `sub` is minted for that user, so without it in
+/// the key whoever asked first would decide the subject for everyone.
+fn cache_key(
+    proxy: &ProxyConfig,
+    oidc: &OidcClient,
+    route: &Route,
+    token: &str,
+    session_sub: Option<&str>,
+) -> CacheKey {
+    // A session's user is any string (the IdP's `sub`): written as JSON, so no two callers
+    // share a spelling, and a bearer client is `null`.
+    let caller = serde_json::to_string(&session_sub).unwrap_or_default();
     let rules_tag = format!(
-        "{}\n{}\n{}\n{}",
+        "{}\n{}\n{}\n{}\n{caller}",
         accepted_audiences(oidc, route).join(" "),
         proxy.tokens.fingerprint(),
         oidc.client_id,
@@ -168,10 +189,16 @@ fn cache_key(proxy: &ProxyConfig, oidc: &OidcClient, route: &Route, token: &str)
 /// cache, else from the IdP (introspection, the answer checked against the route's rules: see
 /// [`TokenFacts::check`](phantom::TokenFacts::check)), then remembered in both tiers until
 /// min(token expiry, now + max TTL). Failures and refusals are never cached.
+///
+/// `session_sub` is the user of the session whose cookie held `token`. An introspection answer
+/// without `sub` (django-oauth-toolkit never sends one) is then minted for that user: the token
+/// came from that user's grant, sealed into the session's cookies with its binding. Without a
+/// session (a bearer client) the minted token's subject stays the client (RFC 9068 §2.2).
 async fn phantom_token(
     edge: &impl Context,
     route: &Route,
     token: &str,
+    session_sub: Option<&str>,
     now: u64,
 ) -> Result<String, Error> {
     let (ports, proxy, oidc) = (edge.ports(), edge.proxy(), edge.oidc());
@@ -180,7 +207,7 @@ async fn phantom_token(
     }
     let audience = route.audience.as_str();
     let audiences = accepted_audiences(oidc, route);
-    let key = cache_key(proxy, oidc, route, token);
+    let key = cache_key(proxy, oidc, route, token, session_sub);
     if let Some(hit) = edge.phantom_cache().get(&key, now) {
         return Ok(hit.jwt);
     }
@@ -214,11 +241,21 @@ async fn phantom_token(
     let fresh = match &proxy.mode {
         PhantomMode::Passthrough => return Ok(token.to_owned()),
         PhantomMode::IntrospectMint { key } => {
-            let introspection = phantom::introspect(oidc, ports, endpoint, token).await?;
+            let mut introspection = phantom::introspect(oidc, ports, endpoint, token).await?;
             introspection
                 .token
                 .check(&rules)
                 .map_err(Error::TokenRefused)?;
+            match (&introspection.token.sub, session_sub) {
+                (None, _) => introspection.token.sub = session_sub.map(str::to_owned),
+                // A token of another user in this session's cookie: never minted for either.
+                (Some(sub), Some(session)) if sub != session => {
+                    return Err(Error::TokenRefused(
+                        "the token's subject is not the session's user".into(),
+                    ))
+                }
+                _ => {}
+            }
             key.mint(
                 &introspection,
                 edge.origin(),

@@ -449,8 +449,10 @@ impl MintKey {
 /// Where a phantom token is cached, in both tiers: the SHA-256 of the mode (which names the
 /// minting key, so a new key starts a new cache), the audience, the rules the token was checked
 /// under (the route's accepted audiences and the [`TokenPolicy`], so a token accepted under one
-/// route's or configuration's rules is never served under stricter ones) and the opaque token.
-/// The token itself is never a key, so neither tier can give one back.
+/// route's or configuration's rules is never served under stricter ones, and the caller: the
+/// session's user or a bearer client, since a `sub`-less answer is minted for the session's
+/// user) and the opaque token. The token itself is never a key, so neither tier can give one
+/// back.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CacheKey(String);
 
@@ -537,29 +539,71 @@ impl PhantomCache {
 /// What `introspect-jwt` asks for: Curity's `application/jwt` first, RFC 9701 second.
 pub const JWT_ACCEPT: &str = "application/jwt, application/token-introspection+jwt";
 
+/// What `introspect-jwt` asks for again when a provider answered [`JWT_ACCEPT`] with JSON for
+/// an active token: Glewlwyd answers with a JWT only when `Accept` is exactly one JWT type
+/// (`application/jwt`: its flat claims, which an API can take as they are).
+pub const JWT_ACCEPT_ONE: &str = "application/jwt";
+
 /// `introspect-jwt`: asks the IdP to answer introspection of `token` with a signed JWT and
 /// returns it unchecked (see [`read_introspection_jwt`]). An inactive token (`204 No Content`,
-/// or JSON `active: false`) is [`Error::Unauthorized`]; a JSON answer for an active token means
-/// the provider cannot do this mode, which the error says.
+/// or JSON `active: false`) is [`Error::Unauthorized`]. A JSON answer for an active token is
+/// asked once more with [`JWT_ACCEPT_ONE`]; JSON again means the provider cannot do this mode,
+/// which the error says.
 pub async fn introspect_jwt(
     client: &OidcClient,
     http: &impl HttpClient,
     endpoint: &str,
     token: &str,
 ) -> Result<String, Error> {
+    match introspect_jwt_accepting(client, http, endpoint, token, JWT_ACCEPT).await {
+        // An active token answered in JSON: ask once more for one type alone (a provider
+        // that compares `Accept` as a whole, as Glewlwyd does).
+        Err(IntrospectJwtAnswer::Json) => {
+            match introspect_jwt_accepting(client, http, endpoint, token, JWT_ACCEPT_ONE).await {
+                Err(IntrospectJwtAnswer::Json) => Err(Error::IdpUnavailable(
+                    "the provider answered introspection with JSON, not a JWT: it does not \
+                     support introspect-jwt (use introspect-mint)"
+                        .into(),
+                )),
+                Err(IntrospectJwtAnswer::Failed(e)) => Err(e),
+                Ok(jwt) => Ok(jwt),
+            }
+        }
+        Err(IntrospectJwtAnswer::Failed(e)) => Err(e),
+        Ok(jwt) => Ok(jwt),
+    }
+}
+
+/// Why one introspection request of `introspect-jwt` gave no JWT.
+enum IntrospectJwtAnswer {
+    /// JSON saying the token is active: the provider did not answer with a JWT.
+    Json,
+    /// Anything else: an inactive token, a failing provider.
+    Failed(Error),
+}
+
+/// One introspection request of [`introspect_jwt`] with `accept`.
+async fn introspect_jwt_accepting(
+    client: &OidcClient,
+    http: &impl HttpClient,
+    endpoint: &str,
+    token: &str,
+    accept: &str,
+) -> Result<String, IntrospectJwtAnswer> {
+    let failed = |e| IntrospectJwtAnswer::Failed(e);
     let form = [("token", token), ("token_type_hint", "access_token")];
-    let response = client_post_accepting(client, http, endpoint, &form, JWT_ACCEPT)
+    let response = client_post_accepting(client, http, endpoint, &form, accept)
         .await
-        .map_err(|e| Error::IdpUnavailable(format!("introspection: {e:?}")))?;
+        .map_err(|e| failed(Error::IdpUnavailable(format!("introspection: {e:?}"))))?;
     let status = response.status();
     if status == http::StatusCode::NO_CONTENT {
-        return Err(Error::Unauthorized);
+        return Err(failed(Error::Unauthorized));
     }
     if !status.is_success() {
-        return Err(Error::IdpUnavailable(format!(
+        return Err(failed(Error::IdpUnavailable(format!(
             "introspection answered HTTP {}",
             status.as_u16()
-        )));
+        ))));
     }
     let content_type = response
         .headers()
@@ -569,20 +613,19 @@ pub async fn introspect_jwt(
         .to_ascii_lowercase();
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if media_type == "application/jwt" || media_type == "application/token-introspection+jwt" {
-        let jwt = std::str::from_utf8(response.body())
-            .map_err(|_| Error::IdpUnavailable("the introspection JWT is not text".into()))?;
+        let jwt = std::str::from_utf8(response.body()).map_err(|_| {
+            failed(Error::IdpUnavailable(
+                "the introspection JWT is not text".into(),
+            ))
+        })?;
         return Ok(jwt.trim().to_owned());
     }
     match serde_json::from_slice::<Introspection>(response.body()) {
-        Ok(answer) if !answer.active => Err(Error::Unauthorized),
-        Ok(_) => Err(Error::IdpUnavailable(
-            "the provider answered introspection with JSON, not a JWT: it does not support \
-             introspect-jwt (use introspect-mint)"
-                .into(),
-        )),
-        Err(_) => Err(Error::IdpUnavailable(format!(
+        Ok(answer) if !answer.active => Err(failed(Error::Unauthorized)),
+        Ok(_) => Err(IntrospectJwtAnswer::Json),
+        Err(_) => Err(failed(Error::IdpUnavailable(format!(
             "introspection answered {media_type:?}, neither a JWT nor JSON"
-        ))),
+        )))),
     }
 }
 

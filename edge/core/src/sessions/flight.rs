@@ -245,12 +245,12 @@ pub async fn coordinated_refresh<C: Context + 'static>(
                 })?;
             // Kept and shared is only what settles this token: tokens, or `invalid_grant`. Any
             // other answer (a rate limit, a client that no longer authenticates, a server
-            // error) says nothing about the token: not kept, the next caller asks again.
+            // error) says nothing about the token: not kept, the next caller asks again. A bare
+            // 400 counts as `invalid_grant` where the provider's quirks say so
+            // (`oidc::refusal_code`).
             let status = response.status();
-            let code = oidc::oauth_error_code(response.body());
-            if !(status.is_success()
-                || status.is_client_error() && code.as_deref() == Some(oidc::INVALID_GRANT))
-            {
+            let code = oidc::refusal_code(status, response.body(), edge.oidc().quirks);
+            if !(status.is_success() || code.as_deref() == Some(oidc::INVALID_GRANT)) {
                 return Err(TransportError {
                     reason: format!(
                         "the token endpoint answered HTTP {} {}",

@@ -7,7 +7,7 @@ use edgeward_shared::names;
 use super::registry::{ask, shard_of, EndedCache, RegistryAnswer, RegistryRequest};
 use super::server::{self, SidCookie};
 use super::{Context, SessionMode};
-use crate::cookie::session::{self, Binding, Session};
+use crate::cookie::session::{self, Binding, Identity, Session};
 use crate::oidc;
 use crate::platform::ports::{Clock, Log, LogLevel, SessionRegistry};
 use crate::platform::settings::ConfigError;
@@ -39,6 +39,30 @@ pub(crate) async fn load_session(
         ensure_live(edge, headers, &loaded.session.binding).await?;
     }
     Ok(Some(loaded))
+}
+
+/// What `GET /auth/session` answers about the request's session: in stateless mode from the ID
+/// cookie alone (the token cookies are only looked at, see [`session::read_identity`]), in
+/// server mode from the store; checked against the deny-list as [`load_session`] does.
+pub(crate) async fn load_identity(
+    edge: &impl Context,
+    headers: &http::HeaderMap,
+) -> Result<Option<Identity>, Error> {
+    match edge.session_settings().mode {
+        SessionMode::Stateless => {
+            let now = edge.ports().now();
+            let identity =
+                session::read_identity(headers, edge.cookie_keys(), &edge.oidc().issuer, now)?;
+            let Some(identity) = identity else {
+                return Ok(None);
+            };
+            ensure_live(edge, headers, &identity.binding).await?;
+            Ok(Some(identity))
+        }
+        SessionMode::Server => Ok(load_session(edge, headers)
+            .await?
+            .map(|loaded| loaded.session.identity())),
+    }
 }
 
 /// The session as the request presents it, not yet checked against the deny-list (stateless
@@ -213,6 +237,11 @@ pub(crate) async fn revoke_all(edge: &impl Context, tokens: &[String]) {
         }
     };
     let Some(endpoint) = endpoint else {
+        // Said, not silent: an operator may expect logout to revoke (README "Providers").
+        ports.log(
+            LogLevel::Warn,
+            "edgeward: refresh tokens not revoked: the provider has no revocation endpoint",
+        );
         return;
     };
     for token in tokens.iter().take(50) {

@@ -16,7 +16,8 @@ pub mod server;
 
 pub use flight::{coordinated_refresh, RefreshFlight, RefreshFlights};
 pub(crate) use live::{
-    end_session, ensure_live, load_session, read_session, require_registry, revoke_all, Loaded,
+    end_session, ensure_live, load_identity, load_session, read_session, require_registry,
+    revoke_all, Loaded,
 };
 pub use registry::{
     all_shards, ask, shard_of, EndedCache, MemoryStore, Registry, RegistryAnswer, RegistryRequest,

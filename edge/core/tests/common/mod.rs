@@ -26,6 +26,10 @@ pub struct FakePorts {
     counter: Cell<u8>,
     /// URL → (status, content type, body); a URL not in the table is a transport error.
     pub routes: RefCell<HashMap<String, (u16, String, String)>>,
+    /// (URL, exact `Accept` header) → answer, looked up before `routes` (a provider that
+    /// answers by the exact `Accept` it is sent, as Glewlwyd's introspection does).
+    #[allow(clippy::type_complexity)]
+    pub routes_by_accept: RefCell<HashMap<(String, String), (u16, String, String)>>,
     /// Every request sent: (method, URL, body).
     pub sent: RefCell<Vec<(String, String, String)>>,
     /// Accept header of every request sent.
@@ -225,9 +229,15 @@ impl HttpClient for FakePorts {
             url.clone(),
             String::from_utf8_lossy(request.body()).into_owned(),
         ));
-        match self.routes.borrow().get(&url) {
+        let accept = self.accepts.borrow().last().cloned().unwrap_or_default();
+        let by_accept = self
+            .routes_by_accept
+            .borrow()
+            .get(&(url.clone(), accept))
+            .cloned();
+        match by_accept.or_else(|| self.routes.borrow().get(&url).cloned()) {
             Some((status, content_type, body)) => Ok(http::Response::builder()
-                .status(*status)
+                .status(status)
                 .header("content-type", content_type.as_str())
                 .body(body.clone().into_bytes())
                 .unwrap()),
@@ -241,6 +251,21 @@ impl HttpClient for FakePorts {
 impl FakePorts {
     pub fn route(&self, url: &str, status: u16, body: impl Into<String>) {
         self.route_typed(url, status, "application/json", body);
+    }
+
+    /// Answers `url` so only to a request whose `Accept` header is exactly `accept`.
+    pub fn route_for_accept(
+        &self,
+        url: &str,
+        accept: &str,
+        status: u16,
+        content_type: &str,
+        body: impl Into<String>,
+    ) {
+        self.routes_by_accept.borrow_mut().insert(
+            (url.to_owned(), accept.to_owned()),
+            (status, content_type.to_owned(), body.into()),
+        );
     }
 
     pub fn route_typed(&self, url: &str, status: u16, content_type: &str, body: impl Into<String>) {
