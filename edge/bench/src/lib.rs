@@ -8,7 +8,7 @@
 
 use edgeward_core::cookie::seal::{CookieKeys, Label};
 use edgeward_core::oidc::idtoken::{self, Expected, Jwks};
-use edgeward_core::{AeadCipher, Random, RandomUnavailable, RustSignatures};
+use edgeward_core::{AeadCipher, AuthenticationFailed, Random, RandomUnavailable, RustSignatures};
 use edgeward_webcrypto::WebCrypto;
 use wasm_bindgen::prelude::*;
 
@@ -39,29 +39,74 @@ const LABEL: Label<'static> = Label {
     expires_at: u64::MAX,
 };
 
-/// Sealing `size` bytes as a cookie value.
+/// The ports of a cookie benchmark: JavaScript's randomness, and the cipher in Rust or (with
+/// `webcrypto`) WebCrypto's, as the worker has it.
+struct CookiePorts {
+    webcrypto: bool,
+}
+
+impl Random for CookiePorts {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable> {
+        JsRandom.fill(dest)
+    }
+}
+
+impl AeadCipher for CookiePorts {
+    async fn aes_gcm_encrypt(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Option<Vec<u8>> {
+        if !self.webcrypto {
+            return None;
+        }
+        WebCrypto.aes_gcm_encrypt(key, nonce, aad, plaintext).await
+    }
+
+    async fn aes_gcm_decrypt(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Option<Result<Vec<u8>, AuthenticationFailed>> {
+        if !self.webcrypto {
+            return None;
+        }
+        WebCrypto.aes_gcm_decrypt(key, nonce, aad, ciphertext).await
+    }
+}
+
+/// Sealing `size` bytes as a cookie value, the cipher in Rust or by WebCrypto.
 #[wasm_bindgen]
-pub fn seal(size: usize, n: u32) -> Result<f64, JsError> {
+pub async fn seal(size: usize, n: u32, webcrypto: bool) -> Result<f64, JsError> {
     let keys = keys()?;
+    let ports = CookiePorts { webcrypto };
     let value = vec![b'x'; size];
     let start = now_ms();
     for _ in 0..n {
-        keys.seal("__Host-edgeward-at", LABEL, &value, &JsRandom)
+        keys.seal(&ports, "__Host-edgeward-at", LABEL, &value)
+            .await
             .map_err(|e| JsError::new(&e.to_string()))?;
     }
     Ok(mean_us(n, start))
 }
 
-/// Opening a sealed value of `size` bytes.
+/// Opening a sealed value of `size` bytes, the cipher in Rust or by WebCrypto.
 #[wasm_bindgen]
-pub fn open(size: usize, n: u32) -> Result<f64, JsError> {
+pub async fn open(size: usize, n: u32, webcrypto: bool) -> Result<f64, JsError> {
     let keys = keys()?;
+    let ports = CookiePorts { webcrypto };
     let sealed = keys
-        .seal("__Host-edgeward-at", LABEL, &vec![b'x'; size], &JsRandom)
+        .seal(&ports, "__Host-edgeward-at", LABEL, &vec![b'x'; size])
+        .await
         .map_err(|e| JsError::new(&e.to_string()))?;
     let start = now_ms();
     for _ in 0..n {
-        keys.open("__Host-edgeward-at", &sealed, 0)
+        keys.open(&ports, "__Host-edgeward-at", &sealed, 0)
+            .await
             .map_err(|e| JsError::new(&e.to_string()))?;
     }
     Ok(mean_us(n, start))
@@ -287,4 +332,17 @@ async fn hmac_expand(key: &web_sys::CryptoKey, salt: &[u8]) -> Result<[u8; 44], 
     okm[..32].copy_from_slice(&t1);
     okm[32..].copy_from_slice(&t2[..12]);
     Ok(okm)
+}
+
+/// Awaiting a promise that is already resolved, from Rust (`JsFuture`): the toll every
+/// WebCrypto call pays on top of its work.
+#[wasm_bindgen]
+pub async fn promise_hop(n: u32) -> Result<f64, JsError> {
+    let start = now_ms();
+    for _ in 0..n {
+        wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL))
+            .await
+            .map_err(js_error)?;
+    }
+    Ok(mean_us(n, start))
 }

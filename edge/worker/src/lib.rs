@@ -29,6 +29,8 @@ use futures_util::future::{self, Either};
 use futures_util::StreamExt;
 use worker::{durable_object, event, Context, DurableObject, Env, ObjectNamespace};
 
+#[cfg(feature = "test-cipher")]
+mod test_cipher;
 #[cfg(feature = "test-trap")]
 mod test_trap;
 mod trap;
@@ -388,6 +390,10 @@ impl AeadCipher for WorkerPorts {
         aad: &[u8],
         plaintext: &[u8],
     ) -> Option<Vec<u8>> {
+        #[cfg(feature = "test-cipher")]
+        if test_cipher::rust_only() {
+            return None;
+        }
         WebCrypto.aes_gcm_encrypt(key, nonce, aad, plaintext).await
     }
 
@@ -398,6 +404,10 @@ impl AeadCipher for WorkerPorts {
         aad: &[u8],
         ciphertext: &[u8],
     ) -> Option<Result<Vec<u8>, AuthenticationFailed>> {
+        #[cfg(feature = "test-cipher")]
+        if test_cipher::rust_only() {
+            return None;
+        }
         WebCrypto.aes_gcm_decrypt(key, nonce, aad, ciphertext).await
     }
 }
@@ -529,6 +539,13 @@ async fn handle(
         Ok(edge) => edge,
         Err(e) => return from_core(Error::Config(e).into_response()),
     };
+    #[cfg(feature = "test-cipher")]
+    {
+        test_cipher::note(&req);
+        if let Some(answer) = test_cipher::route(&mut req, &edge.config().cookie_keys).await {
+            return answer;
+        }
+    }
     // A proxied request's body is streamed to the upstream as it is; the core never reads it.
     let proxied = req
         .path()
