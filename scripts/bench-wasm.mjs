@@ -60,6 +60,21 @@ for (const alg of ["RS256", "ES256"]) {
 }
 await run("phantom token mint, ES256", (n) => bench.mint(now, n), 200);
 await run("SHA-256 cache key of a token", (n) => bench.cache_key(n), 5000);
+// Whole requests through Edge::handle (edge/bench/src/edge.rs): the core's own cost per
+// endpoint, without the adapter's and the runtime's. The machine is shared and wall time is
+// what V8 can time here, so each is the best of five runs.
+const best = async (name, fn, n) => {
+  await fn(Math.max(1, n / 10));
+  let us = Infinity;
+  for (let i = 0; i < 5; i++) us = Math.min(us, await fn(n));
+  rows.push([name, us]);
+};
+const jar = await bench.edge_jar();
+await best("Edge::handle, 404 (no cookie)", (n) => bench.edge_not_found(n), 5000);
+await best(`Edge::handle, GET /auth/session (stateless, ${jar.length}-byte Cookie header)`, (n) => bench.edge_session(n), 1000);
+await best("Edge::handle, proxied GET, phantom token in the isolate's cache", (n) => bench.edge_proxied(n), 1000);
+await best("Edge::handle, POST /auth/login/end (ES256 ID token by WebCrypto)", (n) => bench.edge_login_end(n), 20);
+await best("Edge::handle, POST /auth/refresh (rotated refresh token)", (n) => bench.edge_refresh(n), 200);
 mkdirSync(join(root, "target/bench"), { recursive: true });
 writeFileSync(
   join(root, "target/bench/wasm.json"),

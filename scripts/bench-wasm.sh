@@ -12,3 +12,4 @@ wasm-bindgen --target web --no-typescript --out-dir target/bench-wasm \
   target/wasm32-unknown-unknown/release/edgeward_bench.wasm
 node scripts/bench-wasm.mjs
 node scripts/bench-wasm-workerd.mjs
+# The profile of one case: node scripts/profile-wasm.mjs session (see that script).

@@ -5,9 +5,7 @@
 #   (scripts/glue-factory.mjs) → wasm-opt → entry.mjs beside it
 #
 # wrangler runs this as its build command, so `wrangler dev` and `wrangler deploy` always run
-# the current code. EDGEWARD_BUILD=dev builds unoptimised (fast compile, big and slow wasm);
-# EDGEWARD_BUILD=profile builds the release wasm with its function names kept (wasm-opt -g) into
-# build/worker-profile/, for CPU profiles (scripts/profile-workerd.mjs), never for deploying.
+# the current code. EDGEWARD_BUILD=dev builds unoptimised (fast compile, big and slow wasm).
 #
 # EDGEWARD_WORKER_FEATURES (comma-separated cargo features of edgeward-worker, e.g. test-trap)
 # builds a test bundle into build/worker-<features>/ instead, so build/worker/ (what
@@ -24,14 +22,12 @@ case "$features" in
   *[!a-z0-9,-]*) die "EDGEWARD_WORKER_FEATURES must be a comma-separated list of feature names, not $features" ;;
   *) out="build/worker-${features//,/-}"; feature_flags=(--features "$features") ;;
 esac
-names=()
 case "$mode" in
   release) cargo_flags=(--release); dir=release ;;
-  profile) cargo_flags=(--release); dir=release; names=(-g); out="$out-profile" ;;
   # panic = "abort" as in release (wasm32's default too, said here so it cannot drift): a
   # panic is a trap in every build, and a test build traps as production does.
   dev) cargo_flags=(--config 'profile.dev.panic="abort"'); dir=debug ;;
-  *) die "EDGEWARD_BUILD must be release, dev or profile, not $mode" ;;
+  *) die "EDGEWARD_BUILD must be release or dev, not $mode" ;;
 esac
 
 with_wasm_toolchain cargo build -q "${cargo_flags[@]}" "${feature_flags[@]}" \
@@ -55,8 +51,8 @@ wasm-bindgen --target module --no-typescript --out-name edgeward --out-dir "$out
 sed -i 's/^import source /import /' "$out/pkg/edgeward.js"
 # The glue as a factory of instances: entry.mjs runs each lane on its own (README "Traps").
 node scripts/glue-factory.mjs "$out/pkg/edgeward.js"
-if [ "$mode" != dev ]; then
-  wasm-opt -Oz "${names[@]}" --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+if [ "$mode" = release ]; then
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue \
     "$out/pkg/edgeward_bg.wasm" -o "$out/pkg/edgeward_bg.wasm"
 fi

@@ -6,6 +6,8 @@
 #![cfg(target_arch = "wasm32")]
 #![forbid(unsafe_code)]
 
+mod edge;
+
 use edgeward_core::cookie::seal::{CookieKeys, Label};
 use edgeward_core::oidc::idtoken::{self, Expected, Jwks};
 use edgeward_core::{AeadCipher, AuthenticationFailed, Random, RandomUnavailable, RustSignatures};

@@ -162,19 +162,20 @@ fn a_session_goes_through_the_platform_cipher() {
         "{opened:?}"
     );
 
-    // The same cookies where the platform finds every value forged: no session, whatever Rust
-    // would have said.
-    e.ports().cipher.set(FakeCipher::RefusesAll);
+    // The same cookies in another isolate (this one remembers what it opened, `cookie::memo`)
+    // whose platform finds every value forged: no session, whatever Rust would have said.
+    let other = edge(ports(FakeCipher::RefusesAll).with_idp(serde_json::json!({})));
     let read = call(
-        &e,
+        &other,
         request("GET", "/auth/session", &[("cookie", &cookies)], ""),
     );
     assert_eq!(common::json(&read)["isLoggedIn"], false);
+    assert_eq!(calls(other.ports()), ["decrypt"]);
 
-    // And where it has no cipher, Rust opens them.
-    e.ports().cipher.set(FakeCipher::Absent);
+    // And in one with no cipher, Rust opens them.
+    let plain = edge(ports(FakeCipher::Absent).with_idp(serde_json::json!({})));
     let read = call(
-        &e,
+        &plain,
         request("GET", "/auth/session", &[("cookie", &cookies)], ""),
     );
     assert_eq!(common::json(&read)["isLoggedIn"], true);

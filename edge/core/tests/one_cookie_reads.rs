@@ -365,3 +365,69 @@ fn jars_of_the_release_before_stay_signed_in() {
     );
     assert_eq!(session(&edge, &mixed_sessions)["isLoggedIn"], false);
 }
+
+#[test]
+fn an_isolate_opens_the_same_id_and_access_cookie_once_and_never_remembers_a_refresh_token() {
+    let edge = edge();
+    let keys = &edge.config().cookie_keys;
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    assert_eq!(keys.remembered(), 0, "login opened nothing it keeps");
+    let first = session(&edge, &jar);
+    assert_eq!(keys.remembered(), 1, "the ID cookie");
+    assert_eq!(session(&edge, &jar), first, "the same answer from memory");
+    assert_eq!(keys.remembered(), 1);
+    assert!(api(&edge, &jar).is_ok());
+    assert!(api(&edge, &jar).is_ok());
+    assert_eq!(keys.remembered(), 2, "and the access cookie");
+    // A refresh opens all three cookies and keeps none of them.
+    edge.ports().route(
+        &format!("{ISSUER}/token"),
+        200,
+        json!({"access_token": "at-2", "expires_in": 300, "refresh_token": "rt-2"}).to_string(),
+    );
+    let res = refresh(&edge, &jar, &csrf);
+    assert_eq!(res.status(), 204);
+    assert_eq!(keys.remembered(), 2, "no refresh token in memory");
+    let jar = apply(&jar, &res);
+    assert!(api(&edge, &jar).is_ok());
+    assert_eq!(keys.remembered(), 3, "the new access cookie");
+}
+
+#[test]
+fn a_remembered_cookie_is_judged_as_an_opened_one_expiry_and_end_of_session_included() {
+    let edge = edge();
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    assert_eq!(session(&edge, &jar)["isLoggedIn"], true);
+    assert!(api(&edge, &jar).is_ok());
+    // The same last characters (the GCM tag) on another ciphertext: not the remembered value.
+    let forged = edit(&jar, names::COOKIE_ACCESS, |v| {
+        let mut p = parts(v);
+        let mut bytes = URL_SAFE_NO_PAD.decode(&p[4]).unwrap();
+        bytes[16] ^= 1; // the first ciphertext byte, after the salt; the tag (last 16) kept
+        p[4] = URL_SAFE_NO_PAD.encode(bytes);
+        p.join(".")
+    });
+    assert_eq!(api(&edge, &forged), Err((401, "session_expired".into())));
+    // Past the access token's expiry, the remembered access cookie is absent as any other.
+    edge.ports().now.set(NOW + 301);
+    assert_eq!(api(&edge, &jar), Err((401, "unauthorized".into())));
+    edge.ports().now.set(NOW + 10);
+    // Logged out: the remembered ID cookie leads to no session.
+    let res = call(
+        &edge,
+        request(
+            "POST",
+            "/auth/logout",
+            &[
+                ("origin", ORIGIN),
+                ("x-edgeward-csrf", &csrf),
+                ("cookie", &jar),
+                ("content-type", "application/json"),
+            ],
+            "{}",
+        ),
+    );
+    assert_eq!(res.status(), 200);
+    assert_eq!(session(&edge, &jar)["isLoggedIn"], false);
+    assert_eq!(api(&edge, &jar), Err((401, "session_expired".into())));
+}

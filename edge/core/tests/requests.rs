@@ -204,3 +204,33 @@ fn the_spas_calls_pass() {
     );
     assert_eq!(res.status(), 401, "{}", String::from_utf8_lossy(res.body()));
 }
+
+/// The worker adapter hands the core `http::Uri::try_from(request.url)`: the runtime's WHATWG
+/// serialization as it is, with no URL parser of its own in between (edge/worker `into_core`).
+/// Every such serialization (here the `url` crate's, the same standard) must parse, and read
+/// the same path and query the core used to get through `url::Url`, or the routing and the
+/// path checks would see something else than before.
+#[test]
+fn every_whatwg_serialization_is_an_http_uri_with_the_same_path_and_query() {
+    let printable: String = (0x21u8..0x7f)
+        .filter(|b| *b != b'#')
+        .map(char::from)
+        .collect();
+    let inputs = [
+        format!("{ORIGIN}/api/echo/{printable}?q={printable}"),
+        format!("{ORIGIN}/a b/ü/%zz/%2e%2E/x?x=ü y&z=\"'<>"),
+        format!("{ORIGIN}/./api/../api/echo/.%2e/a?"),
+        format!("{ORIGIN}/api/echo/x\\y\t\n?\u{0}"),
+        "HTTP://LOCALHOST:8787/auth/session".to_owned(),
+        "http://[::1]:8787/api/echo/?a=%".to_owned(),
+        "https://xn--bcher-kva.example/api/echo/".to_owned(),
+        "https://bücher.example/api/ech%6f/".to_owned(),
+    ];
+    for input in inputs {
+        let whatwg = url::Url::parse(&input).unwrap();
+        let uri = http::Uri::try_from(whatwg.as_str())
+            .unwrap_or_else(|e| panic!("{whatwg} is not an http::Uri: {e}"));
+        assert_eq!(uri.path(), whatwg.path(), "{whatwg}");
+        assert_eq!(uri.query(), whatwg.query(), "{whatwg}");
+    }
+}

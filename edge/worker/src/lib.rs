@@ -27,7 +27,9 @@ use edgeward_core::{
 use edgeward_webcrypto::WebCrypto;
 use futures_util::future::{self, Either};
 use futures_util::StreamExt;
-use worker::{durable_object, event, Context, DurableObject, Env, ObjectNamespace};
+use wasm_bindgen::prelude::*;
+use worker::web_sys;
+use worker::{durable_object, DurableObject, Env, ObjectNamespace};
 
 #[cfg(feature = "test-cipher")]
 mod test_cipher;
@@ -174,7 +176,7 @@ impl DurableObject for EdgewardSessions {
     }
 
     async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
-        trap::serving(trap::token(&req), self.serve(req)).await
+        trap::serving(trap::token(req.inner()), self.serve(req)).await
     }
 
     async fn alarm(&self) -> worker::Result<worker::Response> {
@@ -292,7 +294,7 @@ impl DurableObject for EdgewardRefresh {
     }
 
     async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
-        trap::serving(trap::token(&req), self.serve(req)).await
+        trap::serving(trap::token(req.inner()), self.serve(req)).await
     }
 }
 
@@ -302,10 +304,10 @@ impl EdgewardRefresh {
         test_trap::in_object(&req, "EdgewardRefresh");
         let edge = match edge(&self.env) {
             Ok(edge) => edge,
-            Err(e) => return from_core(Error::Config(e).into_response()),
+            Err(e) => return object_response(Error::Config(e).into_response()),
         };
         let refresh_token = req.text().await?;
-        from_core(coordinated_refresh(edge, &self.flights, refresh_token).await)
+        object_response(coordinated_refresh(edge, &self.flights, refresh_token).await)
     }
 }
 
@@ -520,20 +522,31 @@ fn edge(env: &Env) -> Result<Rc<Edge<WorkerPorts>>, ConfigError> {
     })
 }
 
-#[event(fetch)]
-async fn fetch(req: worker::Request, env: Env, ctx: Context) -> worker::Result<worker::Response> {
-    trap::serving(trap::token(&req), handle(req, env, ctx)).await
+/// The worker's fetch handler (entry.mjs calls it as `fetch` with the request, the environment
+/// and the context).
+///
+/// Exported by hand rather than with `worker`'s `#[event(fetch)]`: that wraps the request in a
+/// `worker::Request`, which reads the request's `cf` object and splits its URL on every request,
+/// and this adapter then parsed the URL once more (with the `url` crate) before the core parsed
+/// it again. Here the request stays the platform's and is read once, straight into the core's
+/// (README "Performance" has what that saved). An error is a rejected promise: entry.mjs answers
+/// it with the JSON 500.
+#[wasm_bindgen(js_name = "fetch")]
+pub async fn fetch(
+    req: web_sys::Request,
+    env: Env,
+    _ctx: worker::worker_sys::Context,
+) -> Result<web_sys::Response, JsValue> {
+    trap::serving(trap::token(&req), handle(req, env)).await
 }
 
 /// One request to the worker.
-async fn handle(
-    mut req: worker::Request,
-    env: Env,
-    _ctx: Context,
-) -> worker::Result<worker::Response> {
+async fn handle(req: web_sys::Request, env: Env) -> Result<web_sys::Response, JsValue> {
     #[cfg(feature = "test-trap")]
-    if let Some(answer) = test_trap::route(&mut req, &env).await {
-        return answer;
+    if let Some(answer) =
+        test_trap::route(&mut worker::Request::from(Clone::clone(&req)), &env).await
+    {
+        return answer.map(Into::into).map_err(Into::into);
     }
     let edge = match edge(&env) {
         Ok(edge) => edge,
@@ -541,24 +554,20 @@ async fn handle(
     };
     #[cfg(feature = "test-cipher")]
     {
-        test_cipher::note(&req);
-        if let Some(answer) = test_cipher::route(&mut req, &edge.config().cookie_keys).await {
-            return answer;
+        let mut test_req = worker::Request::from(Clone::clone(&req));
+        test_cipher::note(&test_req);
+        if let Some(answer) = test_cipher::route(&mut test_req, &edge.config().cookie_keys).await {
+            return answer.map(Into::into).map_err(Into::into);
         }
     }
-    // A proxied request's body is streamed to the upstream as it is; the core never reads it.
-    let proxied = req
-        .path()
-        .strip_prefix(edgeward_shared::paths::API_PREFIX.trim_end_matches('/'))
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-    let core_req = match into_core(&mut req, !proxied).await {
+    let core_req = match into_core(&req).await {
         Ok(r) => r,
         Err(e) => return from_core(e.into_response()),
     };
     match edge.handle(core_req).await {
         Outcome::Respond(response) => from_core(response),
         Outcome::Forward(plan) => match forward(plan, &req).await {
-            Ok(response) => Ok(response),
+            Ok(response) => Ok(response.into()),
             Err(e) => {
                 // The detail (it may name internal hosts) goes to the log, not to the browser.
                 worker::console_error!("edgeward: upstream request failed: {e}");
@@ -572,7 +581,7 @@ async fn handle(
 }
 
 /// Sends the plan upstream with the browser's body, and streams the answer back.
-async fn forward(plan: Forward, original: &worker::Request) -> worker::Result<worker::Response> {
+async fn forward(plan: Forward, original: &web_sys::Request) -> worker::Result<worker::Response> {
     let headers = worker::Headers::new();
     for (name, value) in &plan.headers {
         if let Ok(value) = value.to_str() {
@@ -584,7 +593,7 @@ async fn forward(plan: Forward, original: &worker::Request) -> worker::Result<wo
         .with_headers(headers)
         .with_redirect(worker::RequestRedirect::Manual);
     if !matches!(plan.method, http::Method::GET | http::Method::HEAD) {
-        init.with_body(original.inner().body().map(Into::into));
+        init.with_body(original.body().map(Into::into));
     }
     let outgoing = worker::Request::new_with_init(plan.url.as_str(), &init)?;
     let upstream = worker::Fetch::Request(outgoing).send().await?;
@@ -614,32 +623,43 @@ async fn forward(plan: Forward, original: &worker::Request) -> worker::Result<wo
         .with_headers(headers))
 }
 
-/// Converts the platform's request into the core's; the body is read only when `with_body`, and
-/// never past [`MAX_BODY_BYTES`]: a declared `Content-Length` over it is refused before reading,
-/// and a body without one (chunked) is read chunk by chunk and given up once it passes the limit.
-async fn into_core(
-    req: &mut worker::Request,
-    with_body: bool,
-) -> Result<edgeward_core::Request, Error> {
+/// Converts the platform's request into the core's. The body is read unless the request is
+/// proxied (the adapter streams that one upstream as it is), and never past [`MAX_BODY_BYTES`]:
+/// a declared `Content-Length` over it is refused before reading, and a body without one
+/// (chunked) is read chunk by chunk and given up once it passes the limit.
+///
+/// The URL is the runtime's serialization (WHATWG), which `http::Uri` takes as it is.
+async fn into_core(req: &web_sys::Request) -> Result<edgeward_core::Request, Error> {
     let bad = |what: &str| Error::InvalidRequest(what.to_owned());
     let mut builder = http::Request::builder()
-        .method(req.method().as_ref())
-        .uri(req.url().map_err(|_| bad("unreadable URL"))?.as_str());
-    for (name, value) in req.headers().entries() {
-        builder = builder.header(name, value);
+        .method(req.method().as_str())
+        .uri(req.url());
+    for entry in req.headers().entries() {
+        let pair: js_sys::Array = entry
+            .map_err(|_| bad("unreadable headers"))?
+            .unchecked_into();
+        if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+            builder = builder.header(name, value);
+        }
     }
-    let body = if with_body {
+    // A proxied request's body is streamed to the upstream as it is; the core never reads it.
+    let proxied = builder.uri_ref().is_some_and(|uri| {
+        uri.path()
+            .strip_prefix(edgeward_shared::paths::API_PREFIX.trim_end_matches('/'))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
+    let body = if proxied {
+        Vec::new()
+    } else {
         if let Some(Err(refused)) = builder.headers_ref().map(|h| body::check_length(h, 0)) {
             // Refused unread: cancel the body, so nothing waits for it to arrive (`wrangler dev`
             // reads an unused body to its end before it sends the answer).
-            if let Some(stream) = req.inner().body() {
+            if let Some(stream) = req.body() {
                 let _ = stream.cancel();
             }
             return Err(refused);
         }
         read_capped(req).await?
-    } else {
-        Vec::new()
     };
     builder
         .body(body)
@@ -649,12 +669,12 @@ async fn into_core(
 /// The request's body, read as a stream and abandoned once it is longer than [`MAX_BODY_BYTES`]
 /// (the core answers 413), so a large or endless body is never buffered whole. Dropping the
 /// stream cancels the rest.
-async fn read_capped(req: &mut worker::Request) -> Result<Vec<u8>, Error> {
-    if req.inner().body().is_none() {
+async fn read_capped(req: &web_sys::Request) -> Result<Vec<u8>, Error> {
+    let Some(stream) = req.body() else {
         return Ok(Vec::new());
-    }
+    };
     let unreadable = |_| Error::InvalidRequest("unreadable body".into());
-    let mut stream = req.stream().map_err(unreadable)?;
+    let mut stream = worker::ByteStream::from(stream);
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
         body.extend_from_slice(&chunk.map_err(unreadable)?);
@@ -668,22 +688,27 @@ async fn read_capped(req: &mut worker::Request) -> Result<Vec<u8>, Error> {
 }
 
 /// Converts the core's response into the platform's.
-fn from_core(response: edgeward_core::Response) -> worker::Result<worker::Response> {
+fn from_core(response: edgeward_core::Response) -> Result<web_sys::Response, JsValue> {
     let (parts, body) = response.into_parts();
-    let headers = worker::Headers::new();
+    let headers = web_sys::Headers::new()?;
     for (name, value) in &parts.headers {
         if let Ok(value) = value.to_str() {
             headers.append(name.as_str(), value)?;
         }
     }
+    let init = web_sys::ResponseInit::new();
+    init.set_status(parts.status.as_u16());
+    init.set_headers(&headers);
     // No body is no body, not an empty one: a 204 (refresh, logout) built with an empty
     // Uint8Array cost milliseconds in workerd's Response constructor (scripts/profile-workerd.mjs).
-    let response = if body.is_empty() {
-        worker::Response::empty()?
-    } else {
-        worker::Response::from_bytes(body)?
-    };
-    Ok(response
-        .with_status(parts.status.as_u16())
-        .with_headers(headers))
+    if body.is_empty() {
+        return web_sys::Response::new_with_opt_buffer_source_and_init(None, &init);
+    }
+    let body = js_sys::Uint8Array::from(body.as_slice());
+    web_sys::Response::new_with_opt_buffer_source_and_init(Some(&body), &init)
+}
+
+/// The core's response as a Durable Object's answer.
+fn object_response(response: edgeward_core::Response) -> worker::Result<worker::Response> {
+    Ok(from_core(response)?.into())
 }

@@ -70,7 +70,7 @@ pub fn resume() {
 }
 
 /// The token of a request: its JavaScript object, which the entry also holds. (A handle to the
-/// same object; `Request::clone` would make a new request.)
-pub fn token(req: &worker::Request) -> JsValue {
-    AsRef::<JsValue>::as_ref(req.inner()).clone()
+/// same object; `Request.clone()` would make a new request.)
+pub fn token(req: &worker::web_sys::Request) -> JsValue {
+    AsRef::<JsValue>::as_ref(req).clone()
 }

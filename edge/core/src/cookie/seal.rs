@@ -55,6 +55,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use super::memo::Memo;
 use crate::platform::ports::{AeadCipher, AuthenticationFailed, Random, RandomUnavailable};
 
 /// Browsers keep at most about 4 KiB per cookie: anything longer was not written by us.
@@ -293,11 +294,22 @@ struct Envelope<T> {
     v: T,
 }
 
-/// The configured keys: the first seals, all open; and the deployment they seal for.
-#[derive(Debug)]
+/// The configured keys: the first seals, all open; and the deployment they seal for. Also what
+/// this isolate opened with them and may open again without decrypting
+/// ([`CookieKeys::open_json_remembered`]).
 pub struct CookieKeys {
     keys: Vec<CookieKey>,
     deployment: String,
+    memo: Memo,
+}
+
+impl fmt::Debug for CookieKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CookieKeys")
+            .field("keys", &self.keys)
+            .field("deployment", &self.deployment)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CookieKeys {
@@ -315,6 +327,7 @@ impl CookieKeys {
         Ok(Self {
             keys,
             deployment: String::new(),
+            memo: Memo::default(),
         })
     }
 
@@ -555,12 +568,54 @@ impl CookieKeys {
         sealed: &str,
         now: u64,
     ) -> Result<Opened<T>, OpenError> {
+        self.open_json_with(ports, name, sealed, now, false).await
+    }
+
+    /// [`CookieKeys::open_json`] for a value the isolate is likely to see again (the session's
+    /// ID and access cookies): a format-3 value it opened before is not decrypted again
+    /// ([`memo`](super::memo): the same sealed string under the same name, its expiry checked
+    /// as always). Never for refresh cookies: their tokens are not kept in memory.
+    pub async fn open_json_remembered<T: DeserializeOwned>(
+        &self,
+        ports: &(impl AeadCipher + ?Sized),
+        name: &str,
+        sealed: &str,
+        now: u64,
+    ) -> Result<Opened<T>, OpenError> {
+        self.open_json_with(ports, name, sealed, now, true).await
+    }
+
+    async fn open_json_with<T: DeserializeOwned>(
+        &self,
+        ports: &(impl AeadCipher + ?Sized),
+        name: &str,
+        sealed: &str,
+        now: u64,
+        remember: bool,
+    ) -> Result<Opened<T>, OpenError> {
+        if remember {
+            if let Some(known) = self.memo.get(name, sealed, now) {
+                return Ok(Opened {
+                    value: serde_json::from_slice(&known.plaintext)
+                        .map_err(|_| OpenError::BadPayload)?,
+                    expires_at: known.expires_at,
+                    tag: known.tag,
+                });
+            }
+        }
         match self.decrypt(ports, name, sealed, now).await? {
-            (Some(label), json) => Ok(Opened {
-                value: serde_json::from_slice(&json).map_err(|_| OpenError::BadPayload)?,
-                expires_at: label.expires_at,
-                tag: label.tag.to_owned(),
-            }),
+            (Some(label), json) => {
+                let value = serde_json::from_slice(&json).map_err(|_| OpenError::BadPayload)?;
+                if remember {
+                    self.memo
+                        .put(name, sealed, label.expires_at, label.tag, &json, now);
+                }
+                Ok(Opened {
+                    value,
+                    expires_at: label.expires_at,
+                    tag: label.tag.to_owned(),
+                })
+            }
             (None, json) => {
                 let envelope: Envelope<T> =
                     serde_json::from_slice(&json).map_err(|_| OpenError::BadPayload)?;
@@ -574,6 +629,11 @@ impl CookieKeys {
                 })
             }
         }
+    }
+
+    /// How many opened values this isolate remembers (see [`CookieKeys::open_json_remembered`]).
+    pub fn remembered(&self) -> usize {
+        self.memo.len()
     }
 
     fn associated_data(
@@ -1079,7 +1139,7 @@ mod tests {
         }
         assert_eq!(
             format!("{:?}", keys(K1)),
-            "CookieKeys { keys: [CookieKey(k1, ***)], deployment: \"\" }"
+            "CookieKeys { keys: [CookieKey(k1, ***)], deployment: \"\", .. }"
         );
     }
 

@@ -9,7 +9,7 @@ use http::Method;
 use url::Url;
 
 use super::headers::{forward_request_headers, forward_response_headers};
-use super::phantom::{self, CacheKey, IntrospectionJwtError, Minted, TokenRules};
+use super::phantom::{self, CacheKey, CacheKeyPrefix, IntrospectionJwtError, Minted, TokenRules};
 use super::routes::Route;
 use super::settings::{PhantomMode, ProxyConfig};
 use super::Context;
@@ -141,8 +141,7 @@ pub(crate) async fn forget_token(edge: &impl Context, token: &str, sub: &str) {
         .routes()
         .iter()
         .flat_map(|route| {
-            [Some(sub), None]
-                .map(|session_sub| cache_key(proxy, edge.oidc(), route, token, session_sub))
+            [Some(sub), None].map(|session_sub| cache_key(edge, route, token, session_sub))
         })
         .collect();
     keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
@@ -168,27 +167,33 @@ fn accepted_audiences(oidc: &OidcClient, route: &Route) -> Vec<String> {
 
 /// Where the phantom token for `token` on `route` is cached: keyed by everything the checks
 /// and the minted token depend on, so that no entry is served under other rules or for another
-/// caller. That includes the user of the session presenting the token (`None` for a bearer
-/// client): an introspection answer without `sub` is minted for that user, so without it in
-/// the key whoever asked first would decide the subject for everyone.
+/// caller. What the configuration gives is hashed once per route and isolate
+/// ([`PhantomCache::key`](phantom::PhantomCache::key)); per call come the token and the user of
+/// the session presenting it (`None` for a bearer client): an introspection answer without
+/// `sub` is minted for that user, so without it in the key whoever asked first would decide the
+/// subject for everyone.
 fn cache_key(
-    proxy: &ProxyConfig,
-    oidc: &OidcClient,
+    edge: &impl Context,
     route: &Route,
     token: &str,
     session_sub: Option<&str>,
 ) -> CacheKey {
-    // A session's user is any string (the IdP's `sub`): written as JSON, so no two callers
-    // share a spelling, and a bearer client is `null`.
+    let (proxy, oidc) = (edge.proxy(), edge.oidc());
+    let prefix = || {
+        let rules_tag = format!(
+            "{}\n{}\n{}\n{}",
+            accepted_audiences(oidc, route).join(" "),
+            proxy.tokens.fingerprint(),
+            oidc.client_id,
+            oidc.issuer
+        );
+        CacheKeyPrefix::new(&proxy.mode.cache_tag(), &route.audience, &rules_tag)
+    };
+    // A session's user is any string (the IdP's `sub`): written as JSON (no raw newline, so no
+    // two callers and tokens share a spelling), and a bearer client is `null`.
     let caller = serde_json::to_string(&session_sub).unwrap_or_default();
-    let rules_tag = format!(
-        "{}\n{}\n{}\n{}\n{caller}",
-        accepted_audiences(oidc, route).join(" "),
-        proxy.tokens.fingerprint(),
-        oidc.client_id,
-        oidc.issuer
-    );
-    CacheKey::new(&proxy.mode.cache_tag(), &route.audience, &rules_tag, token)
+    edge.phantom_cache()
+        .key(&route.prefix, prefix, &format!("{caller}\n{token}"))
 }
 
 /// The JWT for `token` on `route`: from the isolate's memory, else from the location's shared
@@ -213,7 +218,7 @@ async fn phantom_token(
     }
     let audience = route.audience.as_str();
     let audiences = accepted_audiences(oidc, route);
-    let key = cache_key(proxy, oidc, route, token, session_sub);
+    let key = cache_key(edge, route, token, session_sub);
     if let Some(hit) = edge.phantom_cache().get(&key, now) {
         return Ok(hit.jwt);
     }

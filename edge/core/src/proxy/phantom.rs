@@ -29,10 +29,11 @@ use chrono::{TimeZone, Utc};
 use jwt_compact::alg::Es256;
 use jwt_compact::{AlgorithmExt, Claims, Header};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::oidc::idtoken::{IdTokenError, Jwks};
 use crate::oidc::{client_post, client_post_accepting, OidcClient};
-use crate::platform::crypto::token_key;
+use crate::platform::crypto::hex;
 use crate::platform::ports::{HttpClient, Random, SignatureVerifier};
 use crate::platform::Error;
 
@@ -457,9 +458,17 @@ impl MintKey {
 pub struct CacheKey(String);
 
 impl CacheKey {
-    /// The key for `token` exchanged in `mode` for `audience` under `rules`.
+    /// The key for `token` exchanged in `mode` for `audience` under `rules`: the SHA-256, hex,
+    /// of `mode`, `audience`, `rules` and `token`, each after a newline but the first.
     pub fn new(mode: &str, audience: &str, rules: &str, token: &str) -> Self {
-        Self(token_key(&format!("{mode}\n{audience}\n{rules}\n{token}")))
+        Self::with_prefix(&CacheKeyPrefix::new(mode, audience, rules), token)
+    }
+
+    /// The key for `token` under a prefix hashed before ([`CacheKey::new`]'s value).
+    pub fn with_prefix(prefix: &CacheKeyPrefix, token: &str) -> Self {
+        let mut hash = prefix.0.clone();
+        hash.update(token.as_bytes());
+        Self(hex(&hash.finalize()))
     }
 
     /// The hex digest.
@@ -468,11 +477,31 @@ impl CacheKey {
     }
 }
 
+/// The part of a [`CacheKey`] that is the same for every token of one route (mode, audience,
+/// rules), hashed once: a key then hashes only the token on top of it.
+#[derive(Debug, Clone)]
+pub struct CacheKeyPrefix(Sha256);
+
+impl CacheKeyPrefix {
+    /// The prefix of the keys of tokens exchanged in `mode` for `audience` under `rules`.
+    pub fn new(mode: &str, audience: &str, rules: &str) -> Self {
+        let mut hash = Sha256::new();
+        for part in [mode, audience, rules] {
+            hash.update(part.as_bytes());
+            hash.update(b"\n");
+        }
+        Self(hash)
+    }
+}
+
 /// Phantom tokens by [`CacheKey`], at most `capacity` of them: the isolate's memory tier.
 #[derive(Debug)]
 pub struct PhantomCache {
     capacity: usize,
     entries: RefCell<HashMap<CacheKey, Minted>>,
+    /// Each route's [`CacheKeyPrefix`], by route prefix (the configuration's: a handful, made
+    /// once per isolate).
+    prefixes: RefCell<Vec<(String, CacheKeyPrefix)>>,
 }
 
 impl PhantomCache {
@@ -481,7 +510,26 @@ impl PhantomCache {
         Self {
             capacity,
             entries: RefCell::new(HashMap::new()),
+            prefixes: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The key of `token` on the route with prefix `route`; `prefix` makes that route's
+    /// [`CacheKeyPrefix`] the first time it is asked for.
+    pub fn key(
+        &self,
+        route: &str,
+        prefix: impl FnOnce() -> CacheKeyPrefix,
+        token: &str,
+    ) -> CacheKey {
+        let mut prefixes = self.prefixes.borrow_mut();
+        if let Some((_, known)) = prefixes.iter().find(|(r, _)| r == route) {
+            return CacheKey::with_prefix(known, token);
+        }
+        let made = prefix();
+        let key = CacheKey::with_prefix(&made, token);
+        prefixes.push((route.to_owned(), made));
+        key
     }
 
     /// The token cached under `key`, if still valid at `now`.
@@ -738,6 +786,7 @@ mod tests {
     use jwt_compact::UntrustedToken;
 
     use super::*;
+    use crate::platform::crypto::token_key;
 
     /// Reading with every signature checked in Rust, under the default rules for a route whose
     /// audience is `orders`.
@@ -876,6 +925,44 @@ mod tests {
             !key.jwks_json().contains("\"d\""),
             "no private part in the JWKS"
         );
+    }
+
+    /// A key is the SHA-256 of the four parts joined by newlines, whether the prefix is hashed
+    /// anew or remembered per route; each route remembers its own.
+    #[test]
+    fn cache_keys_hash_the_joined_parts_with_or_without_a_remembered_prefix() {
+        let joined = crate::platform::crypto::token_key("mint:m1\norders\nrules\nopaque-1");
+        assert_eq!(
+            CacheKey::new("mint:m1", "orders", "rules", "opaque-1").as_str(),
+            joined
+        );
+        let cache = PhantomCache::new(4);
+        let made = std::cell::Cell::new(0);
+        let prefix = |audience: &'static str| {
+            let made = &made;
+            move || {
+                made.set(made.get() + 1);
+                CacheKeyPrefix::new("mint:m1", audience, "rules")
+            }
+        };
+        for _ in 0..3 {
+            assert_eq!(
+                cache
+                    .key("/api/orders/", prefix("orders"), "opaque-1")
+                    .as_str(),
+                joined
+            );
+        }
+        assert_eq!(made.get(), 1, "one prefix per route, made once");
+        assert_eq!(
+            cache.key("/api/billing/", prefix("billing"), "opaque-1"),
+            CacheKey::new("mint:m1", "billing", "rules", "opaque-1")
+        );
+        assert_eq!(
+            cache.key("/api/orders/", prefix("orders"), "opaque-2"),
+            CacheKey::new("mint:m1", "orders", "rules", "opaque-2")
+        );
+        assert_eq!(made.get(), 2);
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub struct Route {
     /// Audiences besides [`Route::audience`] an introspected token may name to be exchanged
     /// for this route (`acceptAudiences`); `None`: the worker's own client id.
     pub accept_audiences: Option<Vec<String>>,
+    /// The upstream as a lenient server reads it (`canonical`), made once when the routes are
+    /// read: every request compares against every route's.
+    canonical_upstream: String,
 }
 
 /// The route table.
@@ -164,6 +167,7 @@ impl Routes {
             }
             routes.push(Route {
                 prefix,
+                canonical_upstream: canonical(upstream.as_str()),
                 upstream,
                 methods,
                 audience,
@@ -225,10 +229,10 @@ impl Routes {
         // another route's upstream base, a more specific one, the request would reach that
         // route's upstream with this route's methods: refused.
         let reads_as = canonical(url.as_str());
-        let own = canonical(route.upstream.as_str());
+        let own = &route.canonical_upstream;
         let elsewhere = self.routes.iter().any(|other| {
-            let theirs = canonical(other.upstream.as_str());
-            theirs.len() > own.len() && reads_as.starts_with(&theirs)
+            let theirs = &other.canonical_upstream;
+            theirs.len() > own.len() && reads_as.starts_with(theirs.as_str())
         });
         if elsewhere {
             return Err(Error::RouteNotFound);

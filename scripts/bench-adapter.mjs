@@ -1,0 +1,102 @@
+// The worker's own cost per endpoint in one workerd, beside the floors it stands on (numbers,
+// not a test). For each bundle (directories `wrangler deploy --dry-run --outdir` wrote, given as
+// BENCH_BUNDLES=label=dir,label=dir; default target/bench/dry-run), one workerd serves it and
+// BENCH_CONCURRENCY connections (10) call each case for BENCH_SECONDS (5), CPU from /proc for
+// workerd's process tree (scripts/bench-cpu.mjs):
+//   js-404    a 404 that entry.mjs answers before any Rust runs (a copy of the bundle with one
+//             line added to its fetch: the floor of the runtime and the JS entry),
+//   core-404  a 404 the core answers (no cookie): adds the adapter's conversions and the trap
+//             guard, entering wasm, and Edge::handle's routing,
+//   session   GET /auth/session with a signed-in jar (stateless mode),
+//   proxied   GET /api/whoami with the jar, phantom token in the isolate's cache (the example
+//             API's CPU is counted apart and not in the row).
+// Bundles run in turns, BENCH_ROUNDS (2) times each, so the machine's load falls on all alike;
+// the table gives each bundle's median req/s and lowest CPU per request over its rounds (the
+// round least disturbed by other work on the machine). Uses the test ports (TEST_*_PORT).
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadavg } from "node:os";
+import { startIdp, startExampleApi, startWorker, ORIGIN, ROOT } from "../tests/support/stack.mjs";
+import { signIn } from "../tests/support/session.mjs";
+import { client, concurrent, parts } from "./bench-runtime.mjs";
+
+const SECONDS = Number(process.env.BENCH_SECONDS || 5);
+const CONNECTIONS = Number(process.env.BENCH_CONCURRENCY || 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 2);
+const bundles = (process.env.BENCH_BUNDLES || `current=${join(ROOT, "target/bench/dry-run")}`)
+  .split(",")
+  .map((spec) => spec.split("="))
+  .map(([label, dir]) => ({ label, dir: withJs404(label, dir) }));
+
+/** A copy of `dir` whose entry answers `GET /auth/js-404` with a 404 before calling Rust. */
+function withJs404(label, dir) {
+  if (!existsSync(join(dir, "entry.js"))) throw new Error(`no bundle at ${dir}`);
+  const copy = join(ROOT, "target/bench", `adapter-${label}`);
+  rmSync(copy, { recursive: true, force: true });
+  mkdirSync(copy, { recursive: true });
+  for (const f of readdirSync(dir)) cpSync(join(dir, f), join(copy, f));
+  const entry = readFileSync(join(copy, "entry.js"), "utf8");
+  const hook = /async fetch\(request\) \{\n/;
+  if (!hook.test(entry)) throw new Error(`${dir}/entry.js: the worker's fetch was not found`);
+  writeFileSync(
+    join(copy, "entry.js"),
+    entry.replace(hook, (m) => `${m}    if (request.url.endsWith("/auth/js-404")) return new Response("{}", { status: 404 });\n`),
+  );
+  return copy;
+}
+
+const http = client(CONNECTIONS);
+const load = { seconds: SECONDS, connections: CONNECTIONS };
+const idp = await startIdp();
+const api = await startExampleApi({ profile: "release" });
+const results = Object.fromEntries(bundles.map((b) => [b.label, {}]));
+const loads = [];
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const bundle of bundles) {
+      const worker = await startWorker({ runtime: "workerd", bundle: bundle.dir, vars: { EDGEWARD_PHANTOM_MAX_TTL: "3600" } });
+      try {
+        const { jar } = await signIn();
+        const cookie = jar.header(ORIGIN);
+        const cpu = () => parts({ runtime: worker });
+        loads.push(loadavg()[0]);
+        const cases = [
+          ["js-404", `${ORIGIN}/auth/js-404`, {}, 404],
+          ["core-404", `${ORIGIN}/auth/nothing-here`, {}, 404],
+          ["session", `${ORIGIN}/auth/session`, { cookie }, 200],
+          ["proxied", `${ORIGIN}/api/whoami`, { cookie }, 200],
+        ];
+        for (const [name, url, headers, expected] of cases) {
+          const r = await concurrent(`${bundle.label} ${name}`, cpu(), http, url, headers, { ...load, expected });
+          (results[bundle.label][name] ??= []).push({ rps: r.rps, cpu: r.cpuMsPerRequest.runtime, errors: r.errors });
+        }
+      } finally {
+        await worker.stop();
+      }
+    }
+  }
+} finally {
+  http.close();
+  await api.stop();
+  await idp.stop();
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+// CPU per request: the lowest of the rounds (the least disturbed by the machine's other work;
+// the medians are in target/bench/adapter.json).
+const least = (xs) => Math.min(...xs);
+console.log(`\none workerd, ${CONNECTIONS} connections × ${SECONDS} s, ${ROUNDS} rounds (req/s: median; CPU: lowest); load average at the rounds' starts: ${loads.map((l) => l.toFixed(1)).join(", ")}\n`);
+console.log("| bundle | case | req/s | workerd CPU ms per request | above js-404 | above core-404 | errors |");
+console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+for (const { label } of bundles) {
+  const rows = results[label];
+  const cpuOf = (name) => least(rows[name].map((r) => r.cpu));
+  for (const name of Object.keys(rows)) {
+    const c = cpuOf(name);
+    console.log(
+      `| ${label} | ${name} | ${median(rows[name].map((r) => r.rps)).toFixed(0)} | ${c.toFixed(3)} | ${(c - cpuOf("js-404")).toFixed(3)} | ${(c - cpuOf("core-404")).toFixed(3)} | ${rows[name].reduce((a, r) => a + r.errors, 0)} |`,
+    );
+  }
+}
+mkdirSync(join(ROOT, "target/bench"), { recursive: true });
+writeFileSync(join(ROOT, "target/bench/adapter.json"), JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, loads, results }, null, 2));
