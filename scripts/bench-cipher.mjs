@@ -27,6 +27,8 @@ const SEQ_N = Number(process.env.BENCH_SEQ_N || 1000);
 const OPENS = Number(process.env.BENCH_CIPHER_OPENS || 500);
 const CALLS = Number(process.env.BENCH_CIPHER_CALLS || 40);
 const ROUNDS = Number(process.env.BENCH_CIPHER_ROUNDS || 3);
+// Which side goes first in each round (BENCH_CIPHER_ORDER=webcrypto,rust to swap them).
+const ORDER = (process.env.BENCH_CIPHER_ORDER || "rust,webcrypto").split(",");
 const bundle = join(ROOT, "build/worker-test-cipher");
 if (!existsSync(join(bundle, "entry.mjs"))) throw new Error(`no test build at ${bundle}: EDGEWARD_WORKER_FEATURES=test-cipher bash scripts/build-worker.sh`);
 
@@ -73,7 +75,7 @@ try {
   console.error(`  the session's cookies (characters): ${JSON.stringify(result.cookies)}`);
   // Rounds of both sides in turn, so a busy spell of the machine does not land on one side.
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const side of ["rust", "webcrypto"]) {
+    for (const side of ORDER) {
       const headers = side === "rust" ? { cookie, "x-edgeward-test-cipher": "rust" } : { cookie };
       const label = `GET /auth/session, cipher ${side === "rust" ? "in Rust" : "by WebCrypto"}, round ${round}`;
       result.rows[`${side}Seq${round}`] = await sequential(label, cpu(), SEQ_N, async () => (await http.get(`${ORIGIN}/auth/session`, headers)) === 200, 100);
