@@ -15,8 +15,9 @@ use std::rc::Rc;
 
 use edgeward_core::sessions::RegistryAnswer;
 use edgeward_core::{
-    Clock, Config, Edge, HttpClient, Log, Outcome, Random, RandomUnavailable, RefreshCoordinator,
-    Request, Response, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
+    AeadCipher, Clock, Config, Edge, HttpClient, Log, Outcome, Random, RandomUnavailable,
+    RefreshCoordinator, Request, Response, SessionRegistry, SharedCache, SignatureVerifier,
+    TransportError,
 };
 use edgeward_webcrypto::WebCrypto;
 use wasm_bindgen::prelude::*;
@@ -129,6 +130,11 @@ impl SignatureVerifier for BenchPorts {
             .await
     }
 }
+
+/// The cookies' AES-GCM in Rust here (the port answers `None`): Node's WebCrypto runs AES on
+/// libuv's thread pool, unlike workerd's, so it would not stand for the worker's cost
+/// (README "Cookies"; `scripts/bench-wasm-workerd.mjs` has both sides in workerd).
+impl AeadCipher for BenchPorts {}
 
 impl Log for BenchPorts {}
 

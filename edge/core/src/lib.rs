@@ -32,8 +32,9 @@ pub mod edge;
 pub use edge::{Config, Edge, Outcome};
 pub use oidc::{ClientAuth, OidcClient};
 pub use platform::ports::{
-    Clock, HttpClient, Log, LogLevel, Platform, Random, RandomUnavailable, RefreshCoordinator,
-    RustSignatures, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
+    AeadCipher, AuthenticationFailed, Clock, HttpClient, Log, LogLevel, Platform, Random,
+    RandomUnavailable, RefreshCoordinator, RustCipher, RustSignatures, SessionRegistry,
+    SharedCache, SignatureVerifier, TransportError,
 };
 pub use platform::settings::{ConfigError, Profile, Secret};
 pub use platform::{Error, Request, Response};

@@ -50,10 +50,13 @@ fn builds_a_pkce_authorization_request_and_seals_the_login_cookie() {
     );
     // The sealed cookie holds what login/end needs, and nothing readable from outside.
     assert!(!value.contains(&q["state"]));
-    let opened = edge
-        .config()
-        .cookie_keys
-        .open_json::<serde_json::Value>(names::COOKIE_LOGIN, value, 1_700_000_000)
+    let opened =
+        futures_executor::block_on(edge.config().cookie_keys.open_json::<serde_json::Value>(
+            edge.ports(),
+            names::COOKIE_LOGIN,
+            value,
+            1_700_000_000,
+        ))
         .unwrap();
     assert_eq!(opened.value["state"], q["state"].as_str());
     assert_eq!(opened.value["nonce"], q["nonce"].as_str());

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::{
     apply, call, code, config_with, cookie_value, idp_sign, json, pick, post_login_end, refresh,
-    request, set_cookies, signed_in, FakePorts, Login, ISSUER, ORIGIN,
+    request, set_cookies, signed_in, FakePorts, Login, SealNow, ISSUER, ORIGIN,
 };
 use edgeward_core::{Edge, Outcome};
 use edgeward_shared::names;
@@ -317,7 +317,7 @@ fn as_format_2(edge: &Edge<FakePorts>, jar: &str) -> String {
     ] {
         out = edit(&out, name, |v| {
             let opened = keys
-                .open_json::<serde_json::Value>(name, v, edge.ports().now.get())
+                .open_json_now::<serde_json::Value>(name, v, edge.ports().now.get())
                 .unwrap();
             seal_format_2(name, &opened.value, opened.expires_at)
         });

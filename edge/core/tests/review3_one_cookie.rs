@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use common::{
     call, code, config_with, cookie_value, json, pick, request, signed_in, FakePorts, Login,
-    ISSUER, KEYS, ORIGIN,
+    SealNow, ISSUER, KEYS, ORIGIN,
 };
 use edgeward_core::cookie::seal::{CookieKeys, Label, OpenError};
 use edgeward_core::{Edge, Outcome};
@@ -106,12 +106,12 @@ fn review3_a_label_expiry_with_leading_zeros_does_not_open() {
         tag: "t",
         expires_at: 2_000,
     };
-    let sealed = keys.seal("c", label, b"v", &rng()).unwrap();
-    assert_eq!(keys.open("c", &sealed, 1_000).unwrap().value, b"v");
+    let sealed = keys.seal_now("c", label, b"v", &rng()).unwrap();
+    assert_eq!(keys.open_now("c", &sealed, 1_000).unwrap().value, b"v");
     for spelling in ["02000", "0002000", "00000000000000002000"] {
         let respelled = with_field(&sealed, 3, spelling);
         assert_eq!(
-            keys.open("c", &respelled, 1_000).map(|o| o.value),
+            keys.open_now("c", &respelled, 1_000).map(|o| o.value),
             Err(OpenError::Malformed),
             "leading zeros: {spelling}"
         );
@@ -119,7 +119,7 @@ fn review3_a_label_expiry_with_leading_zeros_does_not_open() {
     }
     // Zero itself is a number (always expired): written as one digit it parses.
     let zero = keys
-        .seal(
+        .seal_now(
             "c",
             Label {
                 tag: "",
@@ -130,9 +130,9 @@ fn review3_a_label_expiry_with_leading_zeros_does_not_open() {
         )
         .unwrap();
     assert_eq!(parts(&zero)[3], "0");
-    assert_eq!(keys.open("c", &zero, 0), Err(OpenError::Expired));
+    assert_eq!(keys.open_now("c", &zero, 0), Err(OpenError::Expired));
     assert_eq!(
-        keys.open("c", &with_field(&zero, 3, "00"), 0),
+        keys.open_now("c", &with_field(&zero, 3, "00"), 0),
         Err(OpenError::Malformed)
     );
 }
@@ -157,7 +157,7 @@ fn review3_a_respelled_session_cookie_label_is_refused_by_the_session_read() {
 fn review3_label_parsing_ambiguities_are_refused() {
     let keys = keys();
     let sealed = keys
-        .seal(
+        .seal_now(
             "c",
             Label {
                 tag: "tag",
@@ -191,12 +191,12 @@ fn review3_label_parsing_ambiguities_are_refused() {
         ("padded payload", format!("{sealed}=")),
     ];
     for (what, value) in table {
-        let opened = keys.open("c", &value, 1_000);
+        let opened = keys.open_now("c", &value, 1_000);
         assert!(opened.is_err(), "{what}: {value} opened");
     }
     // u64::MAX parses, and binds: the largest expiry relabelled does not open.
     assert_eq!(
-        keys.open("c", &with_field(&sealed, 3, &u64::MAX.to_string()), 1_000),
+        keys.open_now("c", &with_field(&sealed, 3, &u64::MAX.to_string()), 1_000),
         Err(OpenError::Forged)
     );
 }
@@ -222,11 +222,11 @@ fn review3_associated_data_is_unambiguous_across_deployments() {
     };
     for (i, (o1, c1)) in deployments.iter().enumerate() {
         let k1 = CookieKeys::parse(KEYS).unwrap().for_deployment(o1, c1);
-        let sealed = k1.seal(names::COOKIE_ID, label, b"v", &rng()).unwrap();
+        let sealed = k1.seal_now(names::COOKIE_ID, label, b"v", &rng()).unwrap();
         for (j, (o2, c2)) in deployments.iter().enumerate() {
             let k2 = CookieKeys::parse(KEYS).unwrap().for_deployment(o2, c2);
             for name in names::ALL_COOKIES {
-                let opened = k2.open(name, &sealed, 1_000).is_ok();
+                let opened = k2.open_now(name, &sealed, 1_000).is_ok();
                 assert_eq!(
                     opened,
                     i == j && name == names::COOKIE_ID,
@@ -436,7 +436,9 @@ fn review3_a_format_2_cookie_in_a_mixed_jar_gets_the_strict_read() {
     let keys = &edge.config().cookie_keys;
     let downgraded = |name: &str| {
         let v = cookie_value(&victim, name).unwrap();
-        let opened = keys.open_json::<serde_json::Value>(name, &v, NOW).unwrap();
+        let opened = keys
+            .open_json_now::<serde_json::Value>(name, &v, NOW)
+            .unwrap();
         format!(
             "{name}={}",
             seal_format_2(name, &opened.value, opened.expires_at)

@@ -22,6 +22,7 @@ use common::{call, config_with, idp_sign, json, request, FakePorts, ISSUER, ORIG
 use edgeward_core::cookie::seal::CookieKeys;
 use edgeward_core::Edge;
 use edgeward_shared::names;
+use futures_executor::block_on;
 use serde_json::json;
 
 const NOW: u64 = 1_700_000_000;
@@ -59,23 +60,20 @@ fn review_format_1_values_of_another_deployment_open_here() {
     let value = json!({"state": "s", "nonce": "n", "verifier": "v", "return_to": "/"});
 
     // Format 2 holds: staging's value does not open in production.
-    let v2 = staging
-        .seal_json(
-            names::COOKIE_LOGIN,
-            &value,
-            NOW + 600,
-            &FakePorts::default(),
-        )
-        .unwrap();
-    assert!(production
-        .open_json::<serde_json::Value>(names::COOKIE_LOGIN, &v2, NOW)
-        .is_err());
+    let ports = FakePorts::default();
+    let v2 = block_on(staging.seal_json(&ports, names::COOKIE_LOGIN, &value, NOW + 600)).unwrap();
+    assert!(block_on(production.open_json::<serde_json::Value>(
+        &ports,
+        names::COOKIE_LOGIN,
+        &v2,
+        NOW
+    ))
+    .is_err());
 
     // Format 1, as a deployment on the previous release seals it: opens in production.
     let v1 = seal_format_1(names::COOKIE_LOGIN, &value, NOW + 600);
     assert!(
-        production
-            .open_json::<serde_json::Value>(names::COOKIE_LOGIN, &v1, NOW)
+        block_on(production.open_json::<serde_json::Value>(&ports, names::COOKIE_LOGIN, &v1, NOW))
             .is_err(),
         "a format-1 value sealed by another deployment sharing the key opened here"
     );

@@ -1,6 +1,7 @@
-//! Signature checks on WebCrypto (`crypto.subtle`): edgeward-core's
-//! [`SignatureVerifier`](edgeward_core::SignatureVerifier) port for JavaScript hosts (workerd,
-//! V8 in Node for the benchmark, browsers for the tests).
+//! Signature checks and the cookies' cipher on WebCrypto (`crypto.subtle`): edgeward-core's
+//! [`SignatureVerifier`](edgeward_core::SignatureVerifier) and
+//! [`AeadCipher`](edgeward_core::AeadCipher) ports for JavaScript hosts (workerd, V8 in Node for
+//! the benchmark, browsers for the tests). AES-256-GCM is in `aead.rs`; signatures are here.
 //!
 //! WebCrypto runs RSA and P-256 in native code: an RS256 or ES256 check costs a fraction of the
 //! same arithmetic in Rust compiled to wasm (README "Performance" has both). jwt-compact still
@@ -13,6 +14,10 @@
 
 #![cfg(target_arch = "wasm32")]
 #![forbid(unsafe_code)]
+
+mod aead;
+
+pub use aead::MIN_LEN as AES_GCM_MIN_LEN;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -31,7 +36,8 @@ thread_local! {
     static KEYS: RefCell<HashMap<(String, String), CryptoKey>> = RefCell::new(HashMap::new());
 }
 
-/// The [`SignatureVerifier`] on the host's WebCrypto.
+/// The [`SignatureVerifier`] and the [`AeadCipher`](edgeward_core::AeadCipher) on the host's
+/// WebCrypto.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WebCrypto;
 
@@ -47,15 +53,12 @@ impl SignatureVerifier for WebCrypto {
             Ok(verdict) => verdict,
             Err(e) => {
                 // The reason only (never the token): a fallback here is a slow path to look at.
-                let reason = e
-                    .as_string()
-                    .or_else(|| {
-                        e.dyn_ref::<js_sys::Error>()
-                            .map(|e| String::from(e.message()))
-                    })
-                    .unwrap_or_else(|| "unknown error".into());
                 web_sys::console::warn_1(
-                    &format!("edgeward: WebCrypto could not check an {alg} signature ({reason}); checking it in Rust").into(),
+                    &format!(
+                        "edgeward: WebCrypto could not check an {alg} signature ({}); checking it in Rust",
+                        reason(&e)
+                    )
+                    .into(),
                 );
                 None
             }
@@ -110,6 +113,25 @@ fn algorithm(alg: &str) -> Result<Option<Algorithm>, JsValue> {
         }),
         _ => None,
     })
+}
+
+/// What a rejection says: its name and message (a DOMException's or an Error's), or its text.
+fn reason(e: &JsValue) -> String {
+    if let Some(text) = e.as_string() {
+        return text;
+    }
+    let field = |name: &str| {
+        Reflect::get(e, &name.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|v| !v.is_empty())
+    };
+    match (field("name"), field("message")) {
+        (Some(name), Some(message)) => format!("{name}: {message}"),
+        (Some(text), None) | (None, Some(text)) => text,
+        (None, None) if e.is_undefined() => "no crypto.subtle".into(),
+        (None, None) => "unknown error".into(),
+    }
 }
 
 fn subtle() -> Result<SubtleCrypto, JsValue> {

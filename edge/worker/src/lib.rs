@@ -20,9 +20,9 @@ use edgeward_core::request::body::{self, MAX_BODY_BYTES};
 use edgeward_core::sessions::{coordinated_refresh, RefreshFlights};
 use edgeward_core::sessions::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
 use edgeward_core::{
-    Clock, Config, ConfigError, Edge, Error, HttpClient, Log, LogLevel, Outcome, Random,
-    RandomUnavailable, RefreshCoordinator, SessionRegistry, SharedCache, SignatureVerifier,
-    TransportError,
+    AeadCipher, AuthenticationFailed, Clock, Config, ConfigError, Edge, Error, HttpClient, Log,
+    LogLevel, Outcome, Random, RandomUnavailable, RefreshCoordinator, SessionRegistry, SharedCache,
+    SignatureVerifier, TransportError,
 };
 use edgeward_webcrypto::WebCrypto;
 use futures_util::future::{self, Either};
@@ -31,6 +31,8 @@ use wasm_bindgen::prelude::*;
 use worker::web_sys;
 use worker::{durable_object, DurableObject, Env, ObjectNamespace};
 
+#[cfg(feature = "test-cipher")]
+mod test_cipher;
 #[cfg(feature = "test-trap")]
 mod test_trap;
 mod trap;
@@ -380,6 +382,38 @@ impl SignatureVerifier for WorkerPorts {
     }
 }
 
+/// The cookies' AES-256-GCM in WebCrypto (README "Performance"); the core falls back to Rust
+/// when WebCrypto cannot, never when a tag does not verify.
+impl AeadCipher for WorkerPorts {
+    async fn aes_gcm_encrypt(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Option<Vec<u8>> {
+        #[cfg(feature = "test-cipher")]
+        if test_cipher::rust_only() {
+            return None;
+        }
+        WebCrypto.aes_gcm_encrypt(key, nonce, aad, plaintext).await
+    }
+
+    async fn aes_gcm_decrypt(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Option<Result<Vec<u8>, AuthenticationFailed>> {
+        #[cfg(feature = "test-cipher")]
+        if test_cipher::rust_only() {
+            return None;
+        }
+        WebCrypto.aes_gcm_decrypt(key, nonce, aad, ciphertext).await
+    }
+}
+
 /// The console: `wrangler dev` prints it, `wrangler tail` and Workers Logs read it.
 impl Log for WorkerPorts {
     fn log(&self, level: LogLevel, message: &str) {
@@ -518,6 +552,14 @@ async fn handle(req: web_sys::Request, env: Env) -> Result<web_sys::Response, Js
         Ok(edge) => edge,
         Err(e) => return from_core(Error::Config(e).into_response()),
     };
+    #[cfg(feature = "test-cipher")]
+    {
+        let mut test_req = worker::Request::from(Clone::clone(&req));
+        test_cipher::note(&test_req);
+        if let Some(answer) = test_cipher::route(&mut test_req, &edge.config().cookie_keys).await {
+            return answer.map(Into::into).map_err(Into::into);
+        }
+    }
     let core_req = match into_core(&req).await {
         Ok(r) => r,
         Err(e) => return from_core(e.into_response()),

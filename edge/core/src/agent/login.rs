@@ -91,7 +91,8 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
     let now = edge.ports().now();
     let sealed = edge
         .cookie_keys()
-        .seal_json(names::COOKIE_LOGIN, &login, now + LOGIN_TTL, random)
+        .seal_json(random, names::COOKIE_LOGIN, &login, now + LOGIN_TTL)
+        .await
         .map_err(|_| Error::Internal("sealing the login cookie failed"))?;
     let mut response = respond::json(
         200,
@@ -177,7 +178,8 @@ async fn finish_login(
     })?;
     let login: LoginState = edge
         .cookie_keys()
-        .open_json(names::COOKIE_LOGIN, &sealed, now)
+        .open_json(edge.ports(), names::COOKIE_LOGIN, &sealed, now)
+        .await
         .map_err(|e| Error::InvalidState(format!("the login cookie did not open ({e})")))?
         .value;
     let state = state.ok_or_else(|| Error::InvalidState("the callback has no state".into()))?;
@@ -320,6 +322,7 @@ async fn start_session(
                 login: Some((new.claims, new.id_token)),
             },
         )
+        .await
         .map_err(|_| Error::Internal("sealing the session cookies failed"))?;
         return Ok(response);
     }
@@ -361,14 +364,15 @@ async fn start_session(
     let sealed = edge
         .cookie_keys()
         .seal_json(
+            ports,
             names::COOKIE_SESSION,
             &SidCookie {
                 id: session_id,
                 sub: b.sub.clone(),
             },
             b.ends_at,
-            ports,
         )
+        .await
         .map_err(|_| Error::Internal("sealing the session cookie failed"))?;
     let headers = response.headers_mut();
     headers.append(

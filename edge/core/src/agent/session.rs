@@ -145,6 +145,7 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
                     login: None,
                 },
             )
+            .await
             .map_err(|_| Error::Internal("sealing the session cookies failed"))?;
             Ok(response)
         }

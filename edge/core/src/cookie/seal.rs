@@ -23,8 +23,14 @@
 //!   value moved to another cookie, relabelled with another key id, tag or expiry, or taken from
 //!   a deployment sharing the key (staging and production) does not open.
 //!
-//! Why HKDF and not AES-256-GCM-SIV: it keeps AES-GCM, which WebCrypto has (the worker can hand
-//! the cipher to the platform, as it does signatures), for two HMAC-SHA256 blocks per value.
+//! Why HKDF and not AES-256-GCM-SIV: it keeps AES-GCM, which WebCrypto has, for two
+//! HMAC-SHA256 blocks per value.
+//!
+//! The AES-GCM itself is the platform's when it has one ([`AeadCipher`]: WebCrypto in the
+//! worker); the key and nonce are derived here either way, and the value is byte for byte the
+//! same whichever side encrypted. When the platform answers `None` the cipher runs in Rust (the
+//! `aes-gcm` crate). A value the platform finds forged is forged: it is not decrypted again in
+//! Rust.
 //!
 //! Format 2 (`2.<kid>.<base64url(salt ‖ ciphertext ‖ tag)>`, HKDF label `edgeward/cookie/2`,
 //! associated data `edgeward/2/<kid>/<deployment>/<cookie name>`, the expiry inside the
@@ -50,7 +56,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::memo::Memo;
-use crate::platform::ports::{Random, RandomUnavailable};
+use crate::platform::ports::{AeadCipher, AuthenticationFailed, Random, RandomUnavailable};
 
 /// Browsers keep at most about 4 KiB per cookie: anything longer was not written by us.
 pub const MAX_SEALED_LEN: usize = 4096;
@@ -97,17 +103,18 @@ impl CookieKey {
         &self.id
     }
 
-    /// The cipher and nonce of the value with this salt (under the format's HKDF label).
-    fn derive(&self, label: &[u8], salt: &[u8]) -> Result<(Aes256Gcm, [u8; NONCE_LEN]), ()> {
+    /// The AES-256 key and the nonce of the value with this salt (under the format's HKDF
+    /// label).
+    fn derive(&self, label: &[u8], salt: &[u8]) -> Result<([u8; 32], [u8; NONCE_LEN]), ()> {
         let mut okm = [0u8; 32 + NONCE_LEN];
         self.hkdf
             .expand_multi_info(&[label, salt], &mut okm)
             .map_err(|_| ())?;
-        let (key, nonce) = okm.split_at(32);
-        let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| ())?;
-        let mut n = [0u8; NONCE_LEN];
-        n.copy_from_slice(nonce);
-        Ok((cipher, n))
+        let mut key = [0u8; 32];
+        let mut nonce = [0u8; NONCE_LEN];
+        key.copy_from_slice(&okm[..32]);
+        nonce.copy_from_slice(&okm[32..]);
+        Ok((key, nonce))
     }
 }
 
@@ -355,33 +362,43 @@ impl CookieKeys {
         &self.keys[0].id
     }
 
-    /// Seals `plaintext` for the cookie called `name`, with `label` in clear (format 3).
-    pub fn seal(
+    /// Seals `plaintext` for the cookie called `name`, with `label` in clear (format 3): the
+    /// salt from `ports`' randomness, the encryption by `ports`' cipher or, when it has none, in
+    /// Rust.
+    pub async fn seal(
         &self,
+        ports: &(impl Random + AeadCipher + ?Sized),
         name: &str,
         label: Label<'_>,
         plaintext: &[u8],
-        random: &impl Random,
     ) -> Result<String, SealError> {
         if !valid_tag(label.tag) {
             return Err(SealError::Encrypt);
         }
         let key = &self.keys[0];
         let mut salt = [0u8; SALT_LEN];
-        random.fill(&mut salt).map_err(SealError::Random)?;
-        let (cipher, nonce) = key
+        ports.fill(&mut salt).map_err(SealError::Random)?;
+        let (aes_key, nonce) = key
             .derive(KEY_LABEL, &salt)
             .map_err(|_| SealError::Encrypt)?;
         let aad = self.associated_data(VERSION, &key.id, name, Some(label));
-        let ciphertext = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| SealError::Encrypt)?;
+        let by_platform = ports
+            .aes_gcm_encrypt(&aes_key, &nonce, aad.as_bytes(), plaintext)
+            .await
+            // Anything but ciphertext ‖ tag would not open: Rust does it instead.
+            .filter(|c| c.len() == plaintext.len() + TAG_LEN);
+        let ciphertext = match by_platform {
+            Some(ciphertext) => ciphertext,
+            None => Aes256Gcm::new(&aes_key.into())
+                .encrypt(
+                    Nonce::from_slice(&nonce),
+                    Payload {
+                        msg: plaintext,
+                        aad: aad.as_bytes(),
+                    },
+                )
+                .map_err(|_| SealError::Encrypt)?,
+        };
         let mut payload = Vec::with_capacity(SALT_LEN + ciphertext.len());
         payload.extend_from_slice(&salt);
         payload.extend_from_slice(&ciphertext);
@@ -443,9 +460,12 @@ impl CookieKeys {
     }
 
     /// Decrypts a value sealed for the cookie called `name` (either format; a format-3 value
-    /// past its label's expiry at `now` is [`OpenError::Expired`] without being decrypted).
-    fn decrypt<'a>(
+    /// past its label's expiry at `now` is [`OpenError::Expired`] without being decrypted), by
+    /// `ports`' cipher or, when it has none (this time), in Rust. A value the platform finds
+    /// forged is forged: Rust is not asked again.
+    async fn decrypt<'a>(
         &self,
+        ports: &(impl AeadCipher + ?Sized),
         name: &str,
         sealed: &'a str,
         now: u64,
@@ -466,26 +486,44 @@ impl CookieKeys {
         } else {
             KEY_LABEL_2
         };
-        let (cipher, nonce) = key
+        let (aes_key, nonce) = key
             .derive(hkdf_label, salt)
             .map_err(|_| OpenError::Forged)?;
         let aad = self.associated_data(parts.version, parts.kid, name, parts.label);
-        let opened = cipher.decrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: ciphertext,
-                aad: aad.as_bytes(),
-            },
-        );
-        Ok((parts.label, opened.map_err(|_| OpenError::Forged)?))
+        let by_platform = ports
+            .aes_gcm_decrypt(&aes_key, &nonce, aad.as_bytes(), ciphertext)
+            .await;
+        let opened = match by_platform {
+            Some(Ok(plaintext)) => plaintext,
+            // Final: asking Rust again would double the work of whoever sends forged values,
+            // and would hide a disagreement between the two.
+            Some(Err(AuthenticationFailed)) => return Err(OpenError::Forged),
+            // The platform has no cipher (or could not, this time).
+            None => Aes256Gcm::new(&aes_key.into())
+                .decrypt(
+                    Nonce::from_slice(&nonce),
+                    Payload {
+                        msg: ciphertext,
+                        aad: aad.as_bytes(),
+                    },
+                )
+                .map_err(|_| OpenError::Forged)?,
+        };
+        Ok((parts.label, opened))
     }
 
     /// Opens a value sealed by [`CookieKeys::seal`] for the cookie called `name`, and checks it
     /// has not expired at `now`. Format-2 values carry no raw plaintext (their expiry is inside
     /// it): they open through [`CookieKeys::open_json`] only, and are [`OpenError::BadPayload`]
     /// here.
-    pub fn open(&self, name: &str, sealed: &str, now: u64) -> Result<Opened<Vec<u8>>, OpenError> {
-        match self.decrypt(name, sealed, now)? {
+    pub async fn open(
+        &self,
+        ports: &(impl AeadCipher + ?Sized),
+        name: &str,
+        sealed: &str,
+        now: u64,
+    ) -> Result<Opened<Vec<u8>>, OpenError> {
+        match self.decrypt(ports, name, sealed, now).await? {
             (Some(label), value) => Ok(Opened {
                 value,
                 expires_at: label.expires_at,
@@ -496,55 +534,60 @@ impl CookieKeys {
     }
 
     /// Seals `value` as JSON, untagged, expiring at `expires_at`.
-    pub fn seal_json<T: Serialize>(
+    pub async fn seal_json<T: Serialize>(
         &self,
+        ports: &(impl Random + AeadCipher + ?Sized),
         name: &str,
         value: &T,
         expires_at: u64,
-        random: &impl Random,
     ) -> Result<String, SealError> {
-        self.seal_json_tagged(name, "", value, expires_at, random)
+        self.seal_json_tagged(ports, name, "", value, expires_at)
+            .await
     }
 
     /// Seals `value` as JSON with `tag` in its label, expiring at `expires_at`.
-    pub fn seal_json_tagged<T: Serialize>(
+    pub async fn seal_json_tagged<T: Serialize>(
         &self,
+        ports: &(impl Random + AeadCipher + ?Sized),
         name: &str,
         tag: &str,
         value: &T,
         expires_at: u64,
-        random: &impl Random,
     ) -> Result<String, SealError> {
         let json = serde_json::to_vec(value).map_err(|_| SealError::Encrypt)?;
-        self.seal(name, Label { tag, expires_at }, &json, random)
+        self.seal(ports, name, Label { tag, expires_at }, &json)
+            .await
     }
 
     /// Opens a value sealed by [`CookieKeys::seal_json`] (or by the release before, format 2)
     /// and checks it has not expired at `now`.
-    pub fn open_json<T: DeserializeOwned>(
+    pub async fn open_json<T: DeserializeOwned>(
         &self,
+        ports: &(impl AeadCipher + ?Sized),
         name: &str,
         sealed: &str,
         now: u64,
     ) -> Result<Opened<T>, OpenError> {
-        self.open_json_with(name, sealed, now, false)
+        self.open_json_with(ports, name, sealed, now, false).await
     }
 
     /// [`CookieKeys::open_json`] for a value the isolate is likely to see again (the session's
     /// ID and access cookies): a format-3 value it opened before is not decrypted again
     /// ([`memo`](super::memo): the same sealed string under the same name, its expiry checked
     /// as always). Never for refresh cookies: their tokens are not kept in memory.
-    pub fn open_json_remembered<T: DeserializeOwned>(
+    pub async fn open_json_remembered<T: DeserializeOwned>(
         &self,
+        ports: &(impl AeadCipher + ?Sized),
         name: &str,
         sealed: &str,
         now: u64,
     ) -> Result<Opened<T>, OpenError> {
-        self.open_json_with(name, sealed, now, true)
+        self.open_json_with(ports, name, sealed, now, true).await
     }
 
-    fn open_json_with<T: DeserializeOwned>(
+    async fn open_json_with<T: DeserializeOwned>(
         &self,
+        ports: &(impl AeadCipher + ?Sized),
         name: &str,
         sealed: &str,
         now: u64,
@@ -560,7 +603,7 @@ impl CookieKeys {
                 });
             }
         }
-        match self.decrypt(name, sealed, now)? {
+        match self.decrypt(ports, name, sealed, now).await? {
             (Some(label), json) => {
                 let value = serde_json::from_slice(&json).map_err(|_| OpenError::BadPayload)?;
                 if remember {
@@ -627,7 +670,10 @@ fn decode_key(material: &str) -> Option<[u8; 32]> {
 mod tests {
     use std::cell::Cell;
 
+    use futures_executor::block_on;
+
     use super::*;
+    use crate::platform::ports::RustCipher;
 
     /// Distinct "random" bytes on every call, so nonces differ as they must.
     struct Counter(Cell<u8>);
@@ -640,10 +686,97 @@ mod tests {
             Ok(())
         }
     }
+    impl AeadCipher for Counter {}
     struct Broken;
     impl Random for Broken {
         fn fill(&self, _: &mut [u8]) -> Result<(), RandomUnavailable> {
             Err(RandomUnavailable)
+        }
+    }
+    impl AeadCipher for Broken {}
+
+    /// Sealing and opening waited for, the cipher in Rust (no platform cipher: the port's own
+    /// tests are `tests/cipher_port.rs`).
+    trait Now {
+        fn seal_now(
+            &self,
+            name: &str,
+            label: Label<'_>,
+            plaintext: &[u8],
+            random: &(impl Random + AeadCipher),
+        ) -> Result<String, SealError>;
+        fn open_now(
+            &self,
+            name: &str,
+            sealed: &str,
+            now: u64,
+        ) -> Result<Opened<Vec<u8>>, OpenError>;
+        fn seal_json_now<T: Serialize>(
+            &self,
+            name: &str,
+            value: &T,
+            expires_at: u64,
+            random: &(impl Random + AeadCipher),
+        ) -> Result<String, SealError>;
+        fn seal_json_tagged_now<T: Serialize>(
+            &self,
+            name: &str,
+            tag: &str,
+            value: &T,
+            expires_at: u64,
+            random: &(impl Random + AeadCipher),
+        ) -> Result<String, SealError>;
+        fn open_json_now<T: DeserializeOwned>(
+            &self,
+            name: &str,
+            sealed: &str,
+            now: u64,
+        ) -> Result<Opened<T>, OpenError>;
+    }
+    impl Now for CookieKeys {
+        fn seal_now(
+            &self,
+            name: &str,
+            label: Label<'_>,
+            plaintext: &[u8],
+            random: &(impl Random + AeadCipher),
+        ) -> Result<String, SealError> {
+            block_on(self.seal(random, name, label, plaintext))
+        }
+        fn open_now(
+            &self,
+            name: &str,
+            sealed: &str,
+            now: u64,
+        ) -> Result<Opened<Vec<u8>>, OpenError> {
+            block_on(self.open(&RustCipher, name, sealed, now))
+        }
+        fn seal_json_now<T: Serialize>(
+            &self,
+            name: &str,
+            value: &T,
+            expires_at: u64,
+            random: &(impl Random + AeadCipher),
+        ) -> Result<String, SealError> {
+            block_on(self.seal_json(random, name, value, expires_at))
+        }
+        fn seal_json_tagged_now<T: Serialize>(
+            &self,
+            name: &str,
+            tag: &str,
+            value: &T,
+            expires_at: u64,
+            random: &(impl Random + AeadCipher),
+        ) -> Result<String, SealError> {
+            block_on(self.seal_json_tagged(random, name, tag, value, expires_at))
+        }
+        fn open_json_now<T: DeserializeOwned>(
+            &self,
+            name: &str,
+            sealed: &str,
+            now: u64,
+        ) -> Result<Opened<T>, OpenError> {
+            block_on(self.open_json(&RustCipher, name, sealed, now))
         }
     }
 
@@ -665,14 +798,15 @@ mod tests {
     }
 
     fn open(keys: &CookieKeys, name: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
-        keys.open(name, sealed, NOW).map(|o| o.value)
+        keys.open_now(name, sealed, NOW).map(|o| o.value)
     }
 
     /// Seals as the release before did (format 2): the expiry inside the plaintext, no label.
     fn seal_format_2(keys: &CookieKeys, name: &str, json: &str, salt: u8) -> String {
         let key = &keys.keys[0];
         let salt = [salt; SALT_LEN];
-        let (cipher, nonce) = key.derive(KEY_LABEL_2, &salt).unwrap();
+        let (aes_key, nonce) = key.derive(KEY_LABEL_2, &salt).unwrap();
+        let cipher = Aes256Gcm::new(&aes_key.into());
         let aad = format!("edgeward/2/{}/{}/{name}", key.id, keys.deployment);
         let ct = cipher
             .encrypt(
@@ -693,15 +827,15 @@ mod tests {
         let keys = keys(K1);
         let rng = Counter(Cell::new(0));
         let a = keys
-            .seal("__Host-edgeward-at", label("t1"), b"token", &rng)
+            .seal_now("__Host-edgeward-at", label("t1"), b"token", &rng)
             .unwrap();
         let b = keys
-            .seal("__Host-edgeward-at", label("t1"), b"token", &rng)
+            .seal_now("__Host-edgeward-at", label("t1"), b"token", &rng)
             .unwrap();
         assert_ne!(a, b, "same plaintext must not seal to the same value");
         assert!(a.starts_with("3.k1.t1.2000."), "{a}");
         assert!(!a.contains("token"));
-        let opened = keys.open("__Host-edgeward-at", &a, NOW).unwrap();
+        let opened = keys.open_now("__Host-edgeward-at", &a, NOW).unwrap();
         assert_eq!(opened.value, b"token");
         assert_eq!((opened.tag.as_str(), opened.expires_at), ("t1", 2_000));
         assert_eq!(open(&keys, "__Host-edgeward-at", &b).unwrap(), b"token");
@@ -718,12 +852,12 @@ mod tests {
     #[test]
     fn rotation_new_key_seals_old_key_still_opens() {
         let rng = Counter(Cell::new(7));
-        let old = keys(K1).seal("c", label(""), b"v", &rng).unwrap();
+        let old = keys(K1).seal_now("c", label(""), b"v", &rng).unwrap();
         let rotated = keys(&format!("{K2},{K1}"));
         assert_eq!(rotated.current_id(), "k2");
         assert_eq!(open(&rotated, "c", &old).unwrap(), b"v");
         assert!(rotated
-            .seal("c", label(""), b"v", &rng)
+            .seal_now("c", label(""), b"v", &rng)
             .unwrap()
             .starts_with("3.k2..2000."));
         // Once the old key is dropped, its cookies stop opening.
@@ -735,7 +869,7 @@ mod tests {
     fn bad_sealed_values_are_refused_with_their_reason() {
         let keys = keys(K1);
         let good = keys
-            .seal(
+            .seal_now(
                 "name",
                 label("tag"),
                 b"secret value",
@@ -753,7 +887,7 @@ mod tests {
                 "k1:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
             )
             .unwrap();
-            k.seal(
+            k.seal_now(
                 "name",
                 label("tag"),
                 b"secret value",
@@ -878,7 +1012,7 @@ mod tests {
         assert_eq!(open(&keys, "name", &good).unwrap(), b"secret value");
         // A tag the label cannot carry is not sealed.
         assert_eq!(
-            keys.seal("name", label("a.b"), b"v", &Counter(Cell::new(1))),
+            keys.seal_now("name", label("a.b"), b"v", &Counter(Cell::new(1))),
             Err(SealError::Encrypt)
         );
     }
@@ -892,8 +1026,8 @@ mod tests {
         let keys = keys(K1);
         let rng = Counter(Cell::new(3));
         let v = Login { state: "s".into() };
-        let sealed = keys.seal_json("login", &v, 1_000, &rng).unwrap();
-        let opened: Opened<Login> = keys.open_json("login", &sealed, 999).unwrap();
+        let sealed = keys.seal_json_now("login", &v, 1_000, &rng).unwrap();
+        let opened: Opened<Login> = keys.open_json_now("login", &sealed, 999).unwrap();
         assert_eq!(
             opened,
             Opened {
@@ -903,24 +1037,28 @@ mod tests {
             }
         );
         assert_eq!(
-            keys.open_json::<Login>("login", &sealed, 1_000),
+            keys.open_json_now::<Login>("login", &sealed, 1_000),
             Err(OpenError::Expired)
         );
         assert_eq!(
-            keys.open_json::<u32>("login", &sealed, 0),
+            keys.open_json_now::<u32>("login", &sealed, 0),
             Err(OpenError::BadPayload)
         );
         // Raw (non-JSON) plaintext is refused as a typed value.
-        let raw = keys.seal("login", label(""), b"not json", &rng).unwrap();
+        let raw = keys
+            .seal_now("login", label(""), b"not json", &rng)
+            .unwrap();
         assert_eq!(
-            keys.open_json::<Login>("login", &raw, 0),
+            keys.open_json_now::<Login>("login", &raw, 0),
             Err(OpenError::BadPayload)
         );
         let tagged = keys
-            .seal_json_tagged("login", "abc", &Login { state: "t".into() }, 1_000, &rng)
+            .seal_json_tagged_now("login", "abc", &Login { state: "t".into() }, 1_000, &rng)
             .unwrap();
         assert_eq!(
-            keys.open_json::<Login>("login", &tagged, 0).unwrap().tag,
+            keys.open_json_now::<Login>("login", &tagged, 0)
+                .unwrap()
+                .tag,
             "abc"
         );
     }
@@ -930,32 +1068,34 @@ mod tests {
         let keys = keys(K1).for_deployment("https://app.example", "edgeward");
         let v2 = seal_format_2(&keys, "c", r#"{"exp":1000,"v":{"state":"s"}}"#, 5);
         assert_eq!(keys.peek(&v2), Ok(Peeked::Unlabelled));
-        let opened = keys.open_json::<serde_json::Value>("c", &v2, 999).unwrap();
+        let opened = keys
+            .open_json_now::<serde_json::Value>("c", &v2, 999)
+            .unwrap();
         assert_eq!(opened.value["state"], "s");
         assert_eq!((opened.expires_at, opened.tag.as_str()), (1_000, ""));
         // Its expiry inside still holds; another cookie's name or deployment does not open it.
         assert_eq!(
-            keys.open_json::<serde_json::Value>("c", &v2, 1_000),
+            keys.open_json_now::<serde_json::Value>("c", &v2, 1_000),
             Err(OpenError::Expired)
         );
         assert_eq!(
-            keys.open_json::<serde_json::Value>("d", &v2, 0),
+            keys.open_json_now::<serde_json::Value>("d", &v2, 0),
             Err(OpenError::Forged)
         );
         let staging = CookieKeys::parse(K1)
             .unwrap()
             .for_deployment("https://staging.app.example", "edgeward");
         assert_eq!(
-            staging.open_json::<serde_json::Value>("c", &v2, 0),
+            staging.open_json_now::<serde_json::Value>("c", &v2, 0),
             Err(OpenError::Forged)
         );
         // Raw opening needs a label: a format-2 value is not one.
-        assert_eq!(keys.open("c", &v2, 0), Err(OpenError::BadPayload));
+        assert_eq!(keys.open_now("c", &v2, 0), Err(OpenError::BadPayload));
         // Relabelled as format 3 (a label added in clear), it does not open.
         let payload = v2.splitn(3, '.').nth(2).unwrap();
         let relabelled = format!("3.k1..1000.{payload}");
         assert_eq!(
-            keys.open_json::<serde_json::Value>("c", &relabelled, 0),
+            keys.open_json_now::<serde_json::Value>("c", &relabelled, 0),
             Err(OpenError::Forged)
         );
     }
@@ -963,7 +1103,7 @@ mod tests {
     #[test]
     fn no_randomness_no_seal() {
         assert_eq!(
-            keys(K1).seal("c", label(""), b"v", &Broken),
+            keys(K1).seal_now("c", label(""), b"v", &Broken),
             Err(SealError::Random(RandomUnavailable))
         );
     }
@@ -1009,7 +1149,7 @@ mod tests {
         let production = keys(K1).for_deployment("https://app.example", "edgeward");
         let staging = keys(K1).for_deployment("https://staging.app.example", "edgeward");
         let other_client = keys(K1).for_deployment("https://app.example", "other");
-        let sealed = production.seal("c", label(""), b"v", &rng).unwrap();
+        let sealed = production.seal_now("c", label(""), b"v", &rng).unwrap();
         assert_eq!(open(&production, "c", &sealed).unwrap(), b"v");
         assert_eq!(open(&staging, "c", &sealed), Err(OpenError::Forged));
         assert_eq!(open(&other_client, "c", &sealed), Err(OpenError::Forged));
@@ -1029,8 +1169,8 @@ mod tests {
         let (_, n1_2) = key.derive(KEY_LABEL_2, &[1u8; SALT_LEN]).unwrap();
         assert_ne!(n1, n1_2);
         let rng = Counter(Cell::new(0));
-        let a = keys.seal("c", label(""), b"same", &rng).unwrap();
-        let b = keys.seal("c", label(""), b"same", &rng).unwrap();
+        let a = keys.seal_now("c", label(""), b"same", &rng).unwrap();
+        let b = keys.seal_now("c", label(""), b"same", &rng).unwrap();
         let pa = URL_SAFE_NO_PAD
             .decode(a.splitn(5, '.').nth(4).unwrap())
             .unwrap();
@@ -1068,12 +1208,12 @@ mod tests {
         let keys = keys(K1).for_deployment("https://app.example", "edgeward");
         assert_eq!(open(&keys, "c", &v1), Err(OpenError::UnknownVersion));
         assert_eq!(
-            keys.open_json::<serde_json::Value>("c", &v1, NOW),
+            keys.open_json_now::<serde_json::Value>("c", &v1, NOW),
             Err(OpenError::UnknownVersion)
         );
         // Nothing seals format 1 (or 2) any more.
         assert!(keys
-            .seal("c", label(""), b"new", &Counter(Cell::new(0)))
+            .seal_now("c", label(""), b"new", &Counter(Cell::new(0)))
             .unwrap()
             .starts_with("3."));
     }

@@ -44,7 +44,7 @@ use sha2::{Digest, Sha256};
 
 use super::seal::{CookieKeys, OpenError, Peeked, SealError};
 use crate::platform::cookies;
-use crate::platform::ports::Random;
+use crate::platform::ports::{AeadCipher, Random};
 use crate::platform::Error;
 
 /// How long a session lasts when the provider does not say how long its refresh token lives,
@@ -161,28 +161,33 @@ impl From<Broken> for Error {
 }
 
 /// The value of the sealed cookie `name`, if it is present, opens, and has not expired.
-pub fn open_cookie<T: serde::de::DeserializeOwned>(
+pub async fn open_cookie<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     keys: &CookieKeys,
+    ports: &(impl AeadCipher + ?Sized),
     name: &str,
     now: u64,
 ) -> Option<T> {
     let value = cookies::read(headers, name)?;
-    keys.open_json(name, &value, now).ok().map(|o| o.value)
+    keys.open_json(ports, name, &value, now)
+        .await
+        .ok()
+        .map(|o| o.value)
 }
 
 /// Cookie `name`: absent (or expired) → `None`; present and opened → `Some`; present but not
 /// opening for any other reason → [`Broken`].
-fn open_part<T: serde::de::DeserializeOwned>(
+async fn open_part<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     keys: &CookieKeys,
+    ports: &(impl AeadCipher + ?Sized),
     name: &str,
     now: u64,
 ) -> Result<Option<T>, Broken> {
     let Some(value) = cookies::read(headers, name) else {
         return Ok(None);
     };
-    match keys.open_json(name, &value, now) {
+    match keys.open_json(ports, name, &value, now).await {
         Ok(opened) => Ok(Some(opened.value)),
         Err(OpenError::Expired) => Ok(None),
         Err(_) => Err(Broken("a session cookie did not open")),
@@ -200,15 +205,18 @@ fn current(b: &Binding, issuer: &str, now: u64) -> Result<bool, Broken> {
 impl Session {
     /// Reads the session from the request's cookies: `Ok(None)` when there is none (or it has
     /// ended), [`Broken`] when cookies are present that do not belong together.
-    pub fn read(
+    pub async fn read(
         headers: &HeaderMap,
         keys: &CookieKeys,
+        ports: &(impl AeadCipher + ?Sized),
         issuer: &str,
         now: u64,
     ) -> Result<Option<Session>, Broken> {
-        let id: Option<IdCookie> = open_part(headers, keys, names::COOKIE_ID, now)?;
-        let access: Option<AccessCookie> = open_part(headers, keys, names::COOKIE_ACCESS, now)?;
-        let refresh: Option<RefreshCookie> = open_part(headers, keys, names::COOKIE_REFRESH, now)?;
+        let id: Option<IdCookie> = open_part(headers, keys, ports, names::COOKIE_ID, now).await?;
+        let access: Option<AccessCookie> =
+            open_part(headers, keys, ports, names::COOKIE_ACCESS, now).await?;
+        let refresh: Option<RefreshCookie> =
+            open_part(headers, keys, ports, names::COOKIE_REFRESH, now).await?;
         let Some(id) = id else {
             return if access.is_some() || refresh.is_some() {
                 Err(Broken("token cookies without their session's ID cookie"))
@@ -309,9 +317,10 @@ fn glance<'a>(keys: &CookieKeys, value: Option<&'a str>, now: u64) -> Result<Gla
 /// [`Session::read`] would find it) and are not opened. `Ok(None)` when there is no session, it
 /// has ended, or neither token cookie is left. A jar holding a cookie of the release before
 /// (no label) is read by [`Session::read`].
-pub fn read_identity(
+pub async fn read_identity(
     headers: &HeaderMap,
     keys: &CookieKeys,
+    ports: &(impl AeadCipher + ?Sized),
     issuer: &str,
     now: u64,
 ) -> Result<Option<Identity>, Broken> {
@@ -325,7 +334,9 @@ pub fn read_identity(
         .iter()
         .any(|g| matches!(g, Glance::Unlabelled))
     {
-        return Ok(Session::read(headers, keys, issuer, now)?.map(|s| s.identity()));
+        return Ok(Session::read(headers, keys, ports, issuer, now)
+            .await?
+            .map(|s| s.identity()));
     }
     let (Glance::Tagged(tag, _), Some(id_value)) = (&id, &id_value) else {
         return if matches!(access, Glance::Absent) && matches!(refresh, Glance::Absent) {
@@ -348,7 +359,10 @@ pub fn read_identity(
         claims: UserClaims,
         csrf: String,
     }
-    let opened = match keys.open_json_remembered::<IdView>(names::COOKIE_ID, id_value, now) {
+    let opened = match keys
+        .open_json_remembered::<IdView>(ports, names::COOKIE_ID, id_value, now)
+        .await
+    {
         Ok(opened) => opened.value,
         Err(_) => return Err(Broken("a session cookie did not open")),
     };
@@ -371,9 +385,10 @@ pub fn read_identity(
 
 /// The access cookie alone (the proxy's read): `Ok(None)` when absent, expired, or its session
 /// has ended; [`Broken`] when it does not open or names another provider.
-pub fn read_access(
+pub async fn read_access(
     headers: &HeaderMap,
     keys: &CookieKeys,
+    ports: &(impl AeadCipher + ?Sized),
     issuer: &str,
     now: u64,
 ) -> Result<Option<AccessCookie>, Broken> {
@@ -381,7 +396,10 @@ pub fn read_access(
         return Ok(None);
     };
     // The proxy opens the same access cookie on every call: remembered once opened.
-    match keys.open_json_remembered::<AccessCookie>(names::COOKIE_ACCESS, &value, now) {
+    match keys
+        .open_json_remembered::<AccessCookie>(ports, names::COOKIE_ACCESS, &value, now)
+        .await
+    {
         Ok(opened) if current(&opened.value.b, issuer, now)? => Ok(Some(opened.value)),
         Ok(_) | Err(OpenError::Expired) => Ok(None),
         Err(_) => Err(Broken("a session cookie did not open")),
@@ -390,13 +408,15 @@ pub fn read_access(
 
 /// The refresh cookie alone, if it opens and belongs to `binding` (to revoke it when its
 /// session turned out to have ended).
-pub fn read_refresh_of(
+pub async fn read_refresh_of(
     headers: &HeaderMap,
     keys: &CookieKeys,
+    ports: &(impl AeadCipher + ?Sized),
     binding: &Binding,
     now: u64,
 ) -> Option<String> {
-    open_cookie::<RefreshCookie>(headers, keys, names::COOKIE_REFRESH, now)
+    open_cookie::<RefreshCookie>(headers, keys, ports, names::COOKIE_REFRESH, now)
+        .await
         .filter(|r| &r.b == binding)
         .map(|r| r.token)
 }
@@ -418,10 +438,10 @@ pub struct Write<'a> {
 }
 
 /// Appends the `Set-Cookie` headers that store `write`. Fails only when sealing fails.
-pub fn store(
+pub async fn store(
     headers: &mut HeaderMap,
     keys: &CookieKeys,
-    random: &impl Random,
+    ports: &(impl Random + AeadCipher + ?Sized),
     now: u64,
     write: &Write<'_>,
 ) -> Result<(), SealError> {
@@ -432,45 +452,51 @@ pub fn store(
     };
     let access_exp = write.access.exp.min(b.ends_at);
     let tag = b.tag();
-    let at = keys.seal_json_tagged(
-        names::COOKIE_ACCESS,
-        &tag,
-        &AccessCookie {
-            b: b.clone(),
-            token: write.access.token.clone(),
-            exp: access_exp,
-            csrf: write.csrf.to_owned(),
-        },
-        access_exp,
-        random,
-    )?;
+    let at = keys
+        .seal_json_tagged(
+            ports,
+            names::COOKIE_ACCESS,
+            &tag,
+            &AccessCookie {
+                b: b.clone(),
+                token: write.access.token.clone(),
+                exp: access_exp,
+                csrf: write.csrf.to_owned(),
+            },
+            access_exp,
+        )
+        .await?;
     put(names::COOKIE_ACCESS, at, access_exp.saturating_sub(now));
     if let Some(rt) = write.refresh {
-        let sealed = keys.seal_json_tagged(
-            names::COOKIE_REFRESH,
-            &tag,
-            &RefreshCookie {
-                b: b.clone(),
-                token: rt.to_owned(),
-            },
-            b.ends_at,
-            random,
-        )?;
+        let sealed = keys
+            .seal_json_tagged(
+                ports,
+                names::COOKIE_REFRESH,
+                &tag,
+                &RefreshCookie {
+                    b: b.clone(),
+                    token: rt.to_owned(),
+                },
+                b.ends_at,
+            )
+            .await?;
         put(names::COOKIE_REFRESH, sealed, session_ttl);
     }
     if let Some((claims, id_token)) = write.login {
-        let sealed = keys.seal_json_tagged(
-            names::COOKIE_ID,
-            &tag,
-            &IdCookie {
-                b: b.clone(),
-                claims: claims.clone(),
-                csrf: write.csrf.to_owned(),
-                id_token: id_token.to_owned(),
-            },
-            b.ends_at,
-            random,
-        )?;
+        let sealed = keys
+            .seal_json_tagged(
+                ports,
+                names::COOKIE_ID,
+                &tag,
+                &IdCookie {
+                    b: b.clone(),
+                    claims: claims.clone(),
+                    csrf: write.csrf.to_owned(),
+                    id_token: id_token.to_owned(),
+                },
+                b.ends_at,
+            )
+            .await?;
         put(names::COOKIE_ID, sealed, session_ttl);
         // Everything else of an earlier session in this browser goes.
         let mut gone = vec![names::COOKIE_CSRF, names::COOKIE_SESSION];

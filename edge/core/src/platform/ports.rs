@@ -130,6 +130,65 @@ pub struct RustSignatures;
 
 impl SignatureVerifier for RustSignatures {}
 
+/// AES-256-GCM the platform can do faster than Rust compiled to wasm (on Cloudflare:
+/// WebCrypto). The sealed cookies' cipher (`cookie::seal`): the key and nonce are derived in
+/// Rust for every value and handed over with it; the format is the same whichever side
+/// encrypts. The default answers `None` for everything: the core then encrypts and decrypts in
+/// Rust.
+///
+/// A decryption has three answers, and they must not be confused: `None` ("could not do it
+/// this time": no WebCrypto, an unexpected error), after which the core decrypts in Rust;
+/// `Some(Ok(plaintext))`; and `Some(Err(AuthenticationFailed))`, the tag did not verify, which
+/// the core treats as a forged value without asking Rust again (a second try would double the
+/// work of whoever sends forged cookies, and could hide a disagreement between the two).
+pub trait AeadCipher {
+    /// `plaintext` encrypted under `key` with `nonce` and `aad`: the ciphertext followed by the
+    /// 16-byte tag; `None` when the platform cannot encrypt (this time).
+    fn aes_gcm_encrypt(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> impl Future<Output = Option<Vec<u8>>> {
+        let _ = (key, nonce, aad, plaintext);
+        std::future::ready(None)
+    }
+
+    /// `ciphertext` (with its 16-byte tag at the end) decrypted and authenticated under `key`,
+    /// `nonce` and `aad`; `Some(Err(..))` when the tag does not verify, `None` when the platform
+    /// cannot decrypt (this time).
+    fn aes_gcm_decrypt(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> impl Future<Output = Option<Result<Vec<u8>, AuthenticationFailed>>> {
+        let _ = (key, nonce, aad, ciphertext);
+        std::future::ready(None)
+    }
+}
+
+/// An AES-GCM tag did not verify: the ciphertext, nonce, associated data or key is not the one
+/// it was sealed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthenticationFailed;
+
+impl fmt::Display for AuthenticationFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("authentication failed")
+    }
+}
+
+impl std::error::Error for AuthenticationFailed {}
+
+/// The platform with no cipher: every value is sealed and opened in Rust.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RustCipher;
+
+impl AeadCipher for RustCipher {}
+
 /// How much a log line matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
@@ -160,6 +219,7 @@ pub trait Platform:
     + RefreshCoordinator
     + SessionRegistry
     + SignatureVerifier
+    + AeadCipher
     + Log
 {
 }
@@ -172,6 +232,7 @@ impl<
             + RefreshCoordinator
             + SessionRegistry
             + SignatureVerifier
+            + AeadCipher
             + Log,
     > Platform for T
 {

@@ -70,9 +70,15 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                     // One cookie: the access cookie carries its session's binding and CSRF
                     // value, and is judged by them alone (a jar that mixes sessions gains
                     // nothing here that the access cookie alone would not give).
-                    let cookie =
-                        read_access(headers, edge.cookie_keys(), &edge.oidc().issuer, now)?
-                            .ok_or(Error::Unauthorized)?;
+                    let cookie = read_access(
+                        headers,
+                        edge.cookie_keys(),
+                        edge.ports(),
+                        &edge.oidc().issuer,
+                        now,
+                    )
+                    .await?
+                    .ok_or(Error::Unauthorized)?;
                     ensure_live(edge, headers, &cookie.b).await?;
                     session_sub = Some(cookie.b.sub.clone());
                     let access = AccessToken {

@@ -51,8 +51,14 @@ pub(crate) async fn load_identity(
     match edge.session_settings().mode {
         SessionMode::Stateless => {
             let now = edge.ports().now();
-            let identity =
-                session::read_identity(headers, edge.cookie_keys(), &edge.oidc().issuer, now)?;
+            let identity = session::read_identity(
+                headers,
+                edge.cookie_keys(),
+                edge.ports(),
+                &edge.oidc().issuer,
+                now,
+            )
+            .await?;
             let Some(identity) = identity else {
                 return Ok(None);
             };
@@ -75,7 +81,8 @@ pub(crate) async fn read_session(
     let now = ports.now();
     match edge.session_settings().mode {
         SessionMode::Stateless => {
-            let session = Session::read(headers, edge.cookie_keys(), &edge.oidc().issuer, now)?;
+            let session =
+                Session::read(headers, edge.cookie_keys(), ports, &edge.oidc().issuer, now).await?;
             Ok(session.map(|session| Loaded {
                 session,
                 handle: None,
@@ -87,9 +94,12 @@ pub(crate) async fn read_session(
             let Some(cookie) = session::open_cookie::<SidCookie>(
                 headers,
                 edge.cookie_keys(),
+                ports,
                 names::COOKIE_SESSION,
                 now,
-            ) else {
+            )
+            .await
+            else {
                 return Ok(None);
             };
             let handle = server::handle_of(&cookie.id);
@@ -165,7 +175,9 @@ pub(crate) async fn ensure_live(
             edge.ended_sessions().put(key, ended, now);
             if ended {
                 // First seen ended in this isolate: the refresh token it carries dies too.
-                if let Some(rt) = session::read_refresh_of(headers, edge.cookie_keys(), b, now) {
+                if let Some(rt) =
+                    session::read_refresh_of(headers, edge.cookie_keys(), ports, b, now).await
+                {
                     revoke_all(edge, &[rt]).await;
                 }
             }

@@ -7,11 +7,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
+use aes_gcm::aead::Aead;
+use edgeward_core::cookie::seal::{CookieKeys, Label, OpenError, Opened, SealError};
 use edgeward_core::cookie::session::{self, AccessToken, Binding, Write};
 use edgeward_core::sessions::{Registry, RegistryRequest};
 use edgeward_core::{
-    Clock, Config, Edge, HttpClient, Log, LogLevel, Random, RandomUnavailable, RefreshCoordinator,
-    Request, Response, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
+    AeadCipher, AuthenticationFailed, Clock, Config, Edge, HttpClient, Log, LogLevel, Random,
+    RandomUnavailable, RefreshCoordinator, Request, Response, RustCipher, SessionRegistry,
+    SharedCache, SignatureVerifier, TransportError,
 };
 use edgeward_shared::api::UserClaims;
 
@@ -50,6 +53,23 @@ pub struct FakePorts {
     pub on_send: RefCell<Option<Box<dyn Fn(&str)>>>,
     /// The coordinator every refresh was sent to: (its name, the SHA-256 of the refresh token).
     pub coordinated: RefCell<Vec<(String, String)>>,
+    /// The platform's AES-GCM (WebCrypto's stand-in); by default there is none.
+    pub cipher: Cell<FakeCipher>,
+    /// Every call to the platform's AES-GCM: `"encrypt"` or `"decrypt"`.
+    pub cipher_calls: RefCell<Vec<&'static str>>,
+}
+
+/// What the fake platform's AES-GCM does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FakeCipher {
+    /// No cipher: every call answers `None` and the core does the work in Rust.
+    #[default]
+    Absent,
+    /// AES-256-GCM with the `aes-gcm` crate, as WebCrypto would do it.
+    AesGcm,
+    /// Encrypts as [`FakeCipher::AesGcm`], but calls every decryption a forgery, the genuine ones
+    /// too: a core that asked Rust again after it would open them.
+    RefusesAll,
 }
 
 impl Log for FakePorts {
@@ -83,6 +103,55 @@ impl SignatureVerifier for FakePorts {
             .push((alg.to_owned(), jwk.to_owned()));
         self.signature_verdict.get()
     }
+}
+
+/// The platform's AES-GCM as `cipher` says; every call recorded.
+impl AeadCipher for FakePorts {
+    async fn aes_gcm_encrypt(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Option<Vec<u8>> {
+        self.cipher_calls.borrow_mut().push("encrypt");
+        if self.cipher.get() == FakeCipher::Absent {
+            return None;
+        }
+        let payload = aes_gcm::aead::Payload {
+            msg: plaintext,
+            aad,
+        };
+        Some(aes(key).encrypt(nonce.into(), payload).unwrap())
+    }
+
+    async fn aes_gcm_decrypt(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Option<Result<Vec<u8>, AuthenticationFailed>> {
+        self.cipher_calls.borrow_mut().push("decrypt");
+        let payload = aes_gcm::aead::Payload {
+            msg: ciphertext,
+            aad,
+        };
+        match self.cipher.get() {
+            FakeCipher::Absent => None,
+            FakeCipher::AesGcm => Some(
+                aes(key)
+                    .decrypt(nonce.into(), payload)
+                    .map_err(|_| AuthenticationFailed),
+            ),
+            FakeCipher::RefusesAll => Some(Err(AuthenticationFailed)),
+        }
+    }
+}
+
+fn aes(key: &[u8; 32]) -> aes_gcm::Aes256Gcm {
+    use aes_gcm::KeyInit;
+    aes_gcm::Aes256Gcm::new(key.into())
 }
 
 /// No coordinator: the core makes refresh grants itself (the coordinator's logic is
@@ -411,7 +480,7 @@ pub fn session_cookies(
         sub: b.sub.clone(),
         ..Default::default()
     };
-    session::store(
+    futures_executor::block_on(session::store(
         &mut headers,
         &config.cookie_keys,
         &FakePorts::default(),
@@ -426,9 +495,51 @@ pub fn session_cookies(
             refresh,
             login: Some((&claims, "x.y.z")),
         },
-    )
+    ))
     .unwrap();
     cookie_header(&headers)
+}
+
+/// Sealing and opening waited for, as the sync tests want them; opening in Rust (no platform
+/// cipher), sealing with the ports given.
+pub trait SealNow {
+    fn seal_now(
+        &self,
+        name: &str,
+        label: Label<'_>,
+        plaintext: &[u8],
+        ports: &(impl Random + AeadCipher),
+    ) -> Result<String, SealError>;
+    fn open_now(&self, name: &str, sealed: &str, now: u64) -> Result<Opened<Vec<u8>>, OpenError>;
+    fn open_json_now<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        sealed: &str,
+        now: u64,
+    ) -> Result<Opened<T>, OpenError>;
+}
+
+impl SealNow for CookieKeys {
+    fn seal_now(
+        &self,
+        name: &str,
+        label: Label<'_>,
+        plaintext: &[u8],
+        ports: &(impl Random + AeadCipher),
+    ) -> Result<String, SealError> {
+        futures_executor::block_on(self.seal(ports, name, label, plaintext))
+    }
+    fn open_now(&self, name: &str, sealed: &str, now: u64) -> Result<Opened<Vec<u8>>, OpenError> {
+        futures_executor::block_on(self.open(&RustCipher, name, sealed, now))
+    }
+    fn open_json_now<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        sealed: &str,
+        now: u64,
+    ) -> Result<Opened<T>, OpenError> {
+        futures_executor::block_on(self.open_json(&RustCipher, name, sealed, now))
+    }
 }
 
 /// The `Cookie` header a browser sends after receiving these `Set-Cookie` headers (cleared
