@@ -15,6 +15,10 @@ import { loginAtIdp } from "../tests/support/idp-login.mjs";
 import { RUNTIME, RUNTIME_LABEL, startBenchWorker, parts, sequential } from "./bench-runtime.mjs";
 
 const N = Number(process.env.BENCH_AGENT_N || 40);
+// Calls of each endpoint before its measured ones (on other logins and another session), so the
+// measured code is the isolate's warm code, as a busy isolate's is: V8 optimises wasm functions
+// only after they have run a while, and 40 calls are not that.
+const WARMUP = Number(process.env.BENCH_AGENT_WARMUP || 100);
 const REFRESHES = Number(process.env.BENCH_REFRESHES || 400);
 const WINDOW = Math.min(40, REFRESHES);
 const headers = { origin: ORIGIN, "content-type": "application/json" };
@@ -28,30 +32,30 @@ try {
   // Sign in at the IdP first, then post the callbacks back to back: the measured block holds
   // login/end calls only, so the CPU each part spent in it is theirs.
   const callbacks = [];
-  for (let i = 0; i < N + 2; i++) {
+  for (let i = 0; i < N + WARMUP; i++) {
     const jar = new CookieJar();
     const start = await jar.fetch(`${ORIGIN}/auth/login/start`, { method: "POST", headers, body: "{}" });
     const { authorizationUrl } = await start.json();
     callbacks.push({ jar, callback: await loginAtIdp(jar, authorizationUrl, { callbackPrefix: `${ORIGIN}/callback` }) });
   }
   const sessions = [];
-  // The first two warm the isolate and the IdP's caches.
+  // The first WARMUP warm the isolate (and V8's optimising tier) and the IdP's caches.
   rows.loginEnd = await sequential("POST /auth/login/end (code exchange + ID token + cookies)", cpu, N, async (i) => {
     const { jar, callback } = callbacks[i];
     const end = await jar.fetch(`${ORIGIN}/auth/login/end`, { method: "POST", headers, body: JSON.stringify({ pageUrl: callback }) });
     if (end.status !== 200) throw new Error(`login/end answered ${end.status}: ${await end.text()}`);
     sessions.push({ jar, csrf: (await end.json()).csrf });
     return true;
-  });
+  }, WARMUP);
   const refresh = ({ jar, csrf }) => async () => {
     const res = await jar.fetch(`${ORIGIN}/auth/refresh`, { method: "POST", headers: { origin: ORIGIN, "x-edgeward-csrf": csrf } });
     if (res.status !== 204) throw new Error(`refresh answered ${res.status}: ${await res.text()}`);
     return true;
   };
-  // Two refreshes of another session warm the refresh coordinator's code; the measured session
-  // has made none before its first.
+  // WARMUP refreshes of another session warm the refresh coordinator's code; the measured
+  // session has made none before its first.
   const [warm, measured] = sessions.slice(-2);
-  for (let i = 0; i < 2; i++) await refresh(warm)();
+  for (let i = 0; i < WARMUP; i++) await refresh(warm)();
   rows.refreshFirst = await sequential(`POST /auth/refresh, the session's refreshes 1–${WINDOW}`, cpu, WINDOW, refresh(measured), 0);
   for (let i = 2 * WINDOW; i < REFRESHES; i++) await refresh(measured)();
   if (REFRESHES >= 2 * WINDOW) rows.refreshLast = await sequential(`POST /auth/refresh, the session's refreshes ${REFRESHES - WINDOW + 1}–${REFRESHES}`, cpu, WINDOW, refresh(measured), 0);

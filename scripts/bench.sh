@@ -7,7 +7,8 @@
 #
 # Ports: the test ports, TEST_WORKER_PORT (8790), TEST_IDP_PORT (9090), TEST_API_PORT (8095);
 # set them to run beside a test run. BENCH_RUNTIMES="wrangler workerd" (the default) picks the
-# runtimes; BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_SEQ_N, BENCH_AGENT_N, BENCH_REFRESHES the sizes.
+# runtimes; BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_SEQ_N, BENCH_AGENT_N, BENCH_AGENT_WARMUP,
+# BENCH_REFRESHES the sizes.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$EDGEWARD_ROOT"
