@@ -212,22 +212,7 @@ fn without_the_quirk_an_empty_400_is_the_provider_failing() {
 
 #[test]
 fn an_unknown_quirk_is_a_configuration_error_naming_the_variable() {
-    let err = edgeward_core::Config::from_vars(|name| {
-        Some(
-            match name {
-                "EDGEWARD_PROFILE" => "local",
-                "EDGEWARD_ORIGIN" => ORIGIN,
-                "EDGEWARD_COOKIE_KEYS" => common::KEYS,
-                "OIDC_ISSUER" => ISSUER,
-                "OIDC_CLIENT_ID" => "edgeward",
-                "OIDC_CLIENT_SECRET" => "secret",
-                "OIDC_QUIRKS" => "bare-400",
-                _ => return None,
-            }
-            .to_owned(),
-        )
-    })
-    .unwrap_err();
+    let err = common::config_result(&[("OIDC_QUIRKS", "bare-400")]).unwrap_err();
     assert_eq!(err.variable, "OIDC_QUIRKS");
     assert!(
         err.reason.contains("bare-400-is-invalid-grant"),

@@ -12,19 +12,16 @@ mod common;
 
 use std::collections::HashMap;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::{
-    apply, call, code, config_with, cookie_value, idp_sign, json, pick, post_login_end, refresh,
-    request, set_cookies, signed_in, FakePorts, Login, SealNow, ISSUER, ORIGIN,
+    apply, call, code, config_with, cookie_value, edit, idp_sign, json, parts, pick,
+    post_login_end, refresh, request, seal_format_2, set_cookies, signed_in, FakePorts, Login,
+    SealNow, ISSUER, ORIGIN,
 };
 use edgeward_core::{Edge, Outcome};
 use edgeward_shared::names;
-use hkdf::Hkdf;
 use serde_json::json;
-use sha2::Sha256;
 
 const NOW: u64 = 1_700_000_000;
 const ROUTES: &str =
@@ -62,22 +59,6 @@ fn api(edge: &Edge<FakePorts>, cookies: &str) -> Result<String, (u16, String)> {
 
 fn grants(edge: &Edge<FakePorts>) -> usize {
     edge.ports().bodies_to(&format!("{ISSUER}/token")).len()
-}
-
-/// A sealed value's five dot-separated parts: version, kid, tag, expiry, payload.
-fn parts(value: &str) -> Vec<String> {
-    value.splitn(5, '.').map(str::to_owned).collect()
-}
-
-/// `jar` with cookie `name`'s value replaced by `f(value)`.
-fn edit(jar: &str, name: &str, f: impl Fn(&str) -> String) -> String {
-    jar.split("; ")
-        .map(|p| match p.split_once('=') {
-            Some((n, v)) if n == name => format!("{n}={}", f(v)),
-            _ => p.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// The value with its label's tag replaced.
@@ -280,32 +261,6 @@ fn a_login_cookie_past_its_ten_minutes_with_a_later_expiry_written_in_does_not_f
     assert_eq!(grants(&edge), 0, "no code was redeemed");
 }
 
-/// Seals `value` in format 2, as the release before did: HKDF label `edgeward/cookie/2`, the
-/// expiry inside the plaintext, associated data `edgeward/2/<kid>/<deployment>/<name>`.
-fn seal_format_2(name: &str, value: &serde_json::Value, exp: u64) -> String {
-    let material: Vec<u8> = (0u8..32).collect(); // common::KEYS is 000102…1f
-    let hkdf = Hkdf::<Sha256>::from_prk(&material).unwrap();
-    let salt = [9u8; 16];
-    let mut okm = [0u8; 44];
-    hkdf.expand_multi_info(&[b"edgeward/cookie/2", &salt], &mut okm)
-        .unwrap();
-    let cipher = Aes256Gcm::new_from_slice(&okm[..32]).unwrap();
-    let plaintext = serde_json::to_vec(&json!({ "exp": exp, "v": value })).unwrap();
-    let aad = format!("edgeward/2/k1/{ORIGIN} edgeward/{name}");
-    let ct = cipher
-        .encrypt(
-            Nonce::from_slice(&okm[32..]),
-            Payload {
-                msg: &plaintext,
-                aad: aad.as_bytes(),
-            },
-        )
-        .unwrap();
-    let mut payload = salt.to_vec();
-    payload.extend_from_slice(&ct);
-    format!("2.k1.{}", URL_SAFE_NO_PAD.encode(payload))
-}
-
 /// `jar` with every session cookie re-sealed in format 2.
 fn as_format_2(edge: &Edge<FakePorts>, jar: &str) -> String {
     let keys = &edge.config().cookie_keys;
@@ -319,7 +274,7 @@ fn as_format_2(edge: &Edge<FakePorts>, jar: &str) -> String {
             let opened = keys
                 .open_json_now::<serde_json::Value>(name, v, edge.ports().now.get())
                 .unwrap();
-            seal_format_2(name, &opened.value, opened.expires_at)
+            seal_format_2(name, &opened.value, opened.expires_at, 9)
         });
     }
     out

@@ -9,8 +9,8 @@ mod common;
 use std::rc::Rc;
 
 use common::{
-    call, code, config_with, cookie_value, json, pick, request, signed_in, FakePorts, Login,
-    SealNow, ISSUER, KEYS, ORIGIN,
+    call, code, config_with, cookie_value, edit, json, parts, pick, request, seal_format_2,
+    signed_in, FakePorts, Login, SealNow, ISSUER, KEYS, ORIGIN,
 };
 use edgeward_core::cookie::seal::{CookieKeys, Label, OpenError};
 use edgeward_core::{Edge, Outcome};
@@ -67,20 +67,6 @@ fn api(
         Outcome::Forward(f) => Ok(f.headers["authorization"].to_str().unwrap().to_owned()),
         Outcome::Respond(r) => Err(code(&r)),
     }
-}
-
-fn parts(value: &str) -> Vec<String> {
-    value.splitn(5, '.').map(str::to_owned).collect()
-}
-
-fn edit(jar: &str, name: &str, f: impl Fn(&str) -> String) -> String {
-    jar.split("; ")
-        .map(|p| match p.split_once('=') {
-            Some((n, v)) if n == name => format!("{n}={}", f(v)),
-            _ => p.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn with_field(value: &str, i: usize, field: &str) -> String {
@@ -379,36 +365,6 @@ fn review3_the_ended_session_path_revokes_no_other_sessions_refresh_token() {
     );
 }
 
-/// Seals `value` in format 2, as the release before did (HKDF info `edgeward/cookie/2`, the
-/// expiry inside the plaintext, associated data without a label).
-fn seal_format_2(name: &str, value: &serde_json::Value, exp: u64) -> String {
-    use aes_gcm::aead::{Aead, KeyInit, Payload};
-    use aes_gcm::{Aes256Gcm, Nonce};
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
-    let material: Vec<u8> = (0u8..32).collect(); // common::KEYS is 000102…1f
-    let hkdf = hkdf::Hkdf::<sha2::Sha256>::from_prk(&material).unwrap();
-    let salt = [5u8; 16];
-    let mut okm = [0u8; 44];
-    hkdf.expand_multi_info(&[b"edgeward/cookie/2", &salt], &mut okm)
-        .unwrap();
-    let cipher = Aes256Gcm::new_from_slice(&okm[..32]).unwrap();
-    let plaintext = serde_json::to_vec(&json!({ "exp": exp, "v": value })).unwrap();
-    let aad = format!("edgeward/2/k1/{ORIGIN} edgeward/{name}");
-    let ct = cipher
-        .encrypt(
-            Nonce::from_slice(&okm[32..]),
-            Payload {
-                msg: &plaintext,
-                aad: aad.as_bytes(),
-            },
-        )
-        .unwrap();
-    let mut payload = salt.to_vec();
-    payload.extend_from_slice(&ct);
-    format!("2.k1.{}", URL_SAFE_NO_PAD.encode(payload))
-}
-
 /// HELD: a format-2 cookie in a jar sends the session read to the full read (every cookie
 /// opened, bindings compared), never to a more lenient one. Mallory's format-3 ID cookie beside
 /// the victim's token cookies re-sealed in format 2 (a jar of the release before) is refused
@@ -441,7 +397,7 @@ fn review3_a_format_2_cookie_in_a_mixed_jar_gets_the_strict_read() {
             .unwrap();
         format!(
             "{name}={}",
-            seal_format_2(name, &opened.value, opened.expires_at)
+            seal_format_2(name, &opened.value, opened.expires_at, 5)
         )
     };
     let mixed = format!(

@@ -389,6 +389,12 @@ pub fn config() -> Config {
 
 /// The test configuration with `extra` (name, value) variables added or replaced.
 pub fn config_with(extra: &[(&str, &str)]) -> Config {
+    config_result(extra).unwrap()
+}
+
+/// The test configuration with `extra` on top, as `Config::from_vars` answers it (to test a bad
+/// value).
+pub fn config_result(extra: &[(&str, &str)]) -> Result<Config, edgeward_core::ConfigError> {
     Config::from_vars(|name| {
         // The last pair for a name wins.
         if let Some((_, v)) = extra.iter().rev().find(|(k, _)| *k == name) {
@@ -407,7 +413,6 @@ pub fn config_with(extra: &[(&str, &str)]) -> Config {
             .to_owned(),
         )
     })
-    .unwrap()
 }
 
 pub fn edge(ports: FakePorts) -> Edge<FakePorts> {
@@ -807,4 +812,51 @@ pub fn edge_in_mode(mode: &str, now: u64) -> Edge<FakePorts> {
     ports.now.set(now);
     let ports = ports.with_idp(serde_json::json!({})).with_registry();
     Edge::new(config_with(&[("EDGEWARD_SESSION_MODE", mode)]), ports)
+}
+
+/// A sealed value's five dot-separated parts: version, kid, tag, expiry, payload.
+pub fn parts(value: &str) -> Vec<String> {
+    value.splitn(5, '.').map(str::to_owned).collect()
+}
+
+/// `jar` (a `Cookie` header) with cookie `name`'s value replaced by `f(value)`.
+pub fn edit(jar: &str, name: &str, f: impl Fn(&str) -> String) -> String {
+    jar.split("; ")
+        .map(|p| match p.split_once('=') {
+            Some((n, v)) if n == name => format!("{n}={}", f(v)),
+            _ => p.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Seals `value` in format 2 with the test key `k1` (`KEYS`) for the test deployment, as the
+/// release before did: HKDF label `edgeward/cookie/2` over a fixed `salt`, the expiry inside the
+/// plaintext, associated data `edgeward/2/<kid>/<deployment>/<name>`.
+pub fn seal_format_2(name: &str, value: &serde_json::Value, exp: u64, salt: u8) -> String {
+    use aes_gcm::aead::{KeyInit, Payload};
+    use aes_gcm::{Aes256Gcm, Nonce};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let material: Vec<u8> = (0u8..32).collect(); // KEYS is 000102…1f
+    let hkdf = hkdf::Hkdf::<sha2::Sha256>::from_prk(&material).unwrap();
+    let salt = [salt; 16];
+    let mut okm = [0u8; 44];
+    hkdf.expand_multi_info(&[b"edgeward/cookie/2", &salt], &mut okm)
+        .unwrap();
+    let cipher = Aes256Gcm::new_from_slice(&okm[..32]).unwrap();
+    let plaintext = serde_json::to_vec(&serde_json::json!({ "exp": exp, "v": value })).unwrap();
+    let aad = format!("edgeward/2/k1/{ORIGIN} edgeward/{name}");
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(&okm[32..]),
+            Payload {
+                msg: &plaintext,
+                aad: aad.as_bytes(),
+            },
+        )
+        .unwrap();
+    let mut payload = salt.to_vec();
+    payload.extend_from_slice(&ct);
+    format!("2.k1.{}", URL_SAFE_NO_PAD.encode(payload))
 }
