@@ -60,11 +60,11 @@ async function signIn(params = {}) {
  * every login, `expect` what differs. `api`: start the example API trusting the worker (`"worker"`)
  * or the provider's keys (`{ audience }`).
  */
-function providerCase(shape, { tenant, vars = {}, extraParams, api, expect }) {
-  describe(shape, () => {
+function providerCase(shape, { label = shape, tenant, vars = {}, extraParams, api, expect }) {
+  describe(label, () => {
     const parts = {};
     before(async () => {
-      const issuer = fixture.issuer(shape, tenant);
+      const issuer = fixture.base(shape, tenant);
       parts.worker = await startWorker({
         runtime: "workerd",
         bundle,
@@ -179,8 +179,11 @@ after(async () => {
 });
 
 providerCase("auth0", {
-  vars: { OIDC_SCOPES: OFFLINE, OIDC_ALLOWED_PARAMS: "audience", EDGEWARD_PHANTOM_MODE: "passthrough" },
-  extraParams: { audience: API_AUDIENCE },
+  vars: {
+    OIDC_SCOPES: OFFLINE,
+    OIDC_AUTH_PARAMS: `audience=${encodeURIComponent(API_AUDIENCE)}`,
+    EDGEWARD_PHANTOM_MODE: "passthrough",
+  },
   api: { audience: API_AUDIENCE },
   expect: {
     sub: /^auth0\|00u1alice$/,
@@ -222,6 +225,31 @@ providerCase("entra", {
   },
 });
 
+providerCase("entra", {
+  label: "entra (multi-tenant: the organizations endpoint, one tenant allowed)",
+  tenant: "organizations",
+  vars: { OIDC_SCOPES: OFFLINE, OIDC_TENANTS: USERS.alice.tenant },
+  expect: {
+    sub: /^pairwise-/,
+    claims: { name: "Alice Liddell" },
+    rotates: true,
+    revocation: false,
+    endSession: true,
+    hostile: [
+      {
+        name: "a user of a tenant not on OIDC_TENANTS signs in at the provider, and the worker refuses the ID token (400 login_failed, no session)",
+        async run() {
+          const { jar, status, body, callback } = await signIn({ extraParams: { login_hint: "mallory" } });
+          assert.ok(new URL(callback).searchParams.get("code"), "the provider let mallory in");
+          assert.equal(status, 400, JSON.stringify(body));
+          assert.equal(body.code, "login_failed");
+          assert.equal((await session(jar)).isLoggedIn, false);
+        },
+      },
+    ],
+  },
+});
+
 providerCase("okta-org", {
   vars: { OIDC_SCOPES: OFFLINE },
   api: "worker",
@@ -252,8 +280,7 @@ providerCase("okta-custom", {
 });
 
 providerCase("google", {
-  vars: { OIDC_ALLOWED_PARAMS: "access_type,prompt" },
-  extraParams: { access_type: "offline" },
+  vars: { OIDC_AUTH_PARAMS: "access_type=offline&prompt=consent", OIDC_ALLOWED_PARAMS: "login_hint" },
   expect: {
     sub: /^1\d+$/,
     claims: { name: "Alice Liddell", email: USERS.alice.email },

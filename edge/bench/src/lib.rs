@@ -131,6 +131,7 @@ pub async fn id_token(
     let jwks = Jwks::parse(jwks.as_bytes()).map_err(|e| JsError::new(&e))?;
     let expected = Expected {
         issuer: &issuer,
+        tenants: None,
         client_id: &client_id,
         nonce: &nonce,
         acr_values: None,

@@ -104,6 +104,7 @@ fn forged(header: Value, claims: &Claims<Value>, signature: &[u8]) -> String {
 fn expected() -> Expected<'static> {
     Expected {
         issuer: ISSUER,
+        tenants: None,
         client_id: "edgeward",
         nonce: "n-1",
         acr_values: None,

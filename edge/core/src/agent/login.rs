@@ -84,6 +84,9 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
         .append_pair("nonce", &login.nonce)
         .append_pair("code_challenge", &oidc::pkce_challenge(&login.verifier))
         .append_pair("code_challenge_method", "S256");
+    for (name, value) in &edge.oidc().auth_params {
+        url.query_pairs_mut().append_pair(name, value);
+    }
     for (name, value) in &body.extra_params {
         url.query_pairs_mut().append_pair(name, value);
     }
@@ -226,6 +229,8 @@ async fn finish_login(
 
     let expected = idtoken::Expected {
         issuer: &edge.oidc().issuer,
+        tenants: (!edge.oidc().tenants.is_empty())
+            .then_some((discovery.issuer.as_str(), edge.oidc().tenants.as_slice())),
         client_id: &edge.oidc().client_id,
         nonce: &login.nonce,
         acr_values: login.acr_values.as_deref(),

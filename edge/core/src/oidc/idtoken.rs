@@ -147,6 +147,9 @@ pub struct IdTokenClaims {
     /// The authentication context class the provider says it met.
     #[serde(default)]
     pub acr: Option<String>,
+    /// The user's tenant at a multi-tenant provider (Entra ID).
+    #[serde(default)]
+    pub tid: Option<String>,
 }
 
 pub(crate) fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -162,11 +165,18 @@ pub(crate) fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>
     })
 }
 
+/// Where a multi-tenant provider's issuer template names the tenant (Entra ID).
+pub const TENANT_SLOT: &str = "{tenantid}";
+
 /// What the ID token must say.
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {
     /// The configured issuer.
     pub issuer: &'a str,
+    /// At a multi-tenant provider: discovery's issuer template (with `{tenantid}`) and the
+    /// allowed tenants. The token's `iss` is then the template filled with its `tid`, which
+    /// must be allowed; `issuer` is not compared.
+    pub tenants: Option<(&'a str, &'a [String])>,
     /// Our client id (the audience).
     pub client_id: &'a str,
     /// The nonce sent in the authorization request.
@@ -328,8 +338,15 @@ pub async fn validate<V: SignatureVerifier + ?Sized>(
     let claims: &Claims<IdTokenClaims> = token.claims();
     let custom = &claims.custom;
 
-    // Exactly the configured issuer (OpenID Connect Core §3.1.3.7).
-    if custom.iss != expected.issuer {
+    // Exactly the configured issuer (OpenID Connect Core §3.1.3.7), or at a multi-tenant
+    // provider exactly the issuer of an allowed tenant, the one the token says it is from.
+    let issuer_ok = match expected.tenants {
+        None => custom.iss == expected.issuer,
+        Some((template, allowed)) => custom.tid.as_deref().is_some_and(|tid| {
+            allowed.iter().any(|t| t == tid) && custom.iss == template.replace(TENANT_SLOT, tid)
+        }),
+    };
+    if !issuer_ok {
         return Err(IdTokenError::WrongIssuer);
     }
     if !custom.aud.iter().any(|a| a == expected.client_id) {

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::idtoken::Jwks;
+use super::idtoken::{Jwks, TENANT_SLOT};
 use super::settings::{ClientAuth, OidcClient, Quirks};
 use crate::platform::ports::{Clock, HttpClient};
 use crate::platform::settings::Profile;
@@ -392,9 +392,39 @@ async fn oauth_metadata_fallback(
     settled
 }
 
+/// Whether `template` is `issuer` with exactly one path segment replaced by [`TENANT_SLOT`]
+/// (and the slot nowhere else).
+fn is_tenant_template(template: &str, issuer: &str) -> bool {
+    if template.matches(TENANT_SLOT).count() != 1 {
+        return false;
+    }
+    let (t, i): (Vec<&str>, Vec<&str>) =
+        (template.split('/').collect(), issuer.split('/').collect());
+    // Scheme and host come before the fourth part: the slot must be in the path.
+    t.len() == i.len()
+        && t.iter().zip(&i).enumerate().all(
+            |(n, (a, b))| {
+                if *a == TENANT_SLOT {
+                    n >= 3
+                } else {
+                    a == b
+                }
+            },
+        )
+}
+
 fn validate(d: &Discovery, client: &OidcClient) -> Result<(), Error> {
-    // OpenID Connect Discovery §4.3: exactly the issuer that was configured.
-    if d.issuer != client.issuer {
+    // OpenID Connect Discovery §4.3: exactly the issuer that was configured; at a
+    // multi-tenant provider, the configured issuer with one whole path segment as the tenant.
+    if !client.tenants.is_empty() {
+        if !is_tenant_template(&d.issuer, &client.issuer) {
+            return Err(Error::IdpUnavailable(format!(
+                "discovery names issuer {:?}, not the configured {:?} with one path segment as \
+                 {TENANT_SLOT} (OIDC_TENANTS is set)",
+                d.issuer, client.issuer
+            )));
+        }
+    } else if d.issuer != client.issuer {
         return Err(Error::IdpUnavailable(format!(
             "discovery names issuer {:?}, not the configured {:?}",
             d.issuer, client.issuer

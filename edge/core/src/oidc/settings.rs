@@ -20,6 +20,29 @@ pub const SCOPES: &str = "OIDC_SCOPES";
 pub const ALLOWED_PARAMS: &str = "OIDC_ALLOWED_PARAMS";
 /// Where the IdP sends the browser after logout (default `<origin>/`).
 pub const POST_LOGOUT_REDIRECT_URI: &str = "OIDC_POST_LOGOUT_REDIRECT_URI";
+/// Authorization-request parameters sent with every login, as a query string
+/// (`audience=https%3A%2F%2Fapi.example&access_type=offline`; default none): what a provider
+/// needs that the specifications do not name (Auth0's `audience`, Google's `access_type`).
+pub const AUTH_PARAMS: &str = "OIDC_AUTH_PARAMS";
+/// The tenants whose users may sign in at a multi-tenant provider (Entra ID's `organizations`
+/// or `common` endpoints), comma-separated ids or domain names (default none: a single-tenant
+/// provider). When set, discovery's `issuer` must be the configured issuer with one path
+/// segment as `{tenantid}`, and each ID token's `iss` that template filled with its `tid`,
+/// which must be on this list.
+pub const TENANTS: &str = "OIDC_TENANTS";
+
+/// Parameters edgeward sets itself: neither the SPA nor [`AUTH_PARAMS`] may name them.
+const RESERVED: [&str; 9] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "response_mode",
+];
 /// The provider's departures from the specifications that the worker should accept, by name,
 /// comma-separated (default none): an allow-list, see [`Quirks`].
 pub const QUIRKS: &str = "OIDC_QUIRKS";
@@ -92,6 +115,10 @@ pub struct OidcClient {
     pub profile: Profile,
     /// What the provider does differently that the worker accepts.
     pub quirks: Quirks,
+    /// Authorization parameters sent with every login ([`AUTH_PARAMS`]).
+    pub auth_params: Vec<(String, String)>,
+    /// The tenants allowed at a multi-tenant provider ([`TENANTS`]); empty: single-tenant.
+    pub tenants: Vec<String>,
 }
 
 impl OidcClient {
@@ -153,17 +180,6 @@ impl OidcClient {
             .map(|p| p.trim().to_owned())
             .filter(|p| !p.is_empty())
             .collect::<Vec<_>>();
-        const RESERVED: [&str; 9] = [
-            "response_type",
-            "client_id",
-            "redirect_uri",
-            "scope",
-            "state",
-            "nonce",
-            "code_challenge",
-            "code_challenge_method",
-            "response_mode",
-        ];
         if let Some(p) = allowed_params
             .iter()
             .find(|p| RESERVED.contains(&p.as_str()))
@@ -191,6 +207,9 @@ impl OidcClient {
         }
 
         let quirks = Quirks::parse(&vars.get(QUIRKS).unwrap_or_default())?;
+        let auth_params =
+            parse_auth_params(&vars.get(AUTH_PARAMS).unwrap_or_default(), &allowed_params)?;
+        let tenants = parse_tenants(&vars.get(TENANTS).unwrap_or_default())?;
 
         Ok(OidcClient {
             issuer,
@@ -203,6 +222,76 @@ impl OidcClient {
             post_logout_redirect_uri: post_logout_url.to_string(),
             profile,
             quirks,
+            auth_params,
+            tenants,
         })
     }
+}
+
+/// [`AUTH_PARAMS`]: `name=value` pairs, URL-encoded, joined by `&`; no name edgeward sets
+/// itself, none the SPA may set too ([`ALLOWED_PARAMS`]: one place decides each), none twice.
+fn parse_auth_params(
+    spec: &str,
+    allowed_params: &[String],
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut params: Vec<(String, String)> = Vec::new();
+    for pair in spec.split('&').filter(|p| !p.trim().is_empty()) {
+        let Some((name, value)) = pair.split_once('=') else {
+            return Err(invalid(AUTH_PARAMS, format!("{pair:?} is not name=value")));
+        };
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let (name, value) = (decode(name.trim()), decode(value.trim()));
+        if name.is_empty() {
+            return Err(invalid(AUTH_PARAMS, format!("{pair:?} is not name=value")));
+        }
+        if RESERVED.contains(&name.as_str()) {
+            return Err(invalid(
+                AUTH_PARAMS,
+                format!("{name} is set by edgeward itself"),
+            ));
+        }
+        if allowed_params.contains(&name) {
+            return Err(invalid(
+                AUTH_PARAMS,
+                format!(
+                    "{name} is also in {ALLOWED_PARAMS}: the SPA may set it, so it cannot be fixed"
+                ),
+            ));
+        }
+        if params.iter().any(|(n, _)| *n == name) {
+            return Err(invalid(AUTH_PARAMS, format!("{name} is given twice")));
+        }
+        params.push((name, value));
+    }
+    Ok(params)
+}
+
+/// [`TENANTS`]: tenant ids (GUIDs) or domain names; not the aliases that stand for many
+/// tenants (`common`, `organizations`, `consumers`).
+fn parse_tenants(spec: &str) -> Result<Vec<String>, ConfigError> {
+    let mut tenants = Vec::new();
+    for t in spec.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let charset = t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if !charset {
+            return Err(invalid(
+                TENANTS,
+                format!("{t:?} is not a tenant id (letters, digits, '-' and '.' only)"),
+            ));
+        }
+        if ["common", "organizations", "consumers"].contains(&t.to_ascii_lowercase().as_str()) {
+            return Err(invalid(
+                TENANTS,
+                format!("{t:?} stands for many tenants: list the tenants themselves"),
+            ));
+        }
+        tenants.push(t.to_owned());
+    }
+    Ok(tenants)
 }
