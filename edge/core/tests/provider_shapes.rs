@@ -216,3 +216,34 @@ fn tenant_ids_are_validated_at_start() {
         assert!(err.contains("OIDC_TENANTS"), "{bad}: {err}");
     }
 }
+
+/// A provider that sends RFC 9207 `iss` without saying so in discovery (Glewlwyd): with
+/// `OIDC_REQUIRE_ISS=true` a callback without it is refused, as for one that says so.
+#[test]
+fn hostile_a_callback_without_iss_when_the_provider_is_known_to_send_it() {
+    let login = |edge: &Edge<FakePorts>| {
+        let res = login_with(
+            edge,
+            &Login {
+                iss: None,
+                ..Login::default()
+            },
+        );
+        if res.status() == 200 {
+            (200, "ok".into())
+        } else {
+            code(&res)
+        }
+    };
+    // The discovery of the fake IdP does not advertise iss: by default the callback passes.
+    assert_eq!(login(&plain_edge(&[])), (200, "ok".into()));
+    let strict = plain_edge(&[("OIDC_REQUIRE_ISS", "true")]);
+    assert_eq!(login(&strict), (400, "login_failed".into()));
+    // With iss, the strict worker signs in.
+    let res = login_with(&strict, &Login::default());
+    assert_eq!(res.status(), 200);
+    let err = config_result(&[("OIDC_REQUIRE_ISS", "yes")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("OIDC_REQUIRE_ISS"), "{err}");
+}

@@ -200,7 +200,9 @@ async fn finish_login(
                 "the authorization response names another issuer".into(),
             ))
         }
-        None if discovery.authorization_response_iss_parameter_supported => {
+        None if discovery.authorization_response_iss_parameter_supported
+            || edge.oidc().require_iss =>
+        {
             return Err(Error::LoginFailed(
                 "the authorization response has no iss, though the provider always sends it \
                  (RFC 9207)"

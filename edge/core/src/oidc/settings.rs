@@ -30,6 +30,10 @@ pub const AUTH_PARAMS: &str = "OIDC_AUTH_PARAMS";
 /// segment as `{tenantid}`, and each ID token's `iss` that template filled with its `tid`,
 /// which must be on this list.
 pub const TENANTS: &str = "OIDC_TENANTS";
+/// `true`: every authorization response must carry RFC 9207 `iss`, also from a provider whose
+/// discovery does not say it sends one (Glewlwyd sends it unadvertised); default `false`
+/// (required only when discovery says `authorization_response_iss_parameter_supported`).
+pub const REQUIRE_ISS: &str = "OIDC_REQUIRE_ISS";
 
 /// Parameters edgeward sets itself: neither the SPA nor [`AUTH_PARAMS`] may name them.
 const RESERVED: [&str; 9] = [
@@ -119,6 +123,8 @@ pub struct OidcClient {
     pub auth_params: Vec<(String, String)>,
     /// The tenants allowed at a multi-tenant provider ([`TENANTS`]); empty: single-tenant.
     pub tenants: Vec<String>,
+    /// Whether a callback must carry `iss` whatever discovery says ([`REQUIRE_ISS`]).
+    pub require_iss: bool,
 }
 
 impl OidcClient {
@@ -210,6 +216,7 @@ impl OidcClient {
         let auth_params =
             parse_auth_params(&vars.get(AUTH_PARAMS).unwrap_or_default(), &allowed_params)?;
         let tenants = parse_tenants(&vars.get(TENANTS).unwrap_or_default())?;
+        let require_iss = vars.flag(REQUIRE_ISS, false)?;
 
         Ok(OidcClient {
             issuer,
@@ -224,6 +231,7 @@ impl OidcClient {
             quirks,
             auth_params,
             tenants,
+            require_iss,
         })
     }
 }
