@@ -247,6 +247,7 @@ async fn phantom_token(
         // A minted token needs its client (RFC 9068); an IdP's JWT need not name it unless
         // the deployment lists clients.
         client_id_required: minting || proxy.tokens.client_ids.is_some(),
+        session_sub,
         now,
     };
     let fresh = match &proxy.mode {
@@ -257,15 +258,9 @@ async fn phantom_token(
                 .token
                 .check(&rules)
                 .map_err(Error::TokenRefused)?;
-            match (&introspection.token.sub, session_sub) {
-                (None, _) => introspection.token.sub = session_sub.map(str::to_owned),
-                // A token of another user in this session's cookie: never minted for either.
-                (Some(sub), Some(session)) if sub != session => {
-                    return Err(Error::TokenRefused(
-                        "the token's subject is not the session's user".into(),
-                    ))
-                }
-                _ => {}
+            // The rules refused another user's token; a `sub`-less answer is the session's.
+            if introspection.token.sub.is_none() {
+                introspection.token.sub = session_sub.map(str::to_owned);
             }
             key.mint(
                 &introspection,

@@ -185,6 +185,9 @@ pub struct TokenRules<'a> {
     pub audiences: &'a [String],
     /// Whether an answer without `client_id` is refused (when minting, or with an allow-list).
     pub client_id_required: bool,
+    /// The user of the session whose cookie held the token (`None` for a bearer client): a
+    /// `sub` in the answer must be this user, whatever the mode.
+    pub session_sub: Option<&'a str>,
     /// Now, seconds since the epoch.
     pub now: u64,
 }
@@ -269,6 +272,12 @@ impl TokenFacts {
                 return Err("the answer names no client (client_id)".into())
             }
             None => {}
+        }
+        // A token of another user in this session's cookie: never exchanged for either.
+        if let (Some(sub), Some(session)) = (&self.sub, rules.session_sub) {
+            if sub != session {
+                return Err("the token's subject is not the session's user".into());
+            }
         }
         Ok(())
     }
@@ -805,6 +814,7 @@ mod tests {
             own_client_id: "edgeward",
             audiences: &audiences,
             client_id_required: false,
+            session_sub: None,
             now,
         };
         let read =
