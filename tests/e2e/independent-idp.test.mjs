@@ -1,0 +1,90 @@
+// Chromium signs in through the worker at a provider nobody here wrote: django-oauth-toolkit
+// (PyPI, started by tests/support/idps.mjs), with the SPA's button and Django's own login form,
+// filled in like a person would. Then the SPA shows the session, an API call goes through the
+// proxy (DOT's token introspected, a worker token minted), and signing out takes the browser
+// through DOT's end-session endpoint (which ends DOT's session too) back to the signed-out SPA.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startWorker, startExampleApi, ORIGIN, API, artifactDir } from "../support/stack.mjs";
+import { startDot, IDPS_CLIENT_SECRET } from "../support/idps.mjs";
+import { Browser } from "../support/webdriver.mjs";
+
+let dot, worker, api, browser;
+before(async () => {
+  dot = await startDot({ origin: ORIGIN });
+  worker = await startWorker({
+    vars: {
+      OIDC_ISSUER: dot.issuer,
+      OIDC_CLIENT_SECRET: IDPS_CLIENT_SECRET,
+      // DOT's introspection answer names no token_type (README "Providers").
+      EDGEWARD_TOKEN_TYPES: "Bearer,none",
+      EDGEWARD_API_ROUTES: JSON.stringify([{ prefix: "/api/whoami/", upstream: `${API}/whoami/`, methods: ["GET"] }]),
+    },
+  });
+  api = await startExampleApi();
+  browser = await Browser.start();
+});
+after(async () => {
+  await browser?.stop();
+  await api?.stop();
+  await worker?.stop();
+  await dot?.stop();
+});
+
+const shot = (name) => browser.screenshot(join(artifactDir(), `e2e-dot-${name}.png`));
+
+test("Chromium: sign in at django-oauth-toolkit through the SPA, call an API, sign out through DOT", async () => {
+  await browser.goto(`${ORIGIN}/`);
+  await browser.clearCookies();
+  await browser.goto(`${ORIGIN}/`);
+  await browser.until(() => document.querySelector(".status.signed-out .sign-in"), 15_000, "the signed-out view");
+
+  await browser.click(".status .sign-in");
+  // Django's login form (django.contrib.auth's LoginView), on DOT's origin.
+  await browser.until(() => document.querySelector("#id_username"), 15_000, "DOT's login form");
+  const at = await browser.run(() => location.href);
+  assert.ok(at.startsWith(dot.issuer.replace(/\/o$/, "")), at);
+  await browser.type("#id_username", "demo");
+  await browser.type("#id_password", "demo");
+  await shot("1-login");
+  await browser.click("form [type=submit]");
+
+  await browser.until(() => document.querySelector(".status.signed-in"), 20_000, "the signed-in view");
+  const callback = await browser.run(() => performance.getEntriesByType("navigation")[0].name);
+  assert.match(callback, new RegExp(`iss=${encodeURIComponent(dot.issuer)}`), "DOT's RFC 9207 iss on the callback");
+  const state = await browser.run(async () => ({
+    session: await (await fetch("/auth/session")).json(),
+    api: await fetch("/api/whoami/").then(async (r) => ({ status: r.status, body: await r.json() })),
+    documentCookie: document.cookie,
+  }));
+  assert.equal(state.session.isLoggedIn, true);
+  assert.match(state.session.claims.sub, /^[0-9]+$/, "DOT's subject: the Django user's id");
+  assert.equal(state.session.claims.name, "Demo User");
+  assert.equal(state.api.status, 200, JSON.stringify(state.api.body));
+  assert.equal(state.api.body.sub, state.session.claims.sub, "the API sees the session's user");
+  // DOT shares the host name (cookies ignore ports), so its CSRF cookie is visible; ours never.
+  assert.doesNotMatch(state.documentCookie, /edgeward/, "no edgeward cookie visible to the page");
+  await shot("2-signed-in");
+
+  // Sign out: the SPA follows the logoutUrl to DOT's end-session endpoint, which sends the
+  // browser back to the app (OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT is off in the test setup).
+  // A mark on this document tells the page the browser came back to from the one it left.
+  await browser.run(() => {
+    window.beforeSignOut = true;
+  });
+  await browser.click(".sign-out");
+  await browser.until(
+    () => !window.beforeSignOut && document.readyState === "complete" && document.querySelector(".status.signed-out"),
+    20_000,
+    "the signed-out SPA, loaded anew after DOT's end-session endpoint",
+  );
+  assert.equal(await browser.run(() => location.pathname), "/");
+  const after = await browser.run(async () => (await fetch("/auth/session")).json());
+  assert.equal(after.isLoggedIn, false);
+  await shot("3-signed-out");
+
+  // DOT's own session ended too: signing in again asks for the password.
+  await browser.click(".status .sign-in");
+  await browser.until(() => document.querySelector("#id_username"), 15_000, "DOT's login form again");
+});
