@@ -554,6 +554,14 @@ fn the_refresh_coordinator_grants_at_the_sessions_provider() {
         futures_executor::block_on(coordinated_refresh(edge.clone(), &flights, "rt-a".into()));
     assert_eq!(res.status(), 200);
     assert_eq!(edge.ports().calls_to(&format!("{A}/token")), 1);
+    // A token of the default provider that holds a line feed (no RFC 6749 token does) cannot
+    // pass for another provider's: it goes to the default provider whole.
+    let body = edgeward_core::sessions::coordinator_body(None, "b\nrt-b");
+    let res = futures_executor::block_on(coordinated_refresh(edge.clone(), &flights, body));
+    assert_eq!(res.status(), 200);
+    assert_eq!(edge.ports().calls_to(&format!("{B}/token")), 1);
+    assert_eq!(edge.ports().calls_to(&format!("{A}/token")), 2);
+    assert!(edge.ports().bodies_to(&format!("{A}/token"))[1].contains("refresh_token=b%0Art-b"));
     // A provider that is not configured: refused, nobody asked.
     let sent = edge.ports().sent.borrow().len();
     let body = edgeward_core::sessions::coordinator_body(Some("c"), "rt");

@@ -69,32 +69,20 @@ pub fn secret_variable(name: &str, id: &str) -> String {
 pub struct Providers(Vec<OidcClient>);
 
 impl Providers {
-    /// A list of the given clients (tests; the first is the default). `None` when empty or
-    /// when two share an id.
-    pub fn new(clients: Vec<OidcClient>) -> Option<Self> {
-        let unique = clients
-            .iter()
-            .enumerate()
-            .all(|(i, c)| clients[..i].iter().all(|o| o.id != c.id));
-        (!clients.is_empty() && unique).then_some(Self(clients))
-    }
-
     /// Reads [`PROVIDERS`], or the `OIDC_*` variables when it is unset.
     pub fn from_vars(vars: &Vars<'_>, profile: Profile, origin: &str) -> Result<Self, ConfigError> {
         let Some(json) = vars.get(PROVIDERS) else {
             return Ok(Self(vec![OidcClient::from_vars(vars, profile, origin)?]));
         };
-        for plain in [
-            oidc_vars::ISSUER,
-            oidc_vars::CLIENT_ID,
-            oidc_vars::CLIENT_SECRET,
-        ] {
+        // A single-provider variable left beside the list would be silently unused.
+        let plain_variables = MEMBERS.iter().map(|(_, variable, _)| *variable);
+        for plain in plain_variables.chain(SECRETS) {
             if vars.get(plain).is_some() {
                 return Err(invalid(
                     plain,
                     format!(
                         "must not be set with {PROVIDERS} (each provider's settings are in its \
-                         entry, its secret in {plain}_<ID>)"
+                         entry, its secrets in variables named <NAME>_<ID>)"
                     ),
                 ));
             }
@@ -397,6 +385,18 @@ mod tests {
                     ("OIDC_ISSUER", "https://b.example"),
                 ],
                 "OIDC_ISSUER",
+                "must not be set with EDGEWARD_PROVIDERS",
+            ),
+            (
+                one(r#"{"id":"a","issuer":"https://a.example","clientId":"x"}"#),
+                &[("OIDC_CLIENT_SECRET_A", "s"), ("OIDC_SCOPES", "openid")],
+                "OIDC_SCOPES",
+                "must not be set with EDGEWARD_PROVIDERS",
+            ),
+            (
+                one(r#"{"id":"a","issuer":"https://a.example","clientId":"x"}"#),
+                &[("OIDC_CLIENT_SECRET_A", "s"), ("OIDC_CLIENT_SECRET", "s")],
+                "OIDC_CLIENT_SECRET",
                 "must not be set with EDGEWARD_PROVIDERS",
             ),
         ];

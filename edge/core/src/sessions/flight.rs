@@ -212,12 +212,15 @@ impl RefreshFlights {
     }
 }
 
-/// What the worker sends its refresh coordinator: the refresh token, after the session's
-/// provider id and a line feed when it is not the default provider's (a refresh token never
-/// holds a line feed: RFC 6749 §A.17; a provider id never does either).
+/// What the worker sends its refresh coordinator: the session's provider id (empty for the
+/// default provider), a line feed, and the refresh token — or, for the default provider and a
+/// token without a line feed (every token RFC 6749 §A.17 allows), the token alone, as before
+/// there were several providers. A provider id never holds a line feed, so the first one ends
+/// it, whatever the token holds.
 pub fn coordinator_body(provider: Option<&str>, refresh_token: &str) -> String {
     match provider {
-        None => refresh_token.to_owned(),
+        None if !refresh_token.contains('\n') => refresh_token.to_owned(),
+        None => format!("\n{refresh_token}"),
         Some(id) => format!("{id}\n{refresh_token}"),
     }
 }
@@ -232,6 +235,7 @@ pub async fn coordinated_refresh<C: Context + 'static>(
     body: String,
 ) -> Response {
     let (provider, refresh_token) = match body.split_once('\n') {
+        Some(("", token)) => (None, token.to_owned()),
         Some((id, token)) => (Some(id.to_owned()), token.to_owned()),
         None => (None, body),
     };
