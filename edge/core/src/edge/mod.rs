@@ -78,11 +78,6 @@ impl<P: Platform> Edge<P> {
         &self.config
     }
 
-    /// What this isolate caches about the default (first) identity provider.
-    pub fn idp(&self) -> &oidc::IdpCache {
-        &self.idps[0]
-    }
-
     /// This isolate's minted phantom tokens.
     pub fn phantom_cache(&self) -> &proxy::phantom::PhantomCache {
         &self.phantom
