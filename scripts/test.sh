@@ -6,7 +6,8 @@
 #   3. the SPA's wasm tests in headless Chromium (wasm-bindgen-test)
 #   4. release build of SPA and worker, and a deployability check (wrangler deploy --dry-run)
 #   5. integration tests against wrangler dev (workerd), the local IdP and Chromium, and against
-#      two independent providers (django-oauth-toolkit, Glewlwyd: independent-idps.test.mjs)
+#      two independent providers (django-oauth-toolkit, Glewlwyd: independent-idps.test.mjs;
+#      both on one worker: multi-provider.test.mjs)
 #   6. end-to-end tests: Chromium driven through chromedriver (WebDriver)
 # Exits non-zero on any failure; the last line sums up the tests that ran.
 set -uo pipefail

@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use edgeward_shared::api::{
     LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, LogoutResponse,
-    SessionResponse,
+    ProviderInfo, ProvidersResponse, SessionResponse,
 };
 use edgeward_shared::{names, paths, ErrorBody, ErrorCode};
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
@@ -277,6 +277,32 @@ impl Client {
             ..Default::default()
         };
         self.post_json(paths::LOGIN_START, &request).await
+    }
+
+    /// `POST /auth/login/start` at identity provider `provider` (an id of
+    /// [`Client::providers`]; `None`: the worker's default).
+    pub async fn login_start_with(
+        &self,
+        return_to: &str,
+        provider: Option<&str>,
+    ) -> Result<LoginStartResponse, ApiError> {
+        let request = LoginStartRequest {
+            return_to: Some(return_to.to_owned()),
+            provider: provider.map(str::to_owned),
+            ..Default::default()
+        };
+        self.post_json(paths::LOGIN_START, &request).await
+    }
+
+    /// `GET /auth/providers`: the identity providers to offer on the sign-in page.
+    pub async fn providers(&self) -> Result<Vec<ProviderInfo>, ApiError> {
+        let response = self.exchange(&ApiRequest::get(paths::PROVIDERS)).await?;
+        if !response.ok() {
+            return Err(response.error());
+        }
+        serde_json::from_str::<ProvidersResponse>(&response.body)
+            .map(|r| r.providers)
+            .map_err(|e| ApiError::Network(format!("unexpected providers answer: {e}")))
     }
 
     /// `POST /auth/login/end` with the callback page's URL; remembers the new CSRF value.

@@ -18,7 +18,7 @@ pub mod views;
 
 use std::rc::Rc;
 
-use edgeward_shared::api::{SessionResponse, UserClaims};
+use edgeward_shared::api::{ProviderInfo, SessionResponse, UserClaims};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes, A};
@@ -118,6 +118,11 @@ impl Session {
     }
 }
 
+/// The identity providers the worker offers (`GET /auth/providers`), shared through context:
+/// empty until it answers (and if it cannot), when the sign-in page shows one plain button.
+#[derive(Debug, Clone, Copy)]
+pub struct Providers(pub RwSignal<Vec<ProviderInfo>>);
+
 /// Seconds since the epoch, from the browser's clock.
 pub fn now_secs() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
@@ -131,6 +136,13 @@ pub fn App() -> impl IntoView {
     };
     provide_context(session);
     session.reload();
+    let providers = Providers(RwSignal::new(Vec::new()));
+    provide_context(providers);
+    spawn_local(async move {
+        if let Ok(list) = client().providers().await {
+            providers.0.set(list);
+        }
+    });
     client().on_session_ended(move || {
         session.state.set(SessionState::Ended);
         tabs::announce(tabs::Event::SignedOut);

@@ -8,7 +8,9 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
-use crate::views::{signed_in_or, ProfileView, SessionStatus, SignInButton, SignOutButton};
+use crate::views::{
+    signed_in_or, ProfileView, SessionStatus, SignInButton, SignInChoices, SignOutButton,
+};
 use crate::{client, now_secs, tabs, Session, SessionState};
 
 /// The header's right side: who is signed in, and the button that fits.
@@ -42,7 +44,7 @@ pub fn SessionBanner() -> impl IntoView {
             view! {
                 <div class="banner" role="alert">
                     <span>"Your session ended. Sign in again to continue."</span>
-                    <SignInButton label="Sign in again" />
+                    <SignInChoices label="Sign in again" />
                 </div>
             }
         })
@@ -106,7 +108,7 @@ pub fn Callback() -> impl IntoView {
                     <div class="status failed" role="alert">
                         <h1>"Sign-in did not finish"</h1>
                         <p class="hint">{message}</p>
-                        <SignInButton label="Sign in again" />
+                        <SignInChoices label="Sign in again" />
                     </div>
                 }.into_any(),
             }}

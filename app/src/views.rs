@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::{client, tabs, Session, SessionState, User};
+use crate::{client, tabs, Providers, Session, SessionState, User};
 
 /// "3 h 04 min 05 s", "4 min 05 s", "5 s"; "ended" when `secs` is 0.
 pub fn format_remaining(secs: u64) -> String {
@@ -43,15 +43,22 @@ pub fn SignInButton(
     /// The button's text.
     #[prop(into, default = "Sign in".to_string())]
     label: String,
+    /// The identity provider's id (`None`: the worker's default).
+    #[prop(optional, into)]
+    provider: Option<String>,
 ) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let start = move |_| {
         let return_to = return_to.clone().unwrap_or_else(current_page);
+        let provider = provider.clone();
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match client().login_start(&return_to).await {
+            match client()
+                .login_start_with(&return_to, provider.as_deref())
+                .await
+            {
                 Ok(start) => {
                     if window()
                         .location()
@@ -74,6 +81,36 @@ pub fn SignInButton(
             {move || if busy.get() { "Opening sign-in…".to_string() } else { label.clone() }}
         </button>
         {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+    }
+}
+
+/// One sign-in button per identity provider the worker offers ([`Providers`] in context),
+/// labelled `label` and the provider's name; with one provider (or before the list is known)
+/// one plain button, as with a single provider.
+#[component]
+pub fn SignInChoices(
+    /// The text before the provider's name, or the whole text of the single button.
+    #[prop(into, default = "Sign in".to_string())]
+    label: String,
+) -> impl IntoView {
+    let providers = use_context::<Providers>();
+    move || {
+        let list = providers.map(|p| p.0.get()).unwrap_or_default();
+        if list.len() < 2 {
+            return view! { <SignInButton label=label.clone() /> }.into_any();
+        }
+        list.into_iter()
+            .map(|p| {
+                let text = format!("{label} with {}", p.name);
+                let id = p.id.clone();
+                view! {
+                    <div class="provider" data-provider=p.id>
+                        <SignInButton label=text provider=id />
+                    </div>
+                }
+            })
+            .collect_view()
+            .into_any()
     }
 }
 
@@ -126,7 +163,7 @@ pub fn SessionStatus(state: SessionState) -> impl IntoView {
             <div class="status signed-out" role="status">
                 <p class="headline">"Signed out"</p>
                 <p class="hint">"Sign in with your identity provider. The browser never holds a token: edgeward keeps them in encrypted, HttpOnly cookies."</p>
-                <SignInButton />
+                <SignInChoices />
             </div>
         }
         .into_any(),
@@ -134,7 +171,7 @@ pub fn SessionStatus(state: SessionState) -> impl IntoView {
             <div class="status ended" role="alert">
                 <p class="headline">"Your session ended"</p>
                 <p class="hint">"It expired or was ended elsewhere. Sign in again to continue."</p>
-                <SignInButton label="Sign in again" />
+                <SignInChoices label="Sign in again" />
             </div>
         }
         .into_any(),

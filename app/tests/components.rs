@@ -52,6 +52,7 @@ fn ada() -> SessionResponse {
         access_token_expires_at: Some(1_700_000_300),
         csrf: Some("c".into()),
         session_expires_at: Some(1_700_003_725),
+        provider: None,
     }
 }
 
@@ -60,6 +61,37 @@ fn signed_out_offers_sign_in() {
     let el = render(SessionState::from_response(&SessionResponse::signed_out()));
     assert!(text(&el).contains("Signed out"), "{}", text(&el));
     assert!(el.query_selector(".status.signed-out").unwrap().is_some());
+    assert_eq!(buttons(&el), ["Sign in"]);
+}
+
+#[wasm_bindgen_test]
+fn several_providers_get_one_button_each() {
+    use edgeward_app::Providers;
+    use edgeward_shared::api::ProviderInfo;
+    let info = |id: &str, name: &str| ProviderInfo {
+        id: id.into(),
+        name: name.into(),
+    };
+    let el = mount(move || {
+        provide_context(Providers(RwSignal::new(vec![
+            info("staff", "Staff"),
+            info("customers", "Customers"),
+        ])));
+        view! { <SessionStatus state=SessionState::SignedOut /> }
+    });
+    assert_eq!(
+        buttons(&el),
+        ["Sign in with Staff", "Sign in with Customers"]
+    );
+    assert!(el
+        .query_selector("[data-provider=customers] button")
+        .unwrap()
+        .is_some());
+    // One provider: the page looks as it did.
+    let el = mount(move || {
+        provide_context(Providers(RwSignal::new(vec![info("default", "idp")])));
+        view! { <SessionStatus state=SessionState::SignedOut /> }
+    });
     assert_eq!(buttons(&el), ["Sign in"]);
 }
 

@@ -22,6 +22,9 @@ pub struct SessionResponse {
     /// When the session ends (a new login is needed then), in seconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_expires_at: Option<u64>,
+    /// The id of the identity provider the user signed in with (one of `GET /auth/providers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 impl SessionResponse {
@@ -61,6 +64,27 @@ pub struct LoginStartRequest {
     /// (e.g. `prompt`, `login_hint`, `acr_values`) are accepted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra_params: BTreeMap<String, String>,
+    /// The identity provider to sign in with, by id (one of `GET /auth/providers`); the first
+    /// configured one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+}
+
+/// `GET /auth/providers` answer: the identity providers the sign-in page offers, the default
+/// first. Ids and names only.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProvidersResponse {
+    /// The providers.
+    pub providers: Vec<ProviderInfo>,
+}
+
+/// One identity provider as the sign-in page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderInfo {
+    /// What `provider` in `POST /auth/login/start` names it by.
+    pub id: String,
+    /// Its name, from the configuration.
+    pub name: String,
 }
 
 /// `POST /auth/login/start` answer.
@@ -135,6 +159,7 @@ mod tests {
             access_token_expires_at: Some(10),
             csrf: Some("c".into()),
             session_expires_at: Some(20),
+            provider: None,
         };
         let v: serde_json::Value = serde_json::to_value(&s).unwrap();
         assert_eq!(v["accessTokenExpiresAt"], 10);

@@ -33,6 +33,8 @@ pub enum ErrorCode {
     CsrfRejected,
     /// A state-changing request came from an origin not on the allow-list.
     OriginRejected,
+    /// The API route does not serve sessions of the identity provider this one is from.
+    ProviderNotAllowed,
     /// The identity provider could not be reached, timed out, or answered nonsense.
     IdpUnavailable,
     /// The upstream API could not be reached.
@@ -61,7 +63,9 @@ impl ErrorCode {
             | ErrorCode::LoginFailed
             | ErrorCode::LogoutTokenInvalid => 400,
             ErrorCode::Unauthorized | ErrorCode::SessionExpired => 401,
-            ErrorCode::CsrfRejected | ErrorCode::OriginRejected => 403,
+            ErrorCode::CsrfRejected | ErrorCode::OriginRejected | ErrorCode::ProviderNotAllowed => {
+                403
+            }
             ErrorCode::RouteNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,
@@ -118,6 +122,7 @@ mod tests {
             ("session_expired", 401),
             ("csrf_rejected", 403),
             ("origin_rejected", 403),
+            ("provider_not_allowed", 403),
             ("route_not_found", 404),
             ("method_not_allowed", 405),
             ("payload_too_large", 413),

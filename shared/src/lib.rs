@@ -20,6 +20,8 @@ pub mod paths {
     pub const API_PREFIX: &str = "/api/";
     /// `GET`: the current session, see [`crate::api::SessionResponse`].
     pub const SESSION: &str = "/auth/session";
+    /// `GET`: the identity providers to sign in with, see [`crate::api::ProvidersResponse`].
+    pub const PROVIDERS: &str = "/auth/providers";
     /// `POST`: begin a login, see [`crate::api::LoginStartRequest`].
     pub const LOGIN_START: &str = "/auth/login/start";
     /// `POST`: finish a login from the callback page's URL, see [`crate::api::LoginEndRequest`].

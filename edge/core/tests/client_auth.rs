@@ -33,7 +33,7 @@ fn secret_post_puts_the_credentials_in_the_form_and_basic_keeps_them_out() {
         ports.route(&format!("{ISSUER}/token"), 200, r#"{"access_token":"at"}"#);
         let grant = [("grant_type", "refresh_token"), ("refresh_token", "rt")];
         let tokens = futures_executor::block_on(token_request(
-            &config(auth).oidc,
+            config(auth).oidc(),
             &ports,
             &discovery(),
             &grant,

@@ -10,7 +10,7 @@ fn run(
     ports: &FakePorts,
 ) -> Result<edgeward_core::proxy::phantom::Introspection, edgeward_core::Error> {
     futures_executor::block_on(introspect(
-        &config().oidc,
+        config().oidc(),
         ports,
         &format!("{ISSUER}/token/introspection"),
         "opaque-at",

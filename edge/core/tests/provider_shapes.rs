@@ -247,3 +247,44 @@ fn hostile_a_callback_without_iss_when_the_provider_is_known_to_send_it() {
         .to_string();
     assert!(err.contains("OIDC_REQUIRE_ISS"), "{err}");
 }
+
+/// The same settings as members of an `EDGEWARD_PROVIDERS` entry.
+#[test]
+fn the_settings_as_members_of_a_provider_entry() {
+    let providers = json!([{
+        "id": "entra", "name": "Entra", "issuer": format!("{ISSUER}/organizations/v2.0"),
+        "clientId": "edgeward", "tenants": [T1], "authParams": "domain_hint=contoso.example",
+        "requireIss": true,
+    }])
+    .to_string();
+    let config = config_with(&[
+        ("OIDC_ISSUER", ""),
+        ("OIDC_CLIENT_ID", ""),
+        ("OIDC_CLIENT_SECRET", ""),
+        ("EDGEWARD_PROVIDERS", &providers),
+        ("OIDC_CLIENT_SECRET_ENTRA", "secret"),
+    ]);
+    let client = config.providers.first();
+    assert_eq!(client.tenants, [T1]);
+    assert_eq!(
+        client.auth_params,
+        [("domain_hint".to_owned(), "contoso.example".to_owned())]
+    );
+    assert!(client.require_iss);
+    let bad =
+        json!([{"id": "entra", "issuer": ISSUER, "clientId": "edgeward", "tenants": ["common"]}])
+            .to_string();
+    let err = config_result(&[
+        ("OIDC_ISSUER", ""),
+        ("OIDC_CLIENT_ID", ""),
+        ("OIDC_CLIENT_SECRET", ""),
+        ("EDGEWARD_PROVIDERS", &bad),
+        ("OIDC_CLIENT_SECRET_ENTRA", "secret"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("entra") && err.contains("many tenants"),
+        "{err}"
+    );
+}

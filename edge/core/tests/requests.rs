@@ -73,7 +73,7 @@ fn a_body_over_the_limit_is_413() {
         );
     }
     // At the limit, the back-channel endpoint reads the form and goes on to check the token
-    // (the fake IdP has no JWKS: 502).
+    // (which names no issuer: refused before any provider is asked).
     let at = format!("logout_token={}", "a".repeat(LIMIT - "logout_token=".len()));
     assert_eq!(at.len(), LIMIT);
     let edge = edge(with_registry());
@@ -81,8 +81,8 @@ fn a_body_over_the_limit_is_413() {
         &edge,
         request("POST", "/auth/backchannel-logout", &[form], &at),
     );
-    assert_eq!(json(&res)["code"], "idp_unavailable");
-    assert!(!edge.ports().sent.borrow().is_empty());
+    assert_eq!(json(&res)["code"], "logout_token_invalid");
+    assert!(edge.ports().sent.borrow().is_empty());
 }
 
 /// A `text/plain` POST from an allowed origin is a "simple" request: a `<form

@@ -8,10 +8,11 @@ use crate::platform::crypto::constant_time_eq;
 use crate::platform::ports::{Clock, SessionRegistry};
 use crate::platform::{respond, Error, Request, Response};
 use crate::sessions::{
-    self, ask, require_registry, revoke_all, shard_of, RegistryAnswer, RegistryRequest,
+    self, ask, require_registry, revoke_all, scoped, shard_of, RegistryAnswer, RegistryRequest,
 };
 
-/// `GET|DELETE /auth/admin/sessions?sub=<user>[&session=<handle>]`, with
+/// `GET|DELETE /auth/admin/sessions?sub=<user>[&session=<handle>][&provider=<id>]` (the user
+/// of that provider; default the first), with
 /// `Authorization: Bearer <EDGEWARD_ADMIN_TOKEN>`: lists a user's server-side sessions (handles,
 /// times, user agent; never a token or a session id), revokes one (`session=`), or ends all of
 /// them (server-side ones deleted, stateless ones denied from now on). Refresh tokens of the
@@ -38,7 +39,15 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
             .map(|(_, v)| v.into_owned())
             .filter(|v| !v.is_empty())
     };
-    let sub = param("sub").ok_or_else(|| Error::InvalidRequest("sub= is required".into()))?;
+    let raw_sub = param("sub").ok_or_else(|| Error::InvalidRequest("sub= is required".into()))?;
+    let provider = match param("provider") {
+        None => edge.default_provider(),
+        Some(id) => edge.provider(&id),
+    }
+    .ok_or_else(|| Error::InvalidRequest("provider= is not one of this worker's".into()))?;
+    // What the registry knows the user by (`sessions::scoped`); the answer names the user as
+    // asked.
+    let sub = scoped(provider.session_tag().as_deref(), &raw_sub);
     let request = match (req.method().as_str(), param("session")) {
         ("GET", _) => RegistryRequest::ListSessions { sub: sub.clone() },
         ("DELETE", Some(handle)) => RegistryRequest::DeleteSession { handle },
@@ -62,10 +71,10 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
     Ok(match answer {
         RegistryAnswer::Sessions(sessions) => respond::json(
             200,
-            &serde_json::json!({ "sub": sub, "sessions": sessions }),
+            &serde_json::json!({ "sub": raw_sub, "sessions": sessions }),
         ),
         RegistryAnswer::Deleted { count, revoke } => {
-            revoke_all(edge, &revoke).await;
+            revoke_all(edge, provider, &revoke).await;
             respond::json(200, &serde_json::json!({ "revoked": count }))
         }
         _ => return Err(Error::Internal("unexpected answer from the session store")),
@@ -76,6 +85,11 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
 /// token ends the sessions it names. Server to server: no Origin or CSRF rules, the token's
 /// signature is the authentication. Refused tokens are 400 `logout_token_invalid` and change
 /// nothing. Off (404) without a session registry.
+///
+/// With several providers, the token's claimed `iss` picks the provider (or the providers
+/// sharing that issuer, tried in order) whose keys, issuer and client id it must pass; what it
+/// ends is recorded for that provider only ([`sessions::scoped`]), so it never names another
+/// provider's user or session.
 pub(crate) async fn backchannel_logout(
     edge: &impl Context,
     req: &Request,
@@ -89,31 +103,76 @@ pub(crate) async fn backchannel_logout(
         .map(|(_, value)| value.into_owned())
         .ok_or_else(|| Error::InvalidRequest("the form has no logout_token".into()))?;
     let now = ports.now();
-    let discovery = edge.idp().discovery(edge.oidc(), ports).await?;
-    let check = |jwks| {
-        logout::validate(
-            &token,
-            jwks,
-            &edge.oidc().issuer,
-            &edge.oidc().client_id,
-            now,
-            ports,
-        )
-    };
-    let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
-    let order = match check(&jwks).await {
-        Err(LogoutTokenError::UnknownKey) if !fetched => {
-            let (jwks, _) = edge.idp().jwks(&discovery, ports, true).await?;
-            check(&jwks).await
-        }
-        other => other,
-    }
-    .map_err(|e| {
-        Error::LogoutTokenInvalid(match e {
-            LogoutTokenError::UnknownKey => "its key is not in the provider's JWKS".into(),
-            LogoutTokenError::Invalid(why) => why,
+    let claimed = logout::claimed_issuer(&token);
+    let candidates: Vec<usize> = (0..edge.providers().all().len())
+        .filter(|&i| {
+            edge.providers()
+                .all()
+                .get(i)
+                .is_some_and(|c| Some(&c.issuer) == claimed.as_ref())
         })
-    })?;
+        .collect();
+    if candidates.is_empty() {
+        return Err(Error::LogoutTokenInvalid(
+            "it comes from an issuer that is not one of this worker's providers".into(),
+        ));
+    }
+    let mut refusal = None;
+    let mut accepted = None;
+    for provider in candidates.into_iter().filter_map(|i| edge.provider_at(i)) {
+        let discovery = provider.discovery(ports).await?;
+        let check = |jwks| {
+            logout::validate(
+                &token,
+                jwks,
+                &provider.client.issuer,
+                &provider.client.client_id,
+                now,
+                ports,
+            )
+        };
+        let (jwks, fetched) = provider.jwks(&discovery, ports, false).await?;
+        let checked = match check(&jwks).await {
+            Err(LogoutTokenError::UnknownKey) if !fetched => {
+                let (jwks, _) = provider.jwks(&discovery, ports, true).await?;
+                check(&jwks).await
+            }
+            other => other,
+        };
+        match checked {
+            Ok(order) => {
+                accepted = Some((provider, order));
+                break;
+            }
+            Err(e) => refusal = Some(e),
+        }
+    }
+    let Some((provider, mut order)) = accepted else {
+        return Err(Error::LogoutTokenInvalid(match refusal {
+            Some(LogoutTokenError::UnknownKey) => "its key is not in the provider's JWKS".into(),
+            Some(LogoutTokenError::Invalid(why)) => why,
+            None => "no provider could check it".into(),
+        }));
+    };
+    // What the registry knows this provider's users, IdP sessions and token ids by. The
+    // default provider's values are used as they are: one holding a control character could
+    // spell another provider's scoped value, and is refused.
+    let tag = provider.session_tag();
+    let spelled = [order.sub.as_deref(), order.sid.as_deref(), Some(&order.jti)];
+    if tag.is_none()
+        && spelled
+            .iter()
+            .flatten()
+            .any(|v| v.chars().any(char::is_control))
+    {
+        return Err(Error::LogoutTokenInvalid(
+            "its sub, sid or jti holds a control character".into(),
+        ));
+    }
+    let scope = |v: &String| scoped(tag.as_deref(), v);
+    order.sub = order.sub.as_ref().map(scope);
+    order.sid = order.sid.as_ref().map(scope);
+    order.jti = scope(&order.jti);
     // The user's shard keeps everything of theirs; a token naming only an IdP session reaches
     // every shard (logout tokens are rare; session checks, which read one shard, are not).
     let shards: Vec<String> = match &order.sub {
@@ -150,7 +209,7 @@ pub(crate) async fn backchannel_logout(
         ));
     }
     edge.ended_sessions().forget_live();
-    revoke_all(edge, &revoke).await;
+    revoke_all(edge, provider, &revoke).await;
     let mut response = Response::new(Vec::new());
     response.headers_mut().insert(
         http::header::CACHE_CONTROL,

@@ -1,9 +1,12 @@
-//! Signing in: `POST /auth/login/start` (a PKCE authorization request and a sealed login
-//! cookie) and `POST /auth/login/end` (the callback: state, `iss`, the code exchange, the ID
-//! token, and the new session in cookies or in the store).
+//! Signing in: `GET /auth/providers` (which identity providers the sign-in page offers),
+//! `POST /auth/login/start` (a PKCE authorization request to the chosen provider and a sealed
+//! login cookie that records it) and `POST /auth/login/end` (the callback, judged for that
+//! provider only: state, `iss`, the code exchange, the ID token, and the new session in cookies
+//! or in the store).
 
 use edgeward_shared::api::{
-    LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, UserClaims,
+    LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, ProviderInfo,
+    ProvidersResponse, UserClaims,
 };
 use edgeward_shared::names;
 use http::header::SET_COOKIE;
@@ -12,15 +15,15 @@ use url::Url;
 
 use super::{grant, internal_random, Context, DEFAULT_ACCESS_TTL, LOGIN_TTL};
 use crate::cookie::session::{self, AccessToken, Binding, Write};
-use crate::oidc;
 use crate::oidc::idtoken::{self, IdTokenClaims, IdTokenError};
+use crate::oidc::{self, Provider};
 use crate::platform::crypto::{constant_time_eq, random_token};
 use crate::platform::ports::Clock;
 use crate::platform::{cookies, respond, Error, Request, Response};
 use crate::request::guard;
 use crate::sessions::server::{self, SessionRecord, SidCookie};
 use crate::sessions::{
-    ask, load_session, require_registry, shard_of, RegistryRequest, SessionMode,
+    ask, load_session, registry_ids, require_registry, shard_of, RegistryRequest, SessionMode,
 };
 
 /// What the login cookie holds between `login/start` and `login/end`.
@@ -33,6 +36,46 @@ pub(crate) struct LoginState {
     /// The `acr_values` the SPA asked for, if any: the ID token's `acr` must be one of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr_values: Option<String>,
+    /// The id of the provider the login was sent to (`None` in login cookies sealed before
+    /// there were several: the first provider). Only that provider's answer finishes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+}
+
+/// `GET /auth/providers`: the configured providers' ids and names, the default first (the
+/// sign-in page shows one button each). Public: nothing in it is a secret or a URL.
+pub(crate) fn providers(edge: &impl Context) -> Response {
+    let providers = edge
+        .providers()
+        .all()
+        .iter()
+        .map(|c| ProviderInfo {
+            id: c.id.clone(),
+            name: c.name.clone(),
+        })
+        .collect();
+    let mut response = respond::json(200, &ProvidersResponse { providers });
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
+/// The provider `POST /auth/login/start` names (the first when it names none): an id that is
+/// not configured is 400 `invalid_request`.
+fn chosen_provider<'a, C: Context>(edge: &'a C, id: Option<&str>) -> Result<Provider<'a>, Error> {
+    match id {
+        None => edge
+            .default_provider()
+            .ok_or(Error::Internal("no identity provider is configured")),
+        Some(id) => edge.provider(id).ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "provider {:?} is not one of this worker's (see GET /auth/providers)",
+                id.chars().take(40).collect::<String>()
+            ))
+        }),
+    }
 }
 
 /// `POST /auth/login/start`: a PKCE authorization request and a sealed login cookie.
@@ -48,18 +91,19 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
         Some(r) => guard::validate_return_to(r, edge.origin())?,
         None => "/".to_owned(),
     };
+    let provider = chosen_provider(edge, body.provider.as_deref())?;
     if let Some(name) = body
         .extra_params
         .keys()
-        .find(|k| !edge.oidc().allowed_params.contains(k))
+        .find(|k| !provider.client.allowed_params.contains(k))
     {
         return Err(Error::InvalidRequest(format!(
             "extra parameter {name:?} is not allowed (allowed: {})",
-            edge.oidc().allowed_params.join(", ")
+            provider.client.allowed_params.join(", ")
         )));
     }
 
-    let discovery = edge.idp().discovery(edge.oidc(), edge.ports()).await?;
+    let discovery = provider.discovery(edge.ports()).await?;
     let random = edge.ports();
     let login = LoginState {
         state: random_token(random, 32).map_err(internal_random)?,
@@ -71,20 +115,21 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
             .get("acr_values")
             .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|v| !v.is_empty()),
+        provider: Some(provider.client.id.clone()),
     };
 
     let mut url = Url::parse(&discovery.authorization_endpoint)
         .map_err(|_| Error::IdpUnavailable("the authorization endpoint is not a URL".into()))?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", &edge.oidc().client_id)
-        .append_pair("redirect_uri", &edge.oidc().redirect_uri)
-        .append_pair("scope", &edge.oidc().scopes)
+        .append_pair("client_id", &provider.client.client_id)
+        .append_pair("redirect_uri", &provider.client.redirect_uri)
+        .append_pair("scope", &provider.client.scopes)
         .append_pair("state", &login.state)
         .append_pair("nonce", &login.nonce)
         .append_pair("code_challenge", &oidc::pkce_challenge(&login.verifier))
         .append_pair("code_challenge_method", "S256");
-    for (name, value) in &edge.oidc().auth_params {
+    for (name, value) in &provider.client.auth_params {
         url.query_pairs_mut().append_pair(name, value);
     }
     for (name, value) in &body.extra_params {
@@ -191,17 +236,25 @@ async fn finish_login(
             "state does not match this browser's login".into(),
         ));
     }
-    // RFC 9207 (mix-up defence): when the provider names itself it must be ours, exactly; a
-    // provider that says it always does must have done so.
-    let discovery = edge.idp().discovery(edge.oidc(), ports).await?;
+    // The provider the login was sent to, and no other, finishes it.
+    let provider = match login.provider.as_deref() {
+        None => edge.default_provider(),
+        Some(id) => edge.provider(id),
+    }
+    .ok_or_else(|| {
+        Error::InvalidState("the login was started with a provider that is not configured".into())
+    })?;
+    // RFC 9207 (mix-up defence, RFC 9700 §4.4): when the provider names itself it must be the
+    // one the login went to, exactly; a provider that says it always does must have done so.
+    let discovery = provider.discovery(ports).await?;
     match iss {
-        Some(iss) if iss != edge.oidc().issuer => {
+        Some(iss) if iss != provider.client.issuer => {
             return Err(Error::LoginFailed(
                 "the authorization response names another issuer".into(),
             ))
         }
         None if discovery.authorization_response_iss_parameter_supported
-            || edge.oidc().require_iss =>
+            || provider.client.require_iss =>
         {
             return Err(Error::LoginFailed(
                 "the authorization response has no iss, though the provider always sends it \
@@ -215,10 +268,11 @@ async fn finish_login(
 
     let tokens = grant(
         edge,
+        provider,
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", &edge.oidc().redirect_uri),
+            ("redirect_uri", &provider.client.redirect_uri),
             ("code_verifier", &login.verifier),
         ],
         Error::LoginDenied,
@@ -230,19 +284,21 @@ async fn finish_login(
         .ok_or_else(|| Error::LoginFailed("the provider returned no ID token".into()))?;
 
     let expected = idtoken::Expected {
-        issuer: &edge.oidc().issuer,
-        tenants: (!edge.oidc().tenants.is_empty())
-            .then_some((discovery.issuer.as_str(), edge.oidc().tenants.as_slice())),
-        client_id: &edge.oidc().client_id,
+        issuer: &provider.client.issuer,
+        tenants: (!provider.client.tenants.is_empty()).then_some((
+            discovery.issuer.as_str(),
+            provider.client.tenants.as_slice(),
+        )),
+        client_id: &provider.client.client_id,
         nonce: &login.nonce,
         acr_values: login.acr_values.as_deref(),
         now,
     };
-    let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
+    let (jwks, fetched) = provider.jwks(&discovery, ports, false).await?;
     let validated = match idtoken::validate(raw_id_token, &jwks, &expected, ports).await {
         Err(IdTokenError::UnknownKey) if !fetched => {
             // The provider may have rolled its keys: look once more, then give up.
-            let (jwks, _) = edge.idp().jwks(&discovery, ports, true).await?;
+            let (jwks, _) = provider.jwks(&discovery, ports, true).await?;
             idtoken::validate(raw_id_token, &jwks, &expected, ports).await
         }
         other => other,
@@ -254,7 +310,8 @@ async fn finish_login(
         id: random_token(ports, 16).map_err(internal_random)?,
         sub: validated.claims.sub.clone(),
         sid: validated.claims.sid.clone(),
-        issuer: edge.oidc().issuer.clone(),
+        issuer: provider.client.issuer.clone(),
+        provider: provider.session_tag(),
         started_at: now,
         ends_at: now + session::DEFAULT_SESSION_TTL,
     };
@@ -346,6 +403,7 @@ async fn start_session(
         claims: new.claims.clone(),
         sid: b.sid.clone(),
         issuer: b.issuer.clone(),
+        provider: b.provider.clone(),
         id_token: new.id_token.to_owned(),
         access_token: new.access.token.clone(),
         access_expires_at: new.access.exp,
@@ -357,7 +415,7 @@ async fn start_session(
         refreshed_at: 0,
         user_agent,
     };
-    let shard = shard_of(&b.sub, edge.session_settings().shards);
+    let shard = shard_of(&registry_ids(b).0, edge.session_settings().shards);
     ask(
         ports,
         &shard,
@@ -376,6 +434,7 @@ async fn start_session(
             &SidCookie {
                 id: session_id,
                 sub: b.sub.clone(),
+                provider: b.provider.clone(),
             },
             b.ends_at,
         )

@@ -15,12 +15,12 @@ mod login;
 mod session;
 
 pub(crate) use admin::{admin_sessions, backchannel_logout};
-pub(crate) use login::{login_end, login_start};
+pub(crate) use login::{login_end, login_start, providers};
 pub(crate) use session::{logout, refresh, session};
 
 use std::future::Future;
 
-use crate::oidc::{self, TokenError};
+use crate::oidc::{self, Provider, TokenError};
 use crate::platform::ports::RandomUnavailable;
 use crate::platform::settings::{invalid, ConfigError, Secret, Vars};
 use crate::platform::{Error, Request, Response};
@@ -56,24 +56,31 @@ pub(crate) trait Context: crate::sessions::Context + crate::request::Origins {
     /// The admin endpoint's bearer token, if it is on.
     fn admin_token(&self) -> Option<&Secret>;
     /// Drops the phantom tokens made from the access token `token` of `sub`'s session (at
-    /// logout), from this isolate's memory and the location's shared tier.
-    fn forget_token(&self, token: &str, sub: &str) -> impl Future<Output = ()>;
+    /// logout; `provider` is the session's `Binding::provider`), from this isolate's memory and
+    /// the location's shared tier.
+    fn forget_token(
+        &self,
+        token: &str,
+        sub: &str,
+        provider: Option<&str>,
+    ) -> impl Future<Output = ()>;
 }
 
 fn internal_random(_: RandomUnavailable) -> Error {
     Error::Internal("no randomness")
 }
 
-/// A grant at the token endpoint, as the configured client. `refused` turns the provider's
+/// A grant at `provider`'s token endpoint, as its client. `refused` turns the provider's
 /// OAuth error code into our error; an unreachable provider is always `idp_unavailable`.
 async fn grant(
     edge: &impl Context,
+    provider: Provider<'_>,
     fields: &[(&str, &str)],
     refused: impl FnOnce(String) -> Error,
 ) -> Result<oidc::TokenResponse, Error> {
     let ports = edge.ports();
-    let discovery = edge.idp().discovery(edge.oidc(), ports).await?;
-    oidc::token_request(edge.oidc(), ports, &discovery, fields)
+    let discovery = provider.discovery(ports).await?;
+    oidc::token_request(provider.client, ports, &discovery, fields)
         .await
         .map_err(|e| match e {
             TokenError::Refused(code) => refused(code),

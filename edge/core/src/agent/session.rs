@@ -13,8 +13,8 @@ use crate::platform::ports::{Clock, Log, LogLevel, RefreshCoordinator};
 use crate::platform::{cookies, respond, Error, Request, Response};
 use crate::request::guard;
 use crate::sessions::{
-    ask, end_session, load_identity, read_session, revoke_all, shard_of, Loaded, RegistryAnswer,
-    RegistryRequest,
+    ask, coordinator_body, end_session, load_identity, provider_of, read_session, registry_ids,
+    require_provider_of, revoke_all, shard_of, Loaded, RegistryAnswer, RegistryRequest,
 };
 
 /// `GET /auth/session`: who is signed in, from the cookies (no IdP call). A session that ended
@@ -22,7 +22,12 @@ use crate::sessions::{
 /// out and clears its cookies; a deny-list that cannot be asked is 503, cookies untouched.
 pub(crate) async fn session(edge: &impl Context, req: &Request) -> Response {
     match load_identity(edge, req.headers()).await {
-        Ok(Some(identity)) => respond::json(200, &identity.to_response()),
+        Ok(Some(identity)) => {
+            let provider = provider_of(edge, &identity.binding)
+                .map(|p| p.client.id.as_str())
+                .unwrap_or_default();
+            respond::json(200, &identity.to_response(provider))
+        }
         Ok(None) => {
             let mut response = respond::json(200, &SessionResponse::signed_out());
             // Cookies that lead to no session (ended, revoked, logged out elsewhere): forget them.
@@ -56,6 +61,8 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
     let ports = edge.ports();
     let loaded = guarded_session(edge, req).await?;
     let session = &loaded.session;
+    // The session's own provider, and no other, refreshes it.
+    let provider = require_provider_of(edge, &session.binding)?;
     if let (Some(_), Some(access)) = (&loaded.handle, &session.access) {
         // Server mode: another tab or call may have refreshed this session a moment ago (the
         // store then already holds new tokens). Within the grace window, while the access token
@@ -91,10 +98,11 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
     // the session id's hash, the store's handle); hashed once more, so no session id is an
     // object's name.
     let coordinator = token_key(&session.binding.id);
-    let granted = match ports.coordinate_refresh(&coordinator, refresh_token).await {
+    let body = coordinator_body(session.binding.provider.as_deref(), refresh_token);
+    let granted = match ports.coordinate_refresh(&coordinator, &body).await {
         Some(answer) => {
             let answer = answer.map_err(|e| Error::IdpUnavailable(e.reason))?;
-            oidc::parse_token_answer("the refresh coordinator", &answer, edge.oidc().quirks)
+            oidc::parse_token_answer("the refresh coordinator", &answer, provider.client.quirks)
                 .map_err(|e| match e {
                     TokenError::Refused(code) => refused(code),
                     TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
@@ -103,6 +111,7 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
         None => {
             grant(
                 edge,
+                provider,
                 &[
                     ("grant_type", "refresh_token"),
                     ("refresh_token", refresh_token),
@@ -160,12 +169,12 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
                 refresh_token: tokens.refresh_token.clone(),
                 now,
             };
-            let shard = shard_of(&binding.sub, edge.session_settings().shards);
+            let shard = shard_of(&registry_ids(binding).0, edge.session_settings().shards);
             match ask(ports, &shard, &update).await {
                 Ok(RegistryAnswer::Session(Some(_))) => Ok(response),
                 Ok(_) => {
                     let fresh: Vec<String> = tokens.refresh_token.iter().cloned().collect();
-                    revoke_all(edge, &fresh).await;
+                    revoke_all(edge, provider, &fresh).await;
                     Err(Error::SessionExpired(
                         "the session was revoked while it was being refreshed".into(),
                     ))
@@ -205,22 +214,32 @@ pub(crate) async fn logout(edge: &impl Context, req: &Request) -> Result<Respons
         guard::check_csrf(req.headers(), &session.csrf)?;
         end_session(edge, session, handle.as_deref()).await;
         if let Some(access) = &session.access {
-            edge.forget_token(&access.token, &session.binding.sub).await;
+            edge.forget_token(
+                &access.token,
+                &session.binding.sub,
+                session.binding.provider.as_deref(),
+            )
+            .await;
         }
-        // Without the IdP's metadata there is nothing to revoke or visit; the local logout
-        // still happens.
-        if let Ok(discovery) = edge.idp().discovery(edge.oidc(), ports).await {
+        // Without the session's provider or its metadata there is nothing to revoke or visit;
+        // the local logout still happens.
+        let provider = provider_of(edge, &session.binding);
+        let discovery = match provider {
+            Some(p) => p.discovery(ports).await.ok().map(|d| (p, d)),
+            None => None,
+        };
+        if let Some((provider, discovery)) = discovery {
             if let Some(rt) = &session.refresh {
-                revoke_all(edge, std::slice::from_ref(rt)).await;
+                revoke_all(edge, provider, std::slice::from_ref(rt)).await;
             }
             if let Some(end) = &discovery.end_session_endpoint {
                 if let Ok(mut url) = Url::parse(end) {
                     url.query_pairs_mut()
                         .append_pair("id_token_hint", &session.id_token)
-                        .append_pair("client_id", &edge.oidc().client_id)
+                        .append_pair("client_id", &provider.client.client_id)
                         .append_pair(
                             "post_logout_redirect_uri",
-                            &edge.oidc().post_logout_redirect_uri,
+                            &provider.client.post_logout_redirect_uri,
                         );
                     logout_url = Some(url.to_string());
                 }

@@ -8,7 +8,8 @@
 //! | `…-rt` | the [`Binding`] and the refresh token | until the session ends |
 //!
 //! Every cookie of a session carries the same [`Binding`]: a random 128-bit id made at login,
-//! the user (`sub`), the IdP's session id (`sid`), the issuer, and when the session began and
+//! the user (`sub`), the IdP's session id (`sid`), the issuer (and the provider's id, unless it
+//! is the default provider), and when the session began and
 //! ends. The binding is sealed with each cookie (AES-GCM authenticates it), so nobody can make a
 //! cookie of one session claim another. Reading a session opens its cookies and requires their
 //! bindings to be equal: cookies of two sessions in one jar (a copy of someone's token cookies
@@ -66,6 +67,10 @@ pub struct Binding {
     /// The issuer that signed the user in.
     #[serde(rename = "p")]
     pub issuer: String,
+    /// The provider that signed the user in, by id; `None` for the default (first) provider,
+    /// and in every cookie sealed before there were several.
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     /// When the session began, seconds since the epoch.
     #[serde(rename = "b")]
     pub started_at: u64,
@@ -194,9 +199,13 @@ async fn open_part<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// Whether a session's binding belongs to this deployment: its provider is configured and has
+/// the binding's issuer. The caller knows the providers; the cookies only carry the binding.
+pub type Accepts<'a> = &'a dyn Fn(&Binding) -> bool;
+
 /// Checks a binding against the configuration and the time.
-fn current(b: &Binding, issuer: &str, now: u64) -> Result<bool, Broken> {
-    if b.issuer != issuer {
+fn current(b: &Binding, accepts: Accepts<'_>, now: u64) -> Result<bool, Broken> {
+    if !accepts(b) {
         return Err(Broken("the session is from another identity provider"));
     }
     Ok(b.ends_at > now)
@@ -209,7 +218,7 @@ impl Session {
         headers: &HeaderMap,
         keys: &CookieKeys,
         ports: &(impl AeadCipher + ?Sized),
-        issuer: &str,
+        accepts: Accepts<'_>,
         now: u64,
     ) -> Result<Option<Session>, Broken> {
         let id: Option<IdCookie> = open_part(headers, keys, ports, names::COOKIE_ID, now).await?;
@@ -232,7 +241,7 @@ impl Session {
         if access.as_ref().is_some_and(|a| a.csrf != id.csrf) {
             return Err(Broken("cookies of different sessions"));
         }
-        if !current(&id.b, issuer, now)? || (access.is_none() && refresh.is_none()) {
+        if !current(&id.b, accepts, now)? || (access.is_none() && refresh.is_none()) {
             return Ok(None);
         }
         Ok(Some(Session {
@@ -266,14 +275,16 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// What `/auth/session` answers for this session.
-    pub fn to_response(&self) -> SessionResponse {
+    /// What `/auth/session` answers for this session, signed in with the provider of id
+    /// `provider`.
+    pub fn to_response(&self, provider: &str) -> SessionResponse {
         SessionResponse {
             is_logged_in: true,
             claims: Some(self.claims.clone()),
             access_token_expires_at: self.access_expires_at,
             csrf: Some(self.csrf.clone()),
             session_expires_at: Some(self.binding.ends_at),
+            provider: Some(provider.to_owned()),
         }
     }
 }
@@ -321,7 +332,7 @@ pub async fn read_identity(
     headers: &HeaderMap,
     keys: &CookieKeys,
     ports: &(impl AeadCipher + ?Sized),
-    issuer: &str,
+    accepts: Accepts<'_>,
     now: u64,
 ) -> Result<Option<Identity>, Broken> {
     let id_value = cookies::read(headers, names::COOKIE_ID);
@@ -334,7 +345,7 @@ pub async fn read_identity(
         .iter()
         .any(|g| matches!(g, Glance::Unlabelled))
     {
-        return Ok(Session::read(headers, keys, ports, issuer, now)
+        return Ok(Session::read(headers, keys, ports, accepts, now)
             .await?
             .map(|s| s.identity()));
     }
@@ -366,7 +377,7 @@ pub async fn read_identity(
         Ok(opened) => opened.value,
         Err(_) => return Err(Broken("a session cookie did not open")),
     };
-    if !current(&opened.b, issuer, now)?
+    if !current(&opened.b, accepts, now)?
         || (matches!(access, Glance::Absent) && matches!(refresh, Glance::Absent))
     {
         return Ok(None);
@@ -389,7 +400,7 @@ pub async fn read_access(
     headers: &HeaderMap,
     keys: &CookieKeys,
     ports: &(impl AeadCipher + ?Sized),
-    issuer: &str,
+    accepts: Accepts<'_>,
     now: u64,
 ) -> Result<Option<AccessCookie>, Broken> {
     let Some(value) = cookies::read(headers, names::COOKIE_ACCESS) else {
@@ -400,7 +411,7 @@ pub async fn read_access(
         .open_json_remembered::<AccessCookie>(ports, names::COOKIE_ACCESS, &value, now)
         .await
     {
-        Ok(opened) if current(&opened.value.b, issuer, now)? => Ok(Some(opened.value)),
+        Ok(opened) if current(&opened.value.b, accepts, now)? => Ok(Some(opened.value)),
         Ok(_) | Err(OpenError::Expired) => Ok(None),
         Err(_) => Err(Broken("a session cookie did not open")),
     }

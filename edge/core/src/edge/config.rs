@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::agent;
 use crate::cookie::{self, CookieKeys};
-use crate::oidc::OidcClient;
+use crate::oidc::{OidcClient, Providers};
 use crate::platform::settings::{check_scheme, invalid, ConfigError, Profile, Secret, Vars};
 use crate::proxy::ProxyConfig;
 use crate::sessions::SessionSettings;
@@ -34,8 +34,9 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Keys for sealing cookies.
     pub cookie_keys: CookieKeys,
-    /// The OpenID Connect client.
-    pub oidc: OidcClient,
+    /// The identity providers, the default first (the worker is an OpenID Connect client of
+    /// each).
+    pub providers: Providers,
     /// The API proxy.
     pub proxy: ProxyConfig,
     /// Where sessions live, how the registry is split, how refreshes are shared.
@@ -78,23 +79,49 @@ impl Config {
 
         let cookie_keys = cookie::keys_from_vars(&vars)?;
 
-        let oidc = OidcClient::from_vars(&vars, profile, &origin)?;
+        let providers = Providers::from_vars(&vars, profile, &origin)?;
 
         let proxy = ProxyConfig::from_vars(&vars, profile)?;
+        for route in proxy.routes.routes() {
+            let unknown = route
+                .providers
+                .iter()
+                .flatten()
+                .find(|id| providers.position(id).is_none());
+            if let Some(id) = unknown {
+                return Err(invalid(
+                    crate::proxy::settings::API_ROUTES,
+                    format!(
+                        "route {}: provider {id:?} is not configured ({})",
+                        route.prefix,
+                        crate::oidc::PROVIDERS
+                    ),
+                ));
+            }
+        }
         let sessions = SessionSettings::from_vars(&vars)?;
         let admin_token = agent::admin_token_from_vars(&vars)?;
 
-        let cookie_keys = cookie_keys.for_deployment(&origin, &oidc.client_id);
+        // Bound to the first provider's client id: a single-provider deployment's cookies stay
+        // valid when it lists more providers after the first.
+        let cookie_keys = cookie_keys.for_deployment(&origin, &providers.first().client_id);
         Ok(Config {
             profile,
             origin,
             allowed_origins,
             cookie_keys,
-            oidc,
+            providers,
             proxy,
             sessions,
             admin_token,
         })
+    }
+}
+
+impl Config {
+    /// The default (first) provider's client.
+    pub fn oidc(&self) -> &OidcClient {
+        self.providers.first()
     }
 }
 
@@ -163,11 +190,11 @@ mod tests {
     #[test]
     fn oidc_defaults_and_secrets_stay_hidden() {
         let c = from(&[("EDGEWARD_ORIGIN", "https://app.example")]).unwrap();
-        assert_eq!(c.oidc.redirect_uri, "https://app.example/callback");
-        assert_eq!(c.oidc.scopes, "openid profile email");
-        assert_eq!(c.oidc.client_auth, ClientAuth::Basic);
+        assert_eq!(c.oidc().redirect_uri, "https://app.example/callback");
+        assert_eq!(c.oidc().scopes, "openid profile email");
+        assert_eq!(c.oidc().client_auth, ClientAuth::Basic);
         assert_eq!(
-            c.oidc.allowed_params,
+            c.oidc().allowed_params,
             ["prompt", "login_hint", "acr_values"]
         );
         assert_eq!(c.cookie_keys.current_id(), "k1");

@@ -49,7 +49,8 @@ impl Outcome {
 pub struct Edge<P> {
     config: Config,
     ports: P,
-    idp: oidc::IdpCache,
+    /// One per provider, in the configuration's order.
+    idps: Vec<oidc::IdpCache>,
     phantom: proxy::phantom::PhantomCache,
     ended: sessions::EndedCache,
 }
@@ -59,22 +60,22 @@ impl<P: Platform> Edge<P> {
     pub fn new(config: Config, ports: P) -> Self {
         let phantom = proxy::phantom::PhantomCache::new(config.proxy.cache_entries);
         Self {
-            config,
             ports,
-            idp: oidc::IdpCache::default(),
+            idps: config
+                .providers
+                .all()
+                .iter()
+                .map(|_| oidc::IdpCache::default())
+                .collect(),
             phantom,
             ended: sessions::EndedCache::default(),
+            config,
         }
     }
 
     /// The configuration this edge runs with.
     pub fn config(&self) -> &Config {
         &self.config
-    }
-
-    /// What this isolate caches about the identity provider.
-    pub fn idp(&self) -> &oidc::IdpCache {
-        &self.idp
     }
 
     /// This isolate's minted phantom tokens.
@@ -123,12 +124,16 @@ impl<P: Platform> sessions::Context for Edge<P> {
         &self.config.cookie_keys
     }
 
-    fn oidc(&self) -> &oidc::OidcClient {
-        &self.config.oidc
+    fn providers(&self) -> &oidc::Providers {
+        &self.config.providers
     }
 
-    fn idp(&self) -> &oidc::IdpCache {
-        &self.idp
+    fn provider_at(&self, index: usize) -> Option<oidc::Provider<'_>> {
+        Some(oidc::Provider {
+            client: self.config.providers.all().get(index)?,
+            idp: self.idps.get(index)?,
+            first: index == 0,
+        })
     }
 
     fn ended_sessions(&self) -> &sessions::EndedCache {
@@ -161,7 +166,7 @@ impl<P: Platform> agent::Context for Edge<P> {
         self.config.admin_token.as_ref()
     }
 
-    async fn forget_token(&self, token: &str, sub: &str) {
-        proxy::forget_token(self, token, sub).await;
+    async fn forget_token(&self, token: &str, sub: &str, provider: Option<&str>) {
+        proxy::forget_token(self, token, sub, provider).await;
     }
 }

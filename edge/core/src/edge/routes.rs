@@ -47,6 +47,10 @@ async fn auth<P: Platform>(edge: &Edge<P>, req: &Request, path: &str) -> Result<
             only(req, &[Method::GET, Method::HEAD], "GET, HEAD")?;
             Ok(agent::session(edge, req).await)
         }
+        paths::PROVIDERS => {
+            only(req, &[Method::GET, Method::HEAD], "GET, HEAD")?;
+            Ok(agent::providers(edge))
+        }
         paths::LOGIN_END => {
             post_of(req, MediaType::Json)?;
             agent::login_end(edge, req).await

@@ -1,5 +1,5 @@
 //! The identity provider, and the worker as its OpenID Connect client: the client's settings
-//! ([`settings`]), discovery and the provider's keys cached per isolate, grants at the token
+//! ([`settings`]), the list of providers one worker serves ([`providers`]), discovery and the provider's keys cached per isolate, grants at the token
 //! endpoint, revocation and PKCE ([`provider`]), and the tokens the provider signs — ID tokens
 //! ([`idtoken`]) and back-channel logout tokens ([`logout`]).
 //!
@@ -12,6 +12,7 @@
 pub mod idtoken;
 pub mod logout;
 pub mod provider;
+pub mod providers;
 pub mod settings;
 
 pub(crate) use provider::{client_post, client_post_accepting};
@@ -20,4 +21,5 @@ pub use provider::{
     revoke, token_request, Discovery, IdpCache, TokenError, TokenResponse, DISCOVERY_TTL,
     INVALID_GRANT, JWKS_REFETCH_MIN_INTERVAL,
 };
+pub use providers::{Provider, Providers, PROVIDERS};
 pub use settings::{ClientAuth, OidcClient, Quirks};

@@ -51,6 +51,9 @@ const RESERVED: [&str; 9] = [
 /// comma-separated (default none): an allow-list, see [`Quirks`].
 pub const QUIRKS: &str = "OIDC_QUIRKS";
 
+/// The id of the provider the `OIDC_*` variables describe (the single-provider shorthand).
+pub const DEFAULT_ID: &str = "default";
+
 /// What a provider does differently that the worker accepts only when told to
 /// ([`QUIRKS`]). Each is a name the configuration must spell out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,9 +98,14 @@ pub enum ClientAuth {
     Post,
 }
 
-/// The worker as an OpenID Connect client.
+/// The worker as an OpenID Connect client of one provider.
 #[derive(Debug)]
 pub struct OidcClient {
+    /// The provider's id in this deployment ([`DEFAULT_ID`] for the single provider of the
+    /// `OIDC_*` variables; see [`super::providers`]).
+    pub id: String,
+    /// The provider's name as the sign-in page shows it.
+    pub name: String,
     /// The issuer, exactly as configured (it must equal discovery's `issuer`).
     pub issuer: String,
     /// Client id.
@@ -218,7 +226,10 @@ impl OidcClient {
         let tenants = parse_tenants(&vars.get(TENANTS).unwrap_or_default())?;
         let require_iss = vars.flag(REQUIRE_ISS, false)?;
 
+        let name = issuer_url.host_str().unwrap_or("sign in").to_owned();
         Ok(OidcClient {
+            id: DEFAULT_ID.to_owned(),
+            name,
             issuer,
             client_id,
             client_secret,

@@ -49,6 +49,9 @@ pub enum Error {
     CsrfRejected(String),
     /// No valid session for an endpoint that needs one.
     Unauthorized,
+    /// The API route serves sessions of other identity providers only (`providers` in
+    /// `EDGEWARD_API_ROUTES`); the cause, for the log.
+    ProviderNotAllowed(String),
     /// The access token is active but not one the proxy may exchange (another kind of token,
     /// another API, client or issuer, not valid yet): answered like [`Error::Unauthorized`],
     /// with the cause for the log.
@@ -91,6 +94,7 @@ impl Error {
             Error::UnsupportedMediaType { .. } => ErrorCode::UnsupportedMediaType,
             Error::OriginRejected(_) => ErrorCode::OriginRejected,
             Error::CsrfRejected(_) => ErrorCode::CsrfRejected,
+            Error::ProviderNotAllowed(_) => ErrorCode::ProviderNotAllowed,
             Error::Unauthorized | Error::TokenRefused(_) => ErrorCode::Unauthorized,
             Error::SessionExpired(_) => ErrorCode::SessionExpired,
             Error::InvalidState(_) => ErrorCode::InvalidState,
@@ -110,6 +114,7 @@ impl Error {
         match self {
             Error::Config(e) => Some(e.to_string()),
             Error::SessionExpired(d)
+            | Error::ProviderNotAllowed(d)
             | Error::TokenRefused(d)
             | Error::InvalidState(d)
             | Error::LoginFailed(d)
@@ -190,6 +195,9 @@ impl fmt::Display for Error {
             }
             Error::OriginRejected(reason) => write!(f, "origin rejected: {reason}"),
             Error::CsrfRejected(reason) => write!(f, "CSRF check failed: {reason}"),
+            Error::ProviderNotAllowed(_) => f.write_str(
+                "this API does not serve sessions of the identity provider you signed in with",
+            ),
             Error::Unauthorized | Error::TokenRefused(_) => {
                 f.write_str("no valid session: sign in")
             }

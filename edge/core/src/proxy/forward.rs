@@ -14,12 +14,12 @@ use super::routes::Route;
 use super::settings::{PhantomMode, ProxyConfig};
 use super::Context;
 use crate::cookie::session::{read_access, AccessToken};
-use crate::oidc::OidcClient;
+use crate::oidc::{OidcClient, Provider};
 use crate::platform::cookies;
 use crate::platform::ports::{Clock, SharedCache};
 use crate::platform::{Error, Request};
 use crate::request::guard;
-use crate::sessions::{ensure_live, load_session, SessionMode};
+use crate::sessions::{ensure_live, load_session, provider_of, require_provider_of, SessionMode};
 
 /// What the adapter must send upstream. The request body is the browser's, streamed as it is.
 #[derive(Debug, Clone)]
@@ -48,6 +48,9 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
     let headers = req.headers();
     // The session's user, for an introspection answer that names none (see `phantom_token`).
     let mut session_sub = None;
+    // The provider whose token this is: the session's, or for a bearer client the route's
+    // first (else the default one).
+    let mut provider = None;
     let token = match bearer_client_token(edge.proxy(), headers) {
         // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
         Some(token) => token,
@@ -63,6 +66,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                         .await?
                         .ok_or(Error::Unauthorized)?;
                     session_sub = Some(loaded.session.binding.sub.clone());
+                    provider = Some(require_provider_of(edge, &loaded.session.binding)?);
                     let access = loaded.session.access.ok_or(Error::Unauthorized)?;
                     (access, loaded.session.csrf)
                 }
@@ -70,17 +74,15 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                     // One cookie: the access cookie carries its session's binding and CSRF
                     // value, and is judged by them alone (a jar that mixes sessions gains
                     // nothing here that the access cookie alone would not give).
-                    let cookie = read_access(
-                        headers,
-                        edge.cookie_keys(),
-                        edge.ports(),
-                        &edge.oidc().issuer,
-                        now,
-                    )
-                    .await?
-                    .ok_or(Error::Unauthorized)?;
+                    let accepts =
+                        |b: &crate::cookie::session::Binding| provider_of(edge, b).is_some();
+                    let cookie =
+                        read_access(headers, edge.cookie_keys(), edge.ports(), &accepts, now)
+                            .await?
+                            .ok_or(Error::Unauthorized)?;
                     ensure_live(edge, headers, &cookie.b).await?;
                     session_sub = Some(cookie.b.sub.clone());
+                    provider = Some(require_provider_of(edge, &cookie.b)?);
                     let access = AccessToken {
                         token: cookie.token,
                         exp: cookie.exp,
@@ -91,6 +93,17 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
             if state_changing {
                 guard::check_csrf(headers, &csrf)?;
             }
+            // A route restricted to some providers serves only their sessions.
+            if let (Some(allowed), Some(p)) = (&target.route.providers, &provider) {
+                if !allowed.contains(&p.client.id) {
+                    return Err(Error::ProviderNotAllowed(format!(
+                        "{} serves {}, not sessions of {}",
+                        target.route.prefix,
+                        allowed.join(", "),
+                        p.client.id
+                    )));
+                }
+            }
             // An expired access token is 401 at once (the SPA refreshes), not a useless
             // introspection.
             if access.exp <= now {
@@ -99,13 +112,35 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
             access.token
         }
     };
-    let jwt = phantom_token(edge, target.route, &token, session_sub.as_deref(), now).await?;
+    let provider = match provider {
+        Some(p) => p,
+        None => bearer_provider(edge, target.route)?,
+    };
+    let jwt = phantom_token(
+        edge,
+        provider,
+        target.route,
+        &token,
+        session_sub.as_deref(),
+        now,
+    )
+    .await?;
     Ok(Forward {
         method: req.method().clone(),
         headers: forward_request_headers(headers, target.route, &jwt)?,
         route: Box::new(target.route.clone()),
         url: target.url,
     })
+}
+
+/// Where a bearer client's token is introspected: the route's first provider when it names
+/// some, else the default one.
+fn bearer_provider<'a, C: Context>(edge: &'a C, route: &Route) -> Result<Provider<'a>, Error> {
+    match route.providers.as_ref().and_then(|list| list.first()) {
+        Some(id) => edge.provider(id),
+        None => edge.default_provider(),
+    }
+    .ok_or(Error::Internal("the route's provider is not configured"))
 }
 
 /// A non-browser client's token: `Authorization: Bearer <token>` on a request with none of our
@@ -131,17 +166,28 @@ fn bearer_client_token(proxy: &ProxyConfig, headers: &HeaderMap) -> Option<Strin
 /// theirs until they expire (at most `EDGEWARD_PHANTOM_MAX_TTL` seconds); with the session
 /// registry bound they refuse the logged-out session before they look (within
 /// `backchannel::CHECK_TTL` seconds).
-pub(crate) async fn forget_token(edge: &impl Context, token: &str, sub: &str) {
+///
+/// `provider` is the session's ([`Binding::provider`](crate::cookie::session::Binding)).
+pub(crate) async fn forget_token(
+    edge: &impl Context,
+    token: &str,
+    sub: &str,
+    provider: Option<&str>,
+) {
     let proxy = edge.proxy();
     if let PhantomMode::Passthrough = proxy.mode {
         return;
     }
+    let Some(provider) = edge.session_provider(provider) else {
+        return;
+    };
     let mut keys: Vec<CacheKey> = proxy
         .routes
         .routes()
         .iter()
         .flat_map(|route| {
-            [Some(sub), None].map(|session_sub| cache_key(edge, route, token, session_sub))
+            [Some(sub), None]
+                .map(|session_sub| cache_key(edge, provider, route, token, session_sub))
         })
         .collect();
     keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
@@ -174,11 +220,12 @@ fn accepted_audiences(oidc: &OidcClient, route: &Route) -> Vec<String> {
 /// subject for everyone.
 fn cache_key(
     edge: &impl Context,
+    provider: Provider<'_>,
     route: &Route,
     token: &str,
     session_sub: Option<&str>,
 ) -> CacheKey {
-    let (proxy, oidc) = (edge.proxy(), edge.oidc());
+    let (proxy, oidc) = (edge.proxy(), provider.client);
     let prefix = || {
         let rules_tag = format!(
             "{}\n{}\n{}\n{}",
@@ -192,8 +239,11 @@ fn cache_key(
     // A session's user is any string (the IdP's `sub`): written as JSON (no raw newline, so no
     // two callers and tokens share a spelling), and a bearer client is `null`.
     let caller = serde_json::to_string(&session_sub).unwrap_or_default();
+    // The prefix is made once per route and provider (the provider's client id and issuer are
+    // in it).
+    let memo = format!("{}\n{}", oidc.id, route.prefix);
     edge.phantom_cache()
-        .key(&route.prefix, prefix, &format!("{caller}\n{token}"))
+        .key(&memo, prefix, &format!("{caller}\n{token}"))
 }
 
 /// The JWT for `token` on `route`: from the isolate's memory, else from the location's shared
@@ -207,18 +257,19 @@ fn cache_key(
 /// session (a bearer client) the minted token's subject stays the client (RFC 9068 §2.2).
 async fn phantom_token(
     edge: &impl Context,
+    provider: Provider<'_>,
     route: &Route,
     token: &str,
     session_sub: Option<&str>,
     now: u64,
 ) -> Result<String, Error> {
-    let (ports, proxy, oidc) = (edge.ports(), edge.proxy(), edge.oidc());
+    let (ports, proxy, oidc) = (edge.ports(), edge.proxy(), provider.client);
     if let PhantomMode::Passthrough = proxy.mode {
         return Ok(token.to_owned());
     }
     let audience = route.audience.as_str();
     let audiences = accepted_audiences(oidc, route);
-    let key = cache_key(edge, route, token, session_sub);
+    let key = cache_key(edge, provider, route, token, session_sub);
     if let Some(hit) = edge.phantom_cache().get(&key, now) {
         return Ok(hit.jwt);
     }
@@ -234,7 +285,7 @@ async fn phantom_token(
         }
     }
 
-    let discovery = edge.idp().discovery(oidc, ports).await?;
+    let discovery = provider.discovery(ports).await?;
     let endpoint = discovery.introspection_endpoint.as_deref().ok_or_else(|| {
         Error::IdpUnavailable("the provider has no introspection endpoint".into())
     })?;
@@ -273,13 +324,13 @@ async fn phantom_token(
         }
         PhantomMode::IntrospectJwt => {
             let jwt = phantom::introspect_jwt(oidc, ports, endpoint, token).await?;
-            let (jwks, fetched) = edge.idp().jwks(&discovery, ports, false).await?;
+            let (jwks, fetched) = provider.jwks(&discovery, ports, false).await?;
             let read =
                 |jwks| phantom::read_introspection_jwt(&jwt, jwks, &rules, proxy.max_ttl, ports);
             match read(&jwks).await {
                 Err(IntrospectionJwtError::UnknownKey) if !fetched => {
                     // The provider may have rolled its keys: look once more.
-                    let (jwks, _) = edge.idp().jwks(&discovery, ports, true).await?;
+                    let (jwks, _) = provider.jwks(&discovery, ports, true).await?;
                     read(&jwks).await
                 }
                 other => other,

@@ -5,7 +5,8 @@
 //! Routes come from a JSON list of
 //! `{"prefix": "/api/orders/", "upstream": "https://orders.internal/", "methods": ["GET"]}`,
 //! optionally with `"requestHeaders"` and `"responseHeaders"` (header names this route passes
-//! on top of the defaults). The longest matching prefix wins.
+//! on top of the defaults) and `"providers"` (the ids of the identity providers whose sessions
+//! it serves; the configuration checks they exist). The longest matching prefix wins.
 
 use http::header::HeaderName;
 use http::{Method, Uri};
@@ -31,6 +32,8 @@ struct RouteSpec {
     response_headers: Vec<String>,
     #[serde(default, rename = "acceptAudiences")]
     accept_audiences: Option<Vec<String>>,
+    #[serde(default)]
+    providers: Option<Vec<String>>,
 }
 
 /// One validated route.
@@ -53,6 +56,10 @@ pub struct Route {
     /// Audiences besides [`Route::audience`] an introspected token may name to be exchanged
     /// for this route (`acceptAudiences`); `None`: the worker's own client id.
     pub accept_audiences: Option<Vec<String>>,
+    /// The identity providers (ids) whose sessions this route serves (`providers`); `None`:
+    /// every provider's. A bearer client's token on a restricted route is introspected at the
+    /// first provider listed; elsewhere at the first configured.
+    pub providers: Option<Vec<String>>,
     /// The upstream as a lenient server reads it (`canonical`), made once when the routes are
     /// read: every request compares against every route's.
     canonical_upstream: String,
@@ -165,7 +172,13 @@ impl Routes {
                     ));
                 }
             }
+            if let Some(list) = &spec.providers {
+                if list.is_empty() {
+                    return Err(format!("route {prefix}: providers must list provider ids"));
+                }
+            }
             routes.push(Route {
+                providers: spec.providers,
                 prefix,
                 canonical_upstream: canonical(upstream.as_str()),
                 upstream,

@@ -212,24 +212,52 @@ impl RefreshFlights {
     }
 }
 
-/// The coordinator's side of a refresh: runs the grant for `refresh_token` in its flight among
-/// the session's `flights` and answers what the token endpoint answered (or 502 when the
-/// provider could not be reached).
+/// What the worker sends its refresh coordinator: the session's provider id (empty for the
+/// default provider), a line feed, and the refresh token — or, for the default provider and a
+/// token without a line feed (every token RFC 6749 §A.17 allows), the token alone, as before
+/// there were several providers. A provider id never holds a line feed, so the first one ends
+/// it, whatever the token holds.
+pub fn coordinator_body(provider: Option<&str>, refresh_token: &str) -> String {
+    match provider {
+        None if !refresh_token.contains('\n') => refresh_token.to_owned(),
+        None => format!("\n{refresh_token}"),
+        Some(id) => format!("{id}\n{refresh_token}"),
+    }
+}
+
+/// The coordinator's side of a refresh: runs the grant for the refresh token in `body`
+/// ([`coordinator_body`]) at its provider, in its flight among the session's `flights`, and
+/// answers what the token endpoint answered (or 502 when the provider could not be reached or
+/// is not configured).
 pub async fn coordinated_refresh<C: Context + 'static>(
     edge: Rc<C>,
     flights: &RefreshFlights,
-    refresh_token: String,
+    body: String,
 ) -> Response {
+    let (provider, refresh_token) = match body.split_once('\n') {
+        Some(("", token)) => (None, token.to_owned()),
+        Some((id, token)) => (Some(id.to_owned()), token.to_owned()),
+        None => (None, body),
+    };
+    if edge.session_provider(provider.as_deref()).is_none() {
+        return Error::IdpUnavailable("the refresh names a provider that is not configured".into())
+            .into_logged_response(edge.ports(), "refresh coordinator");
+    }
     let now = edge.ports().now();
     let grace = edge.session_settings().refresh_grace;
     let presented = refresh_token.clone();
     let grant = || {
         let edge = Rc::clone(&edge);
+        let provider = provider.clone();
         async move {
             let ports = edge.ports();
-            let discovery = edge
-                .idp()
-                .discovery(edge.oidc(), ports)
+            let provider =
+                edge.session_provider(provider.as_deref())
+                    .ok_or_else(|| TransportError {
+                        reason: "the provider is not configured".into(),
+                    })?;
+            let discovery = provider
+                .discovery(ports)
                 .await
                 .map_err(|e| TransportError {
                     reason: e.to_string(),
@@ -238,18 +266,19 @@ pub async fn coordinated_refresh<C: Context + 'static>(
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token.as_str()),
             ];
-            let response = oidc::client_post(edge.oidc(), ports, &discovery.token_endpoint, &form)
-                .await
-                .map_err(|e| TransportError {
-                    reason: format!("{e:?}"),
-                })?;
+            let response =
+                oidc::client_post(provider.client, ports, &discovery.token_endpoint, &form)
+                    .await
+                    .map_err(|e| TransportError {
+                        reason: format!("{e:?}"),
+                    })?;
             // Kept and shared is only what settles this token: tokens, or `invalid_grant`. Any
             // other answer (a rate limit, a client that no longer authenticates, a server
             // error) says nothing about the token: not kept, the next caller asks again. A bare
             // 400 counts as `invalid_grant` where the provider's quirks say so
             // (`oidc::refusal_code`).
             let status = response.status();
-            let code = oidc::refusal_code(status, response.body(), edge.oidc().quirks);
+            let code = oidc::refusal_code(status, response.body(), provider.client.quirks);
             if !(status.is_success() || code.as_deref() == Some(oidc::INVALID_GRANT)) {
                 return Err(TransportError {
                     reason: format!(

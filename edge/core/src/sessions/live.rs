@@ -4,11 +4,11 @@
 
 use edgeward_shared::names;
 
-use super::registry::{ask, shard_of, EndedCache, RegistryAnswer, RegistryRequest};
+use super::registry::{ask, scoped, shard_of, EndedCache, RegistryAnswer, RegistryRequest};
 use super::server::{self, SidCookie};
 use super::{Context, SessionMode};
 use crate::cookie::session::{self, Binding, Identity, Session};
-use crate::oidc;
+use crate::oidc::{self, Provider};
 use crate::platform::ports::{Clock, Log, LogLevel, SessionRegistry};
 use crate::platform::settings::ConfigError;
 use crate::platform::Error;
@@ -21,6 +21,32 @@ pub(crate) struct Loaded {
     pub handle: Option<String>,
     /// Server mode: when the stored tokens were last refreshed.
     pub refreshed_at: u64,
+}
+
+/// The configured provider a session's binding names, if it still has the binding's issuer.
+pub(crate) fn provider_of<'a, C: Context>(edge: &'a C, b: &Binding) -> Option<Provider<'a>> {
+    edge.session_provider(b.provider.as_deref())
+        .filter(|p| p.client.issuer == b.issuer)
+}
+
+/// [`provider_of`], or the session is refused: its provider is no longer configured (401
+/// `session_expired`, which clears the cookies).
+pub(crate) fn require_provider_of<'a, C: Context>(
+    edge: &'a C,
+    b: &Binding,
+) -> Result<Provider<'a>, Error> {
+    provider_of(edge, b).ok_or_else(|| {
+        Error::SessionExpired("the session's identity provider is not configured".into())
+    })
+}
+
+/// What the registry knows a session's user and IdP session by ([`scoped`]).
+pub(crate) fn registry_ids(b: &Binding) -> (String, Option<String>) {
+    let provider = b.provider.as_deref();
+    (
+        scoped(provider, &b.sub),
+        b.sid.as_deref().map(|sid| scoped(provider, sid)),
+    )
 }
 
 /// The request's session: from the sealed cookies (stateless mode) or from the session store
@@ -51,14 +77,10 @@ pub(crate) async fn load_identity(
     match edge.session_settings().mode {
         SessionMode::Stateless => {
             let now = edge.ports().now();
-            let identity = session::read_identity(
-                headers,
-                edge.cookie_keys(),
-                edge.ports(),
-                &edge.oidc().issuer,
-                now,
-            )
-            .await?;
+            let accepts = |b: &Binding| provider_of(edge, b).is_some();
+            let identity =
+                session::read_identity(headers, edge.cookie_keys(), edge.ports(), &accepts, now)
+                    .await?;
             let Some(identity) = identity else {
                 return Ok(None);
             };
@@ -81,8 +103,8 @@ pub(crate) async fn read_session(
     let now = ports.now();
     match edge.session_settings().mode {
         SessionMode::Stateless => {
-            let session =
-                Session::read(headers, edge.cookie_keys(), ports, &edge.oidc().issuer, now).await?;
+            let accepts = |b: &Binding| provider_of(edge, b).is_some();
+            let session = Session::read(headers, edge.cookie_keys(), ports, &accepts, now).await?;
             Ok(session.map(|session| Loaded {
                 session,
                 handle: None,
@@ -107,12 +129,14 @@ pub(crate) async fn read_session(
                 handle: handle.clone(),
                 now,
             };
-            let shard = shard_of(&cookie.sub, edge.session_settings().shards);
+            let shard = shard_of(&cookie.registry_sub(), edge.session_settings().shards);
             match ask(ports, &shard, &question).await {
-                // A session recorded for another provider (the deployment changed its
-                // issuer) is not this deployment's any more.
+                // A session recorded for a provider that is not configured (any more, or not
+                // with that issuer) is not this deployment's.
                 Ok(RegistryAnswer::Session(Some(record)))
-                    if record.claims.sub == cookie.sub && record.issuer == edge.oidc().issuer =>
+                    if record.claims.sub == cookie.sub
+                        && record.provider == cookie.provider
+                        && provider_of(edge, &record.to_session(&handle).binding).is_some() =>
                 {
                     Ok(Some(Loaded {
                         session: record.to_session(&handle),
@@ -157,17 +181,18 @@ pub(crate) async fn ensure_live(
         return Ok(());
     }
     let now = ports.now();
-    let key = EndedCache::key(Some(&b.id), b.sid.as_deref(), &b.sub, b.started_at);
+    let (sub, sid) = registry_ids(b);
+    let key = EndedCache::key(Some(&b.id), sid.as_deref(), &sub, b.started_at);
     let ended = match edge.ended_sessions().get(&key, now) {
         Some(known) => known,
         None => {
             let question = RegistryRequest::Check {
                 session: Some(b.id.clone()),
-                sid: b.sid.clone(),
-                sub: b.sub.clone(),
+                sid,
+                sub: sub.clone(),
                 started_at: b.started_at,
             };
-            let shard = shard_of(&b.sub, edge.session_settings().shards);
+            let shard = shard_of(&sub, edge.session_settings().shards);
             let answer = ask(ports, &shard, &question)
                 .await
                 .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;
@@ -178,7 +203,9 @@ pub(crate) async fn ensure_live(
                 if let Some(rt) =
                     session::read_refresh_of(headers, edge.cookie_keys(), ports, b, now).await
                 {
-                    revoke_all(edge, &[rt]).await;
+                    if let Some(provider) = provider_of(edge, b) {
+                        revoke_all(edge, provider, &[rt]).await;
+                    }
                 }
             }
             ended
@@ -198,15 +225,16 @@ pub(crate) async fn ensure_live(
 pub(crate) async fn end_session(edge: &impl Context, session: &Session, handle: Option<&str>) {
     let ports = edge.ports();
     let b = &session.binding;
+    let (sub, sid) = registry_ids(b);
     edge.ended_sessions().put(
-        EndedCache::key(Some(&b.id), b.sid.as_deref(), &b.sub, b.started_at),
+        EndedCache::key(Some(&b.id), sid.as_deref(), &sub, b.started_at),
         true,
         ports.now(),
     );
     if !ports.has_registry() {
         return;
     }
-    let shard = shard_of(&b.sub, edge.session_settings().shards);
+    let shard = shard_of(&sub, edge.session_settings().shards);
     let order = match handle {
         Some(handle) => RegistryRequest::DeleteSession {
             handle: handle.to_owned(),
@@ -228,14 +256,14 @@ pub(crate) async fn end_session(edge: &impl Context, session: &Session, handle: 
     }
 }
 
-/// Revokes refresh tokens at the IdP (RFC 7009), best effort: failures are logged, never
-/// answered. At most 50 per call.
-pub(crate) async fn revoke_all(edge: &impl Context, tokens: &[String]) {
+/// Revokes refresh tokens of `provider` at the provider (RFC 7009), best effort: failures are
+/// logged, never answered. At most 50 per call.
+pub(crate) async fn revoke_all(edge: &impl Context, provider: Provider<'_>, tokens: &[String]) {
     if tokens.is_empty() {
         return;
     }
     let ports = edge.ports();
-    let endpoint = match edge.idp().discovery(edge.oidc(), ports).await {
+    let endpoint = match provider.discovery(ports).await {
         Ok(d) => d.revocation_endpoint.clone(),
         Err(e) => {
             ports.log(
@@ -257,7 +285,7 @@ pub(crate) async fn revoke_all(edge: &impl Context, tokens: &[String]) {
         return;
     };
     for token in tokens.iter().take(50) {
-        if let Err(e) = oidc::revoke(edge.oidc(), ports, &endpoint, token).await {
+        if let Err(e) = oidc::revoke(provider.client, ports, &endpoint, token).await {
             ports.log(
                 LogLevel::Warn,
                 &format!("edgeward: a refresh token was not revoked: {e:?}"),

@@ -14,18 +14,18 @@ pub mod live;
 pub mod registry;
 pub mod server;
 
-pub use flight::{coordinated_refresh, RefreshFlight, RefreshFlights};
+pub use flight::{coordinated_refresh, coordinator_body, RefreshFlight, RefreshFlights};
 pub(crate) use live::{
-    end_session, ensure_live, load_identity, load_session, read_session, require_registry,
-    revoke_all, Loaded,
+    end_session, ensure_live, load_identity, load_session, provider_of, read_session, registry_ids,
+    require_provider_of, require_registry, revoke_all, Loaded,
 };
 pub use registry::{
-    all_shards, ask, shard_of, EndedCache, MemoryStore, Registry, RegistryAnswer, RegistryRequest,
-    RegistryStore, CHECK_TTL,
+    all_shards, ask, scoped, shard_of, EndedCache, MemoryStore, Registry, RegistryAnswer,
+    RegistryRequest, RegistryStore, CHECK_TTL,
 };
 
 use crate::cookie::CookieKeys;
-use crate::oidc::{IdpCache, OidcClient};
+use crate::oidc::{Provider, Providers};
 use crate::platform::ports::Platform;
 use crate::platform::settings::{invalid, ConfigError, Vars};
 
@@ -93,11 +93,27 @@ pub trait Context {
     fn session_settings(&self) -> &SessionSettings;
     /// The keys the session cookies are sealed with.
     fn cookie_keys(&self) -> &CookieKeys;
-    /// The worker as the provider's client (sessions belong to its issuer; refresh tokens are
-    /// granted and revoked as it).
-    fn oidc(&self) -> &OidcClient;
-    /// What this isolate knows about the provider.
-    fn idp(&self) -> &IdpCache;
+    /// The identity providers, the default first (a session belongs to one: its issuer, its
+    /// refresh tokens granted and revoked as its client).
+    fn providers(&self) -> &Providers;
+    /// The provider at `index` in [`Context::providers`], with this isolate's cache of it.
+    fn provider_at(&self, index: usize) -> Option<Provider<'_>>;
+    /// The provider with this id.
+    fn provider(&self, id: &str) -> Option<Provider<'_>> {
+        self.provider_at(self.providers().position(id)?)
+    }
+    /// The default (first) provider.
+    fn default_provider(&self) -> Option<Provider<'_>> {
+        self.provider_at(0)
+    }
+    /// The provider a session records (`None`: the first, see [`Provider::session_tag`]);
+    /// `None` when it is no longer configured.
+    fn session_provider(&self, tag: Option<&str>) -> Option<Provider<'_>> {
+        match tag {
+            None => self.default_provider(),
+            Some(id) => self.provider(id).filter(|p| !p.first),
+        }
+    }
     /// What this isolate knows about ended sessions.
     fn ended_sessions(&self) -> &EndedCache;
 }

@@ -256,6 +256,20 @@ fn key(kind: &str, value: &str) -> String {
     format!("{kind}:{}", token_key(&format!("{kind}\n{value}")))
 }
 
+/// What the registry knows a user (`sub`) or an IdP session (`sid`) of a session by: the value
+/// itself for the default provider's sessions (`provider` `None`: as before there were several
+/// providers, so adding providers keeps what was recorded), else the provider's id, U+001F and
+/// the value. So a logout token of one provider never names another's user or session
+/// (django-oauth-toolkit's `sub` is a database id: two providers may well both have a user 42).
+/// Back-channel logout refuses tokens of the default provider whose `sub` or `sid` holds a
+/// control character (which could spell another provider's scoped value).
+pub fn scoped(provider: Option<&str>, value: &str) -> String {
+    match provider {
+        None => value.to_owned(),
+        Some(id) => format!("{id}\u{1f}{value}"),
+    }
+}
+
 /// The most server-side sessions one user's listing or revoke-all looks at.
 const MAX_USER_SESSIONS: usize = 1000;
 
@@ -328,11 +342,11 @@ impl Registry {
                 write_session(store, handle, record).await?;
                 store
                     .put(
-                        &index_key("user", &record.claims.sub, handle),
+                        &index_key("user", &record.registry_sub(), handle),
                         String::new(),
                     )
                     .await?;
-                if let Some(sid) = &record.sid {
+                if let Some(sid) = &record.registry_sid() {
                     store
                         .put(&index_key("isid", sid, handle), String::new())
                         .await?;
@@ -553,8 +567,8 @@ async fn live_session(
     };
     let ended = is_ended(
         store,
-        record.sid.as_deref(),
-        &record.claims.sub,
+        record.registry_sid().as_deref(),
+        &record.registry_sub(),
         record.created_at,
     )
     .await?;
@@ -586,9 +600,9 @@ async fn delete_session(
 ) -> Result<(), TransportError> {
     store.delete(&session_key(handle)).await?;
     store
-        .delete(&index_key("user", &record.claims.sub, handle))
+        .delete(&index_key("user", &record.registry_sub(), handle))
         .await?;
-    if let Some(sid) = &record.sid {
+    if let Some(sid) = &record.registry_sid() {
         store.delete(&index_key("isid", sid, handle)).await?;
     }
     Ok(())
@@ -811,6 +825,7 @@ mod tests {
             },
             sid: None,
             issuer: "https://idp.example".into(),
+            provider: None,
             id_token: "id.token.sig".into(),
             access_token: "opaque-at".into(),
             access_expires_at: created_at + 300,

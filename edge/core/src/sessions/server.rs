@@ -17,6 +17,17 @@ pub struct SidCookie {
     pub id: String,
     /// The user, which names the registry shard that keeps the session.
     pub sub: String,
+    /// The provider that signed the user in (`None`: the default one; see
+    /// [`Binding::provider`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+}
+
+impl SidCookie {
+    /// The registry shard's name for the user ([`super::registry::scoped`]).
+    pub fn registry_sub(&self) -> String {
+        super::registry::scoped(self.provider.as_deref(), &self.sub)
+    }
 }
 
 /// The store's name for a session: the SHA-256 of its id, hex.
@@ -35,6 +46,10 @@ pub struct SessionRecord {
     /// The issuer that signed the user in.
     #[serde(default)]
     pub issuer: String,
+    /// The provider that signed the user in (`None`: the default one; see
+    /// [`Binding::provider`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     /// The raw ID token (for `id_token_hint` at logout).
     pub id_token: String,
     /// The access token and its expiry.
@@ -71,6 +86,17 @@ impl std::fmt::Debug for SessionRecord {
 }
 
 impl SessionRecord {
+    /// What the registry knows the user by ([`super::registry::scoped`]).
+    pub fn registry_sub(&self) -> String {
+        super::registry::scoped(self.provider.as_deref(), &self.claims.sub)
+    }
+
+    /// What the registry knows the IdP session by.
+    pub fn registry_sid(&self) -> Option<String> {
+        let sid = self.sid.as_deref()?;
+        Some(super::registry::scoped(self.provider.as_deref(), sid))
+    }
+
     /// The session as the agent and the proxy use it; its binding id is the store's handle.
     pub fn to_session(&self, handle: &str) -> Session {
         Session {
@@ -79,6 +105,7 @@ impl SessionRecord {
                 sub: self.claims.sub.clone(),
                 sid: self.sid.clone(),
                 issuer: self.issuer.clone(),
+                provider: self.provider.clone(),
                 started_at: self.created_at,
                 ends_at: self.expires_at,
             },

@@ -466,6 +466,7 @@ pub fn binding(id: &str, sub: &str, sid: Option<&str>, started_at: u64) -> Bindi
         sub: sub.into(),
         sid: sid.map(str::to_owned),
         issuer: ISSUER.into(),
+        provider: None,
         started_at,
         ends_at: started_at + 24 * 3600,
     }
