@@ -701,3 +701,48 @@ fn a_session_of_a_provider_no_longer_configured_is_refused() {
         .iter()
         .all(|(_, _, raw)| raw.contains("Max-Age=0")));
 }
+
+/// The admin endpoint finds a user of another provider than the first by `&provider=`: the
+/// same `sub` at two providers is two users.
+#[test]
+fn the_admin_endpoint_tells_the_providers_users_apart() {
+    let token = "an-admin-token-of-at-least-32-characters";
+    let edge = edge_with(
+        &[
+            ("EDGEWARD_SESSION_MODE", "server"),
+            ("EDGEWARD_ADMIN_TOKEN", token),
+        ],
+        true,
+    );
+    let (a, _) = sign_in(&edge, "a", "42");
+    let (b, _) = sign_in(&edge, "b", "42");
+    let (_, _) = sign_in(&edge, "b", "42");
+    let admin = |method: &str, query: &str| {
+        json(&call(
+            &edge,
+            request(
+                method,
+                &format!("/auth/admin/sessions?{query}"),
+                &[("authorization", &format!("Bearer {token}"))],
+                "",
+            ),
+        ))
+    };
+    let count = |v: Value| v["sessions"].as_array().map(Vec::len);
+    assert_eq!(count(admin("GET", "sub=42")), Some(1), "a's user 42");
+    assert_eq!(
+        count(admin("GET", "sub=42&provider=b")),
+        Some(2),
+        "b's user 42"
+    );
+    assert_eq!(admin("GET", "sub=42&provider=c")["code"], "invalid_request");
+    assert_eq!(admin("DELETE", "sub=42&provider=b")["revoked"], 2);
+    assert_eq!(
+        session(&edge, &b)["isLoggedIn"],
+        false,
+        "b's sessions ended"
+    );
+    assert_eq!(session(&edge, &a)["isLoggedIn"], true, "a's lives");
+    assert!(edge.ports().bodies_to(&format!("{B}/revoke")).len() == 2);
+    assert_eq!(edge.ports().calls_to(&format!("{A}/revoke")), 0);
+}
