@@ -12,6 +12,7 @@ fn run(
     futures_executor::block_on(introspect(
         &config().oidc,
         ports,
+        &serde_json::from_value(common::discovery()).unwrap(),
         &format!("{ISSUER}/token/introspection"),
         "opaque-at",
     ))

@@ -12,8 +12,8 @@ use url::Url;
 
 use super::{grant, internal_random, Context, DEFAULT_ACCESS_TTL, LOGIN_TTL};
 use crate::cookie::session::{self, AccessToken, Binding, Write};
-use crate::oidc;
 use crate::oidc::idtoken::{self, IdTokenClaims, IdTokenError};
+use crate::oidc::{self, TokenError};
 use crate::platform::crypto::{constant_time_eq, random_token};
 use crate::platform::ports::Clock;
 use crate::platform::{cookies, respond, Error, Request, Response};
@@ -73,20 +73,22 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
             .filter(|v| !v.is_empty()),
     };
 
-    let mut url = Url::parse(&discovery.authorization_endpoint)
-        .map_err(|_| Error::IdpUnavailable("the authorization endpoint is not a URL".into()))?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &edge.oidc().client_id)
-        .append_pair("redirect_uri", &edge.oidc().redirect_uri)
-        .append_pair("scope", &edge.oidc().scopes)
-        .append_pair("state", &login.state)
-        .append_pair("nonce", &login.nonce)
-        .append_pair("code_challenge", &oidc::pkce_challenge(&login.verifier))
-        .append_pair("code_challenge_method", "S256");
+    let challenge = oidc::pkce_challenge(&login.verifier);
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", edge.oidc().client_id.as_str()),
+        ("redirect_uri", edge.oidc().redirect_uri.as_str()),
+        ("scope", edge.oidc().scopes.as_str()),
+        ("state", login.state.as_str()),
+        ("nonce", login.nonce.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    // Only names of the allow-list (checked above) get here.
     for (name, value) in &body.extra_params {
-        url.query_pairs_mut().append_pair(name, value);
+        params.push((name.as_str(), value.as_str()));
     }
+    let url = authorization_url(edge, &discovery, &params).await?;
 
     let now = edge.ports().now();
     let sealed = edge
@@ -105,6 +107,37 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
         cookies::set(names::COOKIE_LOGIN, &sealed, LOGIN_TTL),
     );
     Ok(response)
+}
+
+/// The URL the browser is sent to with `params`: on the authorization endpoint with every
+/// parameter, or, when the authorization request is pushed (RFC 9126, `OIDC_PAR`), with only
+/// `client_id` and the `request_uri` the provider gave for the pushed parameters.
+async fn authorization_url(
+    edge: &impl Context,
+    discovery: &oidc::Discovery,
+    params: &[(&str, &str)],
+) -> Result<Url, Error> {
+    let mut url = Url::parse(&discovery.authorization_endpoint)
+        .map_err(|_| Error::IdpUnavailable("the authorization endpoint is not a URL".into()))?;
+    let client = edge.oidc();
+    if !client.par.applies(discovery) {
+        url.query_pairs_mut().extend_pairs(params);
+        return Ok(url);
+    }
+    let pushed = oidc::push_authorization(client, edge.ports(), discovery, params)
+        .await
+        .map_err(|e| match e {
+            // The worker's own credentials were refused: the operator's to fix, not the user's.
+            TokenError::Refused(code) if code == "invalid_client" => Error::IdpUnavailable(
+                "the pushed authorization request was refused: invalid_client".into(),
+            ),
+            TokenError::Refused(code) => Error::LoginDenied(code),
+            TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
+        })?;
+    url.query_pairs_mut()
+        .append_pair("client_id", &client.client_id)
+        .append_pair("request_uri", &pushed.request_uri);
+    Ok(url)
 }
 
 /// `POST /auth/login/end`: finishes a login from the callback page's URL, or reports the

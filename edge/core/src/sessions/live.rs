@@ -235,8 +235,8 @@ pub(crate) async fn revoke_all(edge: &impl Context, tokens: &[String]) {
         return;
     }
     let ports = edge.ports();
-    let endpoint = match edge.idp().discovery(edge.oidc(), ports).await {
-        Ok(d) => d.revocation_endpoint.clone(),
+    let discovery = match edge.idp().discovery(edge.oidc(), ports).await {
+        Ok(d) => d,
         Err(e) => {
             ports.log(
                 LogLevel::Warn,
@@ -248,7 +248,7 @@ pub(crate) async fn revoke_all(edge: &impl Context, tokens: &[String]) {
             return;
         }
     };
-    let Some(endpoint) = endpoint else {
+    let Some(endpoint) = discovery.revocation_endpoint.as_deref() else {
         // Said, not silent: an operator may expect logout to revoke (README "Providers").
         ports.log(
             LogLevel::Warn,
@@ -257,7 +257,7 @@ pub(crate) async fn revoke_all(edge: &impl Context, tokens: &[String]) {
         return;
     };
     for token in tokens.iter().take(50) {
-        if let Err(e) = oidc::revoke(edge.oidc(), ports, &endpoint, token).await {
+        if let Err(e) = oidc::revoke(edge.oidc(), ports, &discovery, endpoint, token).await {
             ports.log(
                 LogLevel::Warn,
                 &format!("edgeward: a refresh token was not revoked: {e:?}"),
