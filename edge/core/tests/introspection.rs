@@ -1,5 +1,8 @@
 //! RFC 7662 introspection through the HTTP port, against fake answers.
 
+// A test crate: a panic here is a failing test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{config, FakePorts, ISSUER};
