@@ -262,13 +262,16 @@ fn keys_as_pkcs8_pem_sign_too_rsa_as_rs256() {
     assert_eq!(header["kid"], "rsa-1");
     assert_eq!(claims["iss"], "edgeward");
 
-    let f = grant_with(&jwt_config(&[
-        ("OIDC_CLIENT_KEY", &ec_pem()),
-        ("OIDC_CLIENT_KEY_ID", "ec-1"),
-    ]));
-    let (header, _) = read(&f["client_assertion"], check_es256);
-    assert_eq!(header["alg"], "ES256");
-    assert_eq!(header["kid"], "ec-1");
+    // As a file, and on one line with its breaks written `\n`.
+    for pem in [ec_pem(), ec_pem().replace('\n', "\\n")] {
+        let f = grant_with(&jwt_config(&[
+            ("OIDC_CLIENT_KEY", &pem),
+            ("OIDC_CLIENT_KEY_ID", "ec-1"),
+        ]));
+        let (header, _) = read(&f["client_assertion"], check_es256);
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["kid"], "ec-1");
+    }
 }
 
 #[test]

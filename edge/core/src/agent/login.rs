@@ -1,6 +1,7 @@
 //! Signing in: `POST /auth/login/start` (a PKCE authorization request, pushed to the provider
-//! first when `OIDC_PAR` says so, and a sealed login cookie) and `POST /auth/login/end` (the callback: state, `iss`, the code exchange, the ID
-//! token, and the new session in cookies or in the store).
+//! first when `OIDC_PAR` says so, and a sealed login cookie) and `POST /auth/login/end` (the
+//! callback: state, `iss`, the code exchange, the ID token, and the new session in cookies or
+//! in the store).
 
 use edgeward_shared::api::{
     LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, UserClaims,

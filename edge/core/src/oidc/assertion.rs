@@ -70,7 +70,14 @@ impl ClientKey {
         kid: Option<String>,
         kid_variable: &'static str,
     ) -> Result<Self, ConfigError> {
-        let text = text.trim();
+        // A PEM pasted into a one-line variable often has its line breaks written as `\n`.
+        let unescaped;
+        let text = if text.contains("\\n") && !text.contains('\n') && text.starts_with("-----") {
+            unescaped = text.replace("\\n", "\n");
+            unescaped.trim()
+        } else {
+            text.trim()
+        };
         let (kind, jwk_kid) = if text.starts_with('{') {
             parse_jwk(variable, text)?
         } else if text.starts_with("-----BEGIN") {
