@@ -15,6 +15,8 @@
 //                                               client authenticating with private_key_jwt
 //                                               (RFC 7523), and `edgeward-par` (secret basic,
 //                                               pushed authorization requests required, RFC 9126)
+//   IDP_REQUIRE_PAR     (off)                   1: every client must push its authorization
+//                                               requests, and discovery says so
 //
 // Client authentication (only with IDP_KEY_CLIENT_JWKS): GET /_test/client-calls lists every
 // call to the token, revocation, introspection and PAR endpoints (path, client assertion, the
@@ -270,6 +272,7 @@ const provider = new Provider(issuer, {
       },
     },
     revocation: { enabled: true },
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: env("IDP_REQUIRE_PAR", "") === "1" },
     backchannelLogout: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,

@@ -273,3 +273,30 @@ describe("a provider that requires PAR of the client", () => {
     assert.equal((await post(jar, base, "/auth/refresh", csrf)).status, 204);
   });
 });
+
+describe("a provider whose discovery requires PAR, OIDC_PAR unset (auto)", () => {
+  const port = WORKER_PORT + 4;
+  const base = origin(port);
+  before(async () => {
+    // The same IdP restarted with PAR required of every client, said in its discovery.
+    await idp.stop();
+    idp = await startIdp({ IDP_KEY_CLIENT_JWKS: JSON.stringify(publicJwks), IDP_REQUIRE_PAR: "1" });
+  });
+  worker(port, { OIDC_CLIENT_KEY: EC_PRIVATE_JWK });
+
+  test("discovery says PAR is required: login pushes, with private_key_jwt, and signs in", async () => {
+    const discovery = await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json();
+    assert.equal(discovery.require_pushed_authorization_requests, true);
+    const start = await loginStart(base, {});
+    const text = await start.text();
+    assert.equal(start.status, 200, text);
+    const url = new URL(JSON.parse(text).authorizationUrl);
+    assert.deepEqual([...url.searchParams.keys()].sort(), ["client_id", "request_uri"]);
+    const pushed = (await calls()).at(-1);
+    assert.deepEqual([pushed.path, pushed.status], ["/request", 201]);
+    assert.equal(decode(pushed.assertion).payload.aud, `${ISSUER}/token`);
+
+    const { jar, csrf } = await signIn(base);
+    assert.equal((await post(jar, base, "/auth/refresh", csrf)).status, 204);
+  });
+});
