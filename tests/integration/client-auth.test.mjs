@@ -8,7 +8,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
-import { startIdp, startWorker, ISSUER, WORKER_PORT } from "../support/stack.mjs";
+import { startIdp, startWorker, startExampleApi, ISSUER, WORKER_PORT } from "../support/stack.mjs";
 import { signIn } from "../support/session.mjs";
 import { CookieJar } from "../support/jar.mjs";
 import { loginAtIdp } from "../support/idp-login.mjs";
@@ -99,6 +99,26 @@ function worker(port, vars) {
 describe("private_key_jwt, ES256 key as a JWK, aud = the token endpoint", () => {
   const base = origin(WORKER_PORT);
   worker(WORKER_PORT, { OIDC_CLIENT_KEY: EC_PRIVATE_JWK, EDGEWARD_REFRESH_GRACE: "0" });
+  let api;
+  before(async () => {
+    api = await startExampleApi({ workerPort: WORKER_PORT });
+  });
+  after(async () => api?.stop());
+
+  test("an API call through the proxy introspects the session's token with an assertion", async () => {
+    const { jar } = await signIn(base);
+    const seen = (await calls()).length;
+    const res = await jar.fetch(`${base}/api/whoami`);
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.sub, "demo");
+    const mine = (await calls()).slice(seen);
+    assert.deepEqual(mine.map((c) => `${c.path} ${c.status}`), ["/token/introspection 200"]);
+    const { header, payload } = decode(mine[0].assertion);
+    assert.equal(header.kid, EC_KID);
+    assert.equal(payload.iss, "edgeward-jwt");
+    assert.equal(payload.aud, `${ISSUER}/token`);
+  });
 
   test("login, refresh and logout with revocation each carry a fresh assertion the provider accepts", async () => {
     const seen = (await calls()).length;
