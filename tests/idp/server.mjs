@@ -11,6 +11,17 @@
 //   IDP_CLIENT_ID       edgeward
 //   IDP_CLIENT_SECRET   local-dev-secret        (the worker's OIDC_CLIENT_SECRET)
 //   IDP_PHANTOM_AUDIENCE http://localhost:8081  (`aud` of the JWTs JWT introspection returns)
+//   IDP_KEY_CLIENT_JWKS (none)                  a public JWKS (JSON): registers `edgeward-jwt`, a
+//                                               client authenticating with private_key_jwt
+//                                               (RFC 7523), and `edgeward-par` (secret basic,
+//                                               pushed authorization requests required, RFC 9126)
+//   IDP_REQUIRE_PAR     (off)                   1: every client must push its authorization
+//                                               requests, and discovery says so
+//
+// Client authentication (only with IDP_KEY_CLIENT_JWKS): GET /_test/client-calls lists every
+// call to the token, revocation, introspection and PAR endpoints (path, client assertion, the
+// pushed parameters); POST /_test/replay-assertion {on} makes each call carry the previous
+// call's client assertion instead of its own (a replayed `jti`, which the provider refuses).
 //
 // Phantom tokens, Curity style: an introspection request with `Accept: application/jwt` is
 // answered with a JWT carrying the token's claims, signed with the IdP's RS256 key (204 when
@@ -41,6 +52,7 @@ const appOrigins = [appOrigin, ...env("APP_EXTRA_ORIGINS", "").split(",").filter
 const clientId = env("IDP_CLIENT_ID", "edgeward");
 const clientSecret = env("IDP_CLIENT_SECRET", "local-dev-secret");
 const phantomAudience = env("IDP_PHANTOM_AUDIENCE", "http://localhost:8081");
+const keyClientJwks = process.env.IDP_KEY_CLIENT_JWKS ? JSON.parse(process.env.IDP_KEY_CLIENT_JWKS) : undefined;
 
 const users = new Map([
   [
@@ -171,6 +183,38 @@ function phantomJwt(answer) {
 
 let accessTokenTtl = Number(env("IDP_ACCESS_TOKEN_TTL", "300"));
 
+/** The clients of the client-authentication suite: private_key_jwt, and PAR required. */
+function keyClients(jwks) {
+  const app = {
+    redirect_uris: appOrigins.map((o) => `${o}/callback`),
+    post_logout_redirect_uris: appOrigins.map((o) => `${o}/`),
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+  };
+  return [
+    {
+      ...app,
+      client_id: "edgeward-jwt",
+      jwks,
+      token_endpoint_auth_method: "private_key_jwt",
+      introspection_endpoint_auth_method: "private_key_jwt",
+      revocation_endpoint_auth_method: "private_key_jwt",
+    },
+    {
+      ...app,
+      client_id: "edgeward-par",
+      client_secret: clientSecret,
+      token_endpoint_auth_method: "client_secret_basic",
+      require_pushed_authorization_requests: true,
+    },
+  ];
+}
+
+/** Calls to the client-authenticated endpoints (GET /_test/client-calls). */
+const clientCalls = [];
+let replayAssertions = false;
+const clientAuthPaths = new Set(["/token", "/token/revocation", "/token/introspection", "/request"]);
+
 const provider = new Provider(issuer, {
   adapter: MapAdapter,
   jwks: { keys },
@@ -199,6 +243,7 @@ const provider = new Provider(issuer, {
       redirect_uris: [],
       token_endpoint_auth_method: "client_secret_basic",
     },
+    ...(keyClientJwks ? keyClients(keyClientJwks) : []),
   ],
   pkce: { required: () => true },
   findAccount: async (_ctx, id) => {
@@ -227,6 +272,7 @@ const provider = new Provider(issuer, {
       },
     },
     revocation: { enabled: true },
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: env("IDP_REQUIRE_PAR", "") === "1" },
     backchannelLogout: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
@@ -383,6 +429,29 @@ provider.use(async (ctx, next) => {
     ctx.status = 204;
     return;
   }
+  if (keyClientJwks && ctx.path === "/_test/client-calls" && ctx.method === "GET") {
+    ctx.body = clientCalls;
+    return;
+  }
+  if (keyClientJwks && ctx.path === "/_test/replay-assertion" && ctx.method === "POST") {
+    let body = "";
+    for await (const chunk of ctx.req) body += chunk;
+    replayAssertions = Boolean(JSON.parse(body).on);
+    ctx.status = 204;
+    return;
+  }
+  let call;
+  if (keyClientJwks && clientAuthPaths.has(ctx.path) && ctx.method === "POST") {
+    // Read the form here (the provider takes a parsed body as it is): to record it, and to
+    // swap in the previous call's assertion when asked to replay.
+    const form = Object.fromEntries(await readForm(ctx.req));
+    const previous = clientCalls.findLast((c) => c.assertion)?.assertion;
+    if (replayAssertions && form.client_assertion && previous) form.client_assertion = previous;
+    ctx.req.body = form;
+    const { client_assertion: assertion, ...params } = form;
+    call = { path: ctx.path, assertion, params: ctx.path === "/request" ? params : undefined };
+    clientCalls.push(call);
+  }
   if (ctx.path === "/token" && tokenDelayMs > 0) await new Promise((r) => setTimeout(r, tokenDelayMs));
   const introspection = ctx.path === "/token/introspection" && ctx.method === "POST";
   const wantsJwt = introspection && /application\/jwt/.test(ctx.get("accept"));
@@ -405,6 +474,10 @@ provider.use(async (ctx, next) => {
     stats.grants[type] = (stats.grants[type] ?? 0) + 1;
   }
   if (ctx.path === "/token/introspection" && ctx.status === 200) stats.introspections += 1;
+  if (call) {
+    call.status = ctx.status;
+    call.error = ctx.body?.error;
+  }
 });
 
 const handler = provider.callback();

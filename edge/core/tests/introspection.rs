@@ -1,5 +1,8 @@
 //! RFC 7662 introspection through the HTTP port, against fake answers.
 
+// A test crate: a panic here is a failing test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{config, FakePorts, ISSUER};
@@ -12,6 +15,7 @@ fn run(
     futures_executor::block_on(introspect(
         config().oidc(),
         ports,
+        &serde_json::from_value(common::discovery()).unwrap(),
         &format!("{ISSUER}/token/introspection"),
         "opaque-at",
     ))

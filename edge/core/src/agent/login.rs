@@ -1,8 +1,8 @@
 //! Signing in: `GET /auth/providers` (which identity providers the sign-in page offers),
-//! `POST /auth/login/start` (a PKCE authorization request to the chosen provider and a sealed
-//! login cookie that records it) and `POST /auth/login/end` (the callback, judged for that
-//! provider only: state, `iss`, the code exchange, the ID token, and the new session in cookies
-//! or in the store).
+//! `POST /auth/login/start` (a PKCE authorization request to the chosen provider, pushed to
+//! it first when its `OIDC_PAR` says so, and a sealed login cookie that records it) and
+//! `POST /auth/login/end` (the callback, judged for that provider only: state, `iss`, the
+//! code exchange, the ID token, and the new session in cookies or in the store).
 
 use edgeward_shared::api::{
     LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, ProviderInfo,
@@ -16,7 +16,7 @@ use url::Url;
 use super::{grant, internal_random, Context, DEFAULT_ACCESS_TTL, LOGIN_TTL};
 use crate::cookie::session::{self, AccessToken, Binding, Write};
 use crate::oidc::idtoken::{self, IdTokenClaims, IdTokenError};
-use crate::oidc::{self, Provider};
+use crate::oidc::{self, Provider, TokenError};
 use crate::platform::crypto::{constant_time_eq, random_token};
 use crate::platform::ports::Clock;
 use crate::platform::{cookies, respond, Error, Request, Response};
@@ -118,23 +118,27 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
         provider: Some(provider.client.id.clone()),
     };
 
-    let mut url = Url::parse(&discovery.authorization_endpoint)
-        .map_err(|_| Error::IdpUnavailable("the authorization endpoint is not a URL".into()))?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &provider.client.client_id)
-        .append_pair("redirect_uri", &provider.client.redirect_uri)
-        .append_pair("scope", &provider.client.scopes)
-        .append_pair("state", &login.state)
-        .append_pair("nonce", &login.nonce)
-        .append_pair("code_challenge", &oidc::pkce_challenge(&login.verifier))
-        .append_pair("code_challenge_method", "S256");
-    for (name, value) in &provider.client.auth_params {
-        url.query_pairs_mut().append_pair(name, value);
+    let challenge = oidc::pkce_challenge(&login.verifier);
+    let client = provider.client;
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", client.client_id.as_str()),
+        ("redirect_uri", client.redirect_uri.as_str()),
+        ("scope", client.scopes.as_str()),
+        ("state", login.state.as_str()),
+        ("nonce", login.nonce.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    // The provider's fixed parameters, then the SPA's: names of the allow-list (checked above),
+    // never one of the fixed ones (refused at start).
+    for (name, value) in &client.auth_params {
+        params.push((name.as_str(), value.as_str()));
     }
     for (name, value) in &body.extra_params {
-        url.query_pairs_mut().append_pair(name, value);
+        params.push((name.as_str(), value.as_str()));
     }
+    let url = authorization_url(edge, provider.client, &discovery, &params).await?;
 
     let now = edge.ports().now();
     let sealed = edge
@@ -153,6 +157,37 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
         cookies::set(names::COOKIE_LOGIN, &sealed, LOGIN_TTL),
     );
     Ok(response)
+}
+
+/// The URL the browser is sent to with `params`: on the authorization endpoint with every
+/// parameter, or, when the authorization request is pushed (RFC 9126, `OIDC_PAR`), with only
+/// `client_id` and the `request_uri` the provider gave for the pushed parameters.
+async fn authorization_url(
+    edge: &impl Context,
+    client: &oidc::OidcClient,
+    discovery: &oidc::Discovery,
+    params: &[(&str, &str)],
+) -> Result<Url, Error> {
+    let mut url = Url::parse(&discovery.authorization_endpoint)
+        .map_err(|_| Error::IdpUnavailable("the authorization endpoint is not a URL".into()))?;
+    if !client.par.applies(discovery) {
+        url.query_pairs_mut().extend_pairs(params);
+        return Ok(url);
+    }
+    let pushed = oidc::push_authorization(client, edge.ports(), discovery, params)
+        .await
+        .map_err(|e| match e {
+            // The worker's own credentials were refused: the operator's to fix, not the user's.
+            TokenError::Refused(code) if code == "invalid_client" => Error::IdpUnavailable(
+                "the pushed authorization request was refused: invalid_client".into(),
+            ),
+            TokenError::Refused(code) => Error::LoginDenied(code),
+            TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
+        })?;
+    url.query_pairs_mut()
+        .append_pair("client_id", &client.client_id)
+        .append_pair("request_uri", &pushed.request_uri);
+    Ok(url)
 }
 
 /// `POST /auth/login/end`: finishes a login from the callback page's URL, or reports the

@@ -1,6 +1,8 @@
 //! The identity provider, and the worker as its OpenID Connect client: the client's settings
-//! ([`settings`]), the list of providers one worker serves ([`providers`]), discovery and the provider's keys cached per isolate, grants at the token
-//! endpoint, revocation and PKCE ([`provider`]), and the tokens the provider signs — ID tokens
+//! ([`settings`]), its `private_key_jwt` key and assertions ([`assertion`]), the list of
+//! providers one worker serves ([`providers`]), discovery and the provider's keys cached per
+//! isolate, grants at the token endpoint, revocation, pushed authorization requests and PKCE
+//! ([`provider`]), and the tokens the provider signs — ID tokens
 //! ([`idtoken`]) and back-channel logout tokens ([`logout`]).
 //!
 //! Everything here speaks to the provider or checks what it said; what a validated token
@@ -9,17 +11,19 @@
 //!
 //! May use: `platform`.
 
+pub mod assertion;
 pub mod idtoken;
 pub mod logout;
 pub mod provider;
 pub mod providers;
 pub mod settings;
 
-pub(crate) use provider::{client_post, client_post_accepting};
+pub use assertion::ClientKey;
 pub use provider::{
-    oauth_error_code, oauth_metadata_urls, parse_token_answer, pkce_challenge, refusal_code,
-    revoke, token_request, Discovery, IdpCache, TokenError, TokenResponse, DISCOVERY_TTL,
-    INVALID_GRANT, JWKS_REFETCH_MIN_INTERVAL,
+    assertion_audience, oauth_error_code, oauth_metadata_urls, parse_token_answer, pkce_challenge,
+    push_authorization, refusal_code, revoke, token_request, Discovery, IdpCache, PushedRequest,
+    TokenError, TokenResponse, DISCOVERY_TTL, INVALID_GRANT, JWKS_REFETCH_MIN_INTERVAL,
 };
+pub(crate) use provider::{client_post, client_post_accepting};
 pub use providers::{Provider, Providers, PROVIDERS};
-pub use settings::{ClientAuth, OidcClient, Quirks};
+pub use settings::{AssertionAudience, ClientAuth, OidcClient, ParMode, Quirks};

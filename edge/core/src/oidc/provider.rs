@@ -18,9 +18,11 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use super::assertion::ASSERTION_TYPE;
 use super::idtoken::{Jwks, TENANT_SLOT};
-use super::settings::{ClientAuth, OidcClient, Quirks};
-use crate::platform::ports::{Clock, HttpClient};
+use super::settings::{AssertionAudience, ClientAuth, OidcClient, Quirks};
+use crate::platform::crypto::random_token;
+use crate::platform::ports::{Clock, HttpClient, Random};
 use crate::platform::settings::Profile;
 use crate::platform::Error;
 
@@ -59,6 +61,12 @@ pub struct Discovery {
     /// without it is refused).
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9126: where authorization requests are pushed, when the provider takes them.
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 9126 §5: the provider takes authorization requests only when pushed.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// What the isolate remembers about the identity provider.
@@ -165,12 +173,12 @@ pub enum TokenError {
 /// POSTs a grant to the token endpoint, authenticating as the configured client.
 pub async fn token_request(
     client: &OidcClient,
-    http: &impl HttpClient,
+    ports: &(impl HttpClient + Clock + Random),
     discovery: &Discovery,
     grant: &[(&str, &str)],
 ) -> Result<TokenResponse, TokenError> {
     let url = &discovery.token_endpoint;
-    let response = client_post(client, http, url, grant).await?;
+    let response = client_post(client, ports, discovery, url, grant).await?;
     parse_token_answer(url, &response, client.quirks)
 }
 
@@ -248,7 +256,8 @@ pub fn oauth_error_code(body: &[u8]) -> Option<String> {
 /// Revokes a refresh token (RFC 7009). `Ok` when the provider answered 2xx.
 pub async fn revoke(
     client: &OidcClient,
-    http: &impl HttpClient,
+    ports: &(impl HttpClient + Clock + Random),
+    discovery: &Discovery,
     endpoint: &str,
     refresh_token: &str,
 ) -> Result<(), TokenError> {
@@ -256,7 +265,7 @@ pub async fn revoke(
         ("token", refresh_token),
         ("token_type_hint", "refresh_token"),
     ];
-    let response = client_post(client, http, endpoint, &form).await?;
+    let response = client_post(client, ports, discovery, endpoint, &form).await?;
     if response.status().is_success() {
         Ok(())
     } else {
@@ -267,20 +276,86 @@ pub async fn revoke(
     }
 }
 
-/// POSTs a form to one of the provider's endpoints, authenticated as the configured client.
+/// A pushed authorization request's answer (RFC 9126 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PushedRequest {
+    /// What the authorization URL carries instead of the parameters.
+    pub request_uri: String,
+    /// How long `request_uri` is good for, in seconds.
+    pub expires_in: u64,
+}
+
+/// Pushes the authorization request `params` to the provider's
+/// `pushed_authorization_request_endpoint` (RFC 9126 §2.1), authenticated as the configured
+/// client. A provider without the endpoint, one that cannot be asked or answers nonsense is
+/// [`TokenError::Unavailable`]; a refusal is its OAuth error code.
+pub async fn push_authorization(
+    client: &OidcClient,
+    ports: &(impl HttpClient + Clock + Random),
+    discovery: &Discovery,
+    params: &[(&str, &str)],
+) -> Result<PushedRequest, TokenError> {
+    let url = discovery
+        .pushed_authorization_request_endpoint
+        .as_deref()
+        .ok_or_else(|| {
+            TokenError::Unavailable(
+                "pushed authorization requests are required or configured (OIDC_PAR), but the \
+                 provider's discovery has no pushed_authorization_request_endpoint"
+                    .into(),
+            )
+        })?;
+    let response = client_post(client, ports, discovery, url, params).await?;
+    let status = response.status();
+    if status.is_success() {
+        let pushed: PushedRequest = serde_json::from_slice(response.body()).map_err(|_| {
+            TokenError::Unavailable(format!("{url} did not answer a pushed request"))
+        })?;
+        // RFC 9126 §2.2: a URN the authorization URL carries; anything else is not one.
+        if pushed.request_uri.is_empty()
+            || pushed.request_uri.len() > 2048
+            || !pushed.request_uri.starts_with("urn:")
+        {
+            return Err(TokenError::Unavailable(format!(
+                "{url} answered an unusable request_uri"
+            )));
+        }
+        return Ok(pushed);
+    }
+    if let Some(code) = refusal_code(status, response.body(), Quirks::default()) {
+        return Err(TokenError::Refused(code));
+    }
+    Err(TokenError::Unavailable(format!(
+        "{url} answered HTTP {}",
+        status.as_u16()
+    )))
+}
+
+/// The `aud` of a client assertion for this provider ([`AssertionAudience`]).
+pub fn assertion_audience<'a>(client: &'a OidcClient, discovery: &'a Discovery) -> &'a str {
+    match client.assertion_audience {
+        AssertionAudience::TokenEndpoint => &discovery.token_endpoint,
+        AssertionAudience::Issuer => &client.issuer,
+    }
+}
+
+/// POSTs a form to one of the provider's endpoints, authenticated as the configured client
+/// (with `private_key_jwt`, a fresh assertion for each call).
 pub(crate) async fn client_post(
     client: &OidcClient,
-    http: &impl HttpClient,
+    ports: &(impl HttpClient + Clock + Random),
+    discovery: &Discovery,
     url: &str,
     fields: &[(&str, &str)],
 ) -> Result<http::Response<Vec<u8>>, TokenError> {
-    client_post_accepting(client, http, url, fields, "application/json").await
+    client_post_accepting(client, ports, discovery, url, fields, "application/json").await
 }
 
 /// [`client_post`] with another `Accept` header (JWT introspection answers).
 pub(crate) async fn client_post_accepting(
     client: &OidcClient,
-    http: &impl HttpClient,
+    ports: &(impl HttpClient + Clock + Random),
+    discovery: &Discovery,
     url: &str,
     fields: &[(&str, &str)],
     accept: &str,
@@ -294,30 +369,47 @@ pub(crate) async fn client_post_accepting(
             "application/x-www-form-urlencoded",
         )
         .header(http::header::ACCEPT, accept);
+    let no_secret = || TokenError::Unavailable("no client secret is configured".into());
     match oidc.client_auth {
         ClientAuth::Basic => {
+            let secret = oidc.client_secret.as_ref().ok_or_else(no_secret)?;
             // RFC 6749 §2.3.1: id and secret are form-encoded before they are joined.
             let enc =
                 |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let credentials = format!(
-                "{}:{}",
-                enc(&oidc.client_id),
-                enc(oidc.client_secret.expose())
-            );
+            let credentials = format!("{}:{}", enc(&oidc.client_id), enc(secret.expose()));
             request = request.header(
                 http::header::AUTHORIZATION,
                 format!("Basic {}", STANDARD.encode(credentials)),
             );
         }
         ClientAuth::Post => {
+            let secret = oidc.client_secret.as_ref().ok_or_else(no_secret)?;
             form.append_pair("client_id", &oidc.client_id);
-            form.append_pair("client_secret", oidc.client_secret.expose());
+            form.append_pair("client_secret", secret.expose());
+        }
+        ClientAuth::PrivateKeyJwt => {
+            let key = oidc
+                .client_key
+                .as_ref()
+                .ok_or_else(|| TokenError::Unavailable("no client key is configured".into()))?;
+            let jti = random_token(ports, 24)
+                .map_err(|_| TokenError::Unavailable("no randomness for the assertion".into()))?;
+            let aud = assertion_audience(oidc, discovery);
+            let assertion = key
+                .assertion(&oidc.client_id, aud, &jti, ports.now())
+                .ok_or_else(|| {
+                    TokenError::Unavailable("signing the client assertion failed".into())
+                })?;
+            form.append_pair("client_id", &oidc.client_id);
+            form.append_pair("client_assertion_type", ASSERTION_TYPE);
+            form.append_pair("client_assertion", &assertion);
         }
     }
     let request = request
         .body(form.finish().into_bytes())
         .map_err(|_| TokenError::Unavailable(format!("cannot build a request to {url}")))?;
-    http.send(request)
+    ports
+        .send(request)
         .await
         .map_err(|e| TokenError::Unavailable(format!("{url}: {e}")))
 }
@@ -437,6 +529,7 @@ fn validate(d: &Discovery, client: &OidcClient) -> Result<(), Error> {
         d.end_session_endpoint.as_ref(),
         d.revocation_endpoint.as_ref(),
         d.introspection_endpoint.as_ref(),
+        d.pushed_authorization_request_endpoint.as_ref(),
     ];
     for endpoint in endpoints.into_iter().flatten() {
         let ok = match Url::parse(endpoint) {

@@ -30,7 +30,7 @@ pub const MAX_PROVIDERS: usize = 16;
 
 /// The members an entry of [`PROVIDERS`] may have besides `id` and `name`, with the variable
 /// each stands for and how a list is joined.
-const MEMBERS: [(&str, &str, &str); 11] = [
+const MEMBERS: [(&str, &str, &str); 14] = [
     ("issuer", oidc_vars::ISSUER, ""),
     ("clientId", oidc_vars::CLIENT_ID, ""),
     ("clientAuth", oidc_vars::CLIENT_AUTH, ""),
@@ -46,10 +46,13 @@ const MEMBERS: [(&str, &str, &str); 11] = [
     ("authParams", oidc_vars::AUTH_PARAMS, ""),
     ("tenants", oidc_vars::TENANTS, ","),
     ("requireIss", oidc_vars::REQUIRE_ISS, ""),
+    ("clientKeyId", oidc_vars::CLIENT_KEY_ID, ""),
+    ("clientAssertionAud", oidc_vars::CLIENT_ASSERTION_AUD, ""),
+    ("par", oidc_vars::PAR, ""),
 ];
 
 /// The variables of a provider that are secrets: given as `<NAME>_<ID>`, never as members.
-const SECRETS: [&str; 1] = [oidc_vars::CLIENT_SECRET];
+const SECRETS: [&str; 2] = [oidc_vars::CLIENT_SECRET, oidc_vars::CLIENT_KEY];
 
 /// Whether `id` is a provider id: 1 to 32 of `a-z`, `0-9` and `-`, starting with a letter or
 /// digit. (So ids map one-to-one onto variable-name suffixes, see [`secret_variable`].)
@@ -308,14 +311,14 @@ mod tests {
         assert_eq!((staff.id.as_str(), staff.name.as_str()), ("staff", "Staff"));
         assert_eq!(staff.scopes, "openid email");
         assert!(staff.quirks.bare_400_is_invalid_grant);
-        assert_eq!(staff.client_secret.expose(), "s1");
+        assert_eq!(staff.client_secret.as_ref().unwrap().expose(), "s1");
         assert_eq!(
             (cust.id.as_str(), cust.name.as_str()),
             ("cust-eu", "cust-eu")
         );
         assert_eq!(cust.client_auth, super::super::ClientAuth::Post);
         assert_eq!(cust.allowed_params, ["prompt"]);
-        assert_eq!(cust.client_secret.expose(), "s2");
+        assert_eq!(cust.client_secret.as_ref().unwrap().expose(), "s2");
         assert_eq!(cust.redirect_uri, "https://app.example/callback");
         assert_eq!(p.position("cust-eu"), Some(1));
         assert_eq!(p.position("nope"), None);

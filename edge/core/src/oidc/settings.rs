@@ -2,16 +2,30 @@
 
 use url::Url;
 
+use super::assertion::ClientKey;
+use super::provider::Discovery;
 use crate::platform::settings::{check_scheme, invalid, ConfigError, Profile, Secret, Vars};
 
 /// The identity provider's issuer URL (discovery is read from it).
 pub const ISSUER: &str = "OIDC_ISSUER";
 /// The worker's client id at the identity provider.
 pub const CLIENT_ID: &str = "OIDC_CLIENT_ID";
-/// Secret: the worker's client secret.
+/// Secret: the worker's client secret (not read with `private_key_jwt`).
 pub const CLIENT_SECRET: &str = "OIDC_CLIENT_SECRET";
-/// `client_secret_basic` (default) or `client_secret_post`.
+/// `client_secret_basic` (default), `client_secret_post` or `private_key_jwt`.
 pub const CLIENT_AUTH: &str = "OIDC_CLIENT_AUTH";
+/// Secret, with `private_key_jwt`: the client's private key, a JWK or a PKCS#8 PEM, EC P-256
+/// (ES256) or RSA (RS256); see [`ClientKey`].
+pub const CLIENT_KEY: &str = "OIDC_CLIENT_KEY";
+/// With `private_key_jwt`: the `kid` the provider registered the key under (default: the
+/// JWK's `kid`).
+pub const CLIENT_KEY_ID: &str = "OIDC_CLIENT_KEY_ID";
+/// With `private_key_jwt`: the client assertion's `aud`, `token_endpoint` (default: the
+/// provider's token endpoint URL) or `issuer` (the issuer identifier).
+pub const CLIENT_ASSERTION_AUD: &str = "OIDC_CLIENT_ASSERTION_AUD";
+/// Pushed authorization requests (RFC 9126): `auto` (default: when discovery says the
+/// provider requires them), `always` or `never`.
+pub const PAR: &str = "OIDC_PAR";
 /// Where the identity provider sends the browser back (default `<origin>/callback`).
 pub const REDIRECT_URI: &str = "OIDC_REDIRECT_URI";
 /// Scopes to ask for, space-separated (default `openid profile email`); must include `openid`.
@@ -36,7 +50,7 @@ pub const TENANTS: &str = "OIDC_TENANTS";
 pub const REQUIRE_ISS: &str = "OIDC_REQUIRE_ISS";
 
 /// Parameters edgeward sets itself: neither the SPA nor [`AUTH_PARAMS`] may name them.
-const RESERVED: [&str; 9] = [
+const RESERVED: [&str; 14] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -46,6 +60,13 @@ const RESERVED: [&str; 9] = [
     "code_challenge",
     "code_challenge_method",
     "response_mode",
+    // A request object, or a pushed one, would replace everything above.
+    "request",
+    "request_uri",
+    // Client authentication (sent with a pushed request) is the worker's.
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
 ];
 /// The provider's departures from the specifications that the worker should accept, by name,
 /// comma-separated (default none): an allow-list, see [`Quirks`].
@@ -96,6 +117,40 @@ pub enum ClientAuth {
     Basic,
     /// `client_id` and `client_secret` in the form body.
     Post,
+    /// A JWT client assertion signed with the client's key (RFC 7523 §2.2).
+    PrivateKeyJwt,
+}
+
+/// Whom a `private_key_jwt` assertion is for ([`CLIENT_ASSERTION_AUD`]). RFC 7523 §3 leaves
+/// it to the provider: most take the token endpoint's URL, some (Auth0) the issuer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssertionAudience {
+    /// The provider's token endpoint URL (also for revocation and introspection calls).
+    TokenEndpoint,
+    /// The provider's issuer identifier.
+    Issuer,
+}
+
+/// When the authorization request is pushed to the provider first (RFC 9126, [`PAR`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParMode {
+    /// When discovery says `require_pushed_authorization_requests: true`.
+    Auto,
+    /// Always (the provider must have a `pushed_authorization_request_endpoint`).
+    Always,
+    /// Never (a provider that requires PAR then refuses the login).
+    Never,
+}
+
+impl ParMode {
+    /// Whether a login with this provider pushes its authorization request.
+    pub fn applies(self, discovery: &Discovery) -> bool {
+        match self {
+            ParMode::Always => true,
+            ParMode::Never => false,
+            ParMode::Auto => discovery.require_pushed_authorization_requests,
+        }
+    }
 }
 
 /// The worker as an OpenID Connect client of one provider.
@@ -110,10 +165,16 @@ pub struct OidcClient {
     pub issuer: String,
     /// Client id.
     pub client_id: String,
-    /// Client secret.
-    pub client_secret: Secret,
+    /// Client secret (`client_secret_basic` and `client_secret_post` only).
+    pub client_secret: Option<Secret>,
     /// Token-endpoint authentication.
     pub client_auth: ClientAuth,
+    /// The signing key (`private_key_jwt` only).
+    pub client_key: Option<ClientKey>,
+    /// The `aud` of client assertions.
+    pub assertion_audience: AssertionAudience,
+    /// When to push authorization requests.
+    pub par: ParMode,
     /// Redirect URI registered at the IdP.
     pub redirect_uri: String,
     /// Scopes, space-separated, with `openid`.
@@ -152,17 +213,51 @@ impl OidcClient {
         let client_id = vars
             .get(CLIENT_ID)
             .ok_or_else(|| invalid(CLIENT_ID, "is not set"))?;
-        let client_secret = vars
-            .get(CLIENT_SECRET)
-            .map(Secret::new)
-            .ok_or_else(|| invalid(CLIENT_SECRET, "is not set"))?;
         let client_auth = match vars.get(CLIENT_AUTH).as_deref() {
             None | Some("client_secret_basic") => ClientAuth::Basic,
             Some("client_secret_post") => ClientAuth::Post,
+            Some("private_key_jwt") => ClientAuth::PrivateKeyJwt,
             Some(other) => {
                 return Err(invalid(
                     CLIENT_AUTH,
-                    format!("must be client_secret_basic or client_secret_post, not {other:?}"),
+                    format!(
+                        "must be client_secret_basic, client_secret_post or private_key_jwt, \
+                         not {other:?}"
+                    ),
+                ))
+            }
+        };
+        let (client_secret, client_key) = if client_auth == ClientAuth::PrivateKeyJwt {
+            let key = vars
+                .get(CLIENT_KEY)
+                .ok_or_else(|| invalid(CLIENT_KEY, "is not set (private_key_jwt needs it)"))?;
+            let key = ClientKey::parse(CLIENT_KEY, &key, vars.get(CLIENT_KEY_ID), CLIENT_KEY_ID)?;
+            (None, Some(key))
+        } else {
+            let secret = vars
+                .get(CLIENT_SECRET)
+                .map(Secret::new)
+                .ok_or_else(|| invalid(CLIENT_SECRET, "is not set"))?;
+            (Some(secret), None)
+        };
+        let assertion_audience = match vars.get(CLIENT_ASSERTION_AUD).as_deref() {
+            None | Some("token_endpoint") => AssertionAudience::TokenEndpoint,
+            Some("issuer") => AssertionAudience::Issuer,
+            Some(other) => {
+                return Err(invalid(
+                    CLIENT_ASSERTION_AUD,
+                    format!("must be token_endpoint or issuer, not {other:?}"),
+                ))
+            }
+        };
+        let par = match vars.get(PAR).as_deref() {
+            None | Some("auto") => ParMode::Auto,
+            Some("always") => ParMode::Always,
+            Some("never") => ParMode::Never,
+            Some(other) => {
+                return Err(invalid(
+                    PAR,
+                    format!("must be auto, always or never, not {other:?}"),
                 ))
             }
         };
@@ -234,6 +329,9 @@ impl OidcClient {
             client_id,
             client_secret,
             client_auth,
+            client_key,
+            assertion_audience,
+            par,
             redirect_uri: redirect.to_string(),
             scopes,
             allowed_params,

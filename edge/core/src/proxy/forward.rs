@@ -304,7 +304,8 @@ async fn phantom_token(
     let fresh = match &proxy.mode {
         PhantomMode::Passthrough => return Ok(token.to_owned()),
         PhantomMode::IntrospectMint { key } => {
-            let mut introspection = phantom::introspect(oidc, ports, endpoint, token).await?;
+            let mut introspection =
+                phantom::introspect(oidc, ports, &discovery, endpoint, token).await?;
             introspection
                 .token
                 .check(&rules)
@@ -323,7 +324,7 @@ async fn phantom_token(
             )?
         }
         PhantomMode::IntrospectJwt => {
-            let jwt = phantom::introspect_jwt(oidc, ports, endpoint, token).await?;
+            let jwt = phantom::introspect_jwt(oidc, ports, &discovery, endpoint, token).await?;
             let (jwks, fetched) = provider.jwks(&discovery, ports, false).await?;
             let read =
                 |jwks| phantom::read_introspection_jwt(&jwt, jwks, &rules, proxy.max_ttl, ports);

@@ -32,9 +32,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::oidc::idtoken::{IdTokenError, Jwks};
-use crate::oidc::{client_post, client_post_accepting, OidcClient};
+use crate::oidc::{client_post, client_post_accepting, Discovery, OidcClient};
 use crate::platform::crypto::hex;
-use crate::platform::ports::{HttpClient, Random, SignatureVerifier};
+use crate::platform::ports::{Clock, HttpClient, Random, SignatureVerifier};
 use crate::platform::Error;
 
 /// What introspection says about a token (RFC 7662 §2.2): `active`, and the rest in
@@ -286,12 +286,13 @@ impl TokenFacts {
 /// Introspects `token` at `endpoint`, authenticated as the configured client.
 pub async fn introspect(
     client: &OidcClient,
-    http: &impl HttpClient,
+    http: &(impl HttpClient + Clock + Random),
+    discovery: &Discovery,
     endpoint: &str,
     token: &str,
 ) -> Result<Introspection, Error> {
     let form = [("token", token), ("token_type_hint", "access_token")];
-    let response = client_post(client, http, endpoint, &form)
+    let response = client_post(client, http, discovery, endpoint, &form)
         .await
         .map_err(|e| Error::IdpUnavailable(format!("introspection: {e:?}")))?;
     if !response.status().is_success() {
@@ -608,15 +609,18 @@ pub const JWT_ACCEPT_ONE: &str = "application/jwt";
 /// which the error says.
 pub async fn introspect_jwt(
     client: &OidcClient,
-    http: &impl HttpClient,
+    http: &(impl HttpClient + Clock + Random),
+    discovery: &Discovery,
     endpoint: &str,
     token: &str,
 ) -> Result<String, Error> {
-    match introspect_jwt_accepting(client, http, endpoint, token, JWT_ACCEPT).await {
+    match introspect_jwt_accepting(client, http, discovery, endpoint, token, JWT_ACCEPT).await {
         // An active token answered in JSON: ask once more for one type alone (a provider
         // that compares `Accept` as a whole, as Glewlwyd does).
         Err(IntrospectJwtAnswer::Json) => {
-            match introspect_jwt_accepting(client, http, endpoint, token, JWT_ACCEPT_ONE).await {
+            match introspect_jwt_accepting(client, http, discovery, endpoint, token, JWT_ACCEPT_ONE)
+                .await
+            {
                 Err(IntrospectJwtAnswer::Json) => Err(Error::IdpUnavailable(
                     "the provider answered introspection with JSON, not a JWT: it does not \
                      support introspect-jwt (use introspect-mint)"
@@ -642,14 +646,15 @@ enum IntrospectJwtAnswer {
 /// One introspection request of [`introspect_jwt`] with `accept`.
 async fn introspect_jwt_accepting(
     client: &OidcClient,
-    http: &impl HttpClient,
+    http: &(impl HttpClient + Clock + Random),
+    discovery: &Discovery,
     endpoint: &str,
     token: &str,
     accept: &str,
 ) -> Result<String, IntrospectJwtAnswer> {
     let failed = |e| IntrospectJwtAnswer::Failed(e);
     let form = [("token", token), ("token_type_hint", "access_token")];
-    let response = client_post_accepting(client, http, endpoint, &form, accept)
+    let response = client_post_accepting(client, http, discovery, endpoint, &form, accept)
         .await
         .map_err(|e| failed(Error::IdpUnavailable(format!("introspection: {e:?}"))))?;
     let status = response.status();

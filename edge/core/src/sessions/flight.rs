@@ -266,12 +266,17 @@ pub async fn coordinated_refresh<C: Context + 'static>(
                 ("grant_type", "refresh_token"),
                 ("refresh_token", refresh_token.as_str()),
             ];
-            let response =
-                oidc::client_post(provider.client, ports, &discovery.token_endpoint, &form)
-                    .await
-                    .map_err(|e| TransportError {
-                        reason: format!("{e:?}"),
-                    })?;
+            let response = oidc::client_post(
+                provider.client,
+                ports,
+                &discovery,
+                &discovery.token_endpoint,
+                &form,
+            )
+            .await
+            .map_err(|e| TransportError {
+                reason: format!("{e:?}"),
+            })?;
             // Kept and shared is only what settles this token: tokens, or `invalid_grant`. Any
             // other answer (a rate limit, a client that no longer authenticates, a server
             // error) says nothing about the token: not kept, the next caller asks again. A bare

@@ -263,8 +263,8 @@ pub(crate) async fn revoke_all(edge: &impl Context, provider: Provider<'_>, toke
         return;
     }
     let ports = edge.ports();
-    let endpoint = match provider.discovery(ports).await {
-        Ok(d) => d.revocation_endpoint.clone(),
+    let discovery = match provider.discovery(ports).await {
+        Ok(d) => d,
         Err(e) => {
             ports.log(
                 LogLevel::Warn,
@@ -276,7 +276,7 @@ pub(crate) async fn revoke_all(edge: &impl Context, provider: Provider<'_>, toke
             return;
         }
     };
-    let Some(endpoint) = endpoint else {
+    let Some(endpoint) = discovery.revocation_endpoint.as_deref() else {
         // Said, not silent: an operator may expect logout to revoke (README "Providers").
         ports.log(
             LogLevel::Warn,
@@ -285,7 +285,7 @@ pub(crate) async fn revoke_all(edge: &impl Context, provider: Provider<'_>, toke
         return;
     };
     for token in tokens.iter().take(50) {
-        if let Err(e) = oidc::revoke(provider.client, ports, &endpoint, token).await {
+        if let Err(e) = oidc::revoke(provider.client, ports, &discovery, endpoint, token).await {
             ports.log(
                 LogLevel::Warn,
                 &format!("edgeward: a refresh token was not revoked: {e:?}"),
