@@ -52,6 +52,7 @@ fn ada() -> SessionResponse {
         access_token_expires_at: Some(1_700_000_300),
         csrf: Some("c".into()),
         session_expires_at: Some(1_700_003_725),
+        ..SessionResponse::default()
     }
 }
 

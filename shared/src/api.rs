@@ -22,6 +22,10 @@ pub struct SessionResponse {
     /// When the session ends (a new login is needed then), in seconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_expires_at: Option<u64>,
+    /// Signed out only: the worker is configured for silent sign-in, so the SPA may try one
+    /// (`prompt=none`) once before showing its sign-in page.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent_sign_in: bool,
 }
 
 impl SessionResponse {
@@ -135,6 +139,7 @@ mod tests {
             access_token_expires_at: Some(10),
             csrf: Some("c".into()),
             session_expires_at: Some(20),
+            ..SessionResponse::default()
         };
         let v: serde_json::Value = serde_json::to_value(&s).unwrap();
         assert_eq!(v["accessTokenExpiresAt"], 10);

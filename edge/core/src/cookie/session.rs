@@ -274,6 +274,7 @@ impl Identity {
             access_token_expires_at: self.access_expires_at,
             csrf: Some(self.csrf.clone()),
             session_expires_at: Some(self.binding.ends_at),
+            ..SessionResponse::default()
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Config {
     pub sessions: SessionSettings,
     /// The admin endpoint's bearer token, if it is on.
     pub admin_token: Option<Secret>,
+    /// Whether a signed-out SPA is told to try a silent sign-in (`prompt=none`) once.
+    pub silent_sign_in: bool,
 }
 
 impl Config {
@@ -83,6 +85,7 @@ impl Config {
         let proxy = ProxyConfig::from_vars(&vars, profile)?;
         let sessions = SessionSettings::from_vars(&vars)?;
         let admin_token = agent::admin_token_from_vars(&vars)?;
+        let silent_sign_in = agent::silent_sign_in_from_vars(&vars, &oidc)?;
 
         let cookie_keys = cookie_keys.for_deployment(&origin, &oidc.client_id);
         Ok(Config {
@@ -94,6 +97,7 @@ impl Config {
             proxy,
             sessions,
             admin_token,
+            silent_sign_in,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! The identity provider, and the worker as its OpenID Connect client: the client's settings
 //! ([`settings`]), discovery and the provider's keys cached per isolate, grants at the token
-//! endpoint, revocation and PKCE ([`provider`]), and the tokens the provider signs — ID tokens
-//! ([`idtoken`]) and back-channel logout tokens ([`logout`]).
+//! endpoint, revocation and PKCE ([`provider`]), the claims of its userinfo endpoint
+//! ([`userinfo`]), and the tokens the provider signs — ID tokens ([`idtoken`]) and back-channel
+//! logout tokens ([`logout`]).
 //!
 //! Everything here speaks to the provider or checks what it said; what a validated token
 //! leads to (a session, a deny-list entry, a phantom token) belongs to the capability that
@@ -13,6 +14,7 @@ pub mod idtoken;
 pub mod logout;
 pub mod provider;
 pub mod settings;
+pub mod userinfo;
 
 pub(crate) use provider::{client_post, client_post_accepting};
 pub use provider::{
