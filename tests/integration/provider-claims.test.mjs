@@ -1,8 +1,10 @@
-// What providers differ on, live against oidc-provider: profile claims only at userinfo
-// (`conformIdTokenClaims`, the package's default) and silent sign-in (`prompt=none`).
-import { test } from "node:test";
+// What providers differ on, live: profile claims only at userinfo (oidc-provider with
+// `conformIdTokenClaims`, the package's default; django-oauth-toolkit with sub-only ID tokens),
+// and silent sign-in (`prompt=none`) against oidc-provider.
+import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { useStack, ORIGIN, ISSUER } from "../support/stack.mjs";
+import { useStack, startWorker, ORIGIN, ISSUER, WORKER_PORT } from "../support/stack.mjs";
+import { startDot, signInAt, IDPS_CLIENT_SECRET } from "../support/idps.mjs";
 import { CookieJar } from "../support/jar.mjs";
 import { loginAtIdp } from "../support/idp-login.mjs";
 import { signIn, openCookie } from "../support/session.mjs";
@@ -139,4 +141,35 @@ test("other provider errors keep their answer: access_denied is 400 login_failed
   const end = await jar.fetch(`${ORIGIN}/auth/login/end`, { method: "POST", headers, body: JSON.stringify({ pageUrl: page }) });
   assert.equal(end.status, 400);
   assert.equal((await end.json()).code, "login_failed");
+});
+
+describe("django-oauth-toolkit with sub-only ID tokens", () => {
+  const origin = `http://localhost:${WORKER_PORT + 1}`;
+  const parts = {};
+  before(async () => {
+    parts.idp = await startDot({ origin, idTokenClaims: "sub" });
+    parts.worker = await startWorker({
+      port: WORKER_PORT + 1,
+      vars: { OIDC_ISSUER: parts.idp.issuer, OIDC_CLIENT_SECRET: IDPS_CLIENT_SECRET, EDGEWARD_TOKEN_TYPES: "Bearer,none" },
+    });
+  });
+  after(async () => {
+    for (const part of ["worker", "idp"]) await parts[part]?.stop();
+  });
+
+  test("the claims come from its userinfo, the ID token has only sub", async () => {
+    assert.ok(parts.idp.discovery.userinfo_endpoint, "DOT publishes userinfo");
+    const { jar } = await signInAt(parts.idp, origin);
+    const res = await jar.fetch(`${origin}/auth/session`);
+    const s = await res.json();
+    assert.equal(s.isLoggedIn, true);
+    assert.match(s.claims.sub, /^\d+$/, "DOT's sub is the user's database id");
+    assert.equal(s.claims.name, "Demo User");
+    assert.equal(s.claims.preferred_username, "demo");
+    assert.equal(s.claims.email, "demo@example.com");
+    const id = openCookie("__Host-edgeward-id", jar.get(origin, "__Host-edgeward-id").value, origin);
+    const claims = jwtClaims(JSON.stringify(id).match(/eyJ[\w-]+\.[\w-]+\.[\w-]+/)[0]);
+    assert.equal(claims.sub, s.claims.sub);
+    for (const name of ["name", "email", "preferred_username"]) assert.equal(claims[name], undefined, name);
+  });
 });
