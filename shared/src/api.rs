@@ -119,6 +119,20 @@ mod tests {
     }
 
     #[test]
+    fn the_silent_sign_in_hint_is_there_only_when_on() {
+        let on = SessionResponse {
+            silent_sign_in: true,
+            ..SessionResponse::signed_out()
+        };
+        let json = serde_json::to_string(&on).unwrap();
+        assert_eq!(json, r#"{"isLoggedIn":false,"silentSignIn":true}"#);
+        assert_eq!(serde_json::from_str::<SessionResponse>(&json).unwrap(), on);
+        // An older worker's answer has none: no silent sign-in.
+        let old: SessionResponse = serde_json::from_str(r#"{"isLoggedIn":false}"#).unwrap();
+        assert!(!old.silent_sign_in);
+    }
+
+    #[test]
     fn login_start_accepts_an_empty_object() {
         let req: LoginStartRequest = serde_json::from_str("{}").unwrap();
         assert_eq!(req, LoginStartRequest::default());

@@ -130,6 +130,34 @@ mod tests {
     }
 
     #[test]
+    fn only_the_four_prompt_none_refusals_are_silent_sign_in_codes() {
+        let table = [
+            ("login_required", Some(ErrorCode::LoginRequired)),
+            ("interaction_required", Some(ErrorCode::InteractionRequired)),
+            ("consent_required", Some(ErrorCode::ConsentRequired)),
+            (
+                "account_selection_required",
+                Some(ErrorCode::AccountSelectionRequired),
+            ),
+            ("access_denied", None),
+            ("Login_Required", None),
+            ("login_required ", None),
+            ("", None),
+        ];
+        for (error, code) in table {
+            assert_eq!(ErrorCode::silent_sign_in_refusal(error), code, "{error:?}");
+            if let Some(code) = code {
+                assert_eq!(code.status(), 401);
+                // The wire code is the provider's own.
+                assert_eq!(
+                    serde_json::to_value(code).unwrap(),
+                    serde_json::Value::from(error)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn an_unknown_code_still_parses() {
         let body: ErrorBody =
             serde_json::from_str(r#"{"code":"added_later","message":"x"}"#).unwrap();
