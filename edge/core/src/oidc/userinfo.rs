@@ -1,6 +1,6 @@
 //! The provider's userinfo endpoint (OpenID Connect Core §5.3): the profile claims of a
 //! provider that keeps them out of the ID token (oidc-provider by default, django-oauth-toolkit
-//! when told to, many enterprise providers for some claims).
+//! when its validator says so).
 //!
 //! [`fetch`] asks once, with the access token a code exchange just returned, and accepts only an
 //! answer about the user the ID token named (§5.3.2: the `sub` must match, or the answer must
