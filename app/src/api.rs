@@ -305,6 +305,22 @@ impl Client {
             .map_err(|e| ApiError::Network(format!("unexpected providers answer: {e}")))
     }
 
+    /// `POST /auth/login/start` for a silent sign-in (`prompt=none`): the provider answers at
+    /// once, signed in or with `login_required`.
+    pub async fn login_start_silent(
+        &self,
+        return_to: &str,
+    ) -> Result<LoginStartResponse, ApiError> {
+        let mut request = LoginStartRequest {
+            return_to: Some(return_to.to_owned()),
+            ..Default::default()
+        };
+        request
+            .extra_params
+            .insert("prompt".to_owned(), "none".to_owned());
+        self.post_json(paths::LOGIN_START, &request).await
+    }
+
     /// `POST /auth/login/end` with the callback page's URL; remembers the new CSRF value.
     pub async fn login_end(&self, page_url: &str) -> Result<LoginEndResponse, ApiError> {
         let request = LoginEndRequest {

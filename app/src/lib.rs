@@ -13,6 +13,7 @@
 pub mod api;
 pub mod explorer;
 mod pages;
+pub mod silent;
 pub mod tabs;
 pub mod views;
 
@@ -106,6 +107,23 @@ pub struct Session {
 }
 
 impl Session {
+    /// The page's first look at the session: signed out, it may try a silent sign-in once
+    /// ([`silent`]); the state stays `Loading` while the browser leaves for the provider.
+    pub fn first_load(self) {
+        spawn_local(async move {
+            let next = match client().session().await {
+                Ok(response) => {
+                    if silent::try_once(&response).await {
+                        return;
+                    }
+                    SessionState::from_response(&response)
+                }
+                Err(error) => SessionState::Failed(error.message()),
+            };
+            self.state.set(next);
+        });
+    }
+
     /// Asks the worker again and updates the state.
     pub fn reload(self) {
         spawn_local(async move {
@@ -135,7 +153,7 @@ pub fn App() -> impl IntoView {
         state: RwSignal::new(SessionState::Loading),
     };
     provide_context(session);
-    session.reload();
+    session.first_load();
     let providers = Providers(RwSignal::new(Vec::new()));
     provide_context(providers);
     spawn_local(async move {

@@ -11,7 +11,7 @@ use leptos_router::NavigateOptions;
 use crate::views::{
     signed_in_or, ProfileView, SessionStatus, SignInButton, SignInChoices, SignOutButton,
 };
-use crate::{client, now_secs, tabs, Session, SessionState};
+use crate::{client, now_secs, silent, tabs, Session, SessionState};
 
 /// The header's right side: who is signed in, and the button that fits.
 #[component]
@@ -89,6 +89,18 @@ pub fn Callback() -> impl IntoView {
                 let target = end.return_to.unwrap_or_else(|| "/".into());
                 navigate(
                     &target,
+                    NavigateOptions {
+                        replace: true,
+                        ..Default::default()
+                    },
+                );
+            }
+            // A silent sign-in the provider could not finish without the user: the sign-in
+            // page, where the try started.
+            Err(e) if silent::needs_the_user(&e) => {
+                session.reload();
+                navigate(
+                    &silent::return_to(),
                     NavigateOptions {
                         replace: true,
                         ..Default::default()

@@ -53,6 +53,7 @@ fn ada() -> SessionResponse {
         csrf: Some("c".into()),
         session_expires_at: Some(1_700_003_725),
         provider: None,
+        ..SessionResponse::default()
     }
 }
 

@@ -25,6 +25,10 @@ pub struct SessionResponse {
     /// The id of the identity provider the user signed in with (one of `GET /auth/providers`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// Signed out only: the worker is configured for silent sign-in, so the SPA may try one
+    /// (`prompt=none`) once before showing its sign-in page.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent_sign_in: bool,
 }
 
 impl SessionResponse {
@@ -139,6 +143,20 @@ mod tests {
     }
 
     #[test]
+    fn the_silent_sign_in_hint_is_there_only_when_on() {
+        let on = SessionResponse {
+            silent_sign_in: true,
+            ..SessionResponse::signed_out()
+        };
+        let json = serde_json::to_string(&on).unwrap();
+        assert_eq!(json, r#"{"isLoggedIn":false,"silentSignIn":true}"#);
+        assert_eq!(serde_json::from_str::<SessionResponse>(&json).unwrap(), on);
+        // An older worker's answer has none: no silent sign-in.
+        let old: SessionResponse = serde_json::from_str(r#"{"isLoggedIn":false}"#).unwrap();
+        assert!(!old.silent_sign_in);
+    }
+
+    #[test]
     fn login_start_accepts_an_empty_object() {
         let req: LoginStartRequest = serde_json::from_str("{}").unwrap();
         assert_eq!(req, LoginStartRequest::default());
@@ -160,6 +178,7 @@ mod tests {
             csrf: Some("c".into()),
             session_expires_at: Some(20),
             provider: None,
+            ..SessionResponse::default()
         };
         let v: serde_json::Value = serde_json::to_value(&s).unwrap();
         assert_eq!(v["accessTokenExpiresAt"], 10);

@@ -22,6 +22,17 @@ pub enum ErrorCode {
     /// The identity provider refused the login (its error code is in the message), or the
     /// tokens it returned failed validation.
     LoginFailed,
+    /// A silent sign-in (`prompt=none`) needs the user: the provider has no session for them.
+    /// Sign in interactively.
+    LoginRequired,
+    /// A silent sign-in needs the user to interact with the provider (for instance a second
+    /// factor). Sign in interactively.
+    InteractionRequired,
+    /// A silent sign-in needs the user's consent at the provider. Sign in interactively.
+    ConsentRequired,
+    /// A silent sign-in needs the user to choose an account at the provider. Sign in
+    /// interactively.
+    AccountSelectionRequired,
     /// A back-channel logout token failed validation (signature, issuer, audience, events,
     /// nonce, replayed `jti`); nothing was changed.
     LogoutTokenInvalid,
@@ -55,6 +66,19 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code of an authorization response's `error` that says a silent sign-in
+    /// (`prompt=none`, OpenID Connect Core §3.1.2.6) needs the user; `None` for every other
+    /// error.
+    pub fn silent_sign_in_refusal(error: &str) -> Option<Self> {
+        match error {
+            "login_required" => Some(ErrorCode::LoginRequired),
+            "interaction_required" => Some(ErrorCode::InteractionRequired),
+            "consent_required" => Some(ErrorCode::ConsentRequired),
+            "account_selection_required" => Some(ErrorCode::AccountSelectionRequired),
+            _ => None,
+        }
+    }
+
     /// The HTTP status that goes with this code.
     pub fn status(self) -> u16 {
         match self {
@@ -62,7 +86,12 @@ impl ErrorCode {
             | ErrorCode::InvalidState
             | ErrorCode::LoginFailed
             | ErrorCode::LogoutTokenInvalid => 400,
-            ErrorCode::Unauthorized | ErrorCode::SessionExpired => 401,
+            ErrorCode::Unauthorized
+            | ErrorCode::SessionExpired
+            | ErrorCode::LoginRequired
+            | ErrorCode::InteractionRequired
+            | ErrorCode::ConsentRequired
+            | ErrorCode::AccountSelectionRequired => 401,
             ErrorCode::CsrfRejected | ErrorCode::OriginRejected | ErrorCode::ProviderNotAllowed => {
                 403
             }
@@ -105,6 +134,34 @@ mod tests {
     }
 
     #[test]
+    fn only_the_four_prompt_none_refusals_are_silent_sign_in_codes() {
+        let table = [
+            ("login_required", Some(ErrorCode::LoginRequired)),
+            ("interaction_required", Some(ErrorCode::InteractionRequired)),
+            ("consent_required", Some(ErrorCode::ConsentRequired)),
+            (
+                "account_selection_required",
+                Some(ErrorCode::AccountSelectionRequired),
+            ),
+            ("access_denied", None),
+            ("Login_Required", None),
+            ("login_required ", None),
+            ("", None),
+        ];
+        for (error, code) in table {
+            assert_eq!(ErrorCode::silent_sign_in_refusal(error), code, "{error:?}");
+            if let Some(code) = code {
+                assert_eq!(code.status(), 401);
+                // The wire code is the provider's own.
+                assert_eq!(
+                    serde_json::to_value(code).unwrap(),
+                    serde_json::Value::from(error)
+                );
+            }
+        }
+    }
+
+    #[test]
     fn an_unknown_code_still_parses() {
         let body: ErrorBody =
             serde_json::from_str(r#"{"code":"added_later","message":"x"}"#).unwrap();
@@ -120,6 +177,10 @@ mod tests {
             ("logout_token_invalid", 400),
             ("unauthorized", 401),
             ("session_expired", 401),
+            ("login_required", 401),
+            ("interaction_required", 401),
+            ("consent_required", 401),
+            ("account_selection_required", 401),
             ("csrf_rejected", 403),
             ("origin_rejected", 403),
             ("provider_not_allowed", 403),

@@ -11,6 +11,9 @@
 //   IDP_CLIENT_ID       edgeward
 //   IDP_CLIENT_SECRET   local-dev-secret        (the worker's OIDC_CLIENT_SECRET)
 //   IDP_PHANTOM_AUDIENCE http://localhost:8081  (`aud` of the JWTs JWT introspection returns)
+//   IDP_CLAIMS_AT_USERINFO (off)                `1`: the profile and e-mail claims only at
+//                                               userinfo, none in the ID token (oidc-provider's
+//                                               default, `conformIdTokenClaims`)
 //   IDP_KEY_CLIENT_JWKS (none)                  a public JWKS (JSON): registers `edgeward-jwt`, a
 //                                               client authenticating with private_key_jwt
 //                                               (RFC 7523), and `edgeward-par` (secret basic,
@@ -36,7 +39,8 @@
 // Test hooks, local only: GET /_test/stats counts successful token grants by grant type;
 // POST /_test/sign-logout-token signs the claims it is given with the IdP's key;
 // POST /_test/token-delay {ms} makes the token endpoint answer that much later (0: at once);
-// POST /_test/access-token-ttl {seconds} sets the life of access tokens issued from then on.
+// POST /_test/access-token-ttl {seconds} sets the life of access tokens issued from then on;
+// POST /_test/userinfo-sub {sub} makes userinfo answer with that `sub` (null: the real one).
 // Accounts: demo / demo and alice / alice (local only, never deploy this file).
 
 import http from "node:http";
@@ -182,6 +186,8 @@ function phantomJwt(answer) {
 }
 
 let accessTokenTtl = Number(env("IDP_ACCESS_TOKEN_TTL", "300"));
+/** The `sub` userinfo answers with instead of the real one (POST /_test/userinfo-sub). */
+let userinfoSub = null;
 
 /** The clients of the client-authentication suite: private_key_jwt, and PAR required. */
 function keyClients(jwks) {
@@ -257,8 +263,8 @@ const provider = new Provider(issuer, {
   },
   scopes: ["openid", "profile", "email", "offline_access"],
   // Put the granted scopes' claims (name, email) in the ID token, as most IdPs do; the
-  // default delivers them only from userinfo in the code flow.
-  conformIdTokenClaims: false,
+  // default (IDP_CLAIMS_AT_USERINFO=1) delivers them only from userinfo in the code flow.
+  conformIdTokenClaims: env("IDP_CLAIMS_AT_USERINFO", "") === "1",
   features: {
     devInteractions: { enabled: false },
     introspection: { enabled: true, allowedPolicy: async () => true },
@@ -410,6 +416,13 @@ provider.use(async (ctx, next) => {
     ctx.body = { seconds: accessTokenTtl };
     return;
   }
+  if (ctx.path === "/_test/userinfo-sub" && ctx.method === "POST") {
+    let body = "";
+    for await (const chunk of ctx.req) body += chunk;
+    userinfoSub = JSON.parse(body).sub ?? null;
+    ctx.status = 204;
+    return;
+  }
   if (ctx.path === "/_test/stats" && ctx.method === "GET") {
     ctx.body = stats;
     return;
@@ -468,6 +481,10 @@ provider.use(async (ctx, next) => {
       ctx.body = null;
       stats.introspections += 1;
     }
+  }
+  if (ctx.path === "/me" && ctx.status === 200) {
+    stats.userinfo = (stats.userinfo ?? 0) + 1;
+    if (userinfoSub !== null) ctx.body = { ...ctx.body, sub: userinfoSub };
   }
   if (ctx.path === "/token" && ctx.status === 200) {
     const type = ctx.oidc?.params?.grant_type ?? "unknown";

@@ -38,9 +38,10 @@ function freshState(name) {
 
 /**
  * Starts django-oauth-toolkit with the worker at `origin` (and `extraOrigins`) registered
- * (callback, post-logout URI). Returns `{ name, issuer, discovery, login, stop }`.
+ * (callback, post-logout URI). `idTokenClaims: "sub"` keeps the profile claims out of its ID
+ * tokens (they are then only at userinfo). Returns `{ name, issuer, discovery, login, stop }`.
  */
-export async function startDot({ origin, extraOrigins = [], port = DOT_PORT, clientId = "edgeward" } = {}) {
+export async function startDot({ origin, extraOrigins = [], port = DOT_PORT, clientId = "edgeward", idTokenClaims = "all" } = {}) {
   await assertPortFree(port, "django-oauth-toolkit");
   const issuer = `http://localhost:${port}/o`;
   const server = launch("idp-dot", "bash", [join(ROOT, "tests/idps/dot/serve.sh")], {
@@ -50,6 +51,7 @@ export async function startDot({ origin, extraOrigins = [], port = DOT_PORT, cli
     DOT_CLIENT_SECRET: IDPS_CLIENT_SECRET,
     DOT_REDIRECT_URIS: [origin, ...extraOrigins].map((o) => `${o}/callback`).join(" "),
     DOT_POST_LOGOUT_URIS: [origin, ...extraOrigins].map((o) => `${o}/`).join(" "),
+    DOT_ID_TOKEN_CLAIMS: idTokenClaims,
   });
   try {
     const discovery = await waitForDiscovery(server, issuer, "django-oauth-toolkit");

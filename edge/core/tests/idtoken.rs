@@ -174,6 +174,20 @@ fn id_tokens() {
             None,
         ),
         (
+            "one aud in an array, with our azp",
+            rs256(
+                &keys.rsa,
+                "rsa-1",
+                &claims(json!({"aud": ["edgeward"], "azp": "edgeward"})),
+            ),
+            None,
+        ),
+        (
+            "one aud as a string, with our azp",
+            rs256(&keys.rsa, "rsa-1", &claims(json!({"azp": "edgeward"}))),
+            None,
+        ),
+        (
             "no kid: the key is found by type",
             Rsa::rs256()
                 .token(&Header::empty(), &ok, &keys.rsa)
@@ -257,6 +271,44 @@ fn id_tokens() {
             "azp of another client",
             rs256(&keys.rsa, "rsa-1", &claims(json!({"azp": "other"}))),
             Some(IdTokenError::WrongAudience),
+        ),
+        (
+            "several aud, azp of another client",
+            rs256(
+                &keys.rsa,
+                "rsa-1",
+                &claims(json!({"aud": ["edgeward", "api"], "azp": "api"})),
+            ),
+            Some(IdTokenError::WrongAudience),
+        ),
+        (
+            "our azp, but aud names only others",
+            rs256(
+                &keys.rsa,
+                "rsa-1",
+                &claims(json!({"aud": ["api", "other-client"], "azp": "edgeward"})),
+            ),
+            Some(IdTokenError::WrongAudience),
+        ),
+        (
+            "aud as an empty array",
+            rs256(&keys.rsa, "rsa-1", &claims(json!({"aud": []}))),
+            Some(IdTokenError::WrongAudience),
+        ),
+        (
+            "aud differs only in case",
+            rs256(&keys.rsa, "rsa-1", &claims(json!({"aud": "EdgeWard"}))),
+            Some(IdTokenError::WrongAudience),
+        ),
+        (
+            "aud is neither a string nor an array of strings",
+            rs256(&keys.rsa, "rsa-1", &claims(json!({"aud": 7}))),
+            Some(IdTokenError::Malformed),
+        ),
+        (
+            "no aud",
+            rs256(&keys.rsa, "rsa-1", &claims(json!({"aud": null}))),
+            Some(IdTokenError::Malformed),
         ),
         (
             "wrong nonce",

@@ -8,7 +8,7 @@ use edgeward_shared::api::{
     LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, ProviderInfo,
     ProvidersResponse, UserClaims,
 };
-use edgeward_shared::names;
+use edgeward_shared::{names, ErrorCode};
 use http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -16,9 +16,10 @@ use url::Url;
 use super::{grant, internal_random, Context, DEFAULT_ACCESS_TTL, LOGIN_TTL};
 use crate::cookie::session::{self, AccessToken, Binding, Write};
 use crate::oidc::idtoken::{self, IdTokenClaims, IdTokenError};
+use crate::oidc::userinfo::{self, UserInfoError};
 use crate::oidc::{self, Provider, TokenError};
 use crate::platform::crypto::{constant_time_eq, random_token};
-use crate::platform::ports::Clock;
+use crate::platform::ports::{Clock, Log, LogLevel};
 use crate::platform::{cookies, respond, Error, Request, Response};
 use crate::request::guard;
 use crate::sessions::server::{self, SessionRecord, SidCookie};
@@ -254,6 +255,10 @@ async fn finish_login(
             .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
             .take(64)
             .collect();
+        // `prompt=none` answered "the user is needed": the SPA signs in interactively.
+        if let Some(needed) = ErrorCode::silent_sign_in_refusal(&code) {
+            return Err(Error::SignInNeeded(needed));
+        }
         return Err(Error::LoginDenied(code));
     }
     let sealed = cookies::read(req.headers(), names::COOKIE_LOGIN).ok_or_else(|| {
@@ -354,7 +359,15 @@ async fn finish_login(
         token: tokens.access_token.clone(),
         exp: (now + tokens.expires_in.unwrap_or(DEFAULT_ACCESS_TTL)).min(binding.ends_at),
     };
-    let claims = user_claims(&validated.claims);
+    let mut claims = user_claims(&validated.claims);
+    claims_from_userinfo(
+        edge,
+        provider.client,
+        &discovery,
+        &tokens.access_token,
+        &mut claims,
+    )
+    .await?;
     let response = respond::json(
         200,
         &LoginEndResponse {
@@ -383,6 +396,55 @@ fn user_claims(c: &IdTokenClaims) -> UserClaims {
         email: c.email.clone(),
         preferred_username: c.preferred_username.clone(),
         auth_time: c.auth_time,
+    }
+}
+
+/// Fills the display claims the ID token left out, for the scopes the login asked for
+/// (`profile`: `name`, `preferred_username`; `email`: `email`), from the provider's userinfo
+/// endpoint: once, with the new access token, only when discovery lists the endpoint and
+/// something is missing. The ID token's claims are kept as they are.
+///
+/// A userinfo answer about another user refuses the login. One that cannot be used
+/// (unreachable, an error, not JSON — a signed userinfo JWT is not read) leaves the gaps, with a
+/// warning in the log: the claims are for display, and the ID token has proven who signed in.
+async fn claims_from_userinfo(
+    edge: &impl Context,
+    client: &oidc::OidcClient,
+    discovery: &oidc::Discovery,
+    access_token: &str,
+    claims: &mut UserClaims,
+) -> Result<(), Error> {
+    let Some(endpoint) = discovery.userinfo_endpoint.as_deref() else {
+        return Ok(());
+    };
+    let scopes = &client.scopes;
+    let asked = |scope: &str| scopes.split(' ').any(|s| s == scope);
+    let missing = (asked("profile")
+        && (claims.name.is_none() || claims.preferred_username.is_none()))
+        || (asked("email") && claims.email.is_none());
+    if !missing {
+        return Ok(());
+    }
+    match userinfo::fetch(edge.ports(), endpoint, access_token, &claims.sub).await {
+        Ok(info) => {
+            claims.name = claims.name.take().or(info.name);
+            claims.email = claims.email.take().or(info.email);
+            claims.preferred_username =
+                claims.preferred_username.take().or(info.preferred_username);
+            Ok(())
+        }
+        Err(UserInfoError::OtherSubject) => Err(Error::LoginFailed(
+            "the userinfo answer is about another subject than the ID token".into(),
+        )),
+        Err(UserInfoError::Unusable(reason)) => {
+            edge.ports().log(
+                LogLevel::Warn,
+                &format!(
+                    "edgeward: /auth/login/end: signed in without the userinfo claims: {reason}"
+                ),
+            );
+            Ok(())
+        }
     }
 }
 

@@ -43,6 +43,26 @@ pub fn admin_token_from_vars(vars: &Vars<'_>) -> Result<Option<Secret>, ConfigEr
     }
 }
 
+/// Optional, `on` or `off` (the default): whether `GET /auth/session` tells a signed-out SPA to
+/// try a silent sign-in (`prompt=none`) once. Needs `prompt` in `OIDC_ALLOWED_PARAMS`.
+pub const SILENT_SIGN_IN: &str = "EDGEWARD_SILENT_SIGN_IN";
+
+/// Reads [`SILENT_SIGN_IN`].
+pub fn silent_sign_in_from_vars(
+    vars: &Vars<'_>,
+    oidc: &oidc::OidcClient,
+) -> Result<bool, ConfigError> {
+    match vars.get(SILENT_SIGN_IN).as_deref().map(str::trim) {
+        None | Some("off") => Ok(false),
+        Some("on") if oidc.allowed_params.iter().any(|p| p == "prompt") => Ok(true),
+        Some("on") => Err(invalid(
+            SILENT_SIGN_IN,
+            "needs prompt in OIDC_ALLOWED_PARAMS (the SPA sends prompt=none)",
+        )),
+        Some(_) => Err(invalid(SILENT_SIGN_IN, "must be \"on\" or \"off\"")),
+    }
+}
+
 /// Access-token lifetime assumed when the provider does not send `expires_in`, in seconds.
 pub const DEFAULT_ACCESS_TTL: u64 = 300;
 
@@ -55,6 +75,8 @@ pub const LOGIN_TTL: u64 = 600;
 pub(crate) trait Context: crate::sessions::Context + crate::request::Origins {
     /// The admin endpoint's bearer token, if it is on.
     fn admin_token(&self) -> Option<&Secret>;
+    /// Whether a signed-out SPA is told to try a silent sign-in once.
+    fn silent_sign_in(&self) -> bool;
     /// Drops the phantom tokens made from the access token `token` of `sub`'s session (at
     /// logout; `provider` is the session's `Binding::provider`), from this isolate's memory and
     /// the location's shared tier.

@@ -29,7 +29,7 @@ pub(crate) async fn session(edge: &impl Context, req: &Request) -> Response {
             respond::json(200, &identity.to_response(provider))
         }
         Ok(None) => {
-            let mut response = respond::json(200, &SessionResponse::signed_out());
+            let mut response = respond::json(200, &signed_out(edge));
             // Cookies that lead to no session (ended, revoked, logged out elsewhere): forget them.
             if has_session_cookie(req.headers()) {
                 cookies::clear_all(response.headers_mut());
@@ -38,11 +38,19 @@ pub(crate) async fn session(edge: &impl Context, req: &Request) -> Response {
         }
         Err(e @ Error::SessionExpired(_)) => {
             let mut response = e.into_logged_response(edge.ports(), req.uri().path());
-            *response.body_mut() = respond::json(200, &SessionResponse::signed_out()).into_body();
+            *response.body_mut() = respond::json(200, &signed_out(edge)).into_body();
             *response.status_mut() = http::StatusCode::OK;
             response
         }
         Err(e) => e.into_logged_response(edge.ports(), req.uri().path()),
+    }
+}
+
+/// The signed-out answer, with the silent sign-in hint when it is on.
+fn signed_out(edge: &impl Context) -> SessionResponse {
+    SessionResponse {
+        silent_sign_in: edge.silent_sign_in(),
+        ..SessionResponse::signed_out()
     }
 }
 

@@ -285,6 +285,7 @@ impl Identity {
             csrf: Some(self.csrf.clone()),
             session_expires_at: Some(self.binding.ends_at),
             provider: Some(provider.to_owned()),
+            ..SessionResponse::default()
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct Config {
     pub sessions: SessionSettings,
     /// The admin endpoint's bearer token, if it is on.
     pub admin_token: Option<Secret>,
+    /// Whether a signed-out SPA is told to try a silent sign-in (`prompt=none`) once.
+    pub silent_sign_in: bool,
 }
 
 impl Config {
@@ -101,6 +103,8 @@ impl Config {
         }
         let sessions = SessionSettings::from_vars(&vars)?;
         let admin_token = agent::admin_token_from_vars(&vars)?;
+        // A silent sign-in goes to the default provider (the SPA names none).
+        let silent_sign_in = agent::silent_sign_in_from_vars(&vars, providers.first())?;
 
         // Bound to the first provider's client id: a single-provider deployment's cookies stay
         // valid when it lists more providers after the first.
@@ -114,6 +118,7 @@ impl Config {
             proxy,
             sessions,
             admin_token,
+            silent_sign_in,
         })
     }
 }

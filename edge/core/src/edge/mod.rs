@@ -166,6 +166,10 @@ impl<P: Platform> agent::Context for Edge<P> {
         self.config.admin_token.as_ref()
     }
 
+    fn silent_sign_in(&self) -> bool {
+        self.config.silent_sign_in
+    }
+
     async fn forget_token(&self, token: &str, sub: &str, provider: Option<&str>) {
         proxy::forget_token(self, token, sub, provider).await;
     }

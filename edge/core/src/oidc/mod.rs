@@ -2,8 +2,8 @@
 //! ([`settings`]), its `private_key_jwt` key and assertions ([`assertion`]), the list of
 //! providers one worker serves ([`providers`]), discovery and the provider's keys cached per
 //! isolate, grants at the token endpoint, revocation, pushed authorization requests and PKCE
-//! ([`provider`]), and the tokens the provider signs — ID tokens
-//! ([`idtoken`]) and back-channel logout tokens ([`logout`]).
+//! ([`provider`]), the claims of its userinfo endpoint ([`userinfo`]), and the tokens the
+//! provider signs — ID tokens ([`idtoken`]) and back-channel logout tokens ([`logout`]).
 //!
 //! Everything here speaks to the provider or checks what it said; what a validated token
 //! leads to (a session, a deny-list entry, a phantom token) belongs to the capability that
@@ -17,6 +17,7 @@ pub mod logout;
 pub mod provider;
 pub mod providers;
 pub mod settings;
+pub mod userinfo;
 
 pub use assertion::ClientKey;
 pub use provider::{

@@ -51,6 +51,9 @@ pub struct Discovery {
     /// RP-initiated logout, when the provider has it.
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
+    /// The userinfo endpoint, when the provider has it (claims missing from the ID token).
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
     /// Token revocation (RFC 7009), when the provider has it.
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
@@ -527,6 +530,7 @@ fn validate(d: &Discovery, client: &OidcClient) -> Result<(), Error> {
         Some(&d.token_endpoint),
         Some(&d.jwks_uri),
         d.end_session_endpoint.as_ref(),
+        d.userinfo_endpoint.as_ref(),
         d.revocation_endpoint.as_ref(),
         d.introspection_endpoint.as_ref(),
         d.pushed_authorization_request_endpoint.as_ref(),

@@ -65,6 +65,9 @@ pub enum Error {
     /// The identity provider refused the login with this OAuth error code (`access_denied`,
     /// `invalid_grant`, …): the code is shown, restricted to its RFC 6749 alphabet.
     LoginDenied(String),
+    /// A silent sign-in (`prompt=none`) came back needing the user: one of the codes of
+    /// [`ErrorCode::silent_sign_in_refusal`], answered with its own code and 401.
+    SignInNeeded(ErrorCode),
     /// The provider's tokens failed validation, or the response was not usable (the cause, for
     /// the log).
     LoginFailed(String),
@@ -99,6 +102,7 @@ impl Error {
             Error::SessionExpired(_) => ErrorCode::SessionExpired,
             Error::InvalidState(_) => ErrorCode::InvalidState,
             Error::LoginDenied(_) | Error::LoginFailed(_) => ErrorCode::LoginFailed,
+            Error::SignInNeeded(code) => *code,
             Error::LogoutTokenInvalid(_) => ErrorCode::LogoutTokenInvalid,
             Error::IdpUnavailable(_) => ErrorCode::IdpUnavailable,
             Error::UpstreamUnavailable(_) => ErrorCode::UpstreamUnavailable,
@@ -210,6 +214,9 @@ impl fmt::Display for Error {
             }
             Error::LoginFailed(_) => {
                 f.write_str("sign-in failed: the identity provider's answer was not accepted")
+            }
+            Error::SignInNeeded(_) => {
+                f.write_str("a silent sign-in needs the user at the identity provider: sign in")
             }
             Error::LogoutTokenInvalid(_) => f.write_str("logout token refused"),
             Error::IdpUnavailable(_) => f.write_str("the identity provider is unavailable"),

@@ -36,6 +36,8 @@ pub struct FakePorts {
     pub sent: RefCell<Vec<(String, String, String)>>,
     /// Accept header of every request sent.
     pub accepts: RefCell<Vec<String>>,
+    /// Authorization header of every request sent (empty when there was none).
+    pub authorizations: RefCell<Vec<String>>,
     /// The shared cache (the Workers Cache API's stand-in): key → (value, expires at).
     pub shared: RefCell<HashMap<String, (Vec<u8>, u64)>>,
     /// The session registry's objects, when back-channel logout is on.
@@ -284,6 +286,14 @@ impl HttpClient for FakePorts {
             request
                 .headers()
                 .get("accept")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned(),
+        );
+        self.authorizations.borrow_mut().push(
+            request
+                .headers()
+                .get("authorization")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_owned(),
