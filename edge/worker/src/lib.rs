@@ -551,25 +551,9 @@ async fn read_capped(req: &web_sys::Request) -> Result<Vec<u8>, Error> {
     Ok(body)
 }
 
-/// Converts the core's response into the platform's.
+/// Converts the core's response into the platform's ([`net::from_core`]).
 fn from_core(response: edgeward_core::Response) -> Result<web_sys::Response, JsValue> {
-    let (parts, body) = response.into_parts();
-    let headers = web_sys::Headers::new()?;
-    for (name, value) in &parts.headers {
-        if let Ok(value) = value.to_str() {
-            headers.append(name.as_str(), value)?;
-        }
-    }
-    let init = web_sys::ResponseInit::new();
-    init.set_status(parts.status.as_u16());
-    init.set_headers(&headers);
-    // No body is no body, not an empty one: a 204 (refresh, logout) built with an empty
-    // Uint8Array cost milliseconds in workerd's Response constructor (scripts/profile-workerd.mjs).
-    if body.is_empty() {
-        return web_sys::Response::new_with_opt_buffer_source_and_init(None, &init);
-    }
-    let body = js_sys::Uint8Array::from(body.as_slice());
-    web_sys::Response::new_with_opt_buffer_source_and_init(Some(&body), &init)
+    net::from_core(response)
 }
 
 /// The core's response as a Durable Object's answer.

@@ -1,5 +1,5 @@
 //! The worker's traffic with the runtime, each step one call into JavaScript: reading an
-//! incoming request's head, forwarding a proxied request and building its answer, the agent's
+//! incoming request's head, building the core's answer, forwarding a proxied request and building its answer, the agent's
 //! outgoing requests (the `HttpClient` port) and its calls to the Durable Objects.
 //!
 //! Every crossing between wasm and JavaScript costs (wasm-bindgen copies strings through
@@ -59,6 +59,12 @@ export function edgewardRequestHead(request) {
   return encoder.encode(request.method + "\n" + request.url + "\n" + headerList(request.headers));
 }
 
+// The core's answer: its status, its header list, its body (a view into wasm memory, copied now;
+// none when empty: an empty Uint8Array cost a 204 milliseconds in workerd's Response constructor).
+export function edgewardCoreResponse(status, headers, body) {
+  return new Response(body.length > 0 ? body.slice() : null, { status, headers: toHeaders(headers) });
+}
+
 // A proxied request, redirects not followed; `body` is the browser's stream (or undefined).
 export function edgewardForward(method, url, headers, body) {
   return fetch(url, { method, headers: toHeaders(headers), body, redirect: "manual" });
@@ -112,6 +118,10 @@ export function edgewardObjectPost(namespace, name, body) {
 extern "C" {
     #[wasm_bindgen(js_name = edgewardRequestHead)]
     fn request_head(request: &web_sys::Request) -> Vec<u8>;
+
+    #[wasm_bindgen(catch, js_name = edgewardCoreResponse)]
+    fn core_response(status: u16, headers: &str, body: &[u8])
+        -> Result<web_sys::Response, JsValue>;
 
     #[wasm_bindgen(catch, js_name = edgewardForward)]
     fn forward_js(
@@ -213,6 +223,12 @@ pub fn read_head(req: &web_sys::Request) -> Option<http::request::Builder> {
         builder = builder.header(name, value);
     }
     Some(builder)
+}
+
+/// The core's response as the platform's, in one call.
+pub fn from_core(response: edgeward_core::Response) -> Result<web_sys::Response, JsValue> {
+    let (parts, body) = response.into_parts();
+    core_response(parts.status.as_u16(), &list_of(&parts.headers), &body)
 }
 
 /// Sends the plan upstream with the browser's body, and streams the answer back with the
