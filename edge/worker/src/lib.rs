@@ -3,7 +3,8 @@
 //! It turns `worker::Env` into a validated [`Config`] (once per isolate), implements the core's
 //! ports with the platform (`Date.now()`, `crypto.getRandomValues`, `fetch`, the Cache API),
 //! converts requests and responses, and hands every request to [`Edge::handle`]. No decisions
-//! are made here.
+//! are made here. What crosses to the runtime on a request's path (its head, the answer, a
+//! proxied request, the outgoing requests) goes through `net`, one JavaScript call a step.
 //!
 //! Compiled for wasm32 only; on the host this crate is empty.
 
