@@ -3,7 +3,8 @@
 //! It turns `worker::Env` into a validated [`Config`] (once per isolate), implements the core's
 //! ports with the platform (`Date.now()`, `crypto.getRandomValues`, `fetch`, the Cache API),
 //! converts requests and responses, and hands every request to [`Edge::handle`]. No decisions
-//! are made here.
+//! are made here. What crosses to the runtime on a request's path (its head, the answer, a
+//! proxied request, the outgoing requests) goes through `net`, one JavaScript call a step.
 //!
 //! Compiled for wasm32 only; on the host this crate is empty.
 
@@ -15,7 +16,6 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edgeward_core::cookie::session::DEFAULT_SESSION_TTL;
-use edgeward_core::proxy::Forward;
 use edgeward_core::request::body::{self, MAX_BODY_BYTES};
 use edgeward_core::sessions::{coordinated_refresh, RefreshFlights};
 use edgeward_core::sessions::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
@@ -25,12 +25,12 @@ use edgeward_core::{
     SignatureVerifier, TransportError,
 };
 use edgeward_webcrypto::WebCrypto;
-use futures_util::future::{self, Either};
 use futures_util::StreamExt;
 use wasm_bindgen::prelude::*;
 use worker::web_sys;
 use worker::{durable_object, DurableObject, Env, ObjectNamespace};
 
+mod net;
 #[cfg(feature = "test-cipher")]
 mod test_cipher;
 #[cfg(feature = "test-trap")]
@@ -49,21 +49,6 @@ struct WorkerPorts {
     sessions: Option<ObjectNamespace>,
 }
 
-/// POSTs `body` to the Durable Object named `name` (reachable only through its binding; the URL
-/// is a placeholder).
-async fn post_to_object(
-    namespace: &ObjectNamespace,
-    name: &str,
-    body: &str,
-) -> worker::Result<worker::Response> {
-    let stub = namespace.id_from_name(name)?.get_stub()?;
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Post)
-        .with_body(Some(wasm_bindgen::JsValue::from_str(body)));
-    let request = worker::Request::new_with_init("https://edgeward.internal/", &init)?;
-    stub.fetch_with_request(request).await
-}
-
 /// The binding of the [`EdgewardSessions`] Durable Object class.
 const SESSIONS_BINDING: &str = "EDGEWARD_SESSIONS";
 
@@ -77,19 +62,16 @@ impl SessionRegistry for WorkerPorts {
         let namespace = self.sessions.as_ref().ok_or_else(|| TransportError {
             reason: "no session registry".into(),
         })?;
-        let exchange = async {
-            let mut response = post_to_object(namespace, shard, request).await?;
-            if response.status_code() != 200 {
-                return Err(worker::Error::RustError(format!(
-                    "answered HTTP {}",
-                    response.status_code()
-                )));
-            }
-            response.text().await
+        let failed = |reason: String| TransportError {
+            reason: format!("session registry {shard}: {reason}"),
         };
-        exchange.await.map_err(|e| TransportError {
-            reason: format!("session registry {shard}: {e}"),
-        })
+        let response = net::post_to_object(namespace, shard, request)
+            .await
+            .map_err(|e| failed(e.reason))?;
+        if response.status() != http::StatusCode::OK {
+            return Err(failed(format!("answered HTTP {}", response.status())));
+        }
+        String::from_utf8(response.into_body()).map_err(|_| failed("answered no text".into()))
     }
 }
 
@@ -251,26 +233,13 @@ impl RefreshCoordinator for WorkerPorts {
         refresh_token: &str,
     ) -> Option<Result<http::Response<Vec<u8>>, TransportError>> {
         let namespace = self.refresh.as_ref()?;
-        let transport = |e: worker::Error| TransportError {
-            reason: format!("refresh coordinator: {e}"),
-        };
-        let exchange = async {
-            let mut response = post_to_object(namespace, session, refresh_token).await?;
-            let status = response.status_code();
-            let body = response.bytes().await?;
-            Ok::<_, worker::Error>((status, body))
-        };
-        Some(match exchange.await {
-            Ok((status, body)) => {
-                http::Response::builder()
-                    .status(status)
-                    .body(body)
-                    .map_err(|e| TransportError {
-                        reason: e.to_string(),
-                    })
-            }
-            Err(e) => Err(transport(e)),
-        })
+        Some(
+            net::post_to_object(namespace, session, refresh_token)
+                .await
+                .map_err(|e| TransportError {
+                    reason: format!("refresh coordinator: {}", e.reason),
+                }),
+        )
     }
 }
 
@@ -440,59 +409,8 @@ impl HttpClient for WorkerPorts {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let controller = worker::AbortController::default();
-        let signal = controller.signal();
-        let exchange = std::pin::pin!(exchange(request, &signal));
-        let timeout = std::pin::pin!(worker::Delay::from(OUTGOING_TIMEOUT));
-        match future::select(exchange, timeout).await {
-            Either::Left((result, _)) => result,
-            Either::Right(_) => {
-                controller.abort();
-                Err(TransportError {
-                    reason: format!("no answer within {} s", OUTGOING_TIMEOUT.as_secs()),
-                })
-            }
-        }
+        net::exchange(request, OUTGOING_TIMEOUT).await
     }
-}
-
-/// One outgoing request through the platform's `fetch`, read in full.
-async fn exchange(
-    request: http::Request<Vec<u8>>,
-    signal: &worker::AbortSignal,
-) -> Result<http::Response<Vec<u8>>, TransportError> {
-    let transport = |e: worker::Error| TransportError {
-        reason: e.to_string(),
-    };
-    let (parts, body) = request.into_parts();
-    let headers = worker::Headers::new();
-    for (name, value) in &parts.headers {
-        let value = value.to_str().map_err(|_| TransportError {
-            reason: format!("header {name} is not text"),
-        })?;
-        headers.append(name.as_str(), value).map_err(transport)?;
-    }
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::from(parts.method.as_str().to_owned()))
-        .with_headers(headers)
-        .with_redirect(worker::RequestRedirect::Manual);
-    if !body.is_empty() {
-        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-    }
-    let outgoing =
-        worker::Request::new_with_init(&parts.uri.to_string(), &init).map_err(transport)?;
-    let mut response = worker::Fetch::Request(outgoing)
-        .send_with_signal(signal)
-        .await
-        .map_err(transport)?;
-    let mut builder = http::Response::builder().status(response.status_code());
-    for (name, value) in response.headers().entries() {
-        builder = builder.header(name, value);
-    }
-    let bytes = response.bytes().await.map_err(transport)?;
-    builder.body(bytes).map_err(|e| TransportError {
-        reason: e.to_string(),
-    })
 }
 
 thread_local! {
@@ -566,8 +484,8 @@ async fn handle(req: web_sys::Request, env: Env) -> Result<web_sys::Response, Js
     };
     match edge.handle(core_req).await {
         Outcome::Respond(response) => from_core(response),
-        Outcome::Forward(plan) => match forward(plan, &req).await {
-            Ok(response) => Ok(response.into()),
+        Outcome::Forward(plan) => match net::forward(plan, &req).await {
+            Ok(response) => Ok(response),
             Err(e) => {
                 // The detail (it may name internal hosts) goes to the log, not to the browser.
                 worker::console_error!("edgeward: upstream request failed: {e}");
@@ -580,49 +498,6 @@ async fn handle(req: web_sys::Request, env: Env) -> Result<web_sys::Response, Js
     }
 }
 
-/// Sends the plan upstream with the browser's body, and streams the answer back.
-async fn forward(plan: Forward, original: &web_sys::Request) -> worker::Result<worker::Response> {
-    let headers = worker::Headers::new();
-    for (name, value) in &plan.headers {
-        if let Ok(value) = value.to_str() {
-            headers.append(name.as_str(), value)?;
-        }
-    }
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::from(plan.method.as_str().to_owned()))
-        .with_headers(headers)
-        .with_redirect(worker::RequestRedirect::Manual);
-    if !matches!(plan.method, http::Method::GET | http::Method::HEAD) {
-        init.with_body(original.body().map(Into::into));
-    }
-    let outgoing = worker::Request::new_with_init(plan.url.as_str(), &init)?;
-    let upstream = worker::Fetch::Request(outgoing).send().await?;
-
-    let mut received = http::HeaderMap::new();
-    for (name, value) in upstream.headers().entries() {
-        if let (Ok(n), Ok(v)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            http::HeaderValue::from_str(&value),
-        ) {
-            received.append(n, v);
-        }
-    }
-    let headers = worker::Headers::new();
-    for (name, value) in &plan.response_headers(&received) {
-        if let Ok(value) = value.to_str() {
-            headers.append(name.as_str(), value)?;
-        }
-    }
-    let body = match upstream.body() {
-        worker::ResponseBody::Stream(stream) => worker::ResponseBody::Stream(stream.clone()),
-        worker::ResponseBody::Body(bytes) => worker::ResponseBody::Body(bytes.clone()),
-        worker::ResponseBody::Empty => worker::ResponseBody::Empty,
-    };
-    Ok(worker::Response::from_body(body)?
-        .with_status(upstream.status_code())
-        .with_headers(headers))
-}
-
 /// Converts the platform's request into the core's. The body is read unless the request is
 /// proxied (the adapter streams that one upstream as it is), and never past [`MAX_BODY_BYTES`]:
 /// a declared `Content-Length` over it is refused before reading, and a body without one
@@ -631,17 +506,7 @@ async fn forward(plan: Forward, original: &web_sys::Request) -> worker::Result<w
 /// The URL is the runtime's serialization (WHATWG), which `http::Uri` takes as it is.
 async fn into_core(req: &web_sys::Request) -> Result<edgeward_core::Request, Error> {
     let bad = |what: &str| Error::InvalidRequest(what.to_owned());
-    let mut builder = http::Request::builder()
-        .method(req.method().as_str())
-        .uri(req.url());
-    for entry in req.headers().entries() {
-        let pair: js_sys::Array = entry
-            .map_err(|_| bad("unreadable headers"))?
-            .unchecked_into();
-        if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
-            builder = builder.header(name, value);
-        }
-    }
+    let builder = net::read_head(req).ok_or_else(|| bad("unreadable request head"))?;
     // A proxied request's body is streamed to the upstream as it is; the core never reads it.
     let proxied = builder.uri_ref().is_some_and(|uri| {
         uri.path()
@@ -687,25 +552,9 @@ async fn read_capped(req: &web_sys::Request) -> Result<Vec<u8>, Error> {
     Ok(body)
 }
 
-/// Converts the core's response into the platform's.
+/// Converts the core's response into the platform's ([`net::from_core`]).
 fn from_core(response: edgeward_core::Response) -> Result<web_sys::Response, JsValue> {
-    let (parts, body) = response.into_parts();
-    let headers = web_sys::Headers::new()?;
-    for (name, value) in &parts.headers {
-        if let Ok(value) = value.to_str() {
-            headers.append(name.as_str(), value)?;
-        }
-    }
-    let init = web_sys::ResponseInit::new();
-    init.set_status(parts.status.as_u16());
-    init.set_headers(&headers);
-    // No body is no body, not an empty one: a 204 (refresh, logout) built with an empty
-    // Uint8Array cost milliseconds in workerd's Response constructor (scripts/profile-workerd.mjs).
-    if body.is_empty() {
-        return web_sys::Response::new_with_opt_buffer_source_and_init(None, &init);
-    }
-    let body = js_sys::Uint8Array::from(body.as_slice());
-    web_sys::Response::new_with_opt_buffer_source_and_init(Some(&body), &init)
+    net::from_core(response)
 }
 
 /// The core's response as a Durable Object's answer.

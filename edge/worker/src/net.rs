@@ -1,0 +1,318 @@
+//! The worker's traffic with the runtime, each step one call into JavaScript: reading an
+//! incoming request's head, building the core's answer, forwarding a proxied request and building its answer, the agent's
+//! outgoing requests (the `HttpClient` port) and its calls to the Durable Objects.
+//!
+//! Every crossing between wasm and JavaScript costs (wasm-bindgen copies strings through
+//! `TextEncoder`/`TextDecoder`, and every method called on a JavaScript object is a crossing of
+//! its own), so header lists cross as ONE string, `name:value` lines joined by `\n`: a header
+//! name is a token (no `:`), and the Fetch standard's `Headers` refuse a value with CR, LF or
+//! NUL, so the form is unambiguous. Into wasm they come as UTF-8 bytes from `TextEncoder`
+//! (native), not as a JavaScript string, which wasm-bindgen copies in one character at a time
+//! while it is ASCII. Before this, a request's headers were read pair by pair
+//! through `Headers.entries()` and `js_sys::Array` (five crossings a header), and the proxy's and
+//! the agent's requests were built on the `worker` crate's types (README "Performance" has what
+//! it saved).
+//!
+//! What is forwarded is exactly what the core decided ([`Forward`]): its method, URL and header
+//! list (already allow-listed) out, and the upstream's headers in, for the core to filter
+//! ([`Forward::response_headers`]). The bodies are streamed: the browser's request body goes to
+//! the upstream as the runtime's `ReadableStream`, the upstream's answer body back the same way;
+//! Rust never holds them.
+
+use std::time::Duration;
+
+use edgeward_core::proxy::Forward;
+use edgeward_core::TransportError;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use worker::web_sys;
+
+#[wasm_bindgen(inline_js = r#"
+// Strings come back to Rust as UTF-8 bytes: TextEncoder is native, while wasm-bindgen's own
+// string passing copies an ASCII string into wasm memory one character at a time in JavaScript
+// (15 % of a proxied request's samples, most of it the 2 KB Cookie header, before this).
+const encoder = new TextEncoder();
+
+// A header list as one string: "name:value" lines, each ended by "\n" (see net.rs).
+function headerList(headers) {
+  let list = "";
+  for (const [name, value] of headers) list += name + ":" + value + "\n";
+  return list;
+}
+
+function toHeaders(list) {
+  const headers = new Headers();
+  let start = 0;
+  while (start < list.length) {
+    let end = list.indexOf("\n", start);
+    if (end < 0) end = list.length;
+    const colon = list.indexOf(":", start);
+    if (colon > start && colon < end) headers.append(list.slice(start, colon), list.slice(colon + 1, end));
+    start = end + 1;
+  }
+  return headers;
+}
+
+// The request's method, URL and headers: "METHOD\nURL\n" then its header list.
+export function edgewardRequestHead(request) {
+  return encoder.encode(request.method + "\n" + request.url + "\n" + headerList(request.headers));
+}
+
+// The core's answer: its status, its header list, its body (a view into wasm memory, copied now;
+// none when empty: an empty Uint8Array cost a 204 milliseconds in workerd's Response constructor).
+export function edgewardCoreResponse(status, headers, body) {
+  return new Response(body.length > 0 ? body.slice() : null, { status, headers: toHeaders(headers) });
+}
+
+// A proxied request, redirects not followed; `body` is the browser's stream (or undefined).
+export function edgewardForward(method, url, headers, body) {
+  return fetch(url, { method, headers: toHeaders(headers), body, redirect: "manual" });
+}
+
+// The upstream answer's header list.
+export function edgewardHeaderList(response) {
+  return encoder.encode(headerList(response.headers));
+}
+
+// The browser's answer: the upstream's status and body stream, the headers the core kept.
+export function edgewardRespond(upstream, headers) {
+  return new Response(upstream.body, { status: upstream.status, headers: toHeaders(headers) });
+}
+
+// An outgoing request of the agent, read in full. Resolves to {status, headers, body}; rejects
+// when the runtime's fetch does, and after `timeoutMs` without the whole answer. `body` is a
+// view into wasm memory, which may grow before the request is sent: it is copied now.
+export function edgewardExchange(method, url, headers, body, timeoutMs) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const init = { method, headers: toHeaders(headers), redirect: "manual", signal: controller.signal };
+  if (body.length > 0) init.body = body.slice();
+  return fetch(url, init)
+    .then(async (response) => ({
+      status: response.status,
+      headers: encoder.encode(headerList(response.headers)),
+      body: new Uint8Array(await response.arrayBuffer()),
+    }))
+    .catch((error) => {
+      throw timedOut ? new Error(`no answer within ${timeoutMs / 1000} s`) : error;
+    })
+    .finally(() => clearTimeout(timer));
+}
+
+// POSTs `body` (a string) to the Durable Object named `name` in `namespace` (the URL is a
+// placeholder: an object is reachable only through its binding). Resolves as edgewardExchange.
+export function edgewardObjectPost(namespace, name, body) {
+  const stub = namespace.get(namespace.idFromName(name));
+  return stub.fetch("https://edgeward.internal/", { method: "POST", body }).then(async (response) => ({
+    status: response.status,
+    headers: new Uint8Array(0),
+    body: new Uint8Array(await response.arrayBuffer()),
+  }));
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = edgewardRequestHead)]
+    fn request_head(request: &web_sys::Request) -> Vec<u8>;
+
+    #[wasm_bindgen(catch, js_name = edgewardCoreResponse)]
+    fn core_response(status: u16, headers: &str, body: &[u8])
+        -> Result<web_sys::Response, JsValue>;
+
+    #[wasm_bindgen(catch, js_name = edgewardForward)]
+    fn forward_js(
+        method: &str,
+        url: &str,
+        headers: &str,
+        body: Option<web_sys::ReadableStream>,
+    ) -> Result<js_sys::Promise, JsValue>;
+
+    #[wasm_bindgen(js_name = edgewardHeaderList)]
+    fn header_list(response: &web_sys::Response) -> Vec<u8>;
+
+    #[wasm_bindgen(catch, js_name = edgewardRespond)]
+    fn respond(upstream: &web_sys::Response, headers: &str) -> Result<web_sys::Response, JsValue>;
+
+    #[wasm_bindgen(catch, js_name = edgewardExchange)]
+    fn exchange_js(
+        method: &str,
+        url: &str,
+        headers: &str,
+        body: &[u8],
+        timeout_ms: f64,
+    ) -> Result<js_sys::Promise, JsValue>;
+
+    #[wasm_bindgen(catch, js_name = edgewardObjectPost)]
+    fn object_post(namespace: &JsValue, name: &str, body: &str)
+        -> Result<js_sys::Promise, JsValue>;
+
+    /// What `edgewardExchange` and `edgewardObjectPost` resolve to.
+    type Exchanged;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &Exchanged) -> u16;
+    #[wasm_bindgen(method, getter)]
+    fn headers(this: &Exchanged) -> Vec<u8>;
+    #[wasm_bindgen(method, getter)]
+    fn body(this: &Exchanged) -> Vec<u8>;
+}
+
+/// A header list in the crossing form (module docs). Values that are not visible ASCII are
+/// left out, as `Headers` would refuse or mangle them.
+fn list_of(headers: &HeaderMap) -> String {
+    let mut list = String::new();
+    for (name, value) in headers {
+        if let Ok(value) = value.to_str() {
+            list.push_str(name.as_str());
+            list.push(':');
+            list.push_str(value);
+            list.push('\n');
+        }
+    }
+    list
+}
+
+/// The `(name, value)` pairs of a header list in the crossing form, in order.
+fn pairs(list: &str) -> impl Iterator<Item = (&str, &str)> {
+    list.split('\n').filter_map(|line| line.split_once(':'))
+}
+
+/// A header list read back into a map; a name or value `http` refuses is left out.
+fn map_of(list: &str) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs(list) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            map.append(name, value);
+        }
+    }
+    map
+}
+
+/// Why a JavaScript call failed, for the log: an exception's `name: message`, never its stack.
+pub fn reason(e: &JsValue) -> String {
+    if let Some(text) = e.as_string() {
+        return text;
+    }
+    let field = |name: &str| {
+        js_sys::Reflect::get(e, &name.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|v| !v.is_empty())
+    };
+    match (field("name"), field("message")) {
+        (Some(name), Some(message)) => format!("{name}: {message}"),
+        (Some(text), None) | (None, Some(text)) => text,
+        (None, None) => "unknown error".into(),
+    }
+}
+
+/// The incoming request's method, URL and headers, as the core's request (without a body).
+/// `None` when the runtime's serialization is not what [`request_head`] writes.
+pub fn read_head(req: &web_sys::Request) -> Option<http::request::Builder> {
+    let head = String::from_utf8(request_head(req)).ok()?;
+    let (method, rest) = head.split_once('\n')?;
+    let (url, headers) = rest.split_once('\n')?;
+    let mut builder = http::Request::builder().method(method).uri(url);
+    for (name, value) in pairs(headers) {
+        builder = builder.header(name, value);
+    }
+    Some(builder)
+}
+
+/// The core's response as the platform's, in one call.
+pub fn from_core(response: edgeward_core::Response) -> Result<web_sys::Response, JsValue> {
+    let (parts, body) = response.into_parts();
+    core_response(parts.status.as_u16(), &list_of(&parts.headers), &body)
+}
+
+/// Sends the plan upstream with the browser's body, and streams the answer back with the
+/// headers the core lets through. An error is the runtime's (for the log only).
+pub async fn forward(
+    plan: Forward,
+    original: &web_sys::Request,
+) -> Result<web_sys::Response, String> {
+    let body = if matches!(plan.method, http::Method::GET | http::Method::HEAD) {
+        None
+    } else {
+        original.body()
+    };
+    let sent = forward_js(
+        plan.method.as_str(),
+        plan.url.as_str(),
+        &list_of(&plan.headers),
+        body,
+    );
+    let upstream: web_sys::Response = match sent {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(e) => Err(e),
+    }
+    .map_err(|e| reason(&e))?
+    .unchecked_into();
+    let received = String::from_utf8(header_list(&upstream))
+        .map(|list| map_of(&list))
+        .unwrap_or_default();
+    respond(&upstream, &list_of(&plan.response_headers(&received))).map_err(|e| reason(&e))
+}
+
+/// One outgoing request of the agent through the runtime's `fetch`, read in full, given up
+/// after `timeout` without the whole answer.
+pub async fn exchange(
+    request: http::Request<Vec<u8>>,
+    timeout: Duration,
+) -> Result<http::Response<Vec<u8>>, TransportError> {
+    let (parts, body) = request.into_parts();
+    for (name, value) in &parts.headers {
+        if value.to_str().is_err() {
+            return Err(TransportError {
+                reason: format!("header {name} is not text"),
+            });
+        }
+    }
+    let promise = exchange_js(
+        parts.method.as_str(),
+        &parts.uri.to_string(),
+        &list_of(&parts.headers),
+        &body,
+        timeout.as_millis() as f64,
+    );
+    answer(promise, true).await
+}
+
+/// POSTs `body` to the Durable Object `name` of `namespace`; its status and body.
+pub async fn post_to_object(
+    namespace: &worker::ObjectNamespace,
+    name: &str,
+    body: &str,
+) -> Result<http::Response<Vec<u8>>, TransportError> {
+    answer(object_post(namespace.as_ref(), name, body), false).await
+}
+
+/// What an exchange resolved to, as the core's response.
+async fn answer(
+    promise: Result<js_sys::Promise, JsValue>,
+    with_headers: bool,
+) -> Result<http::Response<Vec<u8>>, TransportError> {
+    let transport = |e: JsValue| TransportError { reason: reason(&e) };
+    let exchanged: Exchanged = JsFuture::from(promise.map_err(transport)?)
+        .await
+        .map_err(transport)?
+        .unchecked_into();
+    let mut response = http::Response::builder().status(exchanged.status());
+    if with_headers {
+        if let Some(headers) = response.headers_mut() {
+            let list = String::from_utf8(exchanged.headers()).map_err(|_| TransportError {
+                reason: "answer headers not UTF-8".into(),
+            })?;
+            *headers = map_of(&list);
+        }
+    }
+    response.body(exchanged.body()).map_err(|e| TransportError {
+        reason: e.to_string(),
+    })
+}
