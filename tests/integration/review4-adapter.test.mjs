@@ -311,3 +311,53 @@ test("an IdP whose answer never finishes is a 502 after the outgoing timeout", a
     drip.close();
   }
 });
+
+// FAILED on the code as it landed: the agent's outgoing calls read an answer whole into memory
+// (`arrayBuffer()`), then copied it into wasm, with no bound: a discovery document padded to
+// 48 MiB (plain, or gzip-compressed to some 50 KB that the runtime inflates as it reads) was held
+// twice in an isolate of 128 MB serving other requests, and parsed. Failure line (wrangler dev,
+// dev build): `The operation was aborted due to timeout; the IdP was asked 2 time(s)`: no answer
+// in 30 s, the 10 s timeout never fired, workerd's log flooded with `Too many open files`.
+// Fixed in edge/worker/src/net.rs (`readCapped`): at most 1 MiB (`OUTGOING_MAX_BYTES`), a larger
+// declared length refused unread, a body growing past it cancelled; 502 idp_unavailable.
+test("an IdP answer far larger than any real one is refused, not read whole", async () => {
+  for (const encoding of ["identity", "gzip"]) {
+    let asked = 0;
+    const big = http.createServer((req, res) => {
+      asked += 1;
+      const padding = "x".repeat(48 * 1024 * 1024);
+      const base = `http://127.0.0.1:${big.address().port}`;
+      const doc = JSON.stringify({ issuer: base, authorization_endpoint: `${base}/auth`, token_endpoint: `${base}/token`, jwks_uri: `${base}/jwks`, padding });
+      if (encoding === "gzip") {
+        const zipped = gzipSync(doc);
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip", "content-length": zipped.length });
+        return res.end(zipped);
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(doc);
+    });
+    await new Promise((r) => big.listen(0, "127.0.0.1", r));
+    const port = WORKER_PORT + 2;
+    const worker = await startWorker({ port, vars: { OIDC_ISSUER: `http://127.0.0.1:${big.address().port}`, EDGEWARD_API_ROUTES: ROUTES } });
+    try {
+      const origin = `http://localhost:${port}`;
+      const res = await fetch(`${origin}/auth/login/start`, {
+        method: "POST",
+        headers: { origin, "content-type": "application/json" },
+        body: "{}",
+        signal: AbortSignal.timeout(30_000),
+      }).catch((e) => {
+        throw new Error(`${encoding}: ${e.message}; the IdP was asked ${asked} time(s)`);
+      });
+      const body = await res.json();
+      assert.equal(res.status, 502, `${encoding}: a 48 MiB discovery document was read: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+      assert.equal(body.code, "idp_unavailable");
+      await new Promise((r) => setTimeout(r, 500));
+      assert.match(worker.output(), /answer over \d+ bytes/, encoding);
+    } finally {
+      await worker.stop();
+      big.closeAllConnections?.();
+      big.close();
+    }
+  }
+});
