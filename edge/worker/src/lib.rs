@@ -404,12 +404,17 @@ impl Random for WorkerPorts {
 /// How long an outgoing request (headers and body) may take before it is abandoned.
 const OUTGOING_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The longest body an outgoing request's answer may have (discovery, JWKS, tokens, userinfo,
+/// introspection are kilobytes): a larger one is abandoned unread rather than held whole, twice
+/// (in JavaScript and in wasm), in an isolate of 128 MB serving other requests.
+const OUTGOING_MAX_BYTES: usize = 1024 * 1024;
+
 impl HttpClient for WorkerPorts {
     async fn send(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        net::exchange(request, OUTGOING_TIMEOUT).await
+        net::exchange(request, OUTGOING_TIMEOUT, OUTGOING_MAX_BYTES).await
     }
 }
 

@@ -80,10 +80,44 @@ export function edgewardRespond(upstream, headers) {
   return new Response(upstream.body, { status: upstream.status, headers: toHeaders(headers) });
 }
 
-// An outgoing request of the agent, read in full. Resolves to {status, headers, body}; rejects
-// when the runtime's fetch does, and after `timeoutMs` without the whole answer. `body` is a
-// view into wasm memory, which may grow before the request is sent: it is copied now.
-export function edgewardExchange(method, url, headers, body, timeoutMs) {
+// An answer's body, read in full but never past `maxBytes` (a declared length over it is refused
+// unread; a body that grows past it is cancelled): the runtime decodes a compressed body as it
+// reads, so neither Content-Length nor arrayBuffer() bounds what ends up in memory.
+async function readCapped(response, maxBytes) {
+  const over = () => new Error(`answer over ${maxBytes} bytes`);
+  if (Number(response.headers.get("content-length")) > maxBytes) {
+    await response.body?.cancel().catch(() => {});
+    throw over();
+  }
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw over();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const body = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return body;
+}
+
+// An outgoing request of the agent, read in full (at most `maxBytes` of body). Resolves to
+// {status, headers, body}; rejects when the runtime's fetch does, when the answer is larger, and
+// after `timeoutMs` without the whole answer. `body` is a view into wasm memory, which may grow
+// before the request is sent: it is copied now.
+export function edgewardExchange(method, url, headers, body, timeoutMs, maxBytes) {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -96,7 +130,7 @@ export function edgewardExchange(method, url, headers, body, timeoutMs) {
     .then(async (response) => ({
       status: response.status,
       headers: encoder.encode(headerList(response.headers)),
-      body: new Uint8Array(await response.arrayBuffer()),
+      body: await readCapped(response, maxBytes),
     }))
     .catch((error) => {
       throw timedOut ? new Error(`no answer within ${timeoutMs / 1000} s`) : error;
@@ -144,6 +178,7 @@ extern "C" {
         headers: &str,
         body: &[u8],
         timeout_ms: f64,
+        max_bytes: f64,
     ) -> Result<js_sys::Promise, JsValue>;
 
     #[wasm_bindgen(catch, js_name = edgewardObjectPost)]
@@ -261,10 +296,11 @@ pub async fn forward(
 }
 
 /// One outgoing request of the agent through the runtime's `fetch`, read in full, given up
-/// after `timeout` without the whole answer.
+/// after `timeout` without the whole answer or once its body is longer than `max_bytes`.
 pub async fn exchange(
     request: http::Request<Vec<u8>>,
     timeout: Duration,
+    max_bytes: usize,
 ) -> Result<http::Response<Vec<u8>>, TransportError> {
     let (parts, body) = request.into_parts();
     for (name, value) in &parts.headers {
@@ -280,6 +316,7 @@ pub async fn exchange(
         &list_of(&parts.headers),
         &body,
         timeout.as_millis() as f64,
+        max_bytes as f64,
     );
     answer(promise, true).await
 }

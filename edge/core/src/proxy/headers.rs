@@ -284,19 +284,23 @@ pub fn forward_response_headers(
 }
 
 /// Whether a `Content-Type` is one a browser runs as a script (the JavaScript MIME types of the
-/// WHATWG MIME Sniffing standard), or is unreadable.
+/// WHATWG MIME Sniffing standard), or is unreadable. Every type of a comma-separated list counts:
+/// a browser takes the last one (Fetch's "extract a MIME type"), and the runtime joins an
+/// upstream's several `Content-Type` headers into one such list.
 fn is_script_type(value: &HeaderValue) -> bool {
     let Ok(value) = value.to_str() else {
         return true;
     };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    value.split(',').any(|part| {
+        let essence = part.split(';').next().unwrap_or("").trim();
+        is_script_essence(&essence.to_ascii_lowercase())
+    })
+}
+
+/// Whether a MIME type's essence (lowercase) is a JavaScript MIME type.
+fn is_script_essence(essence: &str) -> bool {
     matches!(
-        essence.as_str(),
+        essence,
         "application/ecmascript"
             | "application/javascript"
             | "application/x-ecmascript"
