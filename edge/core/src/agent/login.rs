@@ -111,9 +111,16 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
         nonce: random_token(random, 32).map_err(internal_random)?,
         verifier: random_token(random, 32).map_err(internal_random)?,
         return_to,
-        acr_values: body
-            .extra_params
-            .get("acr_values")
+        // What the ID token's `acr` must meet: the deployment's fixed `acr_values`
+        // (`OIDC_AUTH_PARAMS`) or the SPA's. The authorization URL passes through the user's
+        // browser, where either can be edited or removed: only this check makes them hold.
+        acr_values: provider
+            .client
+            .auth_params
+            .iter()
+            .find(|(name, _)| name == "acr_values")
+            .map(|(_, value)| value)
+            .or_else(|| body.extra_params.get("acr_values"))
             .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|v| !v.is_empty()),
         provider: Some(provider.client.id.clone()),

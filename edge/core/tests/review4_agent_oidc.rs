@@ -1,0 +1,229 @@
+//! Outside review (round 4) of the agent's and oidc's changes for issues 14 and 15: several
+//! providers on one worker, fixed authorization parameters, userinfo claims, silent sign-in.
+//! Each test performs an attack; its header says whether it failed on the code as it landed
+//! (the failure line, and what fixed it) or documents a defence that held ("HELD").
+//!
+//! Two providers, `a` (the default) and `b`, as in `multi_provider.rs`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{call, cookie_header, json, request, set_cookies, FakePorts, KEYS, ORIGIN};
+use edgeward_core::proxy::phantom::MintKey;
+use edgeward_core::{Config, Edge};
+use jwt_compact::alg::Es256;
+use jwt_compact::{AlgorithmExt, Claims, Header};
+use serde_json::{json, Value};
+
+const NOW: u64 = 1_700_000_000;
+const A: &str = "http://idp-a.test";
+const B: &str = "http://idp-b.test";
+const KEY_A: &str = "ka:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
+const KEY_B: &str = "kb:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM";
+
+const PROVIDERS: &str = r#"[
+    {"id": "a", "name": "Staff", "issuer": "http://idp-a.test", "clientId": "edge-a"},
+    {"id": "b", "name": "Customers", "issuer": "http://idp-b.test", "clientId": "edge-b",
+     "clientAuth": "client_secret_post"}
+]"#;
+
+fn idp(id: &str) -> (&'static str, &'static str, &'static str) {
+    match id {
+        "a" => (A, "edge-a", KEY_A),
+        "b" => (B, "edge-b", KEY_B),
+        other => panic!("no provider {other}"),
+    }
+}
+
+fn sign(key: &str, claims: &Value, typ: Option<&str>) -> String {
+    use base64::Engine;
+    let (kid, secret) = key.split_once(':').unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(secret)
+        .unwrap();
+    let key = p256::ecdsa::SigningKey::from_slice(&bytes).unwrap();
+    let mut header = Header::empty().with_key_id(kid);
+    if let Some(typ) = typ {
+        header = header.with_token_type(typ);
+    }
+    Es256
+        .token(&header, &Claims::new(claims.clone()), &key)
+        .unwrap()
+}
+
+fn config_result(providers: &str, extra: &[(&str, &str)]) -> Result<Config, String> {
+    let mut vars: HashMap<&str, &str> = [
+        ("EDGEWARD_PROFILE", "local"),
+        ("EDGEWARD_ORIGIN", ORIGIN),
+        ("EDGEWARD_COOKIE_KEYS", KEYS),
+        ("EDGEWARD_PROVIDERS", providers),
+        ("OIDC_CLIENT_SECRET_A", "secret-a"),
+        ("OIDC_CLIENT_SECRET_B", "secret-b"),
+    ]
+    .into_iter()
+    .collect();
+    vars.extend(extra.iter().copied());
+    Config::from_vars(|name| vars.get(name).map(|v| (*v).to_owned())).map_err(|e| e.to_string())
+}
+
+fn serve(ports: &FakePorts, id: &str) {
+    let (issuer, client, key) = idp(id);
+    let discovery = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "end_session_endpoint": format!("{issuer}/end"),
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "introspection_endpoint": format!("{issuer}/introspect"),
+    });
+    ports.route(
+        &format!("{issuer}/.well-known/openid-configuration"),
+        200,
+        discovery.to_string(),
+    );
+    ports.route(
+        &format!("{issuer}/jwks"),
+        200,
+        MintKey::parse(key).unwrap().jwks_json(),
+    );
+    ports.route(&format!("{issuer}/revoke"), 200, "");
+    ports.route(
+        &format!("{issuer}/introspect"),
+        200,
+        json!({"active": true, "sub": "42", "exp": NOW + 3600, "token_type": "Bearer",
+               "client_id": client})
+        .to_string(),
+    );
+}
+
+fn edge_of(providers: &str, extra: &[(&str, &str)]) -> Edge<FakePorts> {
+    let ports = FakePorts::default();
+    ports.now.set(NOW);
+    serve(&ports, "a");
+    serve(&ports, "b");
+    Edge::new(
+        config_result(providers, extra).unwrap(),
+        ports.with_registry(),
+    )
+}
+
+/// A login started for provider `id`: the authorization request's query and the login cookie.
+fn started(edge: &Edge<FakePorts>, id: &str) -> (HashMap<String, String>, String) {
+    let res = call(
+        edge,
+        request(
+            "POST",
+            "/auth/login/start",
+            &[("origin", ORIGIN), ("content-type", "application/json")],
+            &json!({ "provider": id }).to_string(),
+        ),
+    );
+    assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
+    let url = url::Url::parse(json(&res)["authorizationUrl"].as_str().unwrap()).unwrap();
+    let query = url.query_pairs().into_owned().collect();
+    let (_, cookie, _) = set_cookies(&res).remove(0);
+    (query, cookie)
+}
+
+/// Provider `by` answers the login's token request with an ID token of `claims` (besides
+/// `iss`, `aud`, `nonce`, the times).
+fn tokens_from(edge: &Edge<FakePorts>, by: &str, nonce: &str, claims: Value) {
+    let (issuer, client, key) = idp(by);
+    let mut id_claims = json!({"iss": issuer, "aud": client, "nonce": nonce,
+                              "iat": NOW, "exp": NOW + 300});
+    for (k, v) in claims.as_object().unwrap() {
+        id_claims[k] = v.clone();
+    }
+    edge.ports().route(
+        &format!("{issuer}/token"),
+        200,
+        json!({"access_token": format!("at-{by}"), "token_type": "Bearer", "expires_in": 300,
+               "refresh_token": format!("rt-{by}"), "id_token": sign(key, &id_claims, None)})
+        .to_string(),
+    );
+}
+
+/// Provider `id`'s user signs in with an ID token of `claims`: login/end's answer.
+fn sign_in_with(edge: &Edge<FakePorts>, id: &str, claims: Value) -> edgeward_core::Response {
+    let (q, login) = started(edge, id);
+    tokens_from(edge, id, &q["nonce"], claims);
+    common::post_login_end(
+        edge,
+        &format!("{ORIGIN}/callback?code=the-code&state={}", q["state"]),
+        &format!("__Host-edgeward-login={login}"),
+    )
+}
+
+fn session(edge: &Edge<FakePorts>, cookies: &str) -> Value {
+    json(&call(
+        edge,
+        request("GET", "/auth/session", &[("cookie", cookies)], ""),
+    ))
+}
+
+fn backchannel(edge: &Edge<FakePorts>, token: &str) -> edgeward_core::Response {
+    call(
+        edge,
+        request(
+            "POST",
+            "/auth/backchannel-logout",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            &format!("logout_token={token}"),
+        ),
+    )
+}
+
+fn logout_token(by: &str, jti: &str, sub: Option<&str>, sid: Option<&str>) -> String {
+    let (issuer, client, key) = idp(by);
+    let mut claims = json!({
+        "iss": issuer, "aud": client, "iat": NOW, "jti": jti,
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+    });
+    if let Some(sub) = sub {
+        claims["sub"] = json!(sub);
+    }
+    if let Some(sid) = sid {
+        claims["sid"] = json!(sid);
+    }
+    sign(key, &claims, Some("logout+jwt"))
+}
+
+// ---- OIDC_AUTH_PARAMS ----
+
+/// FAILED as landed: `acr_values fixed by the deployment is enforced (...): left: 200 right: 400`.
+/// `OIDC_AUTH_PARAMS` (member `authParams`) fixes `acr_values=urn:mfa` for every login, but
+/// the authorization URL travels through the user's browser: without PAR the user strips the
+/// parameter (or edits it), signs in with a password only, and the ID token's `acr` was never
+/// compared with what the deployment fixed (only the SPA's own `acr_values` were). Fixed: the
+/// fixed `acr_values` are what the ID token's `acr` must meet, as the SPA's are.
+#[test]
+fn review4_fixed_acr_values_are_enforced_on_the_id_token() {
+    let providers = r#"[
+        {"id": "a", "issuer": "http://idp-a.test", "clientId": "edge-a",
+         "allowedParams": ["prompt", "login_hint"], "authParams": "acr_values=urn:mfa"},
+        {"id": "b", "issuer": "http://idp-b.test", "clientId": "edge-b"}
+    ]"#;
+    let edge = edge_of(providers, &[]);
+    let (q, _) = started(&edge, "a");
+    assert_eq!(q.get("acr_values").map(String::as_str), Some("urn:mfa"));
+    // The user removed acr_values from the URL; the provider signed them in with a password.
+    for claims in [
+        json!({"sub": "alice", "acr": "urn:pwd"}),
+        json!({"sub": "alice"}),
+    ] {
+        let res = sign_in_with(&edge, "a", claims.clone());
+        assert_eq!(
+            res.status(),
+            400,
+            "acr_values fixed by the deployment is enforced ({claims})"
+        );
+        assert_eq!(json(&res)["code"], "login_failed");
+    }
+    // The fixed value met: signed in.
+    let res = sign_in_with(&edge, "a", json!({"sub": "alice", "acr": "urn:mfa"}));
+    assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
+}
