@@ -227,3 +227,85 @@ fn review4_fixed_acr_values_are_enforced_on_the_id_token() {
     let res = sign_in_with(&edge, "a", json!({"sub": "alice", "acr": "urn:mfa"}));
     assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
 }
+
+// ---- Registry keys across providers ----
+
+/// FAILED as landed: `b's logout of its alice ends no session of a's left: Bool(false) right:
+/// true` (stateless; server mode the same). The registry knows the default provider's users by their `sub` as it is and
+/// another provider's as `<id>` U+001F `<sub>` (`sessions::scoped`). Back-channel logout refuses
+/// a default-provider token whose `sub` or `sid` holds a control character, but login did not:
+/// an ID token of `a` with `sub` `"b\u{1f}alice"` made a session the registry took for `b`'s
+/// alice. `b`'s logout token for alice then ended it, and in server mode `b`'s (or an admin's)
+/// revocation for alice would send `a`'s refresh token to `b`'s revocation endpoint. Fixed:
+/// login refuses an ID token whose `sub` or `sid` holds a control character (no provider
+/// issues one; OpenID Connect Core §2 makes `sub` printable ASCII at most 255 long).
+#[test]
+fn review4_a_sub_of_the_default_provider_cannot_spell_another_providers_user() {
+    for mode in ["stateless", "server"] {
+        // b's logout token names its alice by sub, or her IdP session by sid.
+        for (sub, sid, by_sub, by_sid) in [
+            ("b\u{1f}alice", "sid-x", Some("alice"), None),
+            ("mallory", "b\u{1f}sid-alice", None, Some("sid-alice")),
+        ] {
+            let edge = edge_of(PROVIDERS, &[("EDGEWARD_SESSION_MODE", mode)]);
+            let res = sign_in_with(&edge, "a", json!({"sub": sub, "sid": sid}));
+            if res.status() != 200 {
+                // Refused at login: the registry never holds such a key.
+                assert_eq!(res.status(), 400, "{mode}");
+                assert_eq!(json(&res)["code"], "login_failed", "{mode}");
+                continue;
+            }
+            let cookies = cookie_header(res.headers());
+            assert_eq!(session(&edge, &cookies)["isLoggedIn"], true);
+            let res = backchannel(&edge, &logout_token("b", "j1", by_sub, by_sid));
+            assert_eq!(res.status(), 200, "{mode}: {:?}", json(&res));
+            assert_eq!(
+                session(&edge, &cookies)["isLoggedIn"],
+                true,
+                "{mode} {sub:?}/{sid:?}: b's logout of its alice ends no session of a's"
+            );
+        }
+    }
+}
+
+/// The same spelling through the admin endpoint: `sub=b%1Falice` of the default provider is
+/// `b`'s alice to the registry. FAILED as landed: `an admin's sub for a names no user of b:
+/// left: 200 right: 400`. Fixed: a `sub=` holding a control character is 400.
+#[test]
+fn review4_an_admin_sub_cannot_spell_another_providers_user() {
+    let admin = "an-admin-token-of-at-least-32-characters";
+    let edge = edge_of(
+        PROVIDERS,
+        &[
+            ("EDGEWARD_SESSION_MODE", "server"),
+            ("EDGEWARD_ADMIN_TOKEN", admin),
+        ],
+    );
+    let res = sign_in_with(&edge, "b", json!({"sub": "alice", "sid": "s1"}));
+    assert_eq!(res.status(), 200);
+    let cookies = cookie_header(res.headers());
+    let bearer = format!("Bearer {admin}");
+    let res = call(
+        &edge,
+        request(
+            "DELETE",
+            "/auth/admin/sessions?sub=b%1Falice",
+            &[("authorization", bearer.as_str())],
+            "",
+        ),
+    );
+    assert_eq!(res.status(), 400, "an admin's sub for a names no user of b");
+    assert_eq!(session(&edge, &cookies)["isLoggedIn"], true);
+    // b's alice, asked for as such, is hers to end.
+    let res = call(
+        &edge,
+        request(
+            "DELETE",
+            "/auth/admin/sessions?sub=alice&provider=b",
+            &[("authorization", bearer.as_str())],
+            "",
+        ),
+    );
+    assert_eq!(res.status(), 200);
+    assert_eq!(session(&edge, &cookies)["isLoggedIn"], false);
+}

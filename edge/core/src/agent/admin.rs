@@ -40,6 +40,13 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
             .filter(|v| !v.is_empty())
     };
     let raw_sub = param("sub").ok_or_else(|| Error::InvalidRequest("sub= is required".into()))?;
+    // No user has a control character in their `sub` (login refuses one); with one, a `sub=` of
+    // the default provider could spell another provider's user (`sessions::scoped`).
+    if raw_sub.chars().any(char::is_control) {
+        return Err(Error::InvalidRequest(
+            "sub= must not hold a control character".into(),
+        ));
+    }
     let provider = match param("provider") {
         None => edge.default_provider(),
         Some(id) => edge.provider(&id),

@@ -351,6 +351,19 @@ async fn finish_login(
         other => other,
     }
     .map_err(|e| Error::LoginFailed(e.to_string()))?;
+    // The registry knows another provider's users and IdP sessions as `<id>` U+001F `<value>`
+    // (`sessions::scoped`): a control character in `sub` or `sid` could spell one of them. No
+    // provider issues one (OpenID Connect Core §2: `sub` is at most 255 ASCII characters).
+    let claims = &validated.claims;
+    if [Some(&claims.sub), claims.sid.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|v| v.chars().any(char::is_control))
+    {
+        return Err(Error::LoginFailed(
+            "the ID token's sub or sid holds a control character".into(),
+        ));
+    }
 
     let csrf = random_token(ports, 32).map_err(internal_random)?;
     let binding = Binding {
