@@ -230,14 +230,14 @@ fn review4_fixed_acr_values_are_enforced_on_the_id_token() {
 
 // ---- Registry keys across providers ----
 
-/// FAILED as landed: `b's logout of its alice ends no session of a's left: Bool(false) right:
-/// true` (stateless; server mode the same). The registry knows the default provider's users by their `sub` as it is and
-/// another provider's as `<id>` U+001F `<sub>` (`sessions::scoped`). Back-channel logout refuses
-/// a default-provider token whose `sub` or `sid` holds a control character, but login did not:
-/// an ID token of `a` with `sub` `"b\u{1f}alice"` made a session the registry took for `b`'s
-/// alice. `b`'s logout token for alice then ended it, and in server mode `b`'s (or an admin's)
-/// revocation for alice would send `a`'s refresh token to `b`'s revocation endpoint. Fixed:
-/// login refuses an ID token whose `sub` or `sid` holds a control character (no provider
+/// FAILED as landed (stateless, the first case): `b's logout of its alice ends no session of a's
+/// left: Bool(false) right: true`. The registry knows the default provider's users by their `sub`
+/// as it is and another provider's as `<id>` U+001F `<sub>` (`sessions::scoped`). Back-channel
+/// logout refuses a default-provider token whose `sub` or `sid` holds a control character, but
+/// login did not: an ID token of `a` with `sub` `"b\u{1f}alice"` made a session the registry took
+/// for `b`'s alice. `b`'s logout token for alice then ended it, and in server mode `b`'s (or an
+/// admin's) revocation for alice would send `a`'s refresh token to `b`'s revocation endpoint.
+/// Fixed: login refuses an ID token whose `sub` or `sid` holds a control character (no provider
 /// issues one; OpenID Connect Core §2 makes `sub` printable ASCII at most 255 long).
 #[test]
 fn review4_a_sub_of_the_default_provider_cannot_spell_another_providers_user() {
