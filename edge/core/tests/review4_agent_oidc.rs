@@ -149,8 +149,18 @@ fn tokens_from(edge: &Edge<FakePorts>, by: &str, nonce: &str, claims: Value) {
 
 /// Provider `id`'s user signs in with an ID token of `claims`: login/end's answer.
 fn sign_in_with(edge: &Edge<FakePorts>, id: &str, claims: Value) -> edgeward_core::Response {
+    sign_in_at(edge, id, id, claims)
+}
+
+/// A user signs in with provider `id`, whose IdP is `by` (`a` or `b`).
+fn sign_in_at(
+    edge: &Edge<FakePorts>,
+    id: &str,
+    by: &str,
+    claims: Value,
+) -> edgeward_core::Response {
     let (q, login) = started(edge, id);
-    tokens_from(edge, id, &q["nonce"], claims);
+    tokens_from(edge, by, &q["nonce"], claims);
     common::post_login_end(
         edge,
         &format!("{ORIGIN}/callback?code=the-code&state={}", q["state"]),
@@ -308,4 +318,68 @@ fn review4_an_admin_sub_cannot_spell_another_providers_user() {
     );
     assert_eq!(res.status(), 200);
     assert_eq!(session(&edge, &cookies)["isLoggedIn"], false);
+}
+
+// ---- Back-channel logout with providers sharing an issuer ----
+
+/// FAILED as landed: `the logout token ends the user's session signed in through the second
+/// entry left: Bool(true) right: false`. Two entries of one client at one issuer (Auth0's
+/// `connection` per sign-in button: `authParams` differ, issuer and client are the same) are
+/// legal, and a user may sign in through either. A logout token of that issuer was taken by the
+/// first entry whose checks it passed, and ended only the sessions recorded for it: the same
+/// user's session through the second entry lived on after the provider logged them out.
+/// Fixed: a logout token ends what it names for every provider whose checks it passes.
+#[test]
+fn review4_a_logout_token_reaches_every_entry_of_its_client() {
+    let providers = r#"[
+        {"id": "google", "issuer": "http://idp-a.test", "clientId": "edge-a",
+         "authParams": "connection=google-oauth2"},
+        {"id": "github", "issuer": "http://idp-a.test", "clientId": "edge-a",
+         "authParams": "connection=github"},
+        {"id": "b", "issuer": "http://idp-b.test", "clientId": "edge-b"}
+    ]"#;
+    let secrets = [
+        ("OIDC_CLIENT_SECRET_GOOGLE", "secret-a"),
+        ("OIDC_CLIENT_SECRET_GITHUB", "secret-a"),
+    ];
+    for mode in ["stateless", "server"] {
+        let mut extra = vec![("EDGEWARD_SESSION_MODE", mode)];
+        extra.extend(secrets);
+        for (by_sub, by_sid) in [(Some("google-oauth2|1"), None), (None, Some("s-2"))] {
+            let edge = edge_of(providers, &extra);
+            let claims = json!({"sub": "google-oauth2|1", "sid": "s-2"});
+            let res = sign_in_at(&edge, "github", "a", claims.clone());
+            assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
+            let second = cookie_header(res.headers());
+            let res = sign_in_at(&edge, "google", "a", claims);
+            assert_eq!(res.status(), 200);
+            let first = cookie_header(res.headers());
+            let res = sign_in_at(
+                &edge,
+                "b",
+                "b",
+                json!({"sub": "google-oauth2|1", "sid": "s-2"}),
+            );
+            assert_eq!(res.status(), 200);
+            let other = cookie_header(res.headers());
+
+            let res = backchannel(&edge, &logout_token("a", "j1", by_sub, by_sid));
+            assert_eq!(res.status(), 200, "{mode}: {:?}", json(&res));
+            assert_eq!(session(&edge, &first)["isLoggedIn"], false, "{mode}");
+            assert_eq!(
+                session(&edge, &second)["isLoggedIn"],
+                false,
+                "{mode} {by_sub:?}/{by_sid:?}: the logout token ends the user's session signed \
+                 in through the second entry"
+            );
+            assert_eq!(
+                session(&edge, &other)["isLoggedIn"],
+                true,
+                "{mode}: another issuer's user of the same sub lives"
+            );
+            // Replayed: refused, whichever entry it would reach.
+            let res = backchannel(&edge, &logout_token("a", "j1", by_sub, by_sid));
+            assert_eq!(res.status(), 400, "{mode}: a replay");
+        }
+    }
 }

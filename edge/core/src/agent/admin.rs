@@ -93,10 +93,10 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
 /// signature is the authentication. Refused tokens are 400 `logout_token_invalid` and change
 /// nothing. Off (404) without a session registry.
 ///
-/// With several providers, the token's claimed `iss` picks the provider (or the providers
-/// sharing that issuer, tried in order) whose keys, issuer and client id it must pass; what it
-/// ends is recorded for that provider only ([`sessions::scoped`]), so it never names another
-/// provider's user or session.
+/// With several providers, the token's claimed `iss` picks the providers with that issuer,
+/// whose keys, issuer and client id it must pass; what it ends is recorded for each provider
+/// whose checks it passed ([`sessions::scoped`]: entries of one client at one issuer all have
+/// that client's users), never for another provider's user or session.
 pub(crate) async fn backchannel_logout(
     edge: &impl Context,
     req: &Request,
@@ -124,8 +124,10 @@ pub(crate) async fn backchannel_logout(
             "it comes from an issuer that is not one of this worker's providers".into(),
         ));
     }
+    // Every provider whose checks the token passes: entries sharing an issuer and a client
+    // (one client, several sign-in buttons) each have sessions of the users it names.
     let mut refusal = None;
-    let mut accepted = None;
+    let mut accepted = Vec::new();
     for provider in candidates.into_iter().filter_map(|i| edge.provider_at(i)) {
         let discovery = provider.discovery(ports).await?;
         let check = |jwks| {
@@ -147,35 +149,66 @@ pub(crate) async fn backchannel_logout(
             other => other,
         };
         match checked {
-            Ok(order) => {
-                accepted = Some((provider, order));
-                break;
-            }
+            Ok(order) => accepted.push((provider, order)),
             Err(e) => refusal = Some(e),
         }
     }
-    let Some((provider, mut order)) = accepted else {
+    if accepted.is_empty() {
         return Err(Error::LogoutTokenInvalid(match refusal {
             Some(LogoutTokenError::UnknownKey) => "its key is not in the provider's JWKS".into(),
             Some(LogoutTokenError::Invalid(why)) => why,
             None => "no provider could check it".into(),
         }));
-    };
-    // What the registry knows this provider's users, IdP sessions and token ids by. The
-    // default provider's values are used as they are: one holding a control character could
-    // spell another provider's scoped value, and is refused.
-    let tag = provider.session_tag();
-    let spelled = [order.sub.as_deref(), order.sid.as_deref(), Some(&order.jti)];
-    if tag.is_none()
-        && spelled
-            .iter()
-            .flatten()
-            .any(|v| v.chars().any(char::is_control))
-    {
+    }
+    // The default provider's values are used as they are: one holding a control character
+    // could spell another provider's scoped value, and is refused (before anything is ended).
+    for (provider, order) in &accepted {
+        let spelled = [order.sub.as_deref(), order.sid.as_deref(), Some(&order.jti)];
+        if provider.session_tag().is_none()
+            && spelled
+                .iter()
+                .flatten()
+                .any(|v| v.chars().any(char::is_control))
+        {
+            return Err(Error::LogoutTokenInvalid(
+                "its sub, sid or jti holds a control character".into(),
+            ));
+        }
+    }
+    let mut replayed = true;
+    let mut revoke = Vec::new();
+    for (provider, order) in accepted {
+        let (seen, tokens) = record_logout(edge, provider, order, now).await?;
+        replayed &= seen;
+        revoke.push((provider, tokens));
+    }
+    if replayed {
         return Err(Error::LogoutTokenInvalid(
-            "its sub, sid or jti holds a control character".into(),
+            "its jti was seen before (a replay)".into(),
         ));
     }
+    edge.ended_sessions().forget_live();
+    for (provider, tokens) in revoke {
+        revoke_all(edge, provider, &tokens).await;
+    }
+    let mut response = Response::new(Vec::new());
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// Records a logout token's `order` as `provider`'s (what the registry knows that provider's
+/// users, IdP sessions and token ids by, [`scoped`]): whether its `jti` was seen before for
+/// that provider, and the refresh tokens of the server-side sessions it deleted.
+async fn record_logout(
+    edge: &impl Context,
+    provider: crate::oidc::Provider<'_>,
+    mut order: logout::LogoutOrder,
+    now: u64,
+) -> Result<(bool, Vec<String>), Error> {
+    let tag = provider.session_tag();
     let scope = |v: &String| scoped(tag.as_deref(), v);
     order.sub = order.sub.as_ref().map(scope);
     order.sid = order.sid.as_ref().map(scope);
@@ -194,7 +227,7 @@ pub(crate) async fn backchannel_logout(
     let mut revoke = Vec::new();
     let mut replayed = true;
     for shard in &shards {
-        match ask(ports, shard, &record)
+        match ask(edge.ports(), shard, &record)
             .await
             .map_err(|e| Error::SessionStoreUnavailable(e.reason))?
         {
@@ -210,17 +243,5 @@ pub(crate) async fn backchannel_logout(
             }
         }
     }
-    if replayed {
-        return Err(Error::LogoutTokenInvalid(
-            "its jti was seen before (a replay)".into(),
-        ));
-    }
-    edge.ended_sessions().forget_live();
-    revoke_all(edge, provider, &revoke).await;
-    let mut response = Response::new(Vec::new());
-    response.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    Ok((replayed, revoke))
 }
