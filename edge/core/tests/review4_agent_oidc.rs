@@ -238,6 +238,76 @@ fn review4_fixed_acr_values_are_enforced_on_the_id_token() {
     assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
 }
 
+/// FAILED as landed: `max_age fixed by the deployment is enforced ({"auth_time":1699990000,...})
+/// left: 200 right: 400`. The same for `max_age=300` in `authParams` (re-authentication at
+/// least every five minutes): the user removed it from the URL and came back with a day-old
+/// IdP session, and the ID token's `auth_time` was never compared (OpenID Connect Core
+/// §3.1.2.1: with `max_age`, `auth_time` is required and the client checks it). Fixed: with
+/// `max_age` fixed (or sent by the SPA when allowed), the ID token must carry an `auth_time`
+/// no older than that.
+#[test]
+fn review4_a_fixed_max_age_is_enforced_on_auth_time() {
+    let providers = r#"[
+        {"id": "a", "issuer": "http://idp-a.test", "clientId": "edge-a",
+         "authParams": "max_age=300"},
+        {"id": "b", "issuer": "http://idp-b.test", "clientId": "edge-b",
+         "allowedParams": ["prompt", "max_age"]}
+    ]"#;
+    let edge = edge_of(providers, &[]);
+    let (q, _) = started(&edge, "a");
+    assert_eq!(q.get("max_age").map(String::as_str), Some("300"));
+    for claims in [
+        json!({"sub": "alice", "auth_time": NOW - 10_000}),
+        json!({"sub": "alice"}),
+    ] {
+        let res = sign_in_with(&edge, "a", claims.clone());
+        assert_eq!(
+            res.status(),
+            400,
+            "max_age fixed by the deployment is enforced ({claims})"
+        );
+        assert_eq!(json(&res)["code"], "login_failed");
+    }
+    let res = sign_in_with(&edge, "a", json!({"sub": "alice", "auth_time": NOW - 100}));
+    assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
+    // The SPA's own max_age (where allowed) holds the same way; a value that is not a number
+    // of seconds is refused at start.
+    let start_b = |max_age: &str| {
+        call(
+            &edge,
+            request(
+                "POST",
+                "/auth/login/start",
+                &[("origin", ORIGIN), ("content-type", "application/json")],
+                &json!({"provider": "b", "extraParams": {"max_age": max_age}}).to_string(),
+            ),
+        )
+    };
+    assert_eq!(start_b("soon").status(), 400, "max_age is a number");
+    let res = start_b("60");
+    assert_eq!(res.status(), 200);
+    let url = url::Url::parse(json(&res)["authorizationUrl"].as_str().unwrap()).unwrap();
+    let q: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    let (_, login, _) = set_cookies(&res).remove(0);
+    tokens_from(
+        &edge,
+        "b",
+        &q["nonce"],
+        json!({"sub": "bob", "auth_time": NOW - 600}),
+    );
+    let res = common::post_login_end(
+        &edge,
+        &format!("{ORIGIN}/callback?code=the-code&state={}", q["state"]),
+        &format!("__Host-edgeward-login={login}"),
+    );
+    assert_eq!(res.status(), 400, "the SPA's max_age is enforced");
+    // A fixed max_age that is not a number is a configuration error.
+    let bad = r#"[{"id": "a", "issuer": "http://idp-a.test", "clientId": "edge-a",
+                   "authParams": "max_age=5m"}]"#;
+    let err = config_result(bad, &[]).unwrap_err();
+    assert!(err.contains("max_age must be a number"), "{err}");
+}
+
 // ---- Registry keys across providers ----
 
 /// FAILED as landed (stateless, the first case): `b's logout of its alice ends no session of a's
