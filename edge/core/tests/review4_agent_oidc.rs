@@ -453,3 +453,61 @@ fn review4_a_logout_token_reaches_every_entry_of_its_client() {
         }
     }
 }
+
+// ---- Providers reordered or removed ----
+
+/// HELD: the default provider's sessions record no provider (`None`), so reordering the list
+/// could make them another provider's. It does not: a session is its provider's only while
+/// that provider still has the session's issuer (`sessions::provider_of`), a session naming
+/// the provider that is now the first is refused (`Context::session_provider`), and the cookie
+/// keys are derived with the first provider's client id. Reordered: every session is signed
+/// out, none taken for another provider's (in both modes); removed: the removed provider's
+/// sessions are signed out. Caveat (not fixed, reported): two entries of one client at one
+/// issuer, reordered, do take each other's sessions (both are the same client's users).
+#[test]
+fn review4_reordered_or_removed_providers_take_no_sessions() {
+    let reordered = r#"[
+        {"id": "b", "name": "Customers", "issuer": "http://idp-b.test", "clientId": "edge-b",
+         "clientAuth": "client_secret_post"},
+        {"id": "a", "name": "Staff", "issuer": "http://idp-a.test", "clientId": "edge-a"}
+    ]"#;
+    let a_removed = r#"[
+        {"id": "b", "name": "Customers", "issuer": "http://idp-b.test", "clientId": "edge-b",
+         "clientAuth": "client_secret_post"}
+    ]"#;
+    let b_removed = r#"[
+        {"id": "a", "name": "Staff", "issuer": "http://idp-a.test", "clientId": "edge-a"}
+    ]"#;
+    for mode in ["stateless", "server"] {
+        let extra = [("EDGEWARD_SESSION_MODE", mode)];
+        let edge = edge_of(PROVIDERS, &extra);
+        let res = sign_in_with(&edge, "a", json!({"sub": "42", "sid": "sa"}));
+        let a = cookie_header(res.headers());
+        let res = sign_in_with(&edge, "b", json!({"sub": "42", "sid": "sb"}));
+        let b = cookie_header(res.headers());
+        assert_eq!(session(&edge, &a)["provider"], "a");
+        assert_eq!(session(&edge, &b)["provider"], "b");
+        // The same registry (server mode: the store) under the new configuration.
+        let later = |providers: &str| {
+            let ports = FakePorts::default();
+            ports.now.set(NOW);
+            serve(&ports, "a");
+            serve(&ports, "b");
+            *ports.registry.borrow_mut() = Some(edge.ports().shards());
+            Edge::new(config_result(providers, &extra).unwrap(), ports)
+        };
+        for (providers, name) in [(reordered, "reordered"), (a_removed, "a removed")] {
+            let edge = later(providers);
+            for (cookies, who) in [(&a, "a"), (&b, "b")] {
+                let answer = session(&edge, cookies);
+                assert_ne!(
+                    answer["isLoggedIn"], true,
+                    "{mode} {name}: {who}'s session is not taken as another's: {answer}"
+                );
+            }
+        }
+        let edge = later(b_removed);
+        assert_ne!(session(&edge, &b)["isLoggedIn"], true, "{mode}: b removed");
+        assert_eq!(session(&edge, &a)["isLoggedIn"], true, "{mode}: a's lives");
+    }
+}
