@@ -135,13 +135,18 @@ fn tokens_from(edge: &Edge<FakePorts>, by: &str, nonce: &str, claims: Value) {
     let (issuer, client, key) = idp(by);
     let mut id_claims = json!({"iss": issuer, "aud": client, "nonce": nonce,
                               "iat": NOW, "exp": NOW + 300});
+    // `_at`: the access token to answer with (else `at-<by>`).
+    let mut access = format!("at-{by}");
     for (k, v) in claims.as_object().unwrap() {
-        id_claims[k] = v.clone();
+        match k.as_str() {
+            "_at" => access = v.as_str().unwrap().to_owned(),
+            _ => id_claims[k] = v.clone(),
+        }
     }
     edge.ports().route(
         &format!("{issuer}/token"),
         200,
-        json!({"access_token": format!("at-{by}"), "token_type": "Bearer", "expires_in": 300,
+        json!({"access_token": access, "token_type": "Bearer", "expires_in": 300,
                "refresh_token": format!("rt-{by}"), "id_token": sign(key, &id_claims, None)})
         .to_string(),
     );
@@ -510,4 +515,53 @@ fn review4_reordered_or_removed_providers_take_no_sessions() {
         assert_ne!(session(&edge, &b)["isLoggedIn"], true, "{mode}: b removed");
         assert_eq!(session(&edge, &a)["isLoggedIn"], true, "{mode}: a's lives");
     }
+}
+
+// ---- Phantom tokens across providers ----
+
+/// HELD: two providers hand out the same opaque access token string to their user 42 (both
+/// django-oauth-toolkit: short random tokens, database ids). `a`'s answer about it is cached;
+/// `b`'s session presenting the same string is introspected at `b` (which says it is no longer
+/// active): refused, never served `a`'s cached JWT. The cache key holds the provider's id,
+/// issuer and client id (`proxy::forward::cache_key`).
+#[test]
+fn review4_the_phantom_cache_is_per_provider() {
+    let routes =
+        r#"[{"prefix": "/api/orders/", "upstream": "http://orders.test/", "methods": ["GET"]}]"#;
+    let edge = edge_of(
+        PROVIDERS,
+        &[
+            ("EDGEWARD_API_ROUTES", routes),
+            (
+                "EDGEWARD_MINT_KEY",
+                "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE",
+            ),
+            ("EDGEWARD_PHANTOM_MODE", "introspect-mint"),
+        ],
+    );
+    let res = sign_in_with(&edge, "a", json!({"sub": "42", "_at": "same-token"}));
+    let a = cookie_header(res.headers());
+    let res = sign_in_with(&edge, "b", json!({"sub": "42", "_at": "same-token"}));
+    let b = cookie_header(res.headers());
+    let api = |cookies: &str| {
+        common::outcome(
+            &edge,
+            request("GET", "/api/orders/1", &[("cookie", cookies)], ""),
+        )
+    };
+    assert!(
+        matches!(api(&a), edgeward_core::Outcome::Forward(_)),
+        "a's call goes through"
+    );
+    edge.ports().route(
+        &format!("{B}/introspect"),
+        200,
+        json!({"active": false}).to_string(),
+    );
+    match api(&b) {
+        edgeward_core::Outcome::Respond(res) => assert_eq!(res.status(), 401),
+        edgeward_core::Outcome::Forward(f) => panic!("b's revoked token forwarded to {}", f.url),
+    }
+    assert_eq!(edge.ports().calls_to(&format!("{B}/introspect")), 1);
+    assert_eq!(edge.ports().calls_to(&format!("{A}/introspect")), 1);
 }
