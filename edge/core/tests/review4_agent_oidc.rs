@@ -565,3 +565,64 @@ fn review4_the_phantom_cache_is_per_provider() {
     assert_eq!(edge.ports().calls_to(&format!("{B}/introspect")), 1);
     assert_eq!(edge.ports().calls_to(&format!("{A}/introspect")), 1);
 }
+
+// ---- Admin: a session handle of another user or provider ----
+
+/// FAILED as landed: `a handle of b's alice is not a's alice's (or b's bob's) to delete
+/// left: 1 right: 0` (`revoked`).
+/// `DELETE /auth/admin/sessions?sub=alice&session=<handle>` deleted whatever session had that
+/// handle in the user's shard, whoever's it was, and revoked its refresh token at the provider
+/// the query named: with `&provider=b` left out (or another user's handle pasted), `b`'s
+/// session was deleted and its refresh token sent to `a`'s revocation endpoint, with `a`'s
+/// client credentials. Fixed: a handle is deleted only when it is one of the named user's
+/// sessions at the named provider; else the answer is an unknown handle's (`{"revoked": 0}`),
+/// nothing deleted or revoked.
+#[test]
+fn review4_an_admin_deletes_a_handle_only_of_the_user_and_provider_named() {
+    let admin = "an-admin-token-of-at-least-32-characters";
+    let edge = edge_of(
+        PROVIDERS,
+        &[
+            ("EDGEWARD_SESSION_MODE", "server"),
+            ("EDGEWARD_SESSION_SHARDS", "1"),
+            ("EDGEWARD_ADMIN_TOKEN", admin),
+        ],
+    );
+    let res = sign_in_with(&edge, "b", json!({"sub": "alice", "sid": "s1"}));
+    assert_eq!(res.status(), 200);
+    let cookies = cookie_header(res.headers());
+    let bearer = format!("Bearer {admin}");
+    let admin_call = |method: &str, query: &str| {
+        call(
+            &edge,
+            request(
+                method,
+                &format!("/auth/admin/sessions?{query}"),
+                &[("authorization", bearer.as_str())],
+                "",
+            ),
+        )
+    };
+    let listed = json(&admin_call("GET", "sub=alice&provider=b"));
+    let handle = listed["sessions"][0]["handle"].as_str().unwrap().to_owned();
+    for query in [
+        format!("sub=alice&session={handle}"),
+        format!("sub=bob&session={handle}&provider=b"),
+    ] {
+        let res = admin_call("DELETE", &query);
+        assert_eq!(res.status(), 200, "{query}");
+        assert_eq!(
+            json(&res)["revoked"],
+            0,
+            "{query}: a handle of b's alice is not a's alice's (or b's bob's) to delete"
+        );
+        assert_eq!(session(&edge, &cookies)["isLoggedIn"], true, "{query}");
+        assert_eq!(edge.ports().calls_to(&format!("{A}/revoke")), 0);
+    }
+    let res = admin_call("DELETE", &format!("sub=alice&session={handle}&provider=b"));
+    assert_eq!(res.status(), 200);
+    assert_eq!(json(&res)["revoked"], 1);
+    assert_eq!(session(&edge, &cookies)["isLoggedIn"], false);
+    assert_eq!(edge.ports().calls_to(&format!("{B}/revoke")), 1);
+    assert_eq!(edge.ports().calls_to(&format!("{A}/revoke")), 0);
+}

@@ -14,7 +14,8 @@ use crate::sessions::{
 /// `GET|DELETE /auth/admin/sessions?sub=<user>[&session=<handle>][&provider=<id>]` (the user
 /// of that provider; default the first), with
 /// `Authorization: Bearer <EDGEWARD_ADMIN_TOKEN>`: lists a user's server-side sessions (handles,
-/// times, user agent; never a token or a session id), revokes one (`session=`), or ends all of
+/// times, user agent; never a token or a session id), revokes one of them (`session=`: a handle
+/// of another user's or provider's session revokes nothing), or ends all of
 /// them (server-side ones deleted, stateless ones denied from now on). Refresh tokens of the
 /// sessions it deletes are revoked at the IdP. Off (404) without the admin token; 401 without
 /// the right bearer.
@@ -69,6 +70,24 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
         }
     };
     let shard = shard_of(&sub, edge.session_settings().shards);
+    if let RegistryRequest::DeleteSession { handle } = &request {
+        // Only a session of the user at the provider named: a handle is the store's name for
+        // any session, and the refresh token of the one deleted is revoked at that provider.
+        let listed = ask(
+            ports,
+            &shard,
+            &RegistryRequest::ListSessions { sub: sub.clone() },
+        )
+        .await
+        .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;
+        let theirs = match listed {
+            RegistryAnswer::Sessions(list) => list.iter().any(|s| &s.handle == handle),
+            _ => return Err(Error::Internal("unexpected answer from the session store")),
+        };
+        if !theirs {
+            return Ok(respond::json(200, &serde_json::json!({ "revoked": 0 })));
+        }
+    }
     let answer = ask(ports, &shard, &request)
         .await
         .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;
