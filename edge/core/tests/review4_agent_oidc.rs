@@ -626,3 +626,59 @@ fn review4_an_admin_deletes_a_handle_only_of_the_user_and_provider_named() {
     assert_eq!(edge.ports().calls_to(&format!("{B}/revoke")), 1);
     assert_eq!(edge.ports().calls_to(&format!("{A}/revoke")), 0);
 }
+
+// ---- PAR with the client's credentials in the form ----
+
+/// FAILED as landed: `client_id once in the pushed request left: 2 right: 1`. With
+/// `client_secret_post` (or `private_key_jwt`) the client authentication adds `client_id` to
+/// the form, and the pushed authorization request already had it: the parameter went twice,
+/// which RFC 6749 §3.1 forbids (a strict provider refuses every login with `invalid_request`;
+/// a lax one may read either). Fixed: a pushed request carries `client_id` once.
+#[test]
+fn review4_a_pushed_request_names_the_client_once() {
+    let providers = r#"[
+        {"id": "a", "issuer": "http://idp-a.test", "clientId": "edge-a"},
+        {"id": "b", "issuer": "http://idp-b.test", "clientId": "edge-b",
+         "clientAuth": "client_secret_post", "par": "always"}
+    ]"#;
+    let ports = FakePorts::default();
+    ports.now.set(NOW);
+    serve(&ports, "a");
+    serve(&ports, "b");
+    let (issuer, _, _) = idp("b");
+    let mut discovery: Value = serde_json::from_str(
+        &ports.routes.borrow()[&format!("{issuer}/.well-known/openid-configuration")].2,
+    )
+    .unwrap();
+    discovery["pushed_authorization_request_endpoint"] = json!(format!("{B}/par"));
+    ports.route(
+        &format!("{issuer}/.well-known/openid-configuration"),
+        200,
+        discovery.to_string(),
+    );
+    ports.route(
+        &format!("{B}/par"),
+        201,
+        json!({"request_uri": "urn:ietf:params:oauth:request_uri:x", "expires_in": 60}).to_string(),
+    );
+    let edge = Edge::new(
+        config_result(providers, &[]).unwrap(),
+        ports.with_registry(),
+    );
+    let (q, _) = started(&edge, "b");
+    assert_eq!(q["request_uri"], "urn:ietf:params:oauth:request_uri:x");
+    let body = edge.ports().bodies_to(&format!("{B}/par")).remove(0);
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let client_ids: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(client_ids.len(), 1, "client_id once in the pushed request");
+    assert_eq!(client_ids, ["edge-b"]);
+    assert!(pairs
+        .iter()
+        .any(|(k, v)| k == "client_secret" && v == "secret-b"));
+}

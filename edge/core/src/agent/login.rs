@@ -206,7 +206,15 @@ async fn authorization_url(
         url.query_pairs_mut().extend_pairs(params);
         return Ok(url);
     }
-    let pushed = oidc::push_authorization(client, edge.ports(), discovery, params)
+    // The client authentication of `client_secret_post` and `private_key_jwt` puts `client_id`
+    // into the form itself: once only (RFC 6749 §3.1).
+    let in_auth = client.client_auth != oidc::ClientAuth::Basic;
+    let pushed_params: Vec<(&str, &str)> = params
+        .iter()
+        .copied()
+        .filter(|(name, _)| !(in_auth && *name == "client_id"))
+        .collect();
+    let pushed = oidc::push_authorization(client, edge.ports(), discovery, &pushed_params)
         .await
         .map_err(|e| match e {
             // The worker's own credentials were refused: the operator's to fix, not the user's.
