@@ -751,3 +751,46 @@ fn review4_odd_provider_entries_are_refused_clearly() {
         assert!(!err.contains("secret-a"), "no secret in {err}");
     }
 }
+
+// ---- Userinfo per provider ----
+
+/// HELD: the claims an ID token lacks come from the userinfo endpoint of the login's own
+/// provider, with that login's access token: `b`'s user gets `b`'s answer, `a`'s endpoint is
+/// never asked (and never sees `b`'s token).
+#[test]
+fn review4_userinfo_is_asked_at_the_logins_provider_only() {
+    let ports = FakePorts::default();
+    ports.now.set(NOW);
+    serve(&ports, "a");
+    serve(&ports, "b");
+    for (id, issuer, name) in [("a", A, "Aay"), ("b", B, "Bee")] {
+        let url = format!("{issuer}/.well-known/openid-configuration");
+        let mut discovery: Value = serde_json::from_str(&ports.routes.borrow()[&url].2).unwrap();
+        discovery["userinfo_endpoint"] = json!(format!("{issuer}/userinfo"));
+        ports.route(&url, 200, discovery.to_string());
+        ports.route(
+            &format!("{issuer}/userinfo"),
+            200,
+            json!({"sub": "42", "name": name, "email": format!("{id}@example.test")}).to_string(),
+        );
+    }
+    let edge = Edge::new(
+        config_result(PROVIDERS, &[]).unwrap(),
+        ports.with_registry(),
+    );
+    let res = sign_in_with(&edge, "b", json!({"sub": "42"}));
+    assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
+    let claims = &session(&edge, &cookie_header(res.headers()))["claims"];
+    assert_eq!(claims["name"], "Bee");
+    assert_eq!(claims["email"], "b@example.test");
+    assert_eq!(edge.ports().calls_to(&format!("{A}/userinfo")), 0);
+    assert_eq!(edge.ports().calls_to(&format!("{B}/userinfo")), 1);
+    assert_eq!(
+        edge.ports()
+            .authorizations
+            .borrow()
+            .last()
+            .map(String::as_str),
+        Some("Bearer at-b")
+    );
+}
