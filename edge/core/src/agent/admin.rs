@@ -14,7 +14,8 @@ use crate::sessions::{
 /// `GET|DELETE /auth/admin/sessions?sub=<user>[&session=<handle>][&provider=<id>]` (the user
 /// of that provider; default the first), with
 /// `Authorization: Bearer <EDGEWARD_ADMIN_TOKEN>`: lists a user's server-side sessions (handles,
-/// times, user agent; never a token or a session id), revokes one (`session=`), or ends all of
+/// times, user agent; never a token or a session id), revokes one of them (`session=`: a handle
+/// of another user's or provider's session revokes nothing), or ends all of
 /// them (server-side ones deleted, stateless ones denied from now on). Refresh tokens of the
 /// sessions it deletes are revoked at the IdP. Off (404) without the admin token; 401 without
 /// the right bearer.
@@ -40,6 +41,13 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
             .filter(|v| !v.is_empty())
     };
     let raw_sub = param("sub").ok_or_else(|| Error::InvalidRequest("sub= is required".into()))?;
+    // No user has a control character in their `sub` (login refuses one); with one, a `sub=` of
+    // the default provider could spell another provider's user (`sessions::scoped`).
+    if raw_sub.chars().any(char::is_control) {
+        return Err(Error::InvalidRequest(
+            "sub= must not hold a control character".into(),
+        ));
+    }
     let provider = match param("provider") {
         None => edge.default_provider(),
         Some(id) => edge.provider(&id),
@@ -62,6 +70,24 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
         }
     };
     let shard = shard_of(&sub, edge.session_settings().shards);
+    if let RegistryRequest::DeleteSession { handle } = &request {
+        // Only a session of the user at the provider named: a handle is the store's name for
+        // any session, and the refresh token of the one deleted is revoked at that provider.
+        let listed = ask(
+            ports,
+            &shard,
+            &RegistryRequest::ListSessions { sub: sub.clone() },
+        )
+        .await
+        .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;
+        let theirs = match listed {
+            RegistryAnswer::Sessions(list) => list.iter().any(|s| &s.handle == handle),
+            _ => return Err(Error::Internal("unexpected answer from the session store")),
+        };
+        if !theirs {
+            return Ok(respond::json(200, &serde_json::json!({ "revoked": 0 })));
+        }
+    }
     let answer = ask(ports, &shard, &request)
         .await
         .map_err(|e| Error::SessionStoreUnavailable(e.reason))?;
@@ -86,10 +112,10 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
 /// signature is the authentication. Refused tokens are 400 `logout_token_invalid` and change
 /// nothing. Off (404) without a session registry.
 ///
-/// With several providers, the token's claimed `iss` picks the provider (or the providers
-/// sharing that issuer, tried in order) whose keys, issuer and client id it must pass; what it
-/// ends is recorded for that provider only ([`sessions::scoped`]), so it never names another
-/// provider's user or session.
+/// With several providers, the token's claimed `iss` picks the providers with that issuer,
+/// whose keys, issuer and client id it must pass; what it ends is recorded for each provider
+/// whose checks it passed ([`sessions::scoped`]: entries of one client at one issuer all have
+/// that client's users), never for another provider's user or session.
 pub(crate) async fn backchannel_logout(
     edge: &impl Context,
     req: &Request,
@@ -117,8 +143,10 @@ pub(crate) async fn backchannel_logout(
             "it comes from an issuer that is not one of this worker's providers".into(),
         ));
     }
+    // Every provider whose checks the token passes: entries sharing an issuer and a client
+    // (one client, several sign-in buttons) each have sessions of the users it names.
     let mut refusal = None;
-    let mut accepted = None;
+    let mut accepted = Vec::new();
     for provider in candidates.into_iter().filter_map(|i| edge.provider_at(i)) {
         let discovery = provider.discovery(ports).await?;
         let check = |jwks| {
@@ -140,35 +168,66 @@ pub(crate) async fn backchannel_logout(
             other => other,
         };
         match checked {
-            Ok(order) => {
-                accepted = Some((provider, order));
-                break;
-            }
+            Ok(order) => accepted.push((provider, order)),
             Err(e) => refusal = Some(e),
         }
     }
-    let Some((provider, mut order)) = accepted else {
+    if accepted.is_empty() {
         return Err(Error::LogoutTokenInvalid(match refusal {
             Some(LogoutTokenError::UnknownKey) => "its key is not in the provider's JWKS".into(),
             Some(LogoutTokenError::Invalid(why)) => why,
             None => "no provider could check it".into(),
         }));
-    };
-    // What the registry knows this provider's users, IdP sessions and token ids by. The
-    // default provider's values are used as they are: one holding a control character could
-    // spell another provider's scoped value, and is refused.
-    let tag = provider.session_tag();
-    let spelled = [order.sub.as_deref(), order.sid.as_deref(), Some(&order.jti)];
-    if tag.is_none()
-        && spelled
-            .iter()
-            .flatten()
-            .any(|v| v.chars().any(char::is_control))
-    {
+    }
+    // The default provider's values are used as they are: one holding a control character
+    // could spell another provider's scoped value, and is refused (before anything is ended).
+    for (provider, order) in &accepted {
+        let spelled = [order.sub.as_deref(), order.sid.as_deref(), Some(&order.jti)];
+        if provider.session_tag().is_none()
+            && spelled
+                .iter()
+                .flatten()
+                .any(|v| v.chars().any(char::is_control))
+        {
+            return Err(Error::LogoutTokenInvalid(
+                "its sub, sid or jti holds a control character".into(),
+            ));
+        }
+    }
+    let mut replayed = true;
+    let mut revoke = Vec::new();
+    for (provider, order) in accepted {
+        let (seen, tokens) = record_logout(edge, provider, order, now).await?;
+        replayed &= seen;
+        revoke.push((provider, tokens));
+    }
+    if replayed {
         return Err(Error::LogoutTokenInvalid(
-            "its sub, sid or jti holds a control character".into(),
+            "its jti was seen before (a replay)".into(),
         ));
     }
+    edge.ended_sessions().forget_live();
+    for (provider, tokens) in revoke {
+        revoke_all(edge, provider, &tokens).await;
+    }
+    let mut response = Response::new(Vec::new());
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// Records a logout token's `order` as `provider`'s (what the registry knows that provider's
+/// users, IdP sessions and token ids by, [`scoped`]): whether its `jti` was seen before for
+/// that provider, and the refresh tokens of the server-side sessions it deleted.
+async fn record_logout(
+    edge: &impl Context,
+    provider: crate::oidc::Provider<'_>,
+    mut order: logout::LogoutOrder,
+    now: u64,
+) -> Result<(bool, Vec<String>), Error> {
+    let tag = provider.session_tag();
     let scope = |v: &String| scoped(tag.as_deref(), v);
     order.sub = order.sub.as_ref().map(scope);
     order.sid = order.sid.as_ref().map(scope);
@@ -187,7 +246,7 @@ pub(crate) async fn backchannel_logout(
     let mut revoke = Vec::new();
     let mut replayed = true;
     for shard in &shards {
-        match ask(ports, shard, &record)
+        match ask(edge.ports(), shard, &record)
             .await
             .map_err(|e| Error::SessionStoreUnavailable(e.reason))?
         {
@@ -203,17 +262,5 @@ pub(crate) async fn backchannel_logout(
             }
         }
     }
-    if replayed {
-        return Err(Error::LogoutTokenInvalid(
-            "its jti was seen before (a replay)".into(),
-        ));
-    }
-    edge.ended_sessions().forget_live();
-    revoke_all(edge, provider, &revoke).await;
-    let mut response = Response::new(Vec::new());
-    response.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        http::HeaderValue::from_static("no-store"),
-    );
-    Ok(response)
+    Ok((replayed, revoke))
 }

@@ -37,6 +37,10 @@ pub(crate) struct LoginState {
     /// The `acr_values` the SPA asked for, if any: the ID token's `acr` must be one of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr_values: Option<String>,
+    /// The `max_age` the request carried (fixed or the SPA's), if any: the ID token's
+    /// `auth_time` must be no older.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
     /// The id of the provider the login was sent to (`None` in login cookies sealed before
     /// there were several: the first provider). Only that provider's answer finishes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +83,21 @@ fn chosen_provider<'a, C: Context>(edge: &'a C, id: Option<&str>) -> Result<Prov
     }
 }
 
+/// The value of authorization parameter `name` in a login: the provider's fixed one
+/// (`OIDC_AUTH_PARAMS`) or the SPA's (never both: a fixed name is not one the SPA may send).
+fn fixed_or_extra<'a>(
+    client: &'a oidc::OidcClient,
+    body: &'a LoginStartRequest,
+    name: &str,
+) -> Option<&'a String> {
+    client
+        .auth_params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, value)| value)
+        .or_else(|| body.extra_params.get(name))
+}
+
 /// `POST /auth/login/start`: a PKCE authorization request and a sealed login cookie.
 pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Response, Error> {
     guard::check_origin(req.headers(), edge.allowed_origins())?;
@@ -104,6 +123,16 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
         )));
     }
 
+    // Like `acr_values`, a `max_age` in the URL can be removed on the way: the ID token's
+    // `auth_time` is checked against it at the end (OpenID Connect Core §3.1.2.1).
+    let max_age = match fixed_or_extra(provider.client, &body, "max_age") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<u64>()
+                .map_err(|_| Error::InvalidRequest("max_age must be a number of seconds".into()))?,
+        ),
+    };
+
     let discovery = provider.discovery(edge.ports()).await?;
     let random = edge.ports();
     let login = LoginState {
@@ -111,11 +140,13 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
         nonce: random_token(random, 32).map_err(internal_random)?,
         verifier: random_token(random, 32).map_err(internal_random)?,
         return_to,
-        acr_values: body
-            .extra_params
-            .get("acr_values")
+        // What the ID token's `acr` must meet: the deployment's fixed `acr_values`
+        // (`OIDC_AUTH_PARAMS`) or the SPA's. The authorization URL passes through the user's
+        // browser, where either can be edited or removed: only this check makes them hold.
+        acr_values: fixed_or_extra(provider.client, &body, "acr_values")
             .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|v| !v.is_empty()),
+        max_age,
         provider: Some(provider.client.id.clone()),
     };
 
@@ -175,7 +206,15 @@ async fn authorization_url(
         url.query_pairs_mut().extend_pairs(params);
         return Ok(url);
     }
-    let pushed = oidc::push_authorization(client, edge.ports(), discovery, params)
+    // The client authentication of `client_secret_post` and `private_key_jwt` puts `client_id`
+    // into the form itself: once only (RFC 6749 §3.1).
+    let in_auth = client.client_auth != oidc::ClientAuth::Basic;
+    let pushed_params: Vec<(&str, &str)> = params
+        .iter()
+        .copied()
+        .filter(|(name, _)| !(in_auth && *name == "client_id"))
+        .collect();
+    let pushed = oidc::push_authorization(client, edge.ports(), discovery, &pushed_params)
         .await
         .map_err(|e| match e {
             // The worker's own credentials were refused: the operator's to fix, not the user's.
@@ -344,6 +383,31 @@ async fn finish_login(
         other => other,
     }
     .map_err(|e| Error::LoginFailed(e.to_string()))?;
+    if let Some(max_age) = login.max_age {
+        let leeway = idtoken::LEEWAY.unsigned_abs();
+        let recent = validated
+            .claims
+            .auth_time
+            .is_some_and(|t| now <= t.saturating_add(max_age).saturating_add(leeway));
+        if !recent {
+            return Err(Error::LoginFailed(
+                "the ID token's auth_time is missing or older than the max_age asked for".into(),
+            ));
+        }
+    }
+    // The registry knows another provider's users and IdP sessions as `<id>` U+001F `<value>`
+    // (`sessions::scoped`): a control character in `sub` or `sid` could spell one of them. No
+    // provider issues one (OpenID Connect Core §2: `sub` is at most 255 ASCII characters).
+    let claims = &validated.claims;
+    if [Some(&claims.sub), claims.sid.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|v| v.chars().any(char::is_control))
+    {
+        return Err(Error::LoginFailed(
+            "the ID token's sub or sid holds a control character".into(),
+        ));
+    }
 
     let csrf = random_token(ports, 32).map_err(internal_random)?;
     let binding = Binding {

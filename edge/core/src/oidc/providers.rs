@@ -150,6 +150,21 @@ fn from_entry(
         ));
     }
     let fail = |reason: String| invalid(PROVIDERS, format!("provider {id:?}: {reason}"));
+    // `OIDC_CLIENT_KEY_` + `ID` is `OIDC_CLIENT_KEY_ID`: an id whose secret would be read from
+    // another setting's variable cannot be configured.
+    let plain = MEMBERS
+        .iter()
+        .map(|(_, variable, _)| *variable)
+        .chain(SECRETS);
+    if let Some(taken) = plain.clone().find(|v| {
+        SECRETS
+            .iter()
+            .any(|secret| secret_variable(secret, id) == *v)
+    }) {
+        return Err(fail(format!(
+            "choose another id: its key variable is another setting ({taken})"
+        )));
+    }
     let mut values: Vec<(&'static str, String)> = Vec::new();
     for (member, value) in entry {
         if member == "id" || member == "name" {

@@ -380,6 +380,9 @@ fn parse_auth_params(
                 ),
             ));
         }
+        if name == "max_age" && value.parse::<u64>().is_err() {
+            return Err(invalid(AUTH_PARAMS, "max_age must be a number of seconds"));
+        }
         if params.iter().any(|(n, _)| *n == name) {
             return Err(invalid(AUTH_PARAMS, format!("{name} is given twice")));
         }

@@ -261,8 +261,9 @@ fn key(kind: &str, value: &str) -> String {
 /// providers, so adding providers keeps what was recorded), else the provider's id, U+001F and
 /// the value. So a logout token of one provider never names another's user or session
 /// (django-oauth-toolkit's `sub` is a database id: two providers may well both have a user 42).
-/// Back-channel logout refuses tokens of the default provider whose `sub` or `sid` holds a
-/// control character (which could spell another provider's scoped value).
+/// No value of the default provider holds a control character (which could spell another
+/// provider's scoped value): login refuses such an ID token, back-channel logout such a logout
+/// token, the admin endpoint such a `sub=`.
 pub fn scoped(provider: Option<&str>, value: &str) -> String {
     match provider {
         None => value.to_owned(),
