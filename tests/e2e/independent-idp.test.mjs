@@ -1,22 +1,40 @@
 // Chromium signs in through the worker at a provider nobody here wrote: django-oauth-toolkit
-// (PyPI, started by tests/support/idps.mjs), with the SPA's button and Django's own login form,
-// filled in like a person would. Then the SPA shows the session, an API call goes through the
-// proxy (DOT's token introspected, a worker token minted), and signing out takes the browser
-// through DOT's end-session endpoint (which ends DOT's session too) back to the signed-out SPA.
+// (PyPI, started by tests/support/idps.mjs), on a worker that serves two providers at once
+// (EDGEWARD_PROVIDERS: DOT and Glewlwyd). The SPA's sign-in page offers one button per provider;
+// the DOT one leads to Django's own login form, filled in like a person would. Then the SPA
+// shows the session (from DOT), an API call goes through the proxy (DOT's token introspected, a
+// worker token minted), and signing out takes the browser through DOT's end-session endpoint
+// (which ends DOT's session too) back to the signed-out SPA, where the Glewlwyd button leads to
+// Glewlwyd's own login page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startWorker, startExampleApi, ORIGIN, API, artifactDir } from "../support/stack.mjs";
-import { startDot, IDPS_CLIENT_SECRET } from "../support/idps.mjs";
+import { startDot, startGlewlwyd, IDPS_CLIENT_SECRET } from "../support/idps.mjs";
 import { Browser } from "../support/webdriver.mjs";
 
-let dot, worker, api, browser;
+let dot, gw, worker, api, browser;
 before(async () => {
   dot = await startDot({ origin: ORIGIN });
+  gw = await startGlewlwyd({ origin: ORIGIN });
   worker = await startWorker({
     vars: {
-      OIDC_ISSUER: dot.issuer,
-      OIDC_CLIENT_SECRET: IDPS_CLIENT_SECRET,
+      OIDC_ISSUER: "",
+      OIDC_CLIENT_ID: "",
+      OIDC_CLIENT_SECRET: "",
+      EDGEWARD_PROVIDERS: JSON.stringify([
+        { id: "dot", name: "Django", issuer: dot.issuer, clientId: "edgeward" },
+        {
+          id: "gw",
+          name: "Glewlwyd",
+          issuer: gw.issuer,
+          clientId: "edgeward",
+          scopes: "openid profile email offline_access",
+          quirks: ["bare-400-is-invalid-grant"],
+        },
+      ]),
+      OIDC_CLIENT_SECRET_DOT: IDPS_CLIENT_SECRET,
+      OIDC_CLIENT_SECRET_GW: IDPS_CLIENT_SECRET,
       // DOT's introspection answer names no token_type (README "Providers").
       EDGEWARD_TOKEN_TYPES: "Bearer,none",
       EDGEWARD_API_ROUTES: JSON.stringify([{ prefix: "/api/whoami/", upstream: `${API}/whoami/`, methods: ["GET"] }]),
@@ -29,18 +47,21 @@ after(async () => {
   await browser?.stop();
   await api?.stop();
   await worker?.stop();
+  await gw?.stop();
   await dot?.stop();
 });
 
 const shot = (name) => browser.screenshot(join(artifactDir(), `e2e-dot-${name}.png`));
 
-test("Chromium: sign in at django-oauth-toolkit through the SPA, call an API, sign out through DOT", async () => {
+test("Chromium, two providers on one worker: sign in at django-oauth-toolkit, call an API, sign out through DOT; the other button goes to Glewlwyd", async () => {
   await browser.goto(`${ORIGIN}/`);
   await browser.clearCookies();
   await browser.goto(`${ORIGIN}/`);
-  await browser.until(() => document.querySelector(".status.signed-out .sign-in"), 15_000, "the signed-out view");
+  await browser.until(() => document.querySelectorAll(".status.signed-out [data-provider] .sign-in").length === 2, 15_000, "one button per provider");
+  const buttons = await browser.run(() => [...document.querySelectorAll(".status.signed-out [data-provider]")].map((d) => [d.dataset.provider, d.textContent.trim()]));
+  assert.deepEqual(buttons, [["dot", "Sign in with Django"], ["gw", "Sign in with Glewlwyd"]]);
 
-  await browser.click(".status .sign-in");
+  await browser.click('.status [data-provider="dot"] .sign-in');
   // Django's login form (django.contrib.auth's LoginView), on DOT's origin.
   await browser.until(() => document.querySelector("#id_username"), 15_000, "DOT's login form");
   const at = await browser.run(() => location.href);
@@ -59,6 +80,7 @@ test("Chromium: sign in at django-oauth-toolkit through the SPA, call an API, si
     documentCookie: document.cookie,
   }));
   assert.equal(state.session.isLoggedIn, true);
+  assert.equal(state.session.provider, "dot");
   assert.match(state.session.claims.sub, /^[0-9]+$/, "DOT's subject: the Django user's id");
   assert.equal(state.session.claims.name, "Demo User");
   assert.equal(state.api.status, 200, JSON.stringify(state.api.body));
@@ -84,7 +106,16 @@ test("Chromium: sign in at django-oauth-toolkit through the SPA, call an API, si
   assert.equal(after.isLoggedIn, false);
   await shot("3-signed-out");
 
-  // DOT's own session ended too: signing in again asks for the password.
-  await browser.click(".status .sign-in");
+  // The Glewlwyd button goes to Glewlwyd's own login page (its JavaScript app), not to DOT.
+  await browser.click('.status [data-provider="gw"] .sign-in');
+  await browser.until(() => location.pathname.endsWith("/login.html"), 15_000, "Glewlwyd's login page");
+  const gwPage = new URL(await browser.run(() => location.href));
+  assert.equal(gwPage.origin, gw.base);
+  await shot("4-glewlwyd");
+
+  // DOT's own session ended too: signing in there again asks for the password.
+  await browser.goto(`${ORIGIN}/`);
+  await browser.until(() => document.querySelector('.status [data-provider="dot"] .sign-in'), 15_000, "the sign-in page");
+  await browser.click('.status [data-provider="dot"] .sign-in');
   await browser.until(() => document.querySelector("#id_username"), 15_000, "DOT's login form again");
 });

@@ -4,7 +4,8 @@
 // made at start. For each, the worker (one workerd process per provider, the built bundle) signs
 // a user in, reads the session, refreshes by that provider's rules, logs out (revoking where the
 // provider can), and meets one hostile case; the proxy runs where the provider's tokens can
-// reach an API. README "Providers" lists, per provider, what this proves and the settings.
+// reach an API. Then all of them on one worker (EDGEWARD_PROVIDERS), with a mix-up between two.
+// README "Providers" lists, per provider, what this proves and the settings.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -46,7 +47,11 @@ let bundle;
 /** A login through the worker at the fixture: login/start (with `params`), the redirect, login/end. */
 async function signIn(params = {}) {
   const jar = new CookieJar();
-  const start = await post(jar, "/auth/login/start", null, params.extraParams ? { extraParams: params.extraParams } : {});
+  const body = {
+    ...(params.extraParams ? { extraParams: params.extraParams } : {}),
+    ...(params.provider ? { provider: params.provider } : {}),
+  };
+  const start = await post(jar, "/auth/login/start", null, body);
   const startBody = await start.json();
   assert.equal(start.status, 200, JSON.stringify(startBody));
   const callback = await loginAtFixture(jar, startBody.authorizationUrl, { callbackPrefix: `${ORIGIN}/callback` });
@@ -311,7 +316,8 @@ providerCase("curity", {
   api: { audience: "edgeward" },
   expect: {
     sub: /^alice$/,
-    claims: {},
+    // Its ID token carries `sub` only; the profile comes from its userinfo.
+    claims: { name: "Alice Liddell", email: USERS.alice.email },
     issParam: true,
     rotates: true,
     revocation: true,
@@ -319,4 +325,73 @@ providerCase("curity", {
     reuse: "400 invalid_grant",
     proxy: "the phantom token: introspection answers the JWT itself (Accept: application/jwt), forwarded to the API",
   },
+});
+
+// Every hosted provider's shape on ONE worker (EDGEWARD_PROVIDERS), each with its own settings
+// and secret: a user signs in with each, each session names its provider, and a response of one
+// provider posted into a login started for another is refused (mix-up, RFC 9700 §4.4).
+describe("all seven on one worker", () => {
+  const parts = {};
+  const PROVIDERS = [
+    { id: "auth0", shape: "auth0", settings: { scopes: OFFLINE, authParams: `audience=${encodeURIComponent(API_AUDIENCE)}` } },
+    { id: "entra", shape: "entra", tenant: "organizations", settings: { scopes: OFFLINE, tenants: [USERS.alice.tenant] } },
+    { id: "okta-org", shape: "okta-org", settings: { scopes: OFFLINE } },
+    { id: "okta-custom", shape: "okta-custom", settings: { scopes: OFFLINE } },
+    { id: "google", shape: "google", settings: { authParams: "access_type=offline&prompt=consent", allowedParams: ["login_hint"] } },
+    { id: "keycloak", shape: "keycloak", settings: {} },
+    { id: "curity", shape: "curity", settings: {} },
+  ];
+  before(async () => {
+    const secrets = Object.fromEntries(PROVIDERS.map((p) => [`OIDC_CLIENT_SECRET_${p.id.toUpperCase().replace(/-/g, "_")}`, SECRET]));
+    parts.worker = await startWorker({
+      runtime: "workerd",
+      bundle,
+      vars: {
+        OIDC_ISSUER: "",
+        OIDC_CLIENT_ID: "",
+        OIDC_CLIENT_SECRET: "",
+        EDGEWARD_PROVIDERS: JSON.stringify(
+          PROVIDERS.map((p) => ({ id: p.id, name: p.shape, issuer: fixture.base(p.shape, p.tenant), clientId: "edgeward", ...p.settings })),
+        ),
+        ...secrets,
+      },
+    });
+  });
+  after(async () => {
+    await parts.worker?.stop();
+  });
+
+  test("a user signs in with each provider on the same worker; each session names its provider", async () => {
+    const listed = await (await fetch(`${ORIGIN}/auth/providers`)).json();
+    assert.deepEqual(listed.providers.map((p) => p.id), PROVIDERS.map((p) => p.id));
+    for (const p of PROVIDERS) {
+      const { jar, status, body } = await signIn({ provider: p.id });
+      assert.equal(status, 200, `${p.id}: ${JSON.stringify(body)}`);
+      const s = await session(jar);
+      assert.equal(s.isLoggedIn, true, p.id);
+      assert.equal(s.provider, p.id);
+      // Curity's ID token has only `sub`: its name comes from userinfo.
+      assert.equal(s.claims.name, "Alice Liddell", p.id);
+    }
+  });
+
+  test("hostile: Keycloak's authorization response posted into a login started for Curity is refused", async () => {
+    const jar = new CookieJar();
+    // The victim's browser starts a login at curity ...
+    const start = await post(jar, "/auth/login/start", null, { provider: "curity" });
+    const { authorizationUrl } = await start.json();
+    const curityState = new URL(authorizationUrl).searchParams.get("state");
+    // ... and the attacker's keycloak response, with that state, arrives at the callback.
+    const other = new CookieJar();
+    const kc = await post(other, "/auth/login/start", null, { provider: "keycloak" });
+    const kcCallback = new URL(await loginAtFixture(other, (await kc.json()).authorizationUrl, { callbackPrefix: `${ORIGIN}/callback` }));
+    kcCallback.searchParams.set("state", curityState);
+    const before = fixture.calls.filter((c) => c.endpoint === "token").length;
+    const end = await post(jar, "/auth/login/end", null, { pageUrl: kcCallback.href });
+    const body = await end.json();
+    assert.equal(end.status, 400, JSON.stringify(body));
+    assert.equal(body.code, "login_failed");
+    assert.equal(fixture.calls.filter((c) => c.endpoint === "token").length, before, "no code went to any token endpoint");
+    assert.equal((await session(jar)).isLoggedIn, false);
+  });
 });

@@ -343,7 +343,8 @@ pub async fn validate<V: SignatureVerifier + ?Sized>(
     let issuer_ok = match expected.tenants {
         None => custom.iss == expected.issuer,
         Some((template, allowed)) => custom.tid.as_deref().is_some_and(|tid| {
-            allowed.iter().any(|t| t == tid) && custom.iss == template.replace(TENANT_SLOT, tid)
+            allowed.iter().any(|t| t.eq_ignore_ascii_case(tid))
+                && custom.iss == template.replace(TENANT_SLOT, tid)
         }),
     };
     if !issuer_ok {

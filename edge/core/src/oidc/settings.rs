@@ -39,7 +39,7 @@ pub const POST_LOGOUT_REDIRECT_URI: &str = "OIDC_POST_LOGOUT_REDIRECT_URI";
 /// needs that the specifications do not name (Auth0's `audience`, Google's `access_type`).
 pub const AUTH_PARAMS: &str = "OIDC_AUTH_PARAMS";
 /// The tenants whose users may sign in at a multi-tenant provider (Entra ID's `organizations`
-/// or `common` endpoints), comma-separated ids or domain names (default none: a single-tenant
+/// or `common` endpoints), comma-separated tenant ids (GUIDs; default none: a single-tenant
 /// provider). When set, discovery's `issuer` must be the configured issuer with one path
 /// segment as `{tenantid}`, and each ID token's `iss` that template filled with its `tid`,
 /// which must be on this list.
@@ -391,27 +391,35 @@ fn parse_auth_params(
     Ok(params)
 }
 
-/// [`TENANTS`]: tenant ids (GUIDs) or domain names; not the aliases that stand for many
-/// tenants (`common`, `organizations`, `consumers`).
+/// [`TENANTS`]: tenant ids, the GUIDs an ID token's `tid` carries (a tenant's domain name never
+/// appears there, so it could never match), kept in lower case; not the aliases that stand for
+/// many tenants (`common`, `organizations`, `consumers`).
 fn parse_tenants(spec: &str) -> Result<Vec<String>, ConfigError> {
     let mut tenants = Vec::new();
     for t in spec.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let charset = t
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-        if !charset {
-            return Err(invalid(
-                TENANTS,
-                format!("{t:?} is not a tenant id (letters, digits, '-' and '.' only)"),
-            ));
-        }
         if ["common", "organizations", "consumers"].contains(&t.to_ascii_lowercase().as_str()) {
             return Err(invalid(
                 TENANTS,
                 format!("{t:?} stands for many tenants: list the tenants themselves"),
             ));
         }
-        tenants.push(t.to_owned());
+        if !is_guid(t) {
+            return Err(invalid(
+                TENANTS,
+                format!("{t:?} is not a tenant id (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47)"),
+            ));
+        }
+        tenants.push(t.to_ascii_lowercase());
     }
     Ok(tenants)
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
