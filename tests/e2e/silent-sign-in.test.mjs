@@ -25,7 +25,9 @@ const loginStarts = () => stack.worker.output().split("POST /auth/login/start").
 const tried = () => browser.run(() => sessionStorage.getItem("edgeward.silentSignIn"));
 
 test("without an IdP session: one silent try, then the sign-in page where the user was; a reload does not try again", async () => {
-  await browser.goto(`${ORIGIN}/`);
+  // A page of the origin that runs no SPA (which would make its own silent try at once, racing
+  // the clean-up below): the cookies and this tab's storage are cleared there.
+  await browser.goto(`${ORIGIN}/auth/session`);
   await browser.clearCookies(); // the worker's and the IdP's (same host)
   await browser.run(() => sessionStorage.clear());
   const before = loginStarts();
