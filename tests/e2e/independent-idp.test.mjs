@@ -4,8 +4,8 @@
 // the DOT one leads to Django's own login form, filled in like a person would. Then the SPA
 // shows the session (from DOT), an API call goes through the proxy (DOT's token introspected, a
 // worker token minted), and signing out takes the browser through DOT's end-session endpoint
-// (which ends DOT's session too) back to the signed-out SPA, where the Glewlwyd button leads to
-// Glewlwyd's own login page.
+// (which ends DOT's session too) back to the signed-out SPA. Then, in the same browser, a user
+// signs in with the Glewlwyd button: Glewlwyd's own JavaScript login page and consent page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -53,7 +53,7 @@ after(async () => {
 
 const shot = (name) => browser.screenshot(join(artifactDir(), `e2e-dot-${name}.png`));
 
-test("Chromium, two providers on one worker: sign in at django-oauth-toolkit, call an API, sign out through DOT; the other button goes to Glewlwyd", async () => {
+test("Chromium, two providers on one worker: sign in at django-oauth-toolkit, call an API, sign out through DOT; then sign in at Glewlwyd in the same browser", async () => {
   await browser.goto(`${ORIGIN}/`);
   await browser.clearCookies();
   await browser.goto(`${ORIGIN}/`);
@@ -106,16 +106,41 @@ test("Chromium, two providers on one worker: sign in at django-oauth-toolkit, ca
   assert.equal(after.isLoggedIn, false);
   await shot("3-signed-out");
 
-  // The Glewlwyd button goes to Glewlwyd's own login page (its JavaScript app), not to DOT.
-  await browser.click('.status [data-provider="gw"] .sign-in');
-  await browser.until(() => location.pathname.endsWith("/login.html"), 15_000, "Glewlwyd's login page");
-  const gwPage = new URL(await browser.run(() => location.href));
-  assert.equal(gwPage.origin, gw.base);
-  await shot("4-glewlwyd");
-
   // DOT's own session ended too: signing in there again asks for the password.
-  await browser.goto(`${ORIGIN}/`);
-  await browser.until(() => document.querySelector('.status [data-provider="dot"] .sign-in'), 15_000, "the sign-in page");
   await browser.click('.status [data-provider="dot"] .sign-in');
   await browser.until(() => document.querySelector("#id_username"), 15_000, "DOT's login form again");
+
+  // The other user of the same browser signs in at Glewlwyd: its own JavaScript login page, then
+  // its consent page (the scopes ticked, "Grant access", "Continue"), back to the SPA.
+  await browser.goto(`${ORIGIN}/`);
+  await browser.until(() => document.querySelector('.status [data-provider="gw"] .sign-in'), 15_000, "the sign-in page");
+  await browser.click('.status [data-provider="gw"] .sign-in');
+  await browser.until(() => location.pathname.endsWith("/login.html") && document.querySelector("#username"), 15_000, "Glewlwyd's login page");
+  assert.equal(new URL(await browser.run(() => location.href)).origin, gw.base);
+  await browser.type("#username", "demo");
+  await browser.type("#password", "demo");
+  await shot("4-glewlwyd-login");
+  await browser.click("#loginbut");
+  await browser.until(
+    () => [...document.querySelectorAll("button")].some((b) => b.textContent.trim() === "Grant access"),
+    15_000,
+    "Glewlwyd's consent page",
+  );
+  await browser.run(() => {
+    for (const box of document.querySelectorAll("input[type=checkbox]:not(:checked):not(:disabled)")) box.click();
+    [...document.querySelectorAll("button")].find((b) => b.textContent.trim() === "Grant access").click();
+  });
+  await shot("5-glewlwyd-consent");
+  // "Continue" once it is enabled (on Glewlwyd's page), until the SPA shows the session.
+  await browser.until(() => {
+    const next = document.querySelector('button.btn-success[title="Continue to client application"]');
+    if (next && !next.disabled) next.click();
+    return document.querySelector(".status.signed-in");
+  }, 20_000, "back at the SPA, signed in (Glewlwyd)");
+  const gwSession = await browser.run(async () => (await fetch("/auth/session")).json());
+  assert.equal(gwSession.isLoggedIn, true);
+  assert.equal(gwSession.provider, "gw", "the session is Glewlwyd's");
+  assert.equal(gwSession.claims.name, "Demo User");
+  assert.notEqual(gwSession.claims.sub, state.session.claims.sub, "another provider's subject");
+  await shot("6-glewlwyd-signed-in");
 });
