@@ -13,52 +13,15 @@ mod common;
 
 use std::collections::HashMap;
 
+use common::two_providers::{
+    backchannel, idp, serve, session, sign, A, B, KEY_A, KEY_B, NOW, PROVIDERS,
+};
 use common::{
     apply, call, code, cookie_header, json, request, set_cookies, FakePorts, KEYS, ORIGIN,
 };
-use edgeward_core::proxy::phantom::MintKey;
 use edgeward_core::sessions::{coordinated_refresh, RefreshFlights};
 use edgeward_core::{Config, Edge, Outcome};
-use jwt_compact::alg::Es256;
-use jwt_compact::{AlgorithmExt, Claims, Header};
 use serde_json::{json, Value};
-
-const NOW: u64 = 1_700_000_000;
-const A: &str = "http://idp-a.test";
-const B: &str = "http://idp-b.test";
-const KEY_A: &str = "ka:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
-const KEY_B: &str = "kb:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM";
-
-const PROVIDERS: &str = r#"[
-    {"id": "a", "name": "Staff", "issuer": "http://idp-a.test", "clientId": "edge-a"},
-    {"id": "b", "name": "Customers", "issuer": "http://idp-b.test", "clientId": "edge-b",
-     "clientAuth": "client_secret_post"}
-]"#;
-
-/// Provider `id`'s issuer, client id and signing key.
-fn idp(id: &str) -> (&'static str, &'static str, &'static str) {
-    match id {
-        "a" => (A, "edge-a", KEY_A),
-        "b" => (B, "edge-b", KEY_B),
-        other => panic!("no provider {other}"),
-    }
-}
-
-fn sign(key: &str, claims: &Value, typ: Option<&str>) -> String {
-    use base64::Engine;
-    let (kid, secret) = key.split_once(':').unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(secret)
-        .unwrap();
-    let key = p256::ecdsa::SigningKey::from_slice(&bytes).unwrap();
-    let mut header = Header::empty().with_key_id(kid);
-    if let Some(typ) = typ {
-        header = header.with_token_type(typ);
-    }
-    Es256
-        .token(&header, &Claims::new(claims.clone()), &key)
-        .unwrap()
-}
 
 fn config(extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<&str, &str> = [
@@ -73,42 +36,6 @@ fn config(extra: &[(&str, &str)]) -> Config {
     .collect();
     vars.extend(extra.iter().copied());
     Config::from_vars(|name| vars.get(name).map(|v| (*v).to_owned())).unwrap()
-}
-
-/// Serves provider `id`'s discovery (with `extra` members), keys, revocation and
-/// introspection.
-fn serve(ports: &FakePorts, id: &str, extra: Value) {
-    let (issuer, client, key) = idp(id);
-    let mut discovery = json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/auth"),
-        "token_endpoint": format!("{issuer}/token"),
-        "jwks_uri": format!("{issuer}/jwks"),
-        "end_session_endpoint": format!("{issuer}/end"),
-        "revocation_endpoint": format!("{issuer}/revoke"),
-        "introspection_endpoint": format!("{issuer}/introspect"),
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        discovery[k] = v.clone();
-    }
-    ports.route(
-        &format!("{issuer}/.well-known/openid-configuration"),
-        200,
-        discovery.to_string(),
-    );
-    ports.route(
-        &format!("{issuer}/jwks"),
-        200,
-        MintKey::parse(key).unwrap().jwks_json(),
-    );
-    ports.route(&format!("{issuer}/revoke"), 200, "");
-    ports.route(
-        &format!("{issuer}/introspect"),
-        200,
-        json!({"active": true, "sub": "42", "exp": NOW + 3600, "token_type": "Bearer",
-               "client_id": client})
-        .to_string(),
-    );
 }
 
 fn edge_with(extra: &[(&str, &str)], registry: bool) -> Edge<FakePorts> {
@@ -199,25 +126,6 @@ fn sign_in(edge: &Edge<FakePorts>, id: &str, sub: &str) -> (String, String) {
     assert_eq!(res.status(), 200, "{}", String::from_utf8_lossy(res.body()));
     let csrf = json(&res)["csrf"].as_str().unwrap().to_owned();
     (cookie_header(res.headers()), csrf)
-}
-
-fn session(edge: &Edge<FakePorts>, cookies: &str) -> Value {
-    json(&call(
-        edge,
-        request("GET", "/auth/session", &[("cookie", cookies)], ""),
-    ))
-}
-
-fn backchannel(edge: &Edge<FakePorts>, token: &str) -> edgeward_core::Response {
-    call(
-        edge,
-        request(
-            "POST",
-            "/auth/backchannel-logout",
-            &[("content-type", "application/x-www-form-urlencoded")],
-            &format!("logout_token={token}"),
-        ),
-    )
 }
 
 /// A logout token of provider `by` (signed with `key`) naming `sub` and/or `sid`.

@@ -11,48 +11,10 @@ mod common;
 
 use std::collections::HashMap;
 
+use common::two_providers::{backchannel, idp, serve, session, sign, A, B, NOW, PROVIDERS};
 use common::{call, cookie_header, json, request, set_cookies, FakePorts, KEYS, ORIGIN};
-use edgeward_core::proxy::phantom::MintKey;
 use edgeward_core::{Config, Edge};
-use jwt_compact::alg::Es256;
-use jwt_compact::{AlgorithmExt, Claims, Header};
 use serde_json::{json, Value};
-
-const NOW: u64 = 1_700_000_000;
-const A: &str = "http://idp-a.test";
-const B: &str = "http://idp-b.test";
-const KEY_A: &str = "ka:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
-const KEY_B: &str = "kb:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM";
-
-const PROVIDERS: &str = r#"[
-    {"id": "a", "name": "Staff", "issuer": "http://idp-a.test", "clientId": "edge-a"},
-    {"id": "b", "name": "Customers", "issuer": "http://idp-b.test", "clientId": "edge-b",
-     "clientAuth": "client_secret_post"}
-]"#;
-
-fn idp(id: &str) -> (&'static str, &'static str, &'static str) {
-    match id {
-        "a" => (A, "edge-a", KEY_A),
-        "b" => (B, "edge-b", KEY_B),
-        other => panic!("no provider {other}"),
-    }
-}
-
-fn sign(key: &str, claims: &Value, typ: Option<&str>) -> String {
-    use base64::Engine;
-    let (kid, secret) = key.split_once(':').unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(secret)
-        .unwrap();
-    let key = p256::ecdsa::SigningKey::from_slice(&bytes).unwrap();
-    let mut header = Header::empty().with_key_id(kid);
-    if let Some(typ) = typ {
-        header = header.with_token_type(typ);
-    }
-    Es256
-        .token(&header, &Claims::new(claims.clone()), &key)
-        .unwrap()
-}
 
 fn config_result(providers: &str, extra: &[(&str, &str)]) -> Result<Config, String> {
     let mut vars: HashMap<&str, &str> = [
@@ -69,42 +31,11 @@ fn config_result(providers: &str, extra: &[(&str, &str)]) -> Result<Config, Stri
     Config::from_vars(|name| vars.get(name).map(|v| (*v).to_owned())).map_err(|e| e.to_string())
 }
 
-fn serve(ports: &FakePorts, id: &str) {
-    let (issuer, client, key) = idp(id);
-    let discovery = json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/auth"),
-        "token_endpoint": format!("{issuer}/token"),
-        "jwks_uri": format!("{issuer}/jwks"),
-        "end_session_endpoint": format!("{issuer}/end"),
-        "revocation_endpoint": format!("{issuer}/revoke"),
-        "introspection_endpoint": format!("{issuer}/introspect"),
-    });
-    ports.route(
-        &format!("{issuer}/.well-known/openid-configuration"),
-        200,
-        discovery.to_string(),
-    );
-    ports.route(
-        &format!("{issuer}/jwks"),
-        200,
-        MintKey::parse(key).unwrap().jwks_json(),
-    );
-    ports.route(&format!("{issuer}/revoke"), 200, "");
-    ports.route(
-        &format!("{issuer}/introspect"),
-        200,
-        json!({"active": true, "sub": "42", "exp": NOW + 3600, "token_type": "Bearer",
-               "client_id": client})
-        .to_string(),
-    );
-}
-
 fn edge_of(providers: &str, extra: &[(&str, &str)]) -> Edge<FakePorts> {
     let ports = FakePorts::default();
     ports.now.set(NOW);
-    serve(&ports, "a");
-    serve(&ports, "b");
+    serve(&ports, "a", json!({}));
+    serve(&ports, "b", json!({}));
     Edge::new(
         config_result(providers, extra).unwrap(),
         ports.with_registry(),
@@ -170,25 +101,6 @@ fn sign_in_at(
         edge,
         &format!("{ORIGIN}/callback?code=the-code&state={}", q["state"]),
         &format!("__Host-edgeward-login={login}"),
-    )
-}
-
-fn session(edge: &Edge<FakePorts>, cookies: &str) -> Value {
-    json(&call(
-        edge,
-        request("GET", "/auth/session", &[("cookie", cookies)], ""),
-    ))
-}
-
-fn backchannel(edge: &Edge<FakePorts>, token: &str) -> edgeward_core::Response {
-    call(
-        edge,
-        request(
-            "POST",
-            "/auth/backchannel-logout",
-            &[("content-type", "application/x-www-form-urlencoded")],
-            &format!("logout_token={token}"),
-        ),
     )
 }
 
@@ -496,8 +408,8 @@ fn review4_reordered_or_removed_providers_take_no_sessions() {
         let later = |providers: &str| {
             let ports = FakePorts::default();
             ports.now.set(NOW);
-            serve(&ports, "a");
-            serve(&ports, "b");
+            serve(&ports, "a", json!({}));
+            serve(&ports, "b", json!({}));
             *ports.registry.borrow_mut() = Some(edge.ports().shards());
             Edge::new(config_result(providers, &extra).unwrap(), ports)
         };
@@ -643,8 +555,8 @@ fn review4_a_pushed_request_names_the_client_once() {
     ]"#;
     let ports = FakePorts::default();
     ports.now.set(NOW);
-    serve(&ports, "a");
-    serve(&ports, "b");
+    serve(&ports, "a", json!({}));
+    serve(&ports, "b", json!({}));
     let (issuer, _, _) = idp("b");
     let mut discovery: Value = serde_json::from_str(
         &ports.routes.borrow()[&format!("{issuer}/.well-known/openid-configuration")].2,
@@ -761,8 +673,8 @@ fn review4_odd_provider_entries_are_refused_clearly() {
 fn review4_userinfo_is_asked_at_the_logins_provider_only() {
     let ports = FakePorts::default();
     ports.now.set(NOW);
-    serve(&ports, "a");
-    serve(&ports, "b");
+    serve(&ports, "a", json!({}));
+    serve(&ports, "b", json!({}));
     for (id, issuer, name) in [("a", A, "Aay"), ("b", B, "Bee")] {
         let url = format!("{issuer}/.well-known/openid-configuration");
         let mut discovery: Value = serde_json::from_str(&ports.routes.borrow()[&url].2).unwrap();
