@@ -6,7 +6,10 @@
 //! `{"prefix": "/api/orders/", "upstream": "https://orders.internal/", "methods": ["GET"]}`,
 //! optionally with `"requestHeaders"` and `"responseHeaders"` (header names this route passes
 //! on top of the defaults) and `"providers"` (the ids of the identity providers whose sessions
-//! it serves; the configuration checks they exist). The longest matching prefix wins.
+//! it serves; the configuration checks they exist), `"clients"` (which kinds of caller the
+//! route serves: `browser`, `pop`, `service`; default `["browser"]`) and `"scope"` (the scope a
+//! service token must hold and a proof-of-possession client's minted token carries). The
+//! longest matching prefix wins.
 
 use http::header::HeaderName;
 use http::{Method, Uri};
@@ -34,6 +37,65 @@ struct RouteSpec {
     accept_audiences: Option<Vec<String>>,
     #[serde(default)]
     providers: Option<Vec<String>>,
+    #[serde(default)]
+    clients: Option<Vec<String>>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+/// The kinds of caller a route serves (`clients`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clients {
+    /// A signed-in browser: the session's cookies (the default).
+    pub browser: bool,
+    /// A machine client proving possession of a key certified by `EDGEWARD_CLIENT_CA`.
+    pub pop: bool,
+    /// A service with an access token of the identity provider (`Authorization: Bearer`).
+    pub service: bool,
+}
+
+impl Default for Clients {
+    fn default() -> Self {
+        Self {
+            browser: true,
+            pop: false,
+            service: false,
+        }
+    }
+}
+
+impl Clients {
+    fn parse(prefix: &str, list: &[String]) -> Result<Self, String> {
+        if list.is_empty() {
+            return Err(format!(
+                "route {prefix}: clients must list browser, pop or service"
+            ));
+        }
+        let mut clients = Self {
+            browser: false,
+            pop: false,
+            service: false,
+        };
+        for kind in list {
+            let slot = match kind.as_str() {
+                "browser" => &mut clients.browser,
+                "pop" => &mut clients.pop,
+                "service" => &mut clients.service,
+                other => {
+                    return Err(format!(
+                        "route {prefix}: client kind {other:?} is not browser, pop or service"
+                    ))
+                }
+            };
+            if *slot {
+                return Err(format!(
+                    "route {prefix}: client kind {kind:?} appears twice"
+                ));
+            }
+            *slot = true;
+        }
+        Ok(clients)
+    }
 }
 
 /// One validated route.
@@ -60,6 +122,11 @@ pub struct Route {
     /// every provider's. A bearer client's token on a restricted route is introspected at the
     /// first provider listed; elsewhere at the first configured.
     pub providers: Option<Vec<String>>,
+    /// The kinds of caller this route serves (`clients`).
+    pub clients: Clients,
+    /// The scope (space-separated) a service token must hold on this route, and that the token
+    /// minted for a proof-of-possession client carries (`scope`).
+    pub scope: Option<String>,
     /// The upstream as a lenient server reads it (`canonical`), made once when the routes are
     /// read: every request compares against every route's.
     canonical_upstream: String,
@@ -177,8 +244,26 @@ impl Routes {
                     return Err(format!("route {prefix}: providers must list provider ids"));
                 }
             }
+            let clients = match &spec.clients {
+                Some(list) => Clients::parse(&prefix, list)?,
+                None => Clients::default(),
+            };
+            if let Some(scope) = &spec.scope {
+                if scope.split(' ').any(|s| {
+                    s.is_empty()
+                        || !s
+                            .bytes()
+                            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+                }) {
+                    return Err(format!(
+                        "route {prefix}: scope must be scope tokens separated by single spaces"
+                    ));
+                }
+            }
             routes.push(Route {
                 providers: spec.providers,
+                clients,
+                scope: spec.scope,
                 prefix,
                 canonical_upstream: canonical(upstream.as_str()),
                 upstream,
@@ -561,6 +646,50 @@ pub(crate) mod tests {
             .unwrap()
             .routes()
             .is_empty());
+    }
+
+    #[test]
+    fn client_kinds_and_scopes_are_validated() {
+        let route = |extra: &str| {
+            Routes::parse(
+                &format!(
+                    r#"[{{"prefix": "/api/a/", "upstream": "https://a/", "methods": ["GET"]{extra}}}]"#
+                ),
+                Profile::Production,
+            )
+        };
+        for (extra, why) in [
+            (r#", "clients": []"#, "must list"),
+            (
+                r#", "clients": ["robot"]"#,
+                "is not browser, pop or service",
+            ),
+            (r#", "clients": ["pop", "pop"]"#, "twice"),
+            (r#", "clients": "pop""#, "JSON list"),
+            (r#", "scope": """#, "scope tokens"),
+            (r#", "scope": "a  b""#, "scope tokens"),
+            (r#", "scope": "a\"b""#, "scope tokens"),
+            (r#", "scope": "caf\u00e9""#, "scope tokens"),
+        ] {
+            let err = route(extra).unwrap_err();
+            assert!(err.contains(why), "{extra}: {err}");
+        }
+        let plain = route("").unwrap();
+        assert_eq!(plain.routes()[0].clients, Clients::default());
+        assert!(plain.routes()[0].clients.browser && !plain.routes()[0].clients.pop);
+        let machines =
+            route(r#", "clients": ["service", "pop"], "scope": "orders:read orders:write""#)
+                .unwrap();
+        let r = &machines.routes()[0];
+        assert_eq!(
+            r.clients,
+            Clients {
+                browser: false,
+                pop: true,
+                service: true
+            }
+        );
+        assert_eq!(r.scope.as_deref(), Some("orders:read orders:write"));
     }
 
     #[test]
