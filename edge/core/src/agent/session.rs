@@ -55,10 +55,11 @@ fn signed_out(edge: &impl Context) -> SessionResponse {
 }
 
 fn has_session_cookie(headers: &http::HeaderMap) -> bool {
+    let jar = cookies::Jar::of(headers);
     names::ALL_COOKIES
         .iter()
         .filter(|n| **n != names::COOKIE_LOGIN)
-        .any(|n| cookies::present(headers, n))
+        .any(|n| jar.present(n))
 }
 
 /// `POST /auth/refresh`: a refresh-token grant; new access token (and rotated refresh token)

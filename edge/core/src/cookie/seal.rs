@@ -568,53 +568,60 @@ impl CookieKeys {
         sealed: &str,
         now: u64,
     ) -> Result<Opened<T>, OpenError> {
-        self.open_json_with(ports, name, sealed, now, false).await
+        Ok(self.open_json_with(ports, name, sealed, now).await?.0)
     }
 
     /// [`CookieKeys::open_json`] for a value the isolate is likely to see again (the session's
     /// ID and access cookies): a format-3 value it opened before is not decrypted again
     /// ([`memo`](super::memo): the same sealed string under the same name, its expiry checked
     /// as always). Never for refresh cookies: their tokens are not kept in memory.
-    pub async fn open_json_remembered<T: DeserializeOwned>(
+    pub async fn open_json_remembered<T: DeserializeOwned + Clone + 'static>(
         &self,
         ports: &(impl AeadCipher + ?Sized),
         name: &str,
         sealed: &str,
         now: u64,
     ) -> Result<Opened<T>, OpenError> {
-        self.open_json_with(ports, name, sealed, now, true).await
+        if let Some(known) = self.memo.get::<T>(name, sealed, now) {
+            return Ok(Opened {
+                value: known.value,
+                expires_at: known.expires_at,
+                tag: known.tag,
+            });
+        }
+        let (opened, labelled) = self.open_json_with::<T>(ports, name, sealed, now).await?;
+        if labelled {
+            self.memo.put(
+                name,
+                sealed,
+                opened.expires_at,
+                &opened.tag,
+                opened.value.clone(),
+                now,
+            );
+        }
+        Ok(opened)
     }
 
+    /// The value and whether it was sealed with a label (format 3: only those are remembered).
     async fn open_json_with<T: DeserializeOwned>(
         &self,
         ports: &(impl AeadCipher + ?Sized),
         name: &str,
         sealed: &str,
         now: u64,
-        remember: bool,
-    ) -> Result<Opened<T>, OpenError> {
-        if remember {
-            if let Some(known) = self.memo.get(name, sealed, now) {
-                return Ok(Opened {
-                    value: serde_json::from_slice(&known.plaintext)
-                        .map_err(|_| OpenError::BadPayload)?,
-                    expires_at: known.expires_at,
-                    tag: known.tag,
-                });
-            }
-        }
+    ) -> Result<(Opened<T>, bool), OpenError> {
         match self.decrypt(ports, name, sealed, now).await? {
             (Some(label), json) => {
                 let value = serde_json::from_slice(&json).map_err(|_| OpenError::BadPayload)?;
-                if remember {
-                    self.memo
-                        .put(name, sealed, label.expires_at, label.tag, &json, now);
-                }
-                Ok(Opened {
-                    value,
-                    expires_at: label.expires_at,
-                    tag: label.tag.to_owned(),
-                })
+                Ok((
+                    Opened {
+                        value,
+                        expires_at: label.expires_at,
+                        tag: label.tag.to_owned(),
+                    },
+                    true,
+                ))
             }
             (None, json) => {
                 let envelope: Envelope<T> =
@@ -622,11 +629,14 @@ impl CookieKeys {
                 if envelope.exp <= now {
                     return Err(OpenError::Expired);
                 }
-                Ok(Opened {
-                    value: envelope.v,
-                    expires_at: envelope.exp,
-                    tag: String::new(),
-                })
+                Ok((
+                    Opened {
+                        value: envelope.v,
+                        expires_at: envelope.exp,
+                        tag: String::new(),
+                    },
+                    false,
+                ))
             }
         }
     }

@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::seal::{CookieKeys, OpenError, Peeked, SealError};
-use crate::platform::cookies;
+use crate::platform::cookies::{self, Jar};
 use crate::platform::ports::{AeadCipher, Random};
 use crate::platform::Error;
 
@@ -183,16 +183,16 @@ pub async fn open_cookie<T: serde::de::DeserializeOwned>(
 /// Cookie `name`: absent (or expired) → `None`; present and opened → `Some`; present but not
 /// opening for any other reason → [`Broken`].
 async fn open_part<T: serde::de::DeserializeOwned>(
-    headers: &HeaderMap,
+    jar: &Jar<'_>,
     keys: &CookieKeys,
     ports: &(impl AeadCipher + ?Sized),
     name: &str,
     now: u64,
 ) -> Result<Option<T>, Broken> {
-    let Some(value) = cookies::read(headers, name) else {
+    let Some(value) = jar.get(name) else {
         return Ok(None);
     };
-    match keys.open_json(ports, name, &value, now).await {
+    match keys.open_json(ports, name, value, now).await {
         Ok(opened) => Ok(Some(opened.value)),
         Err(OpenError::Expired) => Ok(None),
         Err(_) => Err(Broken("a session cookie did not open")),
@@ -221,11 +221,12 @@ impl Session {
         accepts: Accepts<'_>,
         now: u64,
     ) -> Result<Option<Session>, Broken> {
-        let id: Option<IdCookie> = open_part(headers, keys, ports, names::COOKIE_ID, now).await?;
+        let jar = Jar::of(headers);
+        let id: Option<IdCookie> = open_part(&jar, keys, ports, names::COOKIE_ID, now).await?;
         let access: Option<AccessCookie> =
-            open_part(headers, keys, ports, names::COOKIE_ACCESS, now).await?;
+            open_part(&jar, keys, ports, names::COOKIE_ACCESS, now).await?;
         let refresh: Option<RefreshCookie> =
-            open_part(headers, keys, ports, names::COOKIE_REFRESH, now).await?;
+            open_part(&jar, keys, ports, names::COOKIE_REFRESH, now).await?;
         let Some(id) = id else {
             return if access.is_some() || refresh.is_some() {
                 Err(Broken("token cookies without their session's ID cookie"))
@@ -336,12 +337,11 @@ pub async fn read_identity(
     accepts: Accepts<'_>,
     now: u64,
 ) -> Result<Option<Identity>, Broken> {
-    let id_value = cookies::read(headers, names::COOKIE_ID);
-    let at_value = cookies::read(headers, names::COOKIE_ACCESS);
-    let rt_value = cookies::read(headers, names::COOKIE_REFRESH);
-    let id = glance(keys, id_value.as_deref(), now)?;
-    let access = glance(keys, at_value.as_deref(), now)?;
-    let refresh = glance(keys, rt_value.as_deref(), now)?;
+    let jar = Jar::of(headers);
+    let id_value = jar.get(names::COOKIE_ID);
+    let id = glance(keys, id_value, now)?;
+    let access = glance(keys, jar.get(names::COOKIE_ACCESS), now)?;
+    let refresh = glance(keys, jar.get(names::COOKIE_REFRESH), now)?;
     if [&id, &access, &refresh]
         .iter()
         .any(|g| matches!(g, Glance::Unlabelled))
@@ -365,7 +365,7 @@ pub async fn read_identity(
         return Err(Broken("cookies of different sessions"));
     }
     // The ID cookie without its raw ID token (skipped by the parser, never copied).
-    #[derive(Deserialize)]
+    #[derive(Clone, Deserialize)]
     struct IdView {
         b: Binding,
         claims: UserClaims,

@@ -21,7 +21,16 @@ use http::{HeaderMap, HeaderValue};
 /// inside another cookie's value (browsers accept `,` there, and the `,` split then reads the
 /// rest as a cookie of its own), set by a sibling subdomain or over plain HTTP. Reading neither
 /// copy keeps such a cookie from replacing one of ours; the request reads as signed out.
+///
+/// One of our names is found by the one-pass [`Jar`]; any other by the plain scan.
 pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
+    if names::ALL_COOKIES.contains(&name) {
+        return Jar::of(headers).get(name).map(str::to_owned);
+    }
+    read_by_scan(headers, name)
+}
+
+fn read_by_scan(headers: &HeaderMap, name: &str) -> Option<String> {
     let mut found = values(headers, name);
     let value = found.next()?;
     if found.next().is_some() {
@@ -33,7 +42,159 @@ pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
 /// Whether cookie `name` is in the request at all, once or more (whether [`read`] would give
 /// its value or not): a request carrying any cookie of ours comes from a browser.
 pub fn present(headers: &HeaderMap, name: &str) -> bool {
+    if names::ALL_COOKIES.contains(&name) {
+        return Jar::of(headers).present(name);
+    }
+    present_by_scan(headers, name)
+}
+
+fn present_by_scan(headers: &HeaderMap, name: &str) -> bool {
     values(headers, name).next().is_some()
+}
+
+/// Our cookies ([`names::ALL_COOKIES`]) as one request carries them, found in a single pass
+/// over its `Cookie` fields: a request that needs three of them scans the header once, not
+/// three times (the scan was most of a session read's CPU in wasm; README "Performance"). Reads
+/// exactly as [`read`] and [`present`] do, duplicates included.
+#[derive(Debug, Clone, Copy)]
+pub struct Jar<'a> {
+    slots: [Slot<'a>; names::ALL_COOKIES.len()],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot<'a> {
+    Absent,
+    Once(&'a str),
+    Twice,
+}
+
+impl<'a> Jar<'a> {
+    /// Finds our cookies in `headers`: one pass over each field that both checks it is text
+    /// (as `HeaderValue::to_str` would; a field that is not is skipped whole, as [`values`]
+    /// skips it) and cuts it at `;` and `,`. What a field gives counts only once the whole
+    /// field has passed.
+    pub fn of(headers: &'a HeaderMap) -> Self {
+        let mut slots = [Slot::Absent; names::ALL_COOKIES.len()];
+        for field in headers.get_all(COOKIE) {
+            let bytes = field.as_bytes();
+            // (index into ALL_COOKIES, start, end) of our pairs in this field.
+            let mut ours: Vec<(usize, usize, usize)> = Vec::new();
+            let mut start = 0;
+            let mut text = true;
+            let mut at = 0;
+            while text && at < bytes.len() {
+                // Eight plain bytes (no separator, nothing but visible ASCII) at once: most of a
+                // field is our values' base64url.
+                if let Some(word) = bytes.get(at..at + 8) {
+                    if plain(u64::from_le_bytes(word.try_into().unwrap_or([b';'; 8]))) {
+                        at += 8;
+                        continue;
+                    }
+                }
+                let end = (at + 8).min(bytes.len());
+                for (i, b) in bytes.get(at..end).unwrap_or_default().iter().enumerate() {
+                    match *b {
+                        b';' | b',' => {
+                            find_ours(bytes, start, at + i, &mut ours);
+                            start = at + i + 1;
+                        }
+                        b'\t' | 0x20..=0x7e => {}
+                        _ => {
+                            text = false;
+                            break;
+                        }
+                    }
+                }
+                at = end;
+            }
+            if !text {
+                continue;
+            }
+            find_ours(bytes, start, bytes.len(), &mut ours);
+            for (slot, from, to) in ours {
+                // The field is visible ASCII, so every cut is a char boundary.
+                let (Some(value), Some(s)) = (
+                    std::str::from_utf8(bytes.get(from..to).unwrap_or_default()).ok(),
+                    slots.get_mut(slot),
+                ) else {
+                    continue;
+                };
+                *s = match *s {
+                    Slot::Absent => Slot::Once(value),
+                    _ => Slot::Twice,
+                };
+            }
+        }
+        Self { slots }
+    }
+
+    /// The value of our cookie `name`, if the request carries it exactly once (see [`read`]).
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        match self.slot(name) {
+            Slot::Once(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Whether our cookie `name` is in the request, once or more (see [`present`]).
+    pub fn present(&self, name: &str) -> bool {
+        self.slot(name) != Slot::Absent
+    }
+
+    fn slot(&self, name: &str) -> Slot<'a> {
+        names::ALL_COOKIES
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|at| self.slots.get(at).copied())
+            .unwrap_or(Slot::Absent)
+    }
+}
+
+/// Whether none of the eight bytes of `word` is `;`, `,` or outside visible ASCII (0x20–0x7e):
+/// the classic word-at-a-time tests (a byte below 0x20, above 0x7e, equal to a given one), which
+/// may flag a plain word (it is then looked at byte by byte) but never pass one that is not.
+fn plain(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    let above_tilde = (word.wrapping_add(ONES) | word) & HIGHS;
+    let separator =
+        zero_byte(word ^ (ONES * u64::from(b';'))) | zero_byte(word ^ (ONES * u64::from(b',')));
+    below_space | above_tilde | separator == 0
+}
+
+/// Adds the piece `bytes[start..end]` to `ours` when its name is one of ours: the index of the
+/// name in [`names::ALL_COOKIES`] and where its trimmed value lies.
+fn find_ours(bytes: &[u8], start: usize, end: usize, ours: &mut Vec<(usize, usize, usize)>) {
+    let Some(piece) = bytes.get(start..end) else {
+        return;
+    };
+    let Some(eq) = piece.iter().position(|b| *b == b'=') else {
+        return;
+    };
+    let (name, value) = (
+        piece.get(..eq).unwrap_or_default(),
+        piece.get(eq + 1..).unwrap_or_default(),
+    );
+    let name = name.trim_ascii();
+    // Every name of ours starts with the prefix: other cookies are passed over at once.
+    if !name.starts_with(names::COOKIE_PREFIX.as_bytes()) {
+        return;
+    }
+    let Some(slot) = names::ALL_COOKIES.iter().position(|n| n.as_bytes() == name) else {
+        return;
+    };
+    let lead = value.len() - value.trim_ascii_start().len();
+    let trimmed = value.trim_ascii().len();
+    let from = start + eq + 1 + lead;
+    ours.push((slot, from, from + trimmed));
+}
+
+/// A `name=value` piece cut at its first `=`, both trimmed; `None` without a `=`.
+fn split_pair(pair: &str) -> Option<(&str, &str)> {
+    let (n, v) = pair.split_at_checked(pair.bytes().position(|b| b == b'=')?)?;
+    Some((n.trim_ascii(), v.get(1..).unwrap_or_default().trim_ascii()))
 }
 
 /// Every value given for cookie `name`, over all `Cookie` fields, split on `;` and `,`.
@@ -48,10 +209,8 @@ fn values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(pairs)
-        .filter_map(move |pair| {
-            let (n, v) = pair.split_at_checked(pair.bytes().position(|b| b == b'=')?)?;
-            (n.trim_ascii() == name).then(|| v.get(1..).unwrap_or_default().trim_ascii())
-        })
+        .filter_map(split_pair)
+        .filter_map(move |(n, v)| (n == name).then_some(v))
 }
 
 /// The pieces of a `Cookie` field between `;` and `,` separators, found byte by byte.
@@ -231,6 +390,99 @@ mod tests {
                     let got: Vec<&str> = values(&h, name).collect();
                     assert_eq!(got, reference(&h, name), "{h:?} {name:?}");
                 }
+            }
+        }
+    }
+
+    /// The one-pass jar reads each of our cookies exactly as `read` and `present` do, over
+    /// every shape of field above and our names among others', twice, malformed.
+    #[test]
+    fn the_jar_reads_what_read_and_present_read() {
+        let fields: &[&[u8]] = &[
+            b"",
+            b"__Host-edgeward-at=A",
+            b"__Host-edgeward-at=B; x=1",
+            b" __Host-edgeward-id = C ,__Host-edgeward-rt=D",
+            b"__Host-edgeward-id",
+            b"__Host-edgeward-idx=E; x__Host-edgeward-id=F",
+            b"__Host-edgeward-csrf=G;__Host-edgeward-login=H,__Host-edgeward-sid=I",
+            b"__Host-edgeward-sid=J\xff",
+            b"a=1, __Host-edgeward-login=K",
+            b"__Host-edgeward-rt=",
+        ];
+        for first in fields {
+            for second in fields {
+                for third in fields {
+                    let mut h = HeaderMap::new();
+                    for field in [first, second, third] {
+                        if let Ok(v) = HeaderValue::from_bytes(field) {
+                            h.append(COOKIE, v);
+                        }
+                    }
+                    let jar = Jar::of(&h);
+                    for name in names::ALL_COOKIES {
+                        assert_eq!(
+                            jar.get(name),
+                            read_by_scan(&h, name).as_deref(),
+                            "{h:?} {name}"
+                        );
+                        assert_eq!(jar.present(name), present_by_scan(&h, name), "{h:?} {name}");
+                    }
+                    assert_eq!(jar.get("a"), None);
+                    assert!(!jar.present("__Host-edgeward-idx"));
+                }
+            }
+        }
+    }
+
+    /// Long fields, with every kind of byte at every place of an eight-byte word: the word at a
+    /// time scan reads what `read` reads.
+    #[test]
+    fn the_jar_reads_long_fields_as_read_does() {
+        let value = "3.k1.abcDEF-_.1700000000.QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo";
+        for special in [b';', b',', b'\t', b' ', 0x1f, 0x7f, 0x80, 0xff, b'=', b'~'] {
+            for at in 0..24 {
+                let mut field = format!(
+                    "__Host-edgeward-id={value}; __Host-edgeward-at={value}, x=1; __Host-edgeward-rt={value}"
+                )
+                .into_bytes();
+                let at = at * 7 % field.len();
+                field[at] = special;
+                let mut h = HeaderMap::new();
+                let Ok(v) = HeaderValue::from_bytes(&field) else {
+                    continue;
+                };
+                h.append(COOKIE, v);
+                h.append(COOKIE, HeaderValue::from_static("__Host-edgeward-csrf=c"));
+                let jar = Jar::of(&h);
+                for name in names::ALL_COOKIES {
+                    assert_eq!(
+                        jar.get(name),
+                        read_by_scan(&h, name).as_deref(),
+                        "{h:?} {name}"
+                    );
+                    assert_eq!(jar.present(name), present_by_scan(&h, name), "{h:?} {name}");
+                }
+            }
+        }
+        for word in [0u64, u64::MAX, 0x2020_2020_2020_2020, 0x7e7e_7e7e_7e7e_7e7e] {
+            let bytes = word.to_le_bytes();
+            let by_bytes = bytes
+                .iter()
+                .all(|b| (0x20..=0x7e).contains(b) && *b != b';' && *b != b',');
+            assert_eq!(plain(word), by_bytes, "{word:#x}");
+        }
+        // Every single byte value in every lane, the others plain.
+        for lane in 0..8 {
+            for b in 0..=255u8 {
+                let mut bytes = *b"abcdefgh";
+                bytes[lane] = b;
+                let ok = (0x20..=0x7e).contains(&b) && b != b';' && b != b',';
+                assert_eq!(
+                    plain(u64::from_le_bytes(bytes)),
+                    ok,
+                    "{b:#x} in lane {lane}"
+                );
             }
         }
     }
