@@ -130,6 +130,10 @@ pub struct Route {
     /// The upstream as a lenient server reads it (`canonical`), made once when the routes are
     /// read: every request compares against every route's.
     canonical_upstream: String,
+    /// Whether another route's upstream lies on this one's origin with a longer base (set once
+    /// the routes are read): only then can a request on this route be read as going there, so
+    /// only then is its URL read as a lenient server would.
+    confusable: bool,
 }
 
 /// The route table.
@@ -266,6 +270,7 @@ impl Routes {
                 scope: spec.scope,
                 prefix,
                 canonical_upstream: canonical(upstream.as_str()),
+                confusable: false,
                 upstream,
                 methods,
                 audience,
@@ -276,6 +281,19 @@ impl Routes {
         }
         // Longest prefix first, so the most specific route wins.
         routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+        let confusable: Vec<bool> = routes
+            .iter()
+            .map(|route| {
+                let own = &route.canonical_upstream;
+                routes.iter().any(|other| {
+                    let theirs = &other.canonical_upstream;
+                    theirs.len() > own.len() && origin_part(theirs) == origin_part(own)
+                })
+            })
+            .collect();
+        for (route, confusable) in routes.iter_mut().zip(confusable) {
+            route.confusable = confusable;
+        }
         Ok(Self { routes })
     }
 
@@ -326,17 +344,30 @@ impl Routes {
         // or trailing dots and spaces. If the upstream would read this URL as lying under
         // another route's upstream base, a more specific one, the request would reach that
         // route's upstream with this route's methods: refused.
-        let reads_as = canonical(url.as_str());
-        let own = &route.canonical_upstream;
-        let elsewhere = self.routes.iter().any(|other| {
-            let theirs = &other.canonical_upstream;
-            theirs.len() > own.len() && reads_as.starts_with(theirs.as_str())
-        });
-        if elsewhere {
-            return Err(Error::RouteNotFound);
+        // (A URL on this route keeps its upstream's origin, which `canonical` reads as it reads
+        // the upstream's: only a longer upstream on the same origin can be a prefix of it.)
+        if route.confusable {
+            let reads_as = canonical(url.as_str());
+            let own = &route.canonical_upstream;
+            let elsewhere = self.routes.iter().any(|other| {
+                let theirs = &other.canonical_upstream;
+                theirs.len() > own.len() && reads_as.starts_with(theirs.as_str())
+            });
+            if elsewhere {
+                return Err(Error::RouteNotFound);
+            }
         }
         url.set_query(uri.query());
         Ok(Target { route, url })
+    }
+}
+
+/// The `scheme://authority` of a URL as [`canonical`] writes it: up to the first `/` after `://`.
+fn origin_part(canonical: &str) -> &str {
+    let after = canonical.find("://").map_or(0, |at| at + 3);
+    match canonical.get(after..).and_then(|rest| rest.find('/')) {
+        Some(slash) => canonical.get(..after + slash).unwrap_or(canonical),
+        None => canonical,
     }
 }
 
@@ -495,6 +526,31 @@ pub(crate) mod tests {
         ] {
             assert_eq!(canonical(url), reads_as, "{url}");
         }
+    }
+
+    #[test]
+    fn only_routes_with_a_longer_upstream_on_their_origin_are_read_leniently() {
+        assert_eq!(origin_part("http://o.test:81/v1/"), "http://o.test:81");
+        assert_eq!(origin_part("http://o.test"), "http://o.test");
+        let parsed = Routes::parse(
+            r#"[{"prefix": "/api/a/", "upstream": "https://o.test/v1/", "methods": ["GET"]},
+                {"prefix": "/api/b/", "upstream": "https://o.test/v1/admin/", "methods": ["GET"]},
+                {"prefix": "/api/c/", "upstream": "https://o.test:8443/v1/admin/x/", "methods": ["GET"]},
+                {"prefix": "/api/d/", "upstream": "https://p.test/", "methods": ["GET"]}]"#,
+            Profile::Production,
+        )
+        .unwrap();
+        let flag = |prefix: &str| {
+            parsed
+                .routes()
+                .iter()
+                .find(|r| r.prefix == prefix)
+                .unwrap()
+                .confusable
+        };
+        assert!(flag("/api/a/"), "b's upstream lies under a's");
+        assert!(!flag("/api/b/"), "c is on another port");
+        assert!(!flag("/api/c/") && !flag("/api/d/"));
     }
 
     const ROUTES: &str = r#"[
