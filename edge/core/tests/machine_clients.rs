@@ -172,12 +172,14 @@ fn b64(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
 }
 
+/// The client's signature of `message` with its own key's algorithm, whatever the header
+/// claims (so that a header naming another algorithm is refused for the name, not for a bad
+/// signature); none for `alg: none`.
 fn sign(key: &ClientKey, alg: &str, message: &[u8]) -> Vec<u8> {
     match (key, alg) {
-        (ClientKey::Ec(k), "ES256") => Es256.sign(k, message).as_bytes().to_vec(),
-        (ClientKey::Rsa(k), "RS256") => Rsa::rs256().sign(k, message).as_bytes().to_vec(),
-        // An algorithm that does not fit the key: whatever bytes; the edge must refuse first.
-        _ => vec![0u8; 64],
+        (_, "none") => Vec::new(),
+        (ClientKey::Ec(k), _) => Es256.sign(k, message).as_bytes().to_vec(),
+        (ClientKey::Rsa(k), _) => Rsa::rs256().sign(k, message).as_bytes().to_vec(),
     }
 }
 
@@ -393,6 +395,20 @@ fn a_chain_to_another_ca_is_refused() {
         },
         "client_certificate_refused",
     );
+    // Names that do not chain, though the signature would verify: the intermediate's key
+    // signs a leaf naming another issuer.
+    chain_case(
+        |p| {
+            let key = KeyPair::from_pem(&p.int.issuer.key().serialize_pem()).unwrap();
+            let renamed = Issuer::new(ca_params("not the intermediate", 2, Some(0)), key);
+            let int = Ca {
+                issuer: renamed,
+                der: p.int.der.clone(),
+            };
+            issue(&int, leaf_params("r", 5), ec_client_key(), &[&p.int])
+        },
+        "client_certificate_refused",
+    );
     chain_case(
         |_| {
             let other = root("another root", None);
@@ -433,27 +449,34 @@ fn an_expired_or_not_yet_valid_certificate_is_refused() {
 
 #[test]
 fn a_leaf_used_as_an_issuer_is_refused() {
-    chain_case(
-        |p| {
-            // The real leaf (not a CA) signs another "leaf".
-            let pair = KeyPair::generate().unwrap();
-            let leaf_ca = Ca {
-                der: leaf_params("runner-7", 100)
-                    .signed_by(&pair, &p.int.issuer)
-                    .unwrap()
-                    .der()
-                    .to_vec(),
-                issuer: Issuer::new(leaf_params("runner-7", 100), pair),
-            };
-            issue(
-                &leaf_ca,
-                leaf_params("r", 11),
-                ec_client_key(),
-                &[&leaf_ca, &p.int],
-            )
-        },
-        "client_certificate_refused",
-    );
+    // The leaf (CA:FALSE) signs another "leaf": with its keyUsage as issued, and with
+    // keyCertSign added (so that only basicConstraints stands in the way).
+    for key_usages in [
+        vec![KeyUsagePurpose::DigitalSignature],
+        vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyCertSign,
+        ],
+    ] {
+        chain_case(
+            |p| {
+                // Issued by the root itself, so that no pathLen stands in the way either.
+                let pair = KeyPair::generate().unwrap();
+                let mut params = leaf_params("runner-7", 100);
+                params.key_usages = key_usages;
+                let leaf_ca = Ca {
+                    der: params
+                        .signed_by(&pair, &p.root.issuer)
+                        .unwrap()
+                        .der()
+                        .to_vec(),
+                    issuer: Issuer::new(params, pair),
+                };
+                issue(&leaf_ca, leaf_params("r", 11), ec_client_key(), &[&leaf_ca])
+            },
+            "client_certificate_refused",
+        );
+    }
 }
 
 #[test]
