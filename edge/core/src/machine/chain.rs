@@ -766,3 +766,77 @@ impl ChainCache {
         self.entries.borrow().is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn ecdsa_der_becomes_r_and_s_of_32_bytes_each() {
+        // r with its sign byte (33 bytes in DER), s short (31 bytes): both come out 32.
+        let mut der = vec![0x30, 0x44, 0x02, 0x21, 0x00];
+        der.extend([0x80; 32]);
+        der.extend([0x02, 0x1f]);
+        der.extend([0x01; 31]);
+        der[1] = (der.len() - 2) as u8;
+        let jws = ecdsa_to_jws(&der).unwrap();
+        assert_eq!(jws.len(), 64);
+        assert_eq!(&jws[..32], &[0x80; 32]);
+        assert_eq!(jws[32], 0);
+        assert_eq!(&jws[33..], &[0x01; 31]);
+        // An integer longer than 32 bytes, or not DER at all: refused.
+        let mut long = vec![0x30, 0x26, 0x02, 0x21, 0x01];
+        long.extend([0x01; 32]);
+        long.extend([0x02, 0x01, 0x01]);
+        assert!(ecdsa_to_jws(&long).is_err());
+        assert!(ecdsa_to_jws(b"garbage").is_err());
+    }
+
+    #[test]
+    fn serials_and_fingerprints_on_the_deny_list_are_read_one_way() {
+        let table = [
+            ("64", Some("64")),
+            ("00:64", Some("64")),
+            ("0x64", None),
+            ("ABCDEF", Some("abcdef")),
+            ("0", Some("0")),
+            ("abc", Some("abc")),
+            ("xyz", None),
+        ];
+        for (item, serial) in table {
+            match (Revoked::parse(item), serial) {
+                (Ok(r), Some(s)) => assert_eq!(r.serials, [s], "{item}"),
+                (Err(_), None) => {}
+                (other, _) => panic!("{item}: {other:?}"),
+            }
+        }
+        let fp = "sha256:".to_owned() + &"ab".repeat(32);
+        assert_eq!(Revoked::parse(&fp).unwrap().fingerprints, [[0xab; 32]]);
+        assert!(Revoked::parse("sha256:abcd").is_err());
+        assert_eq!(Revoked::parse(" , ").unwrap(), Revoked::default());
+    }
+
+    #[test]
+    fn bounds_come_before_decoding() {
+        let many = vec!["!".to_owned(); MAX_CERTS + 1];
+        assert!(
+            matches!(decode_x5c(&many), Err(ChainError::Malformed(w)) if w.contains("at most 4"))
+        );
+        let big = vec!["A".repeat(MAX_X5C_BYTES + 4)];
+        assert!(matches!(decode_x5c(&big), Err(ChainError::Malformed(w)) if w.contains("bytes")));
+        assert!(decode_x5c(&[]).is_err());
+        assert_eq!(
+            decode_x5c(&["MAA=".to_owned()]).unwrap(),
+            [vec![0x30, 0x00]]
+        );
+    }
+
+    #[test]
+    fn an_anchor_bundle_without_a_certificate_is_refused() {
+        for bundle in ["", "junk", "-----BEGIN CERTIFICATE-----\nMAA=\n"] {
+            assert!(parse_anchors(bundle).is_err(), "{bundle:?}");
+        }
+    }
+}

@@ -243,3 +243,66 @@ impl SeenProofs {
         entries.insert(key, until);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn headers(values: &[&[u8]]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(
+                header::AUTHORIZATION,
+                http::HeaderValue::from_bytes(v).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn only_the_pop_scheme_names_a_proof() {
+        let table: [(&[u8], bool); 8] = [
+            (b"PoP abc", true),
+            (b"pop abc", true),
+            (b"POP abc", true),
+            (b"PoP", true),
+            (b"PoPx abc", false),
+            (b"Bearer abc", false),
+            (b"DPoP abc", false),
+            (b"PoP \xff", true),
+        ];
+        for (value, pop) in table {
+            assert_eq!(names_pop(&headers(&[value])), pop, "{value:?}");
+        }
+        assert!(!names_pop(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn a_proof_is_bounded_and_alone() {
+        assert!(matches!(
+            proof_token(&headers(&[b"PoP a.b.c"])),
+            Some(Ok("a.b.c"))
+        ));
+        assert!(matches!(proof_token(&headers(&[b"PoP "])), Some(Err(_))));
+        assert!(matches!(
+            proof_token(&headers(&[b"PoP a.b.c", b"Bearer x"])),
+            Some(Err(_))
+        ));
+        let big = format!("PoP {}", "a".repeat(MAX_PROOF_BYTES + 1));
+        assert!(
+            matches!(proof_token(&headers(&[big.as_bytes()])), Some(Err(w)) if w.contains("at most"))
+        );
+        assert!(proof_token(&headers(&[b"Bearer x"])).is_none());
+    }
+
+    #[test]
+    fn htu_is_the_url_without_query_and_fragment() {
+        let uri: http::Uri = "https://API.example:443/api/m/x?a=1".parse().unwrap();
+        assert_eq!(
+            request_htu(&uri).unwrap().as_str(),
+            "https://api.example/api/m/x"
+        );
+    }
+}

@@ -1094,6 +1094,33 @@ mod tests {
     }
 
     #[test]
+    fn a_proof_is_stored_once_refused_while_remembered_and_swept_after() {
+        let store = MemStore::default();
+        let seen = |now| RegistryRequest::SeenProof {
+            key: "k1".into(),
+            until: 200,
+            now,
+        };
+        assert_eq!(run(&store, seen(100)), RegistryAnswer::Stored);
+        assert_eq!(run(&store, seen(150)), RegistryAnswer::Replayed);
+        assert_eq!(run(&store, seen(199)), RegistryAnswer::Replayed);
+        let sweep = |now| RegistryRequest::Sweep {
+            now,
+            session_ttl: 3600,
+            budget: 100,
+        };
+        assert!(matches!(
+            run(&store, sweep(150)),
+            RegistryAnswer::Swept { deleted: 0, .. }
+        ));
+        assert!(matches!(
+            run(&store, sweep(200)),
+            RegistryAnswer::Swept { deleted: 1, .. }
+        ));
+        assert_eq!(run(&store, seen(201)), RegistryAnswer::Stored);
+    }
+
+    #[test]
     fn the_sweep_walks_the_storage_a_page_at_a_time() {
         let store = MemStore::default();
         // 300 expired jtis and 300 live sids around a few sessions and their indexes.
