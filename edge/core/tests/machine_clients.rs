@@ -1032,3 +1032,53 @@ fn cost_of_a_first_chain_and_of_a_cached_one() {
         cached[rounds / 2]
     );
 }
+
+#[test]
+fn every_signature_goes_through_the_port_and_a_cached_chain_costs_one() {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    let checks = || edge.ports().signature_checks.borrow().clone();
+    assert!(send(
+        &edge,
+        "GET",
+        "/api/m/x",
+        &proof(&pki.client, "GET", "/api/m/x")
+    )
+    .is_ok());
+    let first = checks();
+    // The leaf's and the intermediate's certificate signatures, then the proof's: each asked of
+    // the platform first (it answered None here, so Rust checked them), with the issuer's key
+    // as a public JWK.
+    assert_eq!(first.len(), 3, "{first:?}");
+    for (alg, jwk) in &first {
+        assert_eq!(alg, "ES256");
+        let jwk: Value = serde_json::from_str(jwk).unwrap();
+        assert_eq!(jwk["kty"], "EC");
+        assert_eq!(jwk["crv"], "P-256");
+        assert!(jwk.get("d").is_none());
+    }
+    assert!(send(
+        &edge,
+        "GET",
+        "/api/m/x",
+        &proof(&pki.client, "GET", "/api/m/x")
+    )
+    .is_ok());
+    assert_eq!(
+        checks().len(),
+        4,
+        "a returning client: the proof's signature only"
+    );
+    // When the platform says a signature is bad, it is bad (no second opinion from Rust).
+    let edge = edge_for(&pki, &[]);
+    edge.ports().signature_verdict.set(Some(false));
+    assert_eq!(
+        send(
+            &edge,
+            "GET",
+            "/api/m/x",
+            &proof(&pki.client, "GET", "/api/m/x")
+        ),
+        refused("client_certificate_refused")
+    );
+}
