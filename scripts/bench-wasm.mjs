@@ -1,6 +1,9 @@
 // Times edgeward-core's CPU-heavy steps in wasm, in V8 (the engine workerd runs), and prints a
 // table. Build first: scripts/bench-wasm.sh does both.
-import { createSign, generateKeyPairSync, randomBytes } from "node:crypto";
+import { createPrivateKey, createSign, generateKeyPairSync, randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
@@ -75,6 +78,53 @@ await best(`Edge::handle, GET /auth/session (stateless, ${jar.length}-byte Cooki
 await best("Edge::handle, proxied GET, phantom token in the isolate's cache", (n) => bench.edge_proxied(n), 1000);
 await best("Edge::handle, POST /auth/login/end (ES256 ID token by WebCrypto)", (n) => bench.edge_login_end(n), 20);
 await best("Edge::handle, POST /auth/refresh (rotated refresh token)", (n) => bench.edge_refresh(n), 200);
+// Machine clients (edge/bench/src/machine.rs): a chain of three made by openssl (root →
+// intermediate → leaf, EC P-256), proofs signed here; the first request of a chain, and a
+// returning client's (chain cached: one proof signature and one mint).
+{
+  const dir = mkdtempSync(join(tmpdir(), "edgeward-pop-"));
+  const ssl = (...args) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  const ext = [
+    "[int]", "basicConstraints=critical,CA:TRUE,pathlen:0", "keyUsage=critical,keyCertSign,cRLSign",
+    "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid",
+    "[leaf]", "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature",
+    "extendedKeyUsage=clientAuth", "subjectAltName=URI:spiffe://bench/runner",
+    "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid",
+  ].join("\n");
+  writeFileSync(join(dir, "ext.cnf"), ext);
+  for (const name of ["root", "int", "leaf"]) ssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`);
+  ssl("req", "-x509", "-new", "-key", "root.key", "-subj", "/CN=bench root", "-days", "30",
+    "-addext", "basicConstraints=critical,CA:TRUE,pathlen:1", "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", "root.pem");
+  const issue = (name, ca, section, serial) => {
+    ssl("req", "-new", "-key", `${name}.key`, "-subj", `/CN=bench ${name}`, "-out", `${name}.csr`);
+    ssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-set_serial", serial,
+      "-days", "30", "-extfile", "ext.cnf", "-extensions", section, "-out", `${name}.pem`);
+  };
+  issue("int", "root", "int", "2");
+  issue("leaf", "int", "leaf", "3");
+  const der = (name) => ssl("x509", "-in", `${name}.pem`, "-outform", "DER").toString("base64");
+  const x5c = [der("leaf"), der("int")];
+  const leafKey = createPrivateKey(readFileSync(join(dir, "leaf.key")));
+  const proofs = (count) => {
+    const list = [];
+    for (let i = 0; i < count; i++) {
+      const header = b64url(JSON.stringify({ alg: "ES256", typ: "edgeward-pop+jwt", x5c }));
+      const claims = b64url(JSON.stringify({
+        iat: now, exp: now + 120, jti: b64url(randomBytes(16)), htm: "GET", htu: "http://localhost:8787/api/m/x",
+      }));
+      const signer = createSign("SHA256");
+      signer.update(`${header}.${claims}`);
+      list.push(`${header}.${claims}.${b64url(signer.sign({ key: leafKey, dsaEncoding: "ieee-p1363" }))}`);
+    }
+    return list.join("\n");
+  };
+  const ca = readFileSync(join(dir, "root.pem"), "utf8");
+  for (const webcrypto of [false, true]) {
+    const how = webcrypto ? "signatures by WebCrypto (the worker's path)" : "signatures in Rust";
+    await best(`Edge::handle, PoP request, first chain of 3, ${how}`, (n) => bench.machine_pop(ca, proofs(n + 1), BigInt(now), webcrypto, false), 40);
+    await best(`Edge::handle, PoP request, chain cached, ${how}`, (n) => bench.machine_pop(ca, proofs(n + 1), BigInt(now), webcrypto, true), 200);
+  }
+}
 mkdirSync(join(root, "target/bench"), { recursive: true });
 writeFileSync(
   join(root, "target/bench/wasm.json"),

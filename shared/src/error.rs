@@ -46,6 +46,17 @@ pub enum ErrorCode {
     OriginRejected,
     /// The API route does not serve sessions of the identity provider this one is from.
     ProviderNotAllowed,
+    /// The API route does not serve this kind of client (a browser session on a route for
+    /// machines, a proof of possession on a route that takes none).
+    ClientNotAllowed,
+    /// A machine client's proof of possession (`Authorization: PoP`) is malformed, badly
+    /// signed, expired or not for this request.
+    InvalidClientProof,
+    /// A machine client's certificate chain was refused (another CA, expired, revoked, wrong
+    /// usage).
+    ClientCertificateRefused,
+    /// A machine client's proof of possession was used before (its `jti`).
+    ProofReplayed,
     /// The identity provider could not be reached, timed out, or answered nonsense.
     IdpUnavailable,
     /// The upstream API could not be reached.
@@ -91,10 +102,14 @@ impl ErrorCode {
             | ErrorCode::LoginRequired
             | ErrorCode::InteractionRequired
             | ErrorCode::ConsentRequired
-            | ErrorCode::AccountSelectionRequired => 401,
-            ErrorCode::CsrfRejected | ErrorCode::OriginRejected | ErrorCode::ProviderNotAllowed => {
-                403
-            }
+            | ErrorCode::AccountSelectionRequired
+            | ErrorCode::InvalidClientProof
+            | ErrorCode::ClientCertificateRefused
+            | ErrorCode::ProofReplayed => 401,
+            ErrorCode::CsrfRejected
+            | ErrorCode::OriginRejected
+            | ErrorCode::ProviderNotAllowed
+            | ErrorCode::ClientNotAllowed => 403,
             ErrorCode::RouteNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,
@@ -184,6 +199,10 @@ mod tests {
             ("csrf_rejected", 403),
             ("origin_rejected", 403),
             ("provider_not_allowed", 403),
+            ("client_not_allowed", 403),
+            ("invalid_client_proof", 401),
+            ("client_certificate_refused", 401),
+            ("proof_replayed", 401),
             ("route_not_found", 404),
             ("method_not_allowed", 405),
             ("payload_too_large", 413),

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod edge;
+mod machine;
 
 use edgeward_core::cookie::seal::{CookieKeys, Label};
 use edgeward_core::oidc::idtoken::{self, Expected, Jwks};

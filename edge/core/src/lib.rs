@@ -24,6 +24,8 @@ pub mod request;
 
 pub mod sessions;
 
+pub mod machine;
+
 pub(crate) mod agent;
 pub mod proxy;
 

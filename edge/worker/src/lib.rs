@@ -511,7 +511,16 @@ async fn handle(req: web_sys::Request, env: Env) -> Result<web_sys::Response, Js
 /// The URL is the runtime's serialization (WHATWG), which `http::Uri` takes as it is.
 async fn into_core(req: &web_sys::Request) -> Result<edgeward_core::Request, Error> {
     let bad = |what: &str| Error::InvalidRequest(what.to_owned());
-    let builder = net::read_head(req).ok_or_else(|| bad("unreadable request head"))?;
+    let mut builder = net::read_head(req).ok_or_else(|| bad("unreadable request head"))?;
+    // A machine client's proof is bound to the TLS client certificate Cloudflare verified.
+    if builder
+        .headers_ref()
+        .is_some_and(edgeward_core::machine::has_proof)
+    {
+        if let Some(auth) = net::tls_client_auth(req) {
+            builder = builder.extension(auth);
+        }
+    }
     // A proxied request's body is streamed to the upstream as it is; the core never reads it.
     let proxied = builder.uri_ref().is_some_and(|uri| {
         uri.path()

@@ -54,6 +54,15 @@ function toHeaders(list) {
   return headers;
 }
 
+// What Cloudflare says of the TLS client certificate (request.cf.tlsClientAuth):
+// "certPresented\ncertVerified\ncertFingerprintSHA256", or "" when the request has none.
+export function edgewardTlsClientAuth(request) {
+  const auth = request.cf?.tlsClientAuth;
+  if (!auth || typeof auth !== "object") return "";
+  const field = (name) => String(auth[name] ?? "").replace(/\n/g, " ");
+  return field("certPresented") + "\n" + field("certVerified") + "\n" + field("certFingerprintSHA256");
+}
+
 // The request's method, URL and headers: "METHOD\nURL\n" then its header list.
 export function edgewardRequestHead(request) {
   return encoder.encode(request.method + "\n" + request.url + "\n" + headerList(request.headers));
@@ -152,6 +161,9 @@ export function edgewardObjectPost(namespace, name, body) {
 extern "C" {
     #[wasm_bindgen(js_name = edgewardRequestHead)]
     fn request_head(request: &web_sys::Request) -> Vec<u8>;
+
+    #[wasm_bindgen(js_name = edgewardTlsClientAuth)]
+    fn tls_client_auth_js(request: &web_sys::Request) -> String;
 
     #[wasm_bindgen(catch, js_name = edgewardCoreResponse)]
     fn core_response(status: u16, headers: &str, body: &[u8])
@@ -258,6 +270,21 @@ pub fn read_head(req: &web_sys::Request) -> Option<http::request::Builder> {
         builder = builder.header(name, value);
     }
     Some(builder)
+}
+
+/// What Cloudflare verified of the request's TLS client certificate (`request.cf.tlsClientAuth`:
+/// `certPresented`, `certVerified`, `certFingerprintSHA256`), when it says anything. Read only
+/// for a request with a proof of possession (one crossing, and only then): the core binds the
+/// proof to that certificate.
+pub fn tls_client_auth(req: &web_sys::Request) -> Option<edgeward_core::machine::TlsClientAuth> {
+    let text = tls_client_auth_js(req);
+    let mut fields = text.split('\n');
+    let (presented, verified, fingerprint) = (fields.next()?, fields.next()?, fields.next()?);
+    Some(edgeward_core::machine::TlsClientAuth {
+        cert_presented: presented.to_owned(),
+        cert_verified: verified.to_owned(),
+        cert_fingerprint_sha256: fingerprint.to_owned(),
+    })
 }
 
 /// The core's response as the platform's, in one call.

@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::agent;
 use crate::cookie::{self, CookieKeys};
+use crate::machine::{self, MachineConfig};
 use crate::oidc::{OidcClient, Providers};
 use crate::platform::settings::{check_scheme, invalid, ConfigError, Profile, Secret, Vars};
 use crate::proxy::ProxyConfig;
@@ -39,6 +40,8 @@ pub struct Config {
     pub providers: Providers,
     /// The API proxy.
     pub proxy: ProxyConfig,
+    /// Machine clients: their trust anchors and deny-list.
+    pub machine: MachineConfig,
     /// Where sessions live, how the registry is split, how refreshes are shared.
     pub sessions: SessionSettings,
     /// The admin endpoint's bearer token, if it is on.
@@ -101,6 +104,29 @@ impl Config {
                 ));
             }
         }
+        let machine = MachineConfig::from_vars(&vars)?;
+        // A route for proof-of-possession clients needs anchors to check them against and a
+        // key to mint their tokens with.
+        if let Some(route) = proxy.routes.routes().iter().find(|r| r.clients.pop) {
+            if machine.anchors.is_empty() {
+                return Err(invalid(
+                    machine::CLIENT_CA,
+                    format!(
+                        "route {} takes pop clients: set the CA bundle",
+                        route.prefix
+                    ),
+                ));
+            }
+            if !matches!(proxy.mode, crate::proxy::PhantomMode::IntrospectMint { .. }) {
+                return Err(invalid(
+                    crate::proxy::settings::API_ROUTES,
+                    format!(
+                        "route {} takes pop clients, which need a minting key (EDGEWARD_PHANTOM_MODE introspect-mint)",
+                        route.prefix
+                    ),
+                ));
+            }
+        }
         let sessions = SessionSettings::from_vars(&vars)?;
         let admin_token = agent::admin_token_from_vars(&vars)?;
         // A silent sign-in goes to the default provider (the SPA names none).
@@ -116,6 +142,7 @@ impl Config {
             cookie_keys,
             providers,
             proxy,
+            machine,
             sessions,
             admin_token,
             silent_sign_in,

@@ -7,7 +7,7 @@
 //!
 //! [`Context`]: crate::sessions::Context
 //!
-//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`, `proxy`, `agent`.
+//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`, `machine`, `proxy`, `agent`.
 
 pub mod config;
 mod routes;
@@ -18,7 +18,7 @@ use crate::platform::ports::Platform;
 use crate::platform::settings::Secret;
 use crate::platform::{Error, Request, Response};
 use crate::proxy::ProxyConfig;
-use crate::{agent, cookie, oidc, proxy, request, sessions};
+use crate::{agent, cookie, machine, oidc, proxy, request, sessions};
 
 /// What the core decided about a request.
 #[derive(Debug)]
@@ -53,6 +53,7 @@ pub struct Edge<P> {
     idps: Vec<oidc::IdpCache>,
     phantom: proxy::phantom::PhantomCache,
     ended: sessions::EndedCache,
+    machine: machine::MachineState,
 }
 
 impl<P: Platform> Edge<P> {
@@ -69,6 +70,7 @@ impl<P: Platform> Edge<P> {
                 .collect(),
             phantom,
             ended: sessions::EndedCache::default(),
+            machine: machine::MachineState::default(),
             config,
         }
     }
@@ -148,6 +150,16 @@ impl<P> request::Origins for Edge<P> {
 
     fn allowed_origins(&self) -> &[String] {
         &self.config.allowed_origins
+    }
+}
+
+impl<P: Platform> machine::Context for Edge<P> {
+    fn machine(&self) -> &machine::MachineConfig {
+        &self.config.machine
+    }
+
+    fn machine_state(&self) -> &machine::MachineState {
+        &self.machine
     }
 }
 

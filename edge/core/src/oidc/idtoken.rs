@@ -12,10 +12,12 @@
 
 use std::fmt;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use chrono::{DateTime, TimeZone, Utc};
 use jwt_compact::alg::{Es256, Rsa, RsaPublicKey};
 use jwt_compact::jwk::JsonWebKey;
-use jwt_compact::{AlgorithmExt, Claims, Empty, Header, TimeOptions, UntrustedToken};
+use jwt_compact::{Algorithm, AlgorithmSignature, Claims, Header, TimeOptions, UntrustedToken};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
@@ -31,9 +33,94 @@ enum KeyMaterial {
 
 struct SigningKey {
     kid: Option<String>,
+    key: PublicKey,
+}
+
+/// A public key that checks RS256 or ES256 signatures: in Rust, and as a JWK with only its
+/// public parameters for the platform's verifier ([`verify_raw`]). The provider's keys are
+/// these, and so are the keys of client certificates (`machine`).
+pub struct PublicKey {
     material: KeyMaterial,
-    /// The key as a JWK with only its public parameters, for the platform's verifier.
     public_jwk: String,
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.alg())
+    }
+}
+
+impl PublicKey {
+    /// A P-256 key (ES256).
+    pub fn es256(key: p256::ecdsa::VerifyingKey) -> Self {
+        let point = key.to_encoded_point(false);
+        let coordinate =
+            |c: Option<&p256::FieldBytes>| c.map(|b| URL_SAFE_NO_PAD.encode(b)).unwrap_or_default();
+        let jwk = serde_json::json!({
+            "kty": "EC", "crv": "P-256", "x": coordinate(point.x()), "y": coordinate(point.y())
+        });
+        Self {
+            material: KeyMaterial::Es256(key),
+            public_jwk: jwk.to_string(),
+        }
+    }
+
+    /// An RSA key (RS256).
+    pub fn rs256(key: RsaPublicKey) -> Self {
+        use rsa::traits::PublicKeyParts;
+        let jwk = serde_json::json!({
+            "kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+            "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+        });
+        Self {
+            material: KeyMaterial::Rs256(Box::new(key)),
+            public_jwk: jwk.to_string(),
+        }
+    }
+
+    /// The one JWS algorithm this key checks: `ES256` or `RS256`.
+    pub fn alg(&self) -> &'static str {
+        match self.material {
+            KeyMaterial::Rs256(_) => "RS256",
+            KeyMaterial::Es256(_) => "ES256",
+        }
+    }
+
+    /// The key as a JWK with only its public parameters.
+    pub fn jwk(&self) -> &str {
+        &self.public_jwk
+    }
+}
+
+/// Whether `signature` (JWS encoding: r‖s for ES256) is `alg`'s signature of `message` under
+/// `key`: by `platform` when it answers, else in Rust. An `alg` that does not fit the key's
+/// type is `false`, never a question.
+pub async fn verify_raw<V: SignatureVerifier + ?Sized>(
+    key: &PublicKey,
+    alg: &str,
+    message: &[u8],
+    signature: &[u8],
+    platform: &V,
+) -> bool {
+    if alg != key.alg() {
+        return false;
+    }
+    if let Some(answer) = platform
+        .verify_signature(alg, &key.public_jwk, message, signature)
+        .await
+    {
+        return answer;
+    }
+    match &key.material {
+        KeyMaterial::Rs256(k) => {
+            let rsa = Rsa::rs256();
+            <Rsa as Algorithm>::Signature::try_from_slice(signature)
+                .is_ok_and(|sig| rsa.verify_signature(&sig, k, message))
+        }
+        KeyMaterial::Es256(k) => <Es256 as Algorithm>::Signature::try_from_slice(signature)
+            .is_ok_and(|sig| Es256.verify_signature(&sig, k, message)),
+    }
 }
 
 /// The provider's signing keys. Keys we cannot use (encryption keys, other curves, other key
@@ -108,8 +195,10 @@ fn signing_key(value: &serde_json::Value) -> Option<SigningKey> {
     };
     Some(SigningKey {
         kid,
-        material,
-        public_jwk: public.to_string(),
+        key: PublicKey {
+            material,
+            public_jwk: public.to_string(),
+        },
     })
 }
 
@@ -292,24 +381,20 @@ pub async fn verify<T: DeserializeOwned, V: SignatureVerifier + ?Sized>(
         .ok_or(IdTokenError::Malformed)?;
     let kid = untrusted.header().key_id.as_deref();
     let mut tried = false;
-    for key in jwks.keys.iter().filter(|k| {
-        let type_fits = matches!(
-            (&k.material, alg.as_str()),
-            (KeyMaterial::Rs256(_), "RS256") | (KeyMaterial::Es256(_), "ES256")
-        );
-        type_fits && (kid.is_none() || k.kid.as_deref() == kid)
-    }) {
+    for key in jwks
+        .keys
+        .iter()
+        .filter(|k| k.key.alg() == alg && (kid.is_none() || k.kid.as_deref() == kid))
+    {
         tried = true;
-        let by_platform = platform
-            .verify_signature(&alg, &key.public_jwk, signed, untrusted.signature_bytes())
-            .await;
-        let good = by_platform.unwrap_or_else(|| match &key.material {
-            KeyMaterial::Rs256(k) => Rsa::rs256()
-                .validator::<Empty>(k)
-                .validate(&untrusted)
-                .is_ok(),
-            KeyMaterial::Es256(k) => Es256.validator::<Empty>(k).validate(&untrusted).is_ok(),
-        });
+        let good = verify_raw(
+            &key.key,
+            &alg,
+            signed,
+            untrusted.signature_bytes(),
+            platform,
+        )
+        .await;
         if good {
             let claims = untrusted
                 .deserialize_claims_unchecked::<T>()

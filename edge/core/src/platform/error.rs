@@ -52,6 +52,14 @@ pub enum Error {
     /// The API route serves sessions of other identity providers only (`providers` in
     /// `EDGEWARD_API_ROUTES`); the cause, for the log.
     ProviderNotAllowed(String),
+    /// The route does not serve this kind of client (the cause, for the log).
+    ClientNotAllowed(String),
+    /// A machine client's proof of possession was refused (the cause, for the log).
+    InvalidClientProof(String),
+    /// A machine client's certificate chain was refused (the cause, for the log).
+    ClientCertificateRefused(String),
+    /// A machine client's proof was used before (the cause, for the log).
+    ProofReplayed(String),
     /// The access token is active but not one the proxy may exchange (another kind of token,
     /// another API, client or issuer, not valid yet): answered like [`Error::Unauthorized`],
     /// with the cause for the log.
@@ -98,6 +106,10 @@ impl Error {
             Error::OriginRejected(_) => ErrorCode::OriginRejected,
             Error::CsrfRejected(_) => ErrorCode::CsrfRejected,
             Error::ProviderNotAllowed(_) => ErrorCode::ProviderNotAllowed,
+            Error::ClientNotAllowed(_) => ErrorCode::ClientNotAllowed,
+            Error::InvalidClientProof(_) => ErrorCode::InvalidClientProof,
+            Error::ClientCertificateRefused(_) => ErrorCode::ClientCertificateRefused,
+            Error::ProofReplayed(_) => ErrorCode::ProofReplayed,
             Error::Unauthorized | Error::TokenRefused(_) => ErrorCode::Unauthorized,
             Error::SessionExpired(_) => ErrorCode::SessionExpired,
             Error::InvalidState(_) => ErrorCode::InvalidState,
@@ -119,6 +131,10 @@ impl Error {
             Error::Config(e) => Some(e.to_string()),
             Error::SessionExpired(d)
             | Error::ProviderNotAllowed(d)
+            | Error::ClientNotAllowed(d)
+            | Error::InvalidClientProof(d)
+            | Error::ClientCertificateRefused(d)
+            | Error::ProofReplayed(d)
             | Error::TokenRefused(d)
             | Error::InvalidState(d)
             | Error::LoginFailed(d)
@@ -204,6 +220,16 @@ impl fmt::Display for Error {
             ),
             Error::Unauthorized | Error::TokenRefused(_) => {
                 f.write_str("no valid session: sign in")
+            }
+            Error::ClientNotAllowed(_) => {
+                f.write_str("this API does not serve this kind of client")
+            }
+            Error::InvalidClientProof(_) => f.write_str("the proof of possession was not accepted"),
+            Error::ClientCertificateRefused(_) => {
+                f.write_str("the client certificate was not accepted")
+            }
+            Error::ProofReplayed(_) => {
+                f.write_str("this proof of possession was used before: make a new one")
             }
             Error::SessionExpired(_) => f.write_str("the session has ended: sign in again"),
             Error::InvalidState(_) => {

@@ -14,6 +14,7 @@ use super::routes::Route;
 use super::settings::{PhantomMode, ProxyConfig};
 use super::Context;
 use crate::cookie::session::{read_access, AccessToken};
+use crate::machine;
 use crate::oidc::{OidcClient, Provider};
 use crate::platform::cookies;
 use crate::platform::ports::{Clock, SharedCache};
@@ -46,6 +47,17 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
     let target = edge.proxy().routes.resolve(req.method(), req.uri())?;
     let now = edge.ports().now();
     let headers = req.headers();
+    // A proof of possession is a machine client's, whatever else the request carries: it
+    // never falls through to cookies or a bearer token.
+    if machine::has_proof(headers) {
+        let jwt = machine_token(edge, req, target.route, now).await?;
+        return Ok(Forward {
+            method: req.method().clone(),
+            headers: forward_request_headers(headers, target.route, &jwt)?,
+            route: Box::new(target.route.clone()),
+            url: target.url,
+        });
+    }
     // The session's user, for an introspection answer that names none (see `phantom_token`).
     let mut session_sub = None;
     // The provider whose token this is: the session's, or for a bearer client the route's
@@ -55,6 +67,12 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
         // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
         Some(token) => token,
         None => {
+            if !target.route.clients.browser {
+                return Err(Error::ClientNotAllowed(format!(
+                    "{} does not serve browser sessions",
+                    target.route.prefix
+                )));
+            }
             let state_changing = guard::is_state_changing(req.method());
             if state_changing {
                 guard::check_origin(headers, edge.allowed_origins())?;
@@ -131,6 +149,49 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
         route: Box::new(target.route.clone()),
         url: target.url,
     })
+}
+
+/// The token minted for a machine client whose proof checked out (`machine::authenticate`),
+/// as for a session: `sub` and `client_id` the certificate's subject, `scope` the route's, and
+/// `cnf.x5t#S256` the leaf's thumbprint. Never cached: every proof is for one request.
+async fn machine_token(
+    edge: &impl Context,
+    req: &Request,
+    route: &Route,
+    now: u64,
+) -> Result<String, Error> {
+    if !route.clients.pop {
+        return Err(Error::InvalidClientProof(format!(
+            "{} does not take proof-of-possession clients",
+            route.prefix
+        )));
+    }
+    let client = machine::authenticate(edge, req).await?;
+    let proxy = edge.proxy();
+    let PhantomMode::IntrospectMint { key } = &proxy.mode else {
+        return Err(Error::Internal(
+            "proof-of-possession clients need a minting key",
+        ));
+    };
+    let facts = phantom::Introspection {
+        active: true,
+        token: phantom::TokenFacts {
+            sub: Some(client.subject.clone()),
+            client_id: Some(client.subject),
+            scope: route.scope.clone(),
+            cnf: Some(serde_json::json!({ "x5t#S256": client.thumbprint })),
+            ..Default::default()
+        },
+    };
+    let minted = key.mint(
+        &facts,
+        edge.origin(),
+        &route.audience,
+        now,
+        proxy.max_ttl,
+        edge.ports(),
+    )?;
+    Ok(minted.jwt)
 }
 
 /// Where a bearer client's token is introspected: the route's first provider when it names

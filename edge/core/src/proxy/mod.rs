@@ -7,7 +7,7 @@
 //! The proxy reads the request's session (the access cookie, or the server-side session)
 //! through `sessions`, and takes what it needs of the isolate's state as a [`Context`].
 //!
-//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`.
+//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`, `machine`.
 
 pub mod forward;
 pub mod headers;
@@ -26,7 +26,9 @@ pub use settings::{PhantomMode, ProxyConfig};
 
 /// What the proxy needs of the isolate's state besides what sessions need and the origins (the
 /// SPA's origin is the issuer of minted tokens); the dispatcher's `Edge` implements it.
-pub trait Context: crate::sessions::Context + crate::request::Origins {
+pub trait Context:
+    crate::sessions::Context + crate::machine::Context + crate::request::Origins
+{
     /// The proxy's settings.
     fn proxy(&self) -> &ProxyConfig;
     /// This isolate's minted phantom tokens.

@@ -338,6 +338,11 @@ pub struct PhantomClaims {
     pub scope: Option<String>,
     /// A fresh identifier: 16 random bytes, base64url.
     pub jti: String,
+    /// Confirmation (RFC 7800): for a proof-of-possession client, the SHA-256 thumbprint of
+    /// its certificate (`x5t#S256`, RFC 8705). Introspected tokens never have one (a `cnf` in
+    /// their answer is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<serde_json::Value>,
 }
 
 /// The JWS `typ` of a minted token (RFC 9068 §2.1).
@@ -443,6 +448,7 @@ impl MintKey {
             client_id,
             scope: token.scope.clone(),
             jti: URL_SAFE_NO_PAD.encode(id),
+            cnf: token.cnf.clone(),
         });
         claims.issued_at = at(now);
         claims.not_before = at(now);

@@ -111,6 +111,16 @@ pub enum RegistryRequest {
         /// How many entries this call may look at.
         budget: usize,
     },
+    /// A machine client's proof of possession: `Replayed` if its key was seen and is still
+    /// remembered, else `Stored` and remembered until `until` (the proof's `exp` plus a minute).
+    SeenProof {
+        /// The SHA-256 (hex) of the leaf's fingerprint and the proof's `jti`.
+        key: String,
+        /// Until when it is remembered, seconds.
+        until: u64,
+        /// Now, seconds.
+        now: u64,
+    },
     /// Has this session ended?
     Check {
         /// The session's binding id (stateless sessions).
@@ -278,7 +288,8 @@ const MAX_USER_SESSIONS: usize = 1000;
 const SWEEP_CURSOR: &str = "meta:sweep-cursor";
 
 impl Registry {
-    /// Answers `request` from `store`. Keys: `jti:` (until when it is remembered), `sid:` (until
+    /// Answers `request` from `store`. Keys: `jti:` (until when it is remembered), `proof:`
+    /// (a machine client's proof, until when it is remembered), `sid:` (until
     /// when the IdP session id is ended), `ended:` (until when a logged-out stateless session is
     /// ended), `sub:` (sessions of this user that began before this time are ended),
     /// `session:<handle>` (a server-side session), `user:…:<handle>` and `isid:…:<handle>`
@@ -422,6 +433,21 @@ impl Registry {
                 session_ttl,
                 budget,
             } => sweep(store, *now, *session_ttl, *budget).await,
+            RegistryRequest::SeenProof {
+                key: proof,
+                until,
+                now,
+            } => {
+                let entry = key("proof", proof);
+                if get_number(store, &entry)
+                    .await?
+                    .is_some_and(|until| until > *now)
+                {
+                    return Ok(RegistryAnswer::Replayed);
+                }
+                store.put(&entry, until.to_string()).await?;
+                Ok(RegistryAnswer::Stored)
+            }
             RegistryRequest::Check {
                 session,
                 sid,
@@ -461,30 +487,33 @@ async fn sweep(
         let full = !page.is_empty() && page.len() == PAGE.min(budget - seen).max(1);
         for (k, value) in &page {
             let number = || value.parse::<u64>().ok();
-            let expired =
-                if k.starts_with("jti:") || k.starts_with("sid:") || k.starts_with("ended:") {
-                    number().is_some_and(|until| until <= now)
-                } else if k.starts_with("sub:") {
-                    // The time before which sessions ended matters while such a session could live.
-                    number().is_some_and(|before| before + session_ttl <= now)
-                } else if let Some(handle) = k.strip_prefix("session:") {
-                    match serde_json::from_str::<super::server::SessionRecord>(value) {
-                        Ok(record) if record.expires_at <= now => {
-                            delete_session(store, handle, &record).await?;
-                            deleted += 1;
-                        }
-                        Ok(_) => {}
-                        // Unreadable: nothing can use it.
-                        Err(_) => {
-                            store.delete(k).await?;
-                            deleted += 1;
-                        }
+            let expired = if k.starts_with("jti:")
+                || k.starts_with("sid:")
+                || k.starts_with("ended:")
+                || k.starts_with("proof:")
+            {
+                number().is_some_and(|until| until <= now)
+            } else if k.starts_with("sub:") {
+                // The time before which sessions ended matters while such a session could live.
+                number().is_some_and(|before| before + session_ttl <= now)
+            } else if let Some(handle) = k.strip_prefix("session:") {
+                match serde_json::from_str::<super::server::SessionRecord>(value) {
+                    Ok(record) if record.expires_at <= now => {
+                        delete_session(store, handle, &record).await?;
+                        deleted += 1;
                     }
-                    false
-                } else {
-                    // Indexes go with their sessions; meta: stays.
-                    false
-                };
+                    Ok(_) => {}
+                    // Unreadable: nothing can use it.
+                    Err(_) => {
+                        store.delete(k).await?;
+                        deleted += 1;
+                    }
+                }
+                false
+            } else {
+                // Indexes go with their sessions; meta: stays.
+                false
+            };
             if expired {
                 store.delete(k).await?;
                 deleted += 1;
@@ -1062,6 +1091,33 @@ mod tests {
             },
         );
         assert_eq!(run(&store, update("at-4")), RegistryAnswer::Session(None));
+    }
+
+    #[test]
+    fn a_proof_is_stored_once_refused_while_remembered_and_swept_after() {
+        let store = MemStore::default();
+        let seen = |now| RegistryRequest::SeenProof {
+            key: "k1".into(),
+            until: 200,
+            now,
+        };
+        assert_eq!(run(&store, seen(100)), RegistryAnswer::Stored);
+        assert_eq!(run(&store, seen(150)), RegistryAnswer::Replayed);
+        assert_eq!(run(&store, seen(199)), RegistryAnswer::Replayed);
+        let sweep = |now| RegistryRequest::Sweep {
+            now,
+            session_ttl: 3600,
+            budget: 100,
+        };
+        assert!(matches!(
+            run(&store, sweep(150)),
+            RegistryAnswer::Swept { deleted: 0, .. }
+        ));
+        assert!(matches!(
+            run(&store, sweep(200)),
+            RegistryAnswer::Swept { deleted: 1, .. }
+        ));
+        assert_eq!(run(&store, seen(201)), RegistryAnswer::Stored);
     }
 
     #[test]

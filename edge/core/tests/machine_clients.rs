@@ -1,0 +1,1084 @@
+//! Machine clients with proof-of-possession JWTs and X.509 chains, through `Edge::handle` with
+//! fake ports: chains made by rcgen (only the CSR's public key is used, validity, serial and
+//! AKI set), every "Bad input" case of issue 16 that belongs to the core, the minted token,
+//! the chain cache, replay, and the mTLS binding.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Instant;
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use common::{config_result, config_with, FakePorts, ORIGIN};
+use edgeward_core::machine::chain::{self, Revoked};
+use edgeward_core::machine::TlsClientAuth;
+use edgeward_core::{Edge, Outcome};
+use jwt_compact::alg::{Es256, Rsa};
+use jwt_compact::{Algorithm, AlgorithmSignature};
+use rcgen::{
+    date_time_ymd, BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    PKCS_RSA_SHA256,
+};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// 2023-11-14: inside every valid certificate's window (2023-01-01 .. 2025-01-01).
+const NOW: u64 = 1_700_000_000;
+const MINT: &str = "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
+const URI: &str = "spiffe://ci.example/runner-7";
+const ROUTES: &str = r#"[
+  {"prefix": "/api/m/", "upstream": "http://machines.test/", "methods": ["GET", "POST"], "clients": ["pop"], "scope": "orders:read"},
+  {"prefix": "/api/b/", "upstream": "http://browsers.test/", "methods": ["GET", "POST"]}
+]"#;
+
+// ---------------------------------------------------------------- the PKI
+
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    der: Vec<u8>,
+}
+
+fn name(cn: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "edgeward tests");
+    dn.push(DnType::CommonName, cn);
+    dn
+}
+
+fn base(cn: &str, serial: u64) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = name(cn);
+    p.not_before = date_time_ymd(2023, 1, 1);
+    p.not_after = date_time_ymd(2025, 1, 1);
+    p.serial_number = Some(SerialNumber::from(serial));
+    p.use_authority_key_identifier_extension = true;
+    p
+}
+
+fn ca_params(cn: &str, serial: u64, path_len: Option<u8>) -> CertificateParams {
+    let mut p = base(cn, serial);
+    p.is_ca = IsCa::Ca(match path_len {
+        Some(n) => BasicConstraints::Constrained(n),
+        None => BasicConstraints::Unconstrained,
+    });
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p
+}
+
+fn leaf_params(cn: &str, serial: u64) -> CertificateParams {
+    let mut p = base(cn, serial);
+    p.is_ca = IsCa::ExplicitNoCa;
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    p.subject_alt_names = vec![SanType::URI(URI.try_into().unwrap())];
+    p
+}
+
+fn root(cn: &str, path_len: Option<u8>) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let params = ca_params(cn, 1, path_len);
+    let cert = params.self_signed(&key).unwrap();
+    Ca {
+        der: cert.der().to_vec(),
+        issuer: Issuer::new(params, key),
+    }
+}
+
+fn intermediate(parent: &Ca, params: CertificateParams) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &parent.issuer).unwrap();
+    Ca {
+        der: cert.der().to_vec(),
+        issuer: Issuer::new(params, key),
+    }
+}
+
+fn pem(der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+enum ClientKey {
+    Ec(p256::ecdsa::SigningKey),
+    Rsa(Box<rsa::RsaPrivateKey>),
+}
+
+/// A machine client: its private key (which never left it) and the chain it sends.
+struct Client {
+    key: ClientKey,
+    x5c: Vec<String>,
+    leaf: Vec<u8>,
+}
+
+/// An EC client key as a CSR would carry it: rcgen sees only the public half.
+fn ec_client_key() -> (KeyPair, ClientKey) {
+    let pair = KeyPair::generate().unwrap();
+    let signing = <p256::ecdsa::SigningKey as p256::pkcs8::DecodePrivateKey>::from_pkcs8_der(
+        &pair.serialize_der(),
+    )
+    .unwrap();
+    (pair, ClientKey::Ec(signing))
+}
+
+fn rsa_client_key() -> (KeyPair, ClientKey) {
+    use rsa::pkcs8::EncodePrivateKey;
+    let private = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).unwrap();
+    let der = private.to_pkcs8_der().unwrap();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        STANDARD.encode(der.as_bytes())
+    );
+    let pair = KeyPair::from_pem_and_sign_algo(&pem, &PKCS_RSA_SHA256).unwrap();
+    (pair, ClientKey::Rsa(Box::new(private)))
+}
+
+/// Issues `params` for `key` by `ca` and sends `[leaf, ...above]`.
+fn issue(ca: &Ca, params: CertificateParams, key: (KeyPair, ClientKey), above: &[&Ca]) -> Client {
+    let (pair, key) = key;
+    let leaf = params.signed_by(&pair, &ca.issuer).unwrap().der().to_vec();
+    let mut x5c = vec![STANDARD.encode(&leaf)];
+    x5c.extend(above.iter().map(|c| STANDARD.encode(&c.der)));
+    Client { key, x5c, leaf }
+}
+
+/// Chain A of x509.md: EC root → EC intermediate (pathLen 0) → EC leaf.
+struct Pki {
+    root: Ca,
+    int: Ca,
+    client: Client,
+}
+
+fn pki() -> Pki {
+    let root = root("edgeward test root", Some(1));
+    let int = intermediate(&root, ca_params("edgeward test int", 2, Some(0)));
+    let client = issue(&int, leaf_params("runner-7", 100), ec_client_key(), &[&int]);
+    Pki { root, int, client }
+}
+
+// ---------------------------------------------------------------- proofs
+
+fn b64(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+/// The client's signature of `message` with its own key's algorithm, whatever the header
+/// claims (so that a header naming another algorithm is refused for the name, not for a bad
+/// signature); none for `alg: none`.
+fn sign(key: &ClientKey, alg: &str, message: &[u8]) -> Vec<u8> {
+    match (key, alg) {
+        (_, "none") => Vec::new(),
+        (ClientKey::Ec(k), _) => Es256.sign(k, message).as_bytes().to_vec(),
+        (ClientKey::Rsa(k), _) => Rsa::rs256().sign(k, message).as_bytes().to_vec(),
+    }
+}
+
+fn alg_of(key: &ClientKey) -> &'static str {
+    match key {
+        ClientKey::Ec(_) => "ES256",
+        ClientKey::Rsa(_) => "RS256",
+    }
+}
+
+/// A proof for `method` `path` at `now`, after `edit` changes the header and claims.
+fn proof_with(
+    client: &Client,
+    method: &str,
+    path: &str,
+    now: u64,
+    edit: impl FnOnce(&mut Value, &mut Value),
+) -> String {
+    let mut header =
+        json!({"alg": alg_of(&client.key), "typ": "edgeward-pop+jwt", "x5c": client.x5c});
+    let mut jti = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut jti);
+    let mut claims = json!({
+        "iat": now, "exp": now + 120, "jti": URL_SAFE_NO_PAD.encode(jti),
+        "htm": method, "htu": format!("{ORIGIN}{path}"),
+    });
+    edit(&mut header, &mut claims);
+    let signed = format!("{}.{}", b64(&header), b64(&claims));
+    let alg = header["alg"].as_str().unwrap_or_default().to_owned();
+    let signature = sign(&client.key, &alg, signed.as_bytes());
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+fn proof(client: &Client, method: &str, path: &str) -> String {
+    proof_with(client, method, path, NOW, |_, _| {})
+}
+
+// ---------------------------------------------------------------- the edge
+
+fn edge_for(pki: &Pki, extra: &[(&str, &str)]) -> Edge<FakePorts> {
+    let ca = pem(&pki.root.der);
+    let mut vars = vec![
+        ("EDGEWARD_API_ROUTES", ROUTES),
+        ("EDGEWARD_MINT_KEY", MINT),
+        ("EDGEWARD_CLIENT_CA", ca.as_str()),
+    ];
+    vars.extend_from_slice(extra);
+    let ports = FakePorts::default().with_registry();
+    ports.now.set(NOW);
+    Edge::new(config_with(&vars), ports)
+}
+
+/// Sends `method path` with `Authorization: PoP <proof>`: the minted token's claims, or the
+/// error's (status, code).
+fn send(
+    edge: &Edge<FakePorts>,
+    method: &str,
+    path: &str,
+    proof: &str,
+) -> Result<Value, (u16, String)> {
+    send_req(
+        edge,
+        common::request(
+            method,
+            path,
+            &[("authorization", &format!("PoP {proof}"))],
+            "",
+        ),
+    )
+}
+
+fn send_req(edge: &Edge<FakePorts>, req: edgeward_core::Request) -> Result<Value, (u16, String)> {
+    match futures_executor::block_on(edge.handle(req)) {
+        Outcome::Forward(f) => {
+            let bearer = f.headers["authorization"].to_str().unwrap();
+            let jwt = bearer.strip_prefix("Bearer ").unwrap();
+            let claims = jwt.split('.').nth(1).unwrap();
+            Ok(serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap())
+        }
+        Outcome::Respond(res) => {
+            let body = common::json(&res);
+            assert!(
+                !body["message"].as_str().unwrap().contains("spiffe"),
+                "details stay in the log"
+            );
+            Err((
+                res.status().as_u16(),
+                body["code"].as_str().unwrap().to_owned(),
+            ))
+        }
+    }
+}
+
+fn refused(code: &str) -> Result<Value, (u16, String)> {
+    let status = if code == "client_not_allowed" {
+        403
+    } else {
+        401
+    };
+    Err((status, code.to_owned()))
+}
+
+fn fingerprint(der: &[u8]) -> [u8; 32] {
+    Sha256::digest(der).into()
+}
+
+// ---------------------------------------------------------------- accepted
+
+#[test]
+fn a_client_with_a_chain_of_three_gets_a_minted_token_bound_to_its_certificate() {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    let claims = send(
+        &edge,
+        "GET",
+        "/api/m/orders",
+        &proof(&pki.client, "GET", "/api/m/orders"),
+    )
+    .unwrap();
+    assert_eq!(claims["sub"], URI);
+    assert_eq!(claims["client_id"], URI);
+    assert_eq!(claims["scope"], "orders:read");
+    assert_eq!(claims["aud"], "http://machines.test");
+    assert_eq!(claims["iss"], ORIGIN);
+    assert_eq!(
+        claims["cnf"]["x5t#S256"],
+        URL_SAFE_NO_PAD.encode(fingerprint(&pki.client.leaf))
+    );
+    // The root may be sent too; a POST is bound to its own method.
+    let mut with_root = pki.client.x5c.clone();
+    with_root.push(STANDARD.encode(&pki.root.der));
+    let p = proof_with(&pki.client, "POST", "/api/m/orders", NOW, |h, _| {
+        h["x5c"] = json!(with_root)
+    });
+    assert!(send(&edge, "POST", "/api/m/orders", &p).is_ok());
+}
+
+#[test]
+fn an_rsa_leaf_from_an_rsa_root_signs_rs256_and_a_cn_is_the_subject_without_a_san() {
+    let key = KeyPair::generate_for(&PKCS_RSA_SHA256);
+    // ring cannot make RSA keys: the root's comes from the rsa crate too.
+    let root_key = match key {
+        Ok(k) => k,
+        Err(_) => rsa_client_key().0,
+    };
+    let params = ca_params("rsa root", 1, None);
+    let root_der = params.self_signed(&root_key).unwrap().der().to_vec();
+    let root = Ca {
+        der: root_der,
+        issuer: Issuer::new(params, root_key),
+    };
+    let mut lp = leaf_params("rsa-runner", 9);
+    lp.subject_alt_names.clear();
+    let client = issue(&root, lp, rsa_client_key(), &[]);
+    let pki = Pki {
+        int: intermediate(&root, ca_params("unused", 3, Some(0))),
+        root,
+        client,
+    };
+    let edge = edge_for(&pki, &[]);
+    let claims = send(
+        &edge,
+        "GET",
+        "/api/m/x",
+        &proof(&pki.client, "GET", "/api/m/x"),
+    )
+    .unwrap();
+    assert_eq!(claims["sub"], "rsa-runner");
+    // ES256 with the RSA leaf: refused.
+    let p = proof_with(&pki.client, "GET", "/api/m/x", NOW, |h, _| {
+        h["alg"] = json!("ES256")
+    });
+    assert_eq!(
+        send(&edge, "GET", "/api/m/x", &p),
+        refused("invalid_client_proof")
+    );
+}
+
+// ---------------------------------------------------------------- bad chains
+
+/// Builds a client whose chain breaks one rule, and expects `code`.
+fn chain_case(make: impl FnOnce(&Pki) -> Client, code: &str) {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    let client = make(&pki);
+    let res = send(&edge, "GET", "/api/m/x", &proof(&client, "GET", "/api/m/x"));
+    assert_eq!(res, refused(code));
+    // Never forwarded, and the cause is in the log.
+    assert!(
+        edge.ports()
+            .log_text()
+            .contains("client_certificate_refused")
+            || code != "client_certificate_refused"
+    );
+}
+
+#[test]
+fn a_chain_to_another_ca_is_refused() {
+    chain_case(
+        |_| {
+            let other = root("edgeward test root", Some(1)); // same DN, other key
+            let int = intermediate(&other, ca_params("edgeward test int", 2, Some(0)));
+            issue(&int, leaf_params("r", 5), ec_client_key(), &[&int])
+        },
+        "client_certificate_refused",
+    );
+    // A forged intermediate: the real one's name, another key, sent with the real one's
+    // certificate.
+    chain_case(
+        |p| {
+            let forged = intermediate(&p.root, ca_params("edgeward test int", 2, Some(0)));
+            issue(&forged, leaf_params("r", 5), ec_client_key(), &[&p.int])
+        },
+        "client_certificate_refused",
+    );
+    // Names that do not chain, though the signature would verify: the intermediate's key
+    // signs a leaf naming another issuer.
+    chain_case(
+        |p| {
+            let key = KeyPair::from_pem(&p.int.issuer.key().serialize_pem()).unwrap();
+            let renamed = Issuer::new(ca_params("not the intermediate", 2, Some(0)), key);
+            let int = Ca {
+                issuer: renamed,
+                der: p.int.der.clone(),
+            };
+            issue(&int, leaf_params("r", 5), ec_client_key(), &[&p.int])
+        },
+        "client_certificate_refused",
+    );
+    chain_case(
+        |_| {
+            let other = root("another root", None);
+            issue(&other, leaf_params("r", 5), ec_client_key(), &[])
+        },
+        "client_certificate_refused",
+    );
+}
+
+#[test]
+fn an_expired_or_not_yet_valid_certificate_is_refused() {
+    chain_case(
+        |p| {
+            let mut lp = leaf_params("r", 6);
+            lp.not_after = date_time_ymd(2023, 6, 1);
+            issue(&p.int, lp, ec_client_key(), &[&p.int])
+        },
+        "client_certificate_refused",
+    );
+    chain_case(
+        |p| {
+            let mut lp = leaf_params("r", 7);
+            lp.not_before = date_time_ymd(2024, 1, 1);
+            issue(&p.int, lp, ec_client_key(), &[&p.int])
+        },
+        "client_certificate_refused",
+    );
+    chain_case(
+        |p| {
+            let mut ip = ca_params("edgeward test int", 2, Some(0));
+            ip.not_after = date_time_ymd(2023, 6, 1);
+            let int = intermediate(&p.root, ip);
+            issue(&int, leaf_params("r", 8), ec_client_key(), &[&int])
+        },
+        "client_certificate_refused",
+    );
+}
+
+#[test]
+fn a_leaf_used_as_an_issuer_is_refused() {
+    // The leaf (CA:FALSE) signs another "leaf": with its keyUsage as issued, and with
+    // keyCertSign added (so that only basicConstraints stands in the way).
+    for key_usages in [
+        vec![KeyUsagePurpose::DigitalSignature],
+        vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyCertSign,
+        ],
+    ] {
+        chain_case(
+            |p| {
+                // Issued by the root itself, so that no pathLen stands in the way either.
+                let pair = KeyPair::generate().unwrap();
+                let mut params = leaf_params("runner-7", 100);
+                params.key_usages = key_usages;
+                let leaf_ca = Ca {
+                    der: params
+                        .signed_by(&pair, &p.root.issuer)
+                        .unwrap()
+                        .der()
+                        .to_vec(),
+                    issuer: Issuer::new(params, pair),
+                };
+                issue(&leaf_ca, leaf_params("r", 11), ec_client_key(), &[&leaf_ca])
+            },
+            "client_certificate_refused",
+        );
+    }
+}
+
+#[test]
+fn an_intermediate_without_basic_constraints_is_refused() {
+    chain_case(
+        |p| {
+            let mut ip = ca_params("edgeward test int", 2, None);
+            ip.is_ca = IsCa::NoCa;
+            let int = intermediate(&p.root, ip);
+            issue(&int, leaf_params("r", 12), ec_client_key(), &[&int])
+        },
+        "client_certificate_refused",
+    );
+}
+
+#[test]
+fn a_path_longer_than_path_len_allows_is_refused() {
+    // The intermediate allows none below it; a second intermediate sits there.
+    chain_case(
+        |p| {
+            let lower = intermediate(&p.int, ca_params("lower int", 13, None));
+            issue(
+                &lower,
+                leaf_params("r", 14),
+                ec_client_key(),
+                &[&lower, &p.int],
+            )
+        },
+        "client_certificate_refused",
+    );
+    // The root allows none (pathLen 0) and an intermediate hangs from it.
+    let root0 = root("root zero", Some(0));
+    let int = intermediate(&root0, ca_params("int under zero", 2, None));
+    let client = issue(&int, leaf_params("r", 15), ec_client_key(), &[&int]);
+    let pki = Pki {
+        root: root0,
+        int,
+        client,
+    };
+    let edge = edge_for(&pki, &[]);
+    assert_eq!(
+        send(
+            &edge,
+            "GET",
+            "/api/m/x",
+            &proof(&pki.client, "GET", "/api/m/x")
+        ),
+        refused("client_certificate_refused")
+    );
+}
+
+#[test]
+fn a_leaf_without_client_auth_or_digital_signature_is_refused() {
+    for (eku, ku) in [
+        (Some(vec![ExtendedKeyUsagePurpose::ServerAuth]), None),
+        (Some(vec![]), None), // no EKU at all: required
+        (None, Some(vec![KeyUsagePurpose::KeyCertSign])),
+    ] {
+        chain_case(
+            |p| {
+                let mut lp = leaf_params("r", 16);
+                if let Some(eku) = eku {
+                    lp.extended_key_usages = eku;
+                }
+                if let Some(ku) = ku {
+                    lp.key_usages = ku;
+                }
+                issue(&p.int, lp, ec_client_key(), &[&p.int])
+            },
+            "client_certificate_refused",
+        );
+    }
+}
+
+#[test]
+fn an_unknown_critical_extension_is_refused_and_a_ca_leaf_too() {
+    chain_case(
+        |p| {
+            let mut lp = leaf_params("r", 17);
+            let mut ext =
+                CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 99999, 1], vec![0x05, 0x00]);
+            ext.set_criticality(true);
+            lp.custom_extensions.push(ext);
+            issue(&p.int, lp, ec_client_key(), &[&p.int])
+        },
+        "client_certificate_refused",
+    );
+    // What signing a CSR's own parameters gives: a CA:TRUE leaf.
+    chain_case(
+        |p| {
+            let mut lp = leaf_params("r", 18);
+            lp.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            issue(&p.int, lp, ec_client_key(), &[&p.int])
+        },
+        "client_certificate_refused",
+    );
+}
+
+#[test]
+fn fifty_certificates_a_megabyte_base64_or_der_garbage_are_refused_before_parsing() {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "fifty",
+            json!(vec!["MAA="; 50]),
+            "x5c holds 50 certificates (at most 4)",
+        ),
+        (
+            "a megabyte",
+            json!([STANDARD.encode(vec![0x30u8; 1 << 20])]),
+            "bytes (at most 24576)",
+        ),
+        (
+            "big but under the header bound",
+            json!(vec![STANDARD.encode(vec![0x30u8; 3100]); 4]),
+            "bytes (at most 16384)",
+        ),
+        ("base64 garbage", json!(["!!!not base64!!!"]), "not base64"),
+        (
+            "DER garbage",
+            json!([STANDARD.encode(b"\x30\x82\xff\xffgarbage")]),
+            "malformed certificate chain",
+        ),
+        ("empty", json!([]), "x5c is empty"),
+        ("not a list", json!("abc"), "header"),
+    ];
+    for (what, x5c, logged) in cases {
+        let p = proof_with(&pki.client, "GET", "/api/m/x", NOW, |h, _| h["x5c"] = x5c);
+        let res = send(&edge, "GET", "/api/m/x", &p);
+        assert!(
+            matches!(&res, Err((401, c)) if c == "client_certificate_refused" || c == "invalid_client_proof"),
+            "{what}: {res:?}"
+        );
+        let log = edge.ports().log_text();
+        assert!(
+            log.lines().last().unwrap().contains(logged),
+            "{what}: {log}"
+        );
+    }
+}
+
+#[test]
+fn a_revoked_certificate_is_refused_by_serial_or_fingerprint_even_when_cached() {
+    let pki = pki();
+    // Cached first, on an edge that does not know of the revocation...
+    let edge = edge_for(&pki, &[]);
+    assert!(send(
+        &edge,
+        "GET",
+        "/api/m/x",
+        &proof(&pki.client, "GET", "/api/m/x")
+    )
+    .is_ok());
+    // ... then refused by a configuration that revokes the leaf (serial 100 = 0x64).
+    let fp = format!(
+        "sha256:{}",
+        edgeward_core::platform::crypto::hex(&fingerprint(&pki.client.leaf))
+    );
+    for list in ["64", "00:64", fp.as_str(), "02"] {
+        let edge = edge_for(&pki, &[("EDGEWARD_CLIENT_REVOKED", list)]);
+        assert_eq!(
+            send(
+                &edge,
+                "GET",
+                "/api/m/x",
+                &proof(&pki.client, "GET", "/api/m/x")
+            ),
+            refused("client_certificate_refused"),
+            "{list}"
+        );
+    }
+    // Revocation is checked on a cached chain too.
+    let revoked = Revoked::parse("64").unwrap();
+    let cache = chain::ChainCache::default();
+    let key = chain::chain_key(&pki.client.x5c);
+    let ders = chain::decode_x5c(&pki.client.x5c).unwrap();
+    let anchors = chain::parse_anchors(&pem(&pki.root.der)).unwrap();
+    let verified = futures_executor::block_on(chain::verify_chain(
+        &ders,
+        &anchors,
+        &Revoked::default(),
+        NOW,
+        &edgeward_core::RustSignatures,
+    ))
+    .unwrap();
+    cache.put(key, std::rc::Rc::new(verified), NOW);
+    assert!(cache.get(&key, &Revoked::default(), NOW).is_some());
+    assert!(cache.get(&key, &revoked, NOW).is_none());
+}
+
+// ---------------------------------------------------------------- bad proofs
+
+#[test]
+fn proofs_that_are_not_this_requests_or_not_the_leafs_are_refused() {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    let other = issue(
+        &pki.int,
+        leaf_params("other", 101),
+        ec_client_key(),
+        &[&pki.int],
+    );
+    type Edit = Box<dyn FnOnce(&mut Value, &mut Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "alg none",
+            Box::new(|h, _| h["alg"] = json!("none")),
+            "invalid_client_proof",
+        ),
+        (
+            "alg HS256",
+            Box::new(|h, _| h["alg"] = json!("HS256")),
+            "invalid_client_proof",
+        ),
+        (
+            "RS256 with an EC leaf",
+            Box::new(|h, _| h["alg"] = json!("RS256")),
+            "invalid_client_proof",
+        ),
+        (
+            "typ JWT",
+            Box::new(|h, _| h["typ"] = json!("JWT")),
+            "invalid_client_proof",
+        ),
+        (
+            "typ at+jwt",
+            Box::new(|h, _| h["typ"] = json!("at+jwt")),
+            "invalid_client_proof",
+        ),
+        (
+            "typ dpop+jwt",
+            Box::new(|h, _| h["typ"] = json!("dpop+jwt")),
+            "invalid_client_proof",
+        ),
+        (
+            "no typ",
+            Box::new(|h, _| {
+                h.as_object_mut().unwrap().remove("typ");
+            }),
+            "invalid_client_proof",
+        ),
+        (
+            "crit",
+            Box::new(|h, _| h["crit"] = json!(["b64"])),
+            "invalid_client_proof",
+        ),
+        (
+            "no x5c",
+            Box::new(|h, _| {
+                h.as_object_mut().unwrap().remove("x5c");
+            }),
+            "invalid_client_proof",
+        ),
+        (
+            "wrong htm",
+            Box::new(|_, c| c["htm"] = json!("POST")),
+            "invalid_client_proof",
+        ),
+        (
+            "lower-case htm",
+            Box::new(|_, c| c["htm"] = json!("get")),
+            "invalid_client_proof",
+        ),
+        (
+            "wrong htu path",
+            Box::new(|_, c| c["htu"] = json!(format!("{ORIGIN}/api/m/y"))),
+            "invalid_client_proof",
+        ),
+        (
+            "wrong htu host",
+            Box::new(|_, c| c["htu"] = json!("http://elsewhere.test/api/m/x")),
+            "invalid_client_proof",
+        ),
+        (
+            "htu with a query",
+            Box::new(|_, c| c["htu"] = json!(format!("{ORIGIN}/api/m/x?a=1"))),
+            "invalid_client_proof",
+        ),
+        (
+            "iat an hour old",
+            Box::new(|_, c| {
+                c["iat"] = json!(NOW - 3600);
+                c["exp"] = json!(NOW + 60);
+            }),
+            "invalid_client_proof",
+        ),
+        (
+            "iat in the future",
+            Box::new(|_, c| {
+                c["iat"] = json!(NOW + 120);
+                c["exp"] = json!(NOW + 200);
+            }),
+            "invalid_client_proof",
+        ),
+        (
+            "expired",
+            Box::new(|_, c| {
+                c["iat"] = json!(NOW - 50);
+                c["exp"] = json!(NOW - 1);
+            }),
+            "invalid_client_proof",
+        ),
+        (
+            "exp too far",
+            Box::new(|_, c| c["exp"] = json!(NOW + 301)),
+            "invalid_client_proof",
+        ),
+        (
+            "no exp",
+            Box::new(|_, c| {
+                c.as_object_mut().unwrap().remove("exp");
+            }),
+            "invalid_client_proof",
+        ),
+        (
+            "short jti",
+            Box::new(|_, c| c["jti"] = json!("abc")),
+            "invalid_client_proof",
+        ),
+        (
+            "no jti",
+            Box::new(|_, c| {
+                c.as_object_mut().unwrap().remove("jti");
+            }),
+            "invalid_client_proof",
+        ),
+        (
+            "iat as text",
+            Box::new(|_, c| c["iat"] = json!(NOW.to_string())),
+            "invalid_client_proof",
+        ),
+    ];
+    for (what, edit, code) in cases {
+        let p = proof_with(&pki.client, "GET", "/api/m/x", NOW, edit);
+        assert_eq!(send(&edge, "GET", "/api/m/x", &p), refused(code), "{what}");
+    }
+    // Signed by another key than the leaf's (another client's), with this client's chain.
+    let stolen = proof_with(&other, "GET", "/api/m/x", NOW, |h, _| {
+        h["x5c"] = json!(pki.client.x5c)
+    });
+    assert_eq!(
+        send(&edge, "GET", "/api/m/x", &stolen),
+        refused("invalid_client_proof"),
+        "other key"
+    );
+    // A tampered signature; a proof that is not a JWT; the scheme without a proof.
+    let good = proof(&pki.client, "GET", "/api/m/x");
+    let (signed, sig) = good.rsplit_once('.').unwrap();
+    let mut bytes = URL_SAFE_NO_PAD.decode(sig).unwrap();
+    bytes[10] ^= 1;
+    let tampered = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(bytes));
+    for (what, p) in [
+        ("tampered", tampered.as_str()),
+        ("garbage", "a.b.c"),
+        ("two parts", "a.b"),
+        ("empty", ""),
+    ] {
+        assert_eq!(
+            send(&edge, "GET", "/api/m/x", p),
+            refused("invalid_client_proof"),
+            "{what}"
+        );
+    }
+    // Wrong scheme spellings are not PoP at all: this route takes no browser, so 403.
+    let res = send_req(
+        &edge,
+        common::request("GET", "/api/m/x", &[("authorization", "Bearer x")], ""),
+    );
+    assert_eq!(res, refused("client_not_allowed"));
+}
+
+#[test]
+fn a_replayed_jti_is_refused_here_and_in_another_isolate() {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    let p = proof(&pki.client, "GET", "/api/m/x");
+    assert!(send(&edge, "GET", "/api/m/x", &p).is_ok());
+    assert_eq!(
+        send(&edge, "GET", "/api/m/x", &p),
+        refused("proof_replayed")
+    );
+    // Another isolate (its own memory), the same registry.
+    let other = edge_for(&pki, &[]);
+    *other.ports().registry.borrow_mut() = edge.ports().registry.borrow().clone();
+    assert_eq!(
+        send(&other, "GET", "/api/m/x", &p),
+        refused("proof_replayed")
+    );
+    // The registry keeps it until exp + 60 s, sharded by the leaf's fingerprint, keyed by hash.
+    let keys = edge.ports().shards().keys();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].contains("/proof:"), "{keys:?}");
+    assert!(!keys[0].contains(&p[p.len() - 20..]));
+}
+
+#[test]
+fn without_the_registry_a_proof_fails_closed() {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    edge.ports().shards().down.set(true);
+    let res = futures_executor::block_on(edge.handle(common::request(
+        "GET",
+        "/api/m/x",
+        &[(
+            "authorization",
+            &format!("PoP {}", proof(&pki.client, "GET", "/api/m/x")),
+        )],
+        "",
+    )));
+    match res {
+        Outcome::Respond(r) => assert_eq!(r.status(), 503),
+        Outcome::Forward(_) => panic!("forwarded without a replay check"),
+    }
+}
+
+// ---------------------------------------------------------------- routes and kinds of client
+
+#[test]
+fn pop_on_a_browser_route_is_401_and_a_cookie_on_a_machine_route_is_403() {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    let p = proof(&pki.client, "GET", "/api/b/x");
+    assert_eq!(
+        send(&edge, "GET", "/api/b/x", &p),
+        refused("invalid_client_proof")
+    );
+    // With a cookie too, it never falls through to the cookie.
+    let req = common::request(
+        "GET",
+        "/api/b/x",
+        &[
+            ("authorization", &format!("PoP {p}")),
+            ("cookie", "__Host-edgeward-at=x"),
+        ],
+        "",
+    );
+    assert_eq!(send_req(&edge, req), refused("invalid_client_proof"));
+    let req = common::request("GET", "/api/m/x", &[("cookie", "__Host-edgeward-at=x")], "");
+    assert_eq!(send_req(&edge, req), refused("client_not_allowed"));
+}
+
+#[test]
+fn a_pop_route_needs_the_ca_bundle_and_a_minting_key_and_a_bad_bundle_names_its_variable() {
+    let pki = pki();
+    let ca = pem(&pki.root.der);
+    let err =
+        config_result(&[("EDGEWARD_API_ROUTES", ROUTES), ("EDGEWARD_MINT_KEY", MINT)]).unwrap_err();
+    assert_eq!(err.variable, "EDGEWARD_CLIENT_CA");
+    let err = config_result(&[
+        ("EDGEWARD_API_ROUTES", ROUTES),
+        ("EDGEWARD_CLIENT_CA", &ca),
+        ("EDGEWARD_PHANTOM_MODE", "passthrough"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.variable, "EDGEWARD_API_ROUTES");
+    for bad in [
+        "not pem",
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+        &pem(&pki.client.leaf),
+    ] {
+        let err = config_result(&[("EDGEWARD_CLIENT_CA", bad)]).unwrap_err();
+        assert_eq!(err.variable, "EDGEWARD_CLIENT_CA", "{bad}");
+    }
+    let err = config_result(&[("EDGEWARD_CLIENT_REVOKED", "sha256:zz")]).unwrap_err();
+    assert_eq!(err.variable, "EDGEWARD_CLIENT_REVOKED");
+    // A bundle pasted into one line with literal \n, and two anchors.
+    let two = format!("{}{}", ca, pem(&pki.int.der)).replace('\n', "\\n");
+    assert!(config_result(&[("EDGEWARD_CLIENT_CA", &two)]).is_ok());
+}
+
+// ---------------------------------------------------------------- mTLS
+
+fn with_mtls(req: edgeward_core::Request, auth: TlsClientAuth) -> edgeward_core::Request {
+    let mut req = req;
+    req.extensions_mut().insert(auth);
+    req
+}
+
+#[test]
+fn a_verified_tls_client_certificate_must_be_the_proofs_leaf() {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    let leaf_hex = edgeward_core::platform::crypto::hex(&fingerprint(&pki.client.leaf));
+    let verified = |fp: &str| TlsClientAuth {
+        cert_presented: "1".into(),
+        cert_verified: "SUCCESS".into(),
+        cert_fingerprint_sha256: fp.into(),
+    };
+    let req = |auth| {
+        with_mtls(
+            common::request(
+                "GET",
+                "/api/m/x",
+                &[(
+                    "authorization",
+                    &format!("PoP {}", proof(&pki.client, "GET", "/api/m/x")),
+                )],
+                "",
+            ),
+            auth,
+        )
+    };
+    // The same certificate: accepted, and cnf carries it.
+    let claims = send_req(&edge, req(verified(&leaf_hex))).unwrap();
+    assert_eq!(
+        claims["cnf"]["x5t#S256"],
+        URL_SAFE_NO_PAD.encode(fingerprint(&pki.client.leaf))
+    );
+    // Another verified certificate: refused.
+    let other = edgeward_core::platform::crypto::hex(&fingerprint(&pki.int.der));
+    assert_eq!(
+        send_req(&edge, req(verified(&other))),
+        refused("client_certificate_refused")
+    );
+    // Cloudflare's other answers (no certificate, failed verification) bind nothing.
+    for (presented, outcome) in [("0", "NONE"), ("1", "FAILED:self signed certificate")] {
+        let auth = TlsClientAuth {
+            cert_presented: presented.into(),
+            cert_verified: outcome.into(),
+            cert_fingerprint_sha256: other.clone(),
+        };
+        assert!(send_req(&edge, req(auth)).is_ok(), "{outcome}");
+    }
+}
+
+// ---------------------------------------------------------------- cost
+
+/// Numbers, not assertions: a first chain of three (two certificate signatures and the proof's)
+/// and a returning client (the proof's only), native, Rust signatures.
+#[test]
+fn cost_of_a_first_chain_and_of_a_cached_one() {
+    let pki = pki();
+    let rounds = 30;
+    let mut first = Vec::new();
+    let mut cached = Vec::new();
+    for _ in 0..rounds {
+        let edge = edge_for(&pki, &[]);
+        let p = proof(&pki.client, "GET", "/api/m/x");
+        let t = Instant::now();
+        assert!(send(&edge, "GET", "/api/m/x", &p).is_ok());
+        first.push(t.elapsed());
+        let p = proof(&pki.client, "GET", "/api/m/x");
+        let t = Instant::now();
+        assert!(send(&edge, "GET", "/api/m/x", &p).is_ok());
+        cached.push(t.elapsed());
+    }
+    first.sort();
+    cached.sort();
+    println!(
+        "machine clients, native (debug build unless --release), median of {rounds}: first chain of 3 {:?}, cached chain {:?}",
+        first[rounds / 2],
+        cached[rounds / 2]
+    );
+}
+
+#[test]
+fn every_signature_goes_through_the_port_and_a_cached_chain_costs_one() {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    let checks = || edge.ports().signature_checks.borrow().clone();
+    assert!(send(
+        &edge,
+        "GET",
+        "/api/m/x",
+        &proof(&pki.client, "GET", "/api/m/x")
+    )
+    .is_ok());
+    let first = checks();
+    // The leaf's and the intermediate's certificate signatures, then the proof's: each asked of
+    // the platform first (it answered None here, so Rust checked them), with the issuer's key
+    // as a public JWK.
+    assert_eq!(first.len(), 3, "{first:?}");
+    for (alg, jwk) in &first {
+        assert_eq!(alg, "ES256");
+        let jwk: Value = serde_json::from_str(jwk).unwrap();
+        assert_eq!(jwk["kty"], "EC");
+        assert_eq!(jwk["crv"], "P-256");
+        assert!(jwk.get("d").is_none());
+    }
+    assert!(send(
+        &edge,
+        "GET",
+        "/api/m/x",
+        &proof(&pki.client, "GET", "/api/m/x")
+    )
+    .is_ok());
+    assert_eq!(
+        checks().len(),
+        4,
+        "a returning client: the proof's signature only"
+    );
+    // When the platform says a signature is bad, it is bad (no second opinion from Rust).
+    let edge = edge_for(&pki, &[]);
+    edge.ports().signature_verdict.set(Some(false));
+    assert_eq!(
+        send(
+            &edge,
+            "GET",
+            "/api/m/x",
+            &proof(&pki.client, "GET", "/api/m/x")
+        ),
+        refused("client_certificate_refused")
+    );
+}
