@@ -140,6 +140,10 @@ pub fn sign(request: &SignRequest<'_>) -> Result<(), String> {
             .collect::<String>(),
         params.not_after
     );
+    // What EDGEWARD_CLIENT_REVOKED takes, should this certificate have to be revoked.
+    let (serial, fingerprint) = revocation_ids(cert.der())?;
+    println!("serial {serial}");
+    println!("sha256:{fingerprint}");
     Ok(())
 }
 
@@ -262,6 +266,20 @@ fn random_serial() -> Result<SerialNumber, String> {
     getrandom::getrandom(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
     Ok(SerialNumber::from_slice(&bytes))
+}
+
+/// A certificate's serial (hex, no leading zeros) and SHA-256 fingerprint (hex): the two ways
+/// `EDGEWARD_CLIENT_REVOKED` names a certificate.
+pub fn revocation_ids(der: &[u8]) -> Result<(String, String), String> {
+    use sha2::{Digest, Sha256};
+    let (_, cert) = X509Certificate::from_der(der).map_err(|e| format!("the certificate: {e}"))?;
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let serial = hex(cert.raw_serial());
+    let serial = serial.trim_start_matches('0');
+    Ok((
+        if serial.is_empty() { "0" } else { serial }.to_owned(),
+        hex(&Sha256::digest(der)),
+    ))
 }
 
 /// The CN a CSR asks for.

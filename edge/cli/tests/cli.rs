@@ -144,7 +144,7 @@ fn ec_root_signs_an_ec_client_that_openssl_accepts_strictly() {
         "--out",
         p(&client),
     ]);
-    edgeward(&[
+    let signed = edgeward(&[
         "ca",
         "sign",
         "--ca",
@@ -165,6 +165,35 @@ fn ec_root_signs_an_ec_client_that_openssl_accepts_strictly() {
     let leaf = pem_ders(&client.join("client.crt")).remove(0);
     let root = pem_ders(&ca.join("ca.crt")).remove(0);
     check_leaf(&leaf, &root, &["spiffe://example.org/ci/runner-1"]);
+    // It prints what EDGEWARD_CLIENT_REVOKED would take: the serial and the fingerprint.
+    let out = run(
+        "openssl",
+        &[
+            "x509",
+            "-in",
+            p(&client.join("client.crt")),
+            "-noout",
+            "-serial",
+            "-fingerprint",
+            "-sha256",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    let serial = text
+        .lines()
+        .find_map(|l| l.strip_prefix("serial="))
+        .expect("serial");
+    let fp = text
+        .lines()
+        .find_map(|l| l.split_once("fingerprint="))
+        .expect("fp")
+        .1
+        .replace(':', "");
+    assert!(
+        signed.contains(&format!("serial {}", serial.trim_start_matches('0'))),
+        "{signed}"
+    );
+    assert!(signed.contains(&format!("sha256:{fp}")), "{signed}");
     // chain.pem is what goes in x5c: the client certificate only (the root is not sent).
     assert_eq!(pem_ders(&client.join("chain.pem")), vec![leaf]);
     // The root: CA, pathLen 1, keyCertSign + cRLSign, its own serial.
