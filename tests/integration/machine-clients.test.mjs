@@ -134,6 +134,22 @@ test("a CLI client (EC key, intermediate, SAN URI) reaches the API as its certif
   assert.equal(body.clientId, "spiffe://example.org/ci/runner-1");
   assert.deepEqual(body.scopes, ["openid"]);
 
+  // `call` with a body and a header, as README shows it.
+  const posted = spawnSync(
+    BIN,
+    ["call", "--key", EC.key, "--chain", EC.chain, "--method", "POST", "--url", `${ORIGIN}/api/echo/runs`, "--data", '{"run":7}', "-H", "content-type: application/json"],
+    { encoding: "utf8" },
+  );
+  assert.equal(posted.status, 0, posted.stderr);
+  const echoed = JSON.parse(posted.stdout).request;
+  assert.equal(echoed.body, '{"run":7}');
+  assert.equal(echoed.headers["content-type"], "application/json");
+  // And it exits non-zero on a refusal (a route that takes no proofs), printing the answer.
+  const denied = spawnSync(BIN, ["call", "--key", EC.key, "--chain", EC.chain, "--url", `${ORIGIN}/api/browser/`], { encoding: "utf8" });
+  assert.equal(denied.status, 1);
+  assert.match(denied.stderr, /401/);
+  assert.equal(JSON.parse(denied.stdout).code, "invalid_client_proof");
+
   const { claims, header } = await reached(await withProof(cliProof(EC, "GET", WHOAMI)));
   assert.equal(header.typ, "at+jwt");
   assert.equal(claims.sub, "spiffe://example.org/ci/runner-1");
@@ -176,6 +192,8 @@ const BAD = [
   ["a chain to another CA (same name, other key)", () => craft({ who: FOREIGN }), "client_certificate_refused"],
   ["an expired certificate (openssl, January 2020)", () => craft({ who: ossl("ec", "chain-expired.pem") }), "client_certificate_refused"],
   ["a client certificate used as an issuer", () => craft({ who: ossl("ec", "chain-leaf-issuer.pem", "sub.key") }), "client_certificate_refused"],
+  ["a certificate not valid yet (openssl, 2100)", () => craft({ who: ossl("ec", "chain-future.pem") }), "client_certificate_refused"],
+  ["pathLen exceeded (a CA below the pathLen-0 intermediate)", () => craft({ who: ossl("ec", "chain-pathlen.pem") }), "client_certificate_refused"],
   ["an intermediate without basicConstraints", () => craft({ who: ossl("ec", "chain-int-nobc.pem") }), "client_certificate_refused"],
   ["a certificate for serverAuth only (wrong EKU)", () => craft({ who: ossl("ec", "chain-serverauth.pem") }), "client_certificate_refused"],
   ["a certificate revoked by fingerprint", () => craft({ who: REVOKED_FP }), "client_certificate_refused"],

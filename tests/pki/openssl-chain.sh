@@ -11,6 +11,8 @@
 #   chain-expired.pem (leaf.key)      valid in January 2020 only
 #   chain-leaf-issuer.pem (sub.key)   a certificate issued by the client certificate
 #   chain-int-nobc.pem (leaf.key)     an intermediate without basicConstraints
+#   chain-future.pem (leaf.key)       not valid before 2100
+#   chain-pathlen.pem (leaf.key)      a second intermediate below the pathLen-0 one
 # Extensions are in tests/pki/openssl.cnf beside this script.
 set -euo pipefail
 out="${1:?usage: openssl-chain.sh OUT ec|rsa}"
@@ -63,6 +65,10 @@ openssl ca -batch -config "$cnf" -cert int.crt -keyfile int.key -in leaf.csr -ou
   -startdate 20200101000000Z -enddate 20200201000000Z -extfile "$cnf" -extensions v3_leaf \
   -notext 2>/dev/null
 cat expired.crt int.crt >chain-expired.pem
+openssl ca -batch -config "$cnf" -cert int.crt -keyfile int.key -in leaf.csr -out future.crt \
+  -startdate 21000101000000Z -enddate 21000201000000Z -extfile "$cnf" -extensions v3_leaf \
+  -notext 2>/dev/null
+cat future.crt int.crt >chain-future.pem
 
 # Bad: the client certificate used as an issuer.
 newkey sub.key
@@ -76,6 +82,13 @@ openssl req -new -config "$cnf" -key nobc.key -subj "/CN=openssl $kind no-bc" -o
 sign nobc.csr root.crt root.key v3_int_nobc nobc.crt
 sign leaf.csr nobc.crt nobc.key v3_leaf leaf-nobc.crt
 cat leaf-nobc.crt nobc.crt >chain-int-nobc.pem
+
+# Bad: pathLen exceeded (int has pathLen 0, and signs another CA).
+newkey int2.key
+openssl req -new -config "$cnf" -key int2.key -subj "/CN=openssl $kind too deep" -out int2.csr
+sign int2.csr int.crt int.key v3_int int2.crt
+sign leaf.csr int2.crt int2.key v3_leaf leaf-deep.crt
+cat leaf-deep.crt int2.crt int.crt >chain-pathlen.pem
 
 openssl verify -x509_strict -purpose sslclient -CAfile root.crt -untrusted int.crt leaf.crt >/dev/null
 echo "openssl $kind chain in $dir"
