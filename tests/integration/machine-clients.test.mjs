@@ -247,6 +247,23 @@ test("a replayed proof (same jti) is refused the second time", async () => {
   await refused(await withProof(proof), "proof_replayed");
 });
 
+// Mutual TLS: wrangler dev takes `request.cf` from an MF-CF-Blob header (it replaces cf whole),
+// so the worker sees what Cloudflare says of a verified client certificate.
+const cfBlob = (tlsClientAuth) => ({ "mf-cf-blob": JSON.stringify({ tlsClientAuth }) });
+const fingerprintHex = (who) => createHash("sha256").update(ders(who.chain)[0]).digest("hex");
+
+test("mTLS: a proof whose leaf is the verified TLS client certificate passes; another certificate's is refused", async () => {
+  const verified = (who) => cfBlob({ certPresented: "1", certVerified: "SUCCESS", certFingerprintSHA256: fingerprintHex(who) });
+  const ok = await reached(await withProof(craft(), WHOAMI, { headers: verified(EC) }));
+  assert.deepEqual(ok.claims.cnf, { "x5t#S256": thumbprint(EC) });
+  await refused(await withProof(craft(), WHOAMI, { headers: verified(SPARE) }), "client_certificate_refused");
+  // No certificate presented, or one Cloudflare did not verify: the proof alone decides.
+  const none = cfBlob({ certPresented: "0", certVerified: "NONE", certFingerprintSHA256: "" });
+  await reached(await withProof(craft(), WHOAMI, { headers: none }));
+  const failed = cfBlob({ certPresented: "1", certVerified: "FAILED:self signed certificate", certFingerprintSHA256: fingerprintHex(SPARE) });
+  await reached(await withProof(craft(), WHOAMI, { headers: failed }));
+});
+
 test("a proof on a route for browsers only is refused, and a browser session on a PoP route too", async () => {
   await refused(await withProof(craft({ url: `${ORIGIN}/api/browser/` }), `${ORIGIN}/api/browser/`), "invalid_client_proof");
   const { jar } = await signIn();
