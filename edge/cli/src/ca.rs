@@ -98,6 +98,13 @@ pub fn sign(request: &SignRequest<'_>) -> Result<(), String> {
     let csr = CertificateSigningRequestParams::from_pem(&csr_pem)
         .map_err(|e| format!("{}: not a usable CSR: {e}", request.csr.display()))?;
     let requested = requested_subject(&csr_pem)?;
+    let asked = ignored_requests(&csr.params);
+    if !asked.is_empty() {
+        println!(
+            "the CSR asks for {}: not copied (the CA decides)",
+            asked.join(", ")
+        );
+    }
     let subject = match (request.subject, requested.as_deref()) {
         (Some(subject), _) => subject.to_owned(),
         (None, Some(cn)) => cn.to_owned(),
@@ -280,6 +287,30 @@ pub fn revocation_ids(der: &[u8]) -> Result<(String, String), String> {
         if serial.is_empty() { "0" } else { serial }.to_owned(),
         hex(&Sha256::digest(der)),
     ))
+}
+
+/// What a CSR asks for beyond its name and key, which `sign` never copies.
+fn ignored_requests(params: &CertificateParams) -> Vec<String> {
+    let mut asked = Vec::new();
+    if matches!(params.is_ca, IsCa::Ca(_)) {
+        asked.push("CA:TRUE".to_owned());
+    }
+    if !params.key_usages.is_empty() {
+        asked.push(format!("key usages {:?}", params.key_usages));
+    }
+    if !params.extended_key_usages.is_empty() {
+        asked.push(format!(
+            "extended key usages {:?}",
+            params.extended_key_usages
+        ));
+    }
+    if !params.subject_alt_names.is_empty() {
+        asked.push(format!(
+            "subject alternative names {:?}",
+            params.subject_alt_names
+        ));
+    }
+    asked
 }
 
 /// The CN a CSR asks for.

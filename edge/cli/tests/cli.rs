@@ -330,7 +330,7 @@ fn a_csr_asking_to_be_a_ca_gets_a_client_certificate() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    edgeward(&[
+    let said = edgeward(&[
         "ca",
         "sign",
         "--ca",
@@ -340,6 +340,10 @@ fn a_csr_asking_to_be_a_ca_gets_a_client_certificate() {
         "--out",
         p(&client),
     ]);
+    assert!(
+        said.contains("CA:TRUE") && said.contains("not copied"),
+        "{said}"
+    );
     let leaf = pem_ders(&client.join("client.crt")).remove(0);
     let root = pem_ders(&ca.join("ca.crt")).remove(0);
     // CA:FALSE, no keyCertSign, and no SAN the operator did not give.
