@@ -139,13 +139,13 @@ pub fn sign(request: &SignRequest<'_>) -> Result<(), String> {
     files::write_new(request.out, "chain.pem", &chain, false)?;
     files::write_new(request.out, "ca.pem", &ca.root, false)?;
     println!(
-        "signed CN={subject}{} until {}",
+        "signed CN={subject}{} until {} (UTC)",
         request
             .san_uris
             .iter()
             .map(|u| format!(", URI:{u}"))
             .collect::<String>(),
-        params.not_after
+        params.not_after.date()
     );
     // What EDGEWARD_CLIENT_REVOKED takes, should this certificate have to be revoked.
     let (serial, fingerprint) = revocation_ids(cert.der())?;
