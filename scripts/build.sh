@@ -16,3 +16,5 @@ mkdir -p target
 bash scripts/build-worker.sh
 # The example API behind the proxy (a native test fixture, also run by dev.sh).
 cargo build -q -p edgeward-example-api
+# The operator's and client's tool (native only; the machine-client suite runs it).
+cargo build -q -p edgeward-cli

@@ -2,7 +2,8 @@
 # scripts/test.sh — every test suite, after installing what is missing:
 #   1. format and lints (rustfmt, clippy -D warnings), and the core's module layout (no import
 #      cycle, every use declared: scripts/core-layout.mjs)
-#   2. native unit tests of the platform-free core and the shared contract (cargo test)
+#   2. native unit tests of the platform-free core and the shared contract (cargo test), and of
+#      the operator's and client's tool edge/cli (cargo test -p edgeward-cli)
 #   3. the SPA's wasm tests in headless Chromium (wasm-bindgen-test)
 #   4. release build of SPA and worker, and a deployability check (wrangler deploy --dry-run)
 #   5. integration tests against wrangler dev (workerd), the local IdP and Chromium, and against
@@ -53,7 +54,8 @@ check_versions() {
 }
 
 lint() {
-  cargo fmt --all --check && cargo clippy -q --all-targets -- -D warnings
+  cargo fmt --all --check && cargo clippy -q --all-targets -- -D warnings \
+    && cargo clippy -q -p edgeward-cli --all-targets -- -D warnings
 }
 
 deploy_dry_run() {
@@ -73,6 +75,8 @@ suite versions check_versions
 suite lint lint
 suite layout node scripts/core-layout.mjs
 suite native cargo test
+# The CLI is no default member (its rcgen, ring and rustls stay out of the core's builds).
+suite cli cargo test -p edgeward-cli
 suite wasm-browser bash scripts/test-spa-browser.sh
 suite build bash scripts/build.sh
 suite deploy-dry-run deploy_dry_run
