@@ -46,6 +46,15 @@ pub enum ErrorCode {
     OriginRejected,
     /// The API route does not serve sessions of the identity provider this one is from.
     ProviderNotAllowed,
+    /// The API route does not serve this kind of caller (`clients` in `EDGEWARD_API_ROUTES`):
+    /// a browser session on a route for machines only.
+    ClientNotAllowed,
+    /// A service client's bearer token is not valid for this route (RFC 6750 `invalid_token`):
+    /// not an access token, expired, another issuer, audience or client, a bad signature.
+    InvalidToken,
+    /// A service client's token lacks a scope the route requires (RFC 6750
+    /// `insufficient_scope`); the `WWW-Authenticate` header names the scope.
+    InsufficientScope,
     /// The identity provider could not be reached, timed out, or answered nonsense.
     IdpUnavailable,
     /// The upstream API could not be reached.
@@ -87,14 +96,17 @@ impl ErrorCode {
             | ErrorCode::LoginFailed
             | ErrorCode::LogoutTokenInvalid => 400,
             ErrorCode::Unauthorized
+            | ErrorCode::InvalidToken
             | ErrorCode::SessionExpired
             | ErrorCode::LoginRequired
             | ErrorCode::InteractionRequired
             | ErrorCode::ConsentRequired
             | ErrorCode::AccountSelectionRequired => 401,
-            ErrorCode::CsrfRejected | ErrorCode::OriginRejected | ErrorCode::ProviderNotAllowed => {
-                403
-            }
+            ErrorCode::CsrfRejected
+            | ErrorCode::OriginRejected
+            | ErrorCode::ProviderNotAllowed
+            | ErrorCode::ClientNotAllowed
+            | ErrorCode::InsufficientScope => 403,
             ErrorCode::RouteNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,

@@ -1,5 +1,5 @@
 //! The proxy's request handler: route, Origin/CSRF rules for state-changing methods, the
-//! access-token cookie (or a non-browser client's bearer token), the phantom token, and the
+//! access-token cookie (or, on a route for service clients, a bearer token), the phantom token, and the
 //! [`Forward`] plan the platform adapter carries out (streaming the body both ways, rewriting
 //! the answer's headers with [`Forward::response_headers`]).
 
@@ -11,7 +11,8 @@ use url::Url;
 use super::headers::{forward_request_headers, forward_response_headers};
 use super::phantom::{self, CacheKey, CacheKeyPrefix, IntrospectionJwtError, Minted, TokenRules};
 use super::routes::Route;
-use super::settings::{PhantomMode, ProxyConfig};
+use super::service::{self, TokenShape};
+use super::settings::PhantomMode;
 use super::Context;
 use crate::cookie::session::{read_access, AccessToken};
 use crate::oidc::{OidcClient, Provider};
@@ -46,89 +47,99 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
     let target = edge.proxy().routes.resolve(req.method(), req.uri())?;
     let now = edge.ports().now();
     let headers = req.headers();
-    // The session's user, for an introspection answer that names none (see `phantom_token`).
-    let mut session_sub = None;
-    // The provider whose token this is: the session's, or for a bearer client the route's
-    // first (else the default one).
-    let mut provider = None;
-    let token = match bearer_client_token(edge.proxy(), headers) {
-        // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
-        Some(token) => token,
-        None => {
-            let state_changing = guard::is_state_changing(req.method());
-            if state_changing {
-                guard::check_origin(headers, edge.allowed_origins())?;
-            }
-            let (access, csrf) = match edge.session_settings().mode {
-                SessionMode::Server => {
-                    // The session lives in the store (which refuses an ended one).
-                    let loaded = load_session(edge, headers)
-                        .await?
-                        .ok_or(Error::Unauthorized)?;
-                    session_sub = Some(loaded.session.binding.sub.clone());
-                    provider = Some(require_provider_of(edge, &loaded.session.binding)?);
-                    let access = loaded.session.access.ok_or(Error::Unauthorized)?;
-                    (access, loaded.session.csrf)
-                }
-                SessionMode::Stateless => {
-                    // One cookie: the access cookie carries its session's binding and CSRF
-                    // value, and is judged by them alone (a jar that mixes sessions gains
-                    // nothing here that the access cookie alone would not give).
-                    let accepts =
-                        |b: &crate::cookie::session::Binding| provider_of(edge, b).is_some();
-                    let cookie =
-                        read_access(headers, edge.cookie_keys(), edge.ports(), &accepts, now)
-                            .await?
-                            .ok_or(Error::Unauthorized)?;
-                    ensure_live(edge, headers, &cookie.b).await?;
-                    session_sub = Some(cookie.b.sub.clone());
-                    provider = Some(require_provider_of(edge, &cookie.b)?);
-                    let access = AccessToken {
-                        token: cookie.token,
-                        exp: cookie.exp,
-                    };
-                    (access, cookie.csrf)
-                }
+    let route = target.route;
+    let ours = names::ALL_COOKIES
+        .iter()
+        .any(|name| cookies::present(headers, name));
+    // A request with none of our cookies, on a route that serves service clients, is one: its
+    // bearer token is checked (and its absence answered) as RFC 6750 says. A request with any
+    // of our cookies is a browser's, and its `Authorization` header is dropped as always.
+    if !ours && route.clients.service {
+        let token = bearer_token(headers).ok_or(Error::BearerRequired)?;
+        let jwt = service_token(edge, route, &token, now).await?;
+        return Ok(Forward {
+            method: req.method().clone(),
+            headers: forward_request_headers(headers, route, &jwt)?,
+            route: Box::new(route.clone()),
+            url: target.url,
+        });
+    }
+    if !route.clients.browser {
+        return Err(Error::ClientNotAllowed(format!(
+            "{} does not serve browser sessions",
+            route.prefix
+        )));
+    }
+    let state_changing = guard::is_state_changing(req.method());
+    if state_changing {
+        guard::check_origin(headers, edge.allowed_origins())?;
+    }
+    // The session's user (for an introspection answer that names none, see `phantom_token`)
+    // and its provider.
+    let (access, csrf, session_sub, provider) = match edge.session_settings().mode {
+        SessionMode::Server => {
+            // The session lives in the store (which refuses an ended one).
+            let loaded = load_session(edge, headers)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            let provider = require_provider_of(edge, &loaded.session.binding)?;
+            let access = loaded.session.access.ok_or(Error::Unauthorized)?;
+            (
+                access,
+                loaded.session.csrf,
+                loaded.session.binding.sub,
+                provider,
+            )
+        }
+        SessionMode::Stateless => {
+            // One cookie: the access cookie carries its session's binding and CSRF
+            // value, and is judged by them alone (a jar that mixes sessions gains
+            // nothing here that the access cookie alone would not give).
+            let accepts = |b: &crate::cookie::session::Binding| provider_of(edge, b).is_some();
+            let cookie = read_access(headers, edge.cookie_keys(), edge.ports(), &accepts, now)
+                .await?
+                .ok_or(Error::Unauthorized)?;
+            ensure_live(edge, headers, &cookie.b).await?;
+            let provider = require_provider_of(edge, &cookie.b)?;
+            let access = AccessToken {
+                token: cookie.token,
+                exp: cookie.exp,
             };
-            if state_changing {
-                guard::check_csrf(headers, &csrf)?;
-            }
-            // A route restricted to some providers serves only their sessions.
-            if let (Some(allowed), Some(p)) = (&target.route.providers, &provider) {
-                if !allowed.contains(&p.client.id) {
-                    return Err(Error::ProviderNotAllowed(format!(
-                        "{} serves {}, not sessions of {}",
-                        target.route.prefix,
-                        allowed.join(", "),
-                        p.client.id
-                    )));
-                }
-            }
-            // An expired access token is 401 at once (the SPA refreshes), not a useless
-            // introspection.
-            if access.exp <= now {
-                return Err(Error::Unauthorized);
-            }
-            access.token
+            (access, cookie.csrf, cookie.b.sub, provider)
         }
     };
-    let provider = match provider {
-        Some(p) => p,
-        None => bearer_provider(edge, target.route)?,
-    };
+    if state_changing {
+        guard::check_csrf(headers, &csrf)?;
+    }
+    // A route restricted to some providers serves only their sessions.
+    if let Some(allowed) = &route.providers {
+        if !allowed.contains(&provider.client.id) {
+            return Err(Error::ProviderNotAllowed(format!(
+                "{} serves {}, not sessions of {}",
+                route.prefix,
+                allowed.join(", "),
+                provider.client.id
+            )));
+        }
+    }
+    // An expired access token is 401 at once (the SPA refreshes), not a useless
+    // introspection.
+    if access.exp <= now {
+        return Err(Error::Unauthorized);
+    }
     let jwt = phantom_token(
         edge,
         provider,
-        target.route,
-        &token,
-        session_sub.as_deref(),
+        route,
+        &access.token,
+        Caller::Session(&session_sub),
         now,
     )
     .await?;
     Ok(Forward {
         method: req.method().clone(),
-        headers: forward_request_headers(headers, target.route, &jwt)?,
-        route: Box::new(target.route.clone()),
+        headers: forward_request_headers(headers, route, &jwt)?,
+        route: Box::new(route.clone()),
         url: target.url,
     })
 }
@@ -143,21 +154,53 @@ fn bearer_provider<'a, C: Context>(edge: &'a C, route: &Route) -> Result<Provide
     .ok_or(Error::Internal("the route's provider is not configured"))
 }
 
-/// A non-browser client's token: `Authorization: Bearer <token>` on a request with none of our
-/// cookies, when `EDGEWARD_BEARER_PASSTHROUGH` allows it. A request with our cookies is a
-/// browser's, and its `Authorization` header is dropped as always.
-fn bearer_client_token(proxy: &ProxyConfig, headers: &HeaderMap) -> Option<String> {
-    if !proxy.bearer_passthrough
-        || names::ALL_COOKIES
-            .iter()
-            .any(|name| cookies::present(headers, name))
-    {
-        return None;
-    }
+/// A service client's token: `Authorization: Bearer <token>` (the scheme in any case, RFC
+/// 7235); `None` for no header, another scheme, or an empty token.
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// The JWT a service client's `token` becomes on `route` (which serves service clients), or
+/// the RFC 6750 answer: a JWT access token (`at+jwt`) is checked at the edge, an opaque one is
+/// introspected; any other JWT (an ID token, say) is refused unread. Then the route's scope.
+async fn service_token(
+    edge: &impl Context,
+    route: &Route,
+    token: &str,
+    now: u64,
+) -> Result<String, Error> {
+    let provider = bearer_provider(edge, route)?;
+    let at_jwt = match service::shape(token) {
+        TokenShape::AtJwt => true,
+        TokenShape::Opaque => false,
+        TokenShape::OtherJwt(typ) => {
+            return Err(Error::InvalidToken(format!(
+                "a JWT that is not an access token (typ {typ:?}, not at+jwt)"
+            )))
+        }
+    };
+    if !at_jwt {
+        if let PhantomMode::Passthrough = edge.proxy().mode {
+            // Nothing here could check it, and an unchecked token is not forwarded.
+            return Err(Error::InvalidToken(
+                "an opaque token in passthrough mode (only JWT access tokens are checked there)"
+                    .into(),
+            ));
+        }
+    }
+    phantom_token(
+        edge,
+        provider,
+        route,
+        token,
+        Caller::Service { at_jwt },
+        now,
+    )
+    .await
+    .map_err(service::as_bearer_error)
 }
 
 /// Drops the phantom tokens made from `token`, the access token of `sub`'s session (at logout):
@@ -227,12 +270,14 @@ fn cache_key(
 ) -> CacheKey {
     let (proxy, oidc) = (edge.proxy(), provider.client);
     let prefix = || {
+        // The route's scope: a service client's token was checked against it.
         let rules_tag = format!(
-            "{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{}\n{}",
             accepted_audiences(oidc, route).join(" "),
             proxy.tokens.fingerprint(),
             oidc.client_id,
-            oidc.issuer
+            oidc.issuer,
+            route.scope.as_deref().unwrap_or("-")
         );
         CacheKeyPrefix::new(&proxy.mode.cache_tag(), &route.audience, &rules_tag)
     };
@@ -251,20 +296,28 @@ fn cache_key(
 /// [`TokenFacts::check`](phantom::TokenFacts::check)), then remembered in both tiers until
 /// min(token expiry, now + max TTL). Failures and refusals are never cached.
 ///
-/// `session_sub` is the user of the session whose cookie held `token`. An introspection answer
+/// The caller is a session, named by its user, or a service client: an introspection answer
 /// without `sub` (django-oauth-toolkit never sends one) is then minted for that user: the token
 /// came from that user's grant, sealed into the session's cookies with its binding. Without a
 /// session (a bearer client) the minted token's subject stays the client (RFC 9068 §2.2).
+///
+/// A service client's token must also hold the route's `scope`; a JWT access token of one
+/// (`at_jwt`) is checked at the edge ([`service::check_at_jwt`]) instead of introspected, then
+/// minted in `introspect-mint` and forwarded as it is in the other modes.
 async fn phantom_token(
     edge: &impl Context,
     provider: Provider<'_>,
     route: &Route,
     token: &str,
-    session_sub: Option<&str>,
+    caller: Caller<'_>,
     now: u64,
 ) -> Result<String, Error> {
     let (ports, proxy, oidc) = (edge.ports(), edge.proxy(), provider.client);
-    if let PhantomMode::Passthrough = proxy.mode {
+    let (session_sub, at_jwt, required_scope) = match caller {
+        Caller::Session(sub) => (Some(sub), false, None),
+        Caller::Service { at_jwt } => (None, at_jwt, route.scope.as_deref()),
+    };
+    if let (PhantomMode::Passthrough, false) = (&proxy.mode, at_jwt) {
         return Ok(token.to_owned());
     }
     let audience = route.audience.as_str();
@@ -285,10 +338,6 @@ async fn phantom_token(
         }
     }
 
-    let discovery = provider.discovery(ports).await?;
-    let endpoint = discovery.introspection_endpoint.as_deref().ok_or_else(|| {
-        Error::IdpUnavailable("the provider has no introspection endpoint".into())
-    })?;
     let minting = matches!(proxy.mode, PhantomMode::IntrospectMint { .. });
     let rules = TokenRules {
         policy: &proxy.tokens,
@@ -297,10 +346,36 @@ async fn phantom_token(
         audiences: &audiences,
         // A minted token needs its client (RFC 9068); an IdP's JWT need not name it unless
         // the deployment lists clients.
-        client_id_required: minting || proxy.tokens.client_ids.is_some(),
+        client_id_required: minting || at_jwt || proxy.tokens.client_ids.is_some(),
         session_sub,
         now,
     };
+    if at_jwt {
+        let checked = service::check_at_jwt(provider, ports, token, &rules).await?;
+        service::require_scope(required_scope, checked.token.scope.as_deref())?;
+        let fresh = match &proxy.mode {
+            PhantomMode::IntrospectMint { key } => key.mint(
+                &checked,
+                edge.origin(),
+                &route.audience,
+                now,
+                proxy.max_ttl,
+                ports,
+            )?,
+            // The API trusts the provider's keys in these modes: the token goes as it came,
+            // cached no longer than it lives.
+            PhantomMode::IntrospectJwt | PhantomMode::Passthrough => Minted {
+                jwt: token.to_owned(),
+                expires_at: checked.token.exp.unwrap_or(now).min(now + proxy.max_ttl),
+            },
+        };
+        remember(edge, &key, &fresh, now).await;
+        return Ok(fresh.jwt);
+    }
+    let discovery = provider.discovery(ports).await?;
+    let endpoint = discovery.introspection_endpoint.as_deref().ok_or_else(|| {
+        Error::IdpUnavailable("the provider has no introspection endpoint".into())
+    })?;
     let fresh = match &proxy.mode {
         PhantomMode::Passthrough => return Ok(token.to_owned()),
         PhantomMode::IntrospectMint { key } => {
@@ -310,6 +385,7 @@ async fn phantom_token(
                 .token
                 .check(&rules)
                 .map_err(Error::TokenRefused)?;
+            service::require_scope(required_scope, introspection.token.scope.as_deref())?;
             // The rules refused another user's token; a `sub`-less answer is the session's.
             if introspection.token.sub.is_none() {
                 introspection.token.sub = session_sub.map(str::to_owned);
@@ -344,14 +420,42 @@ async fn phantom_token(
                         .into(),
                 ),
                 IntrospectionJwtError::Invalid(why) => Error::IdpUnavailable(why),
+            })
+            .and_then(|minted| {
+                let granted = service::scope_of_introspection_jwt(&minted.jwt);
+                service::require_scope(required_scope, granted.as_deref())?;
+                Ok(minted)
             })?
         }
     };
-    edge.phantom_cache().put(&key, fresh.clone(), now);
-    if proxy.shared_cache {
-        if let Ok(bytes) = serde_json::to_vec(&fresh) {
-            SharedCache::put(ports, key.as_str(), bytes, fresh.expires_at - now).await;
+    remember(edge, &key, &fresh, now).await;
+    Ok(fresh.jwt)
+}
+
+/// Who presents a token to [`phantom_token`].
+#[derive(Debug, Clone, Copy)]
+enum Caller<'a> {
+    /// A browser session, by its user.
+    Session(&'a str),
+    /// A service client (`Authorization: Bearer`); `at_jwt` when its token is an RFC 9068 JWT.
+    Service {
+        /// Whether the token is a JWT access token, checked at the edge.
+        at_jwt: bool,
+    },
+}
+
+/// Keeps `fresh` in both cache tiers until it expires.
+async fn remember(edge: &impl Context, key: &CacheKey, fresh: &Minted, now: u64) {
+    edge.phantom_cache().put(key, fresh.clone(), now);
+    if edge.proxy().shared_cache {
+        if let Ok(bytes) = serde_json::to_vec(fresh) {
+            SharedCache::put(
+                edge.ports(),
+                key.as_str(),
+                bytes,
+                fresh.expires_at.saturating_sub(now),
+            )
+            .await;
         }
     }
-    Ok(fresh.jwt)
 }
