@@ -6,7 +6,7 @@
 // that does not introspect was answered by the Cache API.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { useStack, ORIGIN, ISSUER, API } from "../support/stack.mjs";
+import { useStack, ORIGIN, ISSUER, API, API_ROUTES } from "../support/stack.mjs";
 import { signIn, openCookie } from "../support/session.mjs";
 import { tokensNotForUs } from "../support/tokens.mjs";
 
@@ -16,7 +16,8 @@ useStack({
     vars: {
       EDGEWARD_PHANTOM_MODE: "introspect-jwt",
       EDGEWARD_PHANTOM_CACHE_ENTRIES: "0",
-      EDGEWARD_BEARER_PASSTHROUGH: "true",
+      // Bearer clients on every route (README "Service clients").
+      EDGEWARD_API_ROUTES: JSON.stringify(JSON.parse(API_ROUTES).map((r) => ({ ...r, clients: ["browser", "service"] }))),
     },
   },
   api: { trust: "idp" },
@@ -50,7 +51,7 @@ test("introspect-jwt: the API gets the IdP's own JWT, and the Cache API spares t
   assert.equal((await fetch(`${ORIGIN}/.well-known/jwks.json`)).status, 404);
 });
 
-test("bearer clients (no cookies) go through when allowed; a bad token is 401", async () => {
+test("bearer clients (no cookies) go through on routes for service clients; a bad token is 401", async () => {
   const { jar } = await signIn();
   const access = openCookie("__Host-edgeward-at", jar.get(ORIGIN, "__Host-edgeward-at").value);
   assert.ok(access.token && !access.token.startsWith("eyJ"), "the IdP's access token is opaque");
@@ -69,7 +70,7 @@ test("bearer clients (no cookies) go through when allowed; a bad token is 401", 
 
   const bad = await fetch(`${ORIGIN}/api/whoami`, { headers: { authorization: "Bearer not-a-token" } });
   assert.equal(bad.status, 401);
-  assert.equal((await bad.json()).code, "unauthorized");
+  assert.equal((await bad.json()).code, "invalid_token");
 });
 
 test("introspect-jwt: a refresh token, another client's token and one for another API are refused", async () => {
@@ -82,5 +83,5 @@ test("introspect-jwt: a refresh token, another client's token and one for anothe
     const body = await res.json();
     outcomes.push(`${what}: ${res.status} ${body.code ?? `(the API answered, sub ${body.sub})`}`);
   }
-  assert.deepEqual(outcomes, attacks.map(([what]) => `${what}: 401 unauthorized`));
+  assert.deepEqual(outcomes, attacks.map(([what]) => `${what}: 401 invalid_token`));
 });
