@@ -502,3 +502,29 @@ fn the_old_pass_through_switch_is_a_configuration_error() {
     assert!(err.reason.contains("service"), "{}", err.reason);
     assert!(common::config_result(&[("EDGEWARD_BEARER_PASSTHROUGH", "false")]).is_ok());
 }
+
+/// HELD: the worker's own minted token, leaked by an API and sent back to the edge as a bearer
+/// token, is not the provider's: refused (its key is not in the provider's JWKS), never
+/// re-minted. Tokens with unknown keys do not make the worker fetch the JWKS for each of them
+/// (one look again per `JWKS_REFETCH_MIN_INTERVAL`).
+#[test]
+fn a_minted_token_sent_back_is_refused_and_unknown_keys_do_not_hammer_the_jwks() {
+    let e = edge();
+    let Answer::Forwarded(minted) = bearer(&e, "/api/orders/1", &at_jwt(&good_claims())) else {
+        panic!("refused")
+    };
+    let fetches = || e.ports().calls_to(&jwks_url());
+    let before = fetches();
+    for _ in 0..5 {
+        assert_eq!(bearer(&e, "/api/orders/1", &minted), invalid_token());
+    }
+    assert!(
+        fetches() <= before + 1,
+        "{} JWKS fetches",
+        fetches() - before
+    );
+    assert!(e
+        .ports()
+        .log_text()
+        .contains("a key the provider does not publish"));
+}
