@@ -1,7 +1,7 @@
 //! The proxy's request handler: route, Origin/CSRF rules for state-changing methods, the
-//! access-token cookie (or, on a route for service clients, a bearer token), the phantom token, and the
-//! [`Forward`] plan the platform adapter carries out (streaming the body both ways, rewriting
-//! the answer's headers with [`Forward::response_headers`]).
+//! access-token cookie (or, on a route for service clients, a bearer token), the phantom
+//! token, and the [`Forward`] plan the platform adapter carries out (streaming the body both
+//! ways, rewriting the answer's headers with [`Forward::response_headers`]).
 
 use edgeward_shared::names;
 use http::header::{self, HeaderMap};
@@ -47,99 +47,101 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
     let target = edge.proxy().routes.resolve(req.method(), req.uri())?;
     let now = edge.ports().now();
     let headers = req.headers();
-    let route = target.route;
-    let ours = names::ALL_COOKIES
-        .iter()
-        .any(|name| cookies::present(headers, name));
-    // A request with none of our cookies, on a route that serves service clients, is one: its
-    // bearer token is checked (and its absence answered) as RFC 6750 says. A request with any
-    // of our cookies is a browser's, and its `Authorization` header is dropped as always.
-    if !ours && route.clients.service {
-        let token = bearer_token(headers).ok_or(Error::BearerRequired)?;
-        let jwt = service_token(edge, route, &token, now).await?;
-        return Ok(Forward {
-            method: req.method().clone(),
-            headers: forward_request_headers(headers, route, &jwt)?,
-            route: Box::new(route.clone()),
-            url: target.url,
-        });
-    }
-    if !route.clients.browser {
-        return Err(Error::ClientNotAllowed(format!(
-            "{} does not serve browser sessions",
-            route.prefix
-        )));
-    }
-    let state_changing = guard::is_state_changing(req.method());
-    if state_changing {
-        guard::check_origin(headers, edge.allowed_origins())?;
-    }
-    // The session's user (for an introspection answer that names none, see `phantom_token`)
-    // and its provider.
-    let (access, csrf, session_sub, provider) = match edge.session_settings().mode {
-        SessionMode::Server => {
-            // The session lives in the store (which refuses an ended one).
-            let loaded = load_session(edge, headers)
-                .await?
-                .ok_or(Error::Unauthorized)?;
-            let provider = require_provider_of(edge, &loaded.session.binding)?;
-            let access = loaded.session.access.ok_or(Error::Unauthorized)?;
-            (
-                access,
-                loaded.session.csrf,
-                loaded.session.binding.sub,
-                provider,
-            )
+    // The session's user, for an introspection answer that names none (see `phantom_token`).
+    let session_sub: Option<String>;
+    // The provider whose token this is: the session's.
+    let provider: Option<Provider<'_>>;
+    let token = match service_client(target.route, headers)? {
+        // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
+        Some(token) => {
+            let jwt = service_token(edge, target.route, &token, now).await?;
+            return Ok(Forward {
+                method: req.method().clone(),
+                headers: forward_request_headers(headers, target.route, &jwt)?,
+                route: Box::new(target.route.clone()),
+                url: target.url,
+            });
         }
-        SessionMode::Stateless => {
-            // One cookie: the access cookie carries its session's binding and CSRF
-            // value, and is judged by them alone (a jar that mixes sessions gains
-            // nothing here that the access cookie alone would not give).
-            let accepts = |b: &crate::cookie::session::Binding| provider_of(edge, b).is_some();
-            let cookie = read_access(headers, edge.cookie_keys(), edge.ports(), &accepts, now)
-                .await?
-                .ok_or(Error::Unauthorized)?;
-            ensure_live(edge, headers, &cookie.b).await?;
-            let provider = require_provider_of(edge, &cookie.b)?;
-            let access = AccessToken {
-                token: cookie.token,
-                exp: cookie.exp,
+        None => {
+            if !target.route.clients.browser {
+                return Err(Error::ClientNotAllowed(format!(
+                    "{} does not serve browser sessions",
+                    target.route.prefix
+                )));
+            }
+            let state_changing = guard::is_state_changing(req.method());
+            if state_changing {
+                guard::check_origin(headers, edge.allowed_origins())?;
+            }
+            let (access, csrf) = match edge.session_settings().mode {
+                SessionMode::Server => {
+                    // The session lives in the store (which refuses an ended one).
+                    let loaded = load_session(edge, headers)
+                        .await?
+                        .ok_or(Error::Unauthorized)?;
+                    session_sub = Some(loaded.session.binding.sub.clone());
+                    provider = Some(require_provider_of(edge, &loaded.session.binding)?);
+                    let access = loaded.session.access.ok_or(Error::Unauthorized)?;
+                    (access, loaded.session.csrf)
+                }
+                SessionMode::Stateless => {
+                    // One cookie: the access cookie carries its session's binding and CSRF
+                    // value, and is judged by them alone (a jar that mixes sessions gains
+                    // nothing here that the access cookie alone would not give).
+                    let accepts =
+                        |b: &crate::cookie::session::Binding| provider_of(edge, b).is_some();
+                    let cookie =
+                        read_access(headers, edge.cookie_keys(), edge.ports(), &accepts, now)
+                            .await?
+                            .ok_or(Error::Unauthorized)?;
+                    ensure_live(edge, headers, &cookie.b).await?;
+                    session_sub = Some(cookie.b.sub.clone());
+                    provider = Some(require_provider_of(edge, &cookie.b)?);
+                    let access = AccessToken {
+                        token: cookie.token,
+                        exp: cookie.exp,
+                    };
+                    (access, cookie.csrf)
+                }
             };
-            (access, cookie.csrf, cookie.b.sub, provider)
+            if state_changing {
+                guard::check_csrf(headers, &csrf)?;
+            }
+            // A route restricted to some providers serves only their sessions.
+            if let (Some(allowed), Some(p)) = (&target.route.providers, &provider) {
+                if !allowed.contains(&p.client.id) {
+                    return Err(Error::ProviderNotAllowed(format!(
+                        "{} serves {}, not sessions of {}",
+                        target.route.prefix,
+                        allowed.join(", "),
+                        p.client.id
+                    )));
+                }
+            }
+            // An expired access token is 401 at once (the SPA refreshes), not a useless
+            // introspection.
+            if access.exp <= now {
+                return Err(Error::Unauthorized);
+            }
+            access.token
         }
     };
-    if state_changing {
-        guard::check_csrf(headers, &csrf)?;
-    }
-    // A route restricted to some providers serves only their sessions.
-    if let Some(allowed) = &route.providers {
-        if !allowed.contains(&provider.client.id) {
-            return Err(Error::ProviderNotAllowed(format!(
-                "{} serves {}, not sessions of {}",
-                route.prefix,
-                allowed.join(", "),
-                provider.client.id
-            )));
-        }
-    }
-    // An expired access token is 401 at once (the SPA refreshes), not a useless
-    // introspection.
-    if access.exp <= now {
+    let (Some(provider), Some(session_sub)) = (provider, session_sub) else {
         return Err(Error::Unauthorized);
-    }
+    };
     let jwt = phantom_token(
         edge,
         provider,
-        route,
-        &access.token,
+        target.route,
+        &token,
         Caller::Session(&session_sub),
         now,
     )
     .await?;
     Ok(Forward {
         method: req.method().clone(),
-        headers: forward_request_headers(headers, route, &jwt)?,
-        route: Box::new(route.clone()),
+        headers: forward_request_headers(headers, target.route, &jwt)?,
+        route: Box::new(target.route.clone()),
         url: target.url,
     })
 }
@@ -154,13 +156,29 @@ fn bearer_provider<'a, C: Context>(edge: &'a C, route: &Route) -> Result<Provide
     .ok_or(Error::Internal("the route's provider is not configured"))
 }
 
-/// A service client's token: `Authorization: Bearer <token>` (the scheme in any case, RFC
-/// 7235); `None` for no header, another scheme, or an empty token.
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+/// A service client's token: on a route whose `clients` include `service`, a request with none
+/// of our cookies is a service client's, and must carry `Authorization: Bearer <token>` (the
+/// scheme in any case, RFC 7235); without one (no header, another scheme, an empty token) it is
+/// [`Error::BearerRequired`]. `None`: a browser's request (any cookie of ours; its
+/// `Authorization` header is dropped as always), or a route that serves no service clients
+/// (where a bearer token is ignored, as it always was).
+fn service_client(route: &Route, headers: &HeaderMap) -> Result<Option<String>, Error> {
+    if !route.clients.service
+        || names::ALL_COOKIES
+            .iter()
+            .any(|name| cookies::present(headers, name))
+    {
+        return Ok(None);
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+        .ok_or(Error::BearerRequired)?;
+    Ok(Some(token.to_owned()))
 }
 
 /// The JWT a service client's `token` becomes on `route` (which serves service clients), or
