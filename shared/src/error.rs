@@ -46,8 +46,9 @@ pub enum ErrorCode {
     OriginRejected,
     /// The API route does not serve sessions of the identity provider this one is from.
     ProviderNotAllowed,
-    /// The API route does not serve this kind of client (a browser session on a route for
-    /// machines, a proof of possession on a route that takes none).
+    /// The API route does not serve this kind of caller (`clients` in `EDGEWARD_API_ROUTES`):
+    /// a browser session on a route for machines only, a proof of possession on a route that
+    /// takes none.
     ClientNotAllowed,
     /// A machine client's proof of possession (`Authorization: PoP`) is malformed, badly
     /// signed, expired or not for this request.
@@ -57,6 +58,12 @@ pub enum ErrorCode {
     ClientCertificateRefused,
     /// A machine client's proof of possession was used before (its `jti`).
     ProofReplayed,
+    /// A service client's bearer token is not valid for this route (RFC 6750 `invalid_token`):
+    /// not an access token, expired, another issuer, audience or client, a bad signature.
+    InvalidToken,
+    /// A service client's token lacks a scope the route requires (RFC 6750
+    /// `insufficient_scope`); the `WWW-Authenticate` header names the scope.
+    InsufficientScope,
     /// The identity provider could not be reached, timed out, or answered nonsense.
     IdpUnavailable,
     /// The upstream API could not be reached.
@@ -98,6 +105,7 @@ impl ErrorCode {
             | ErrorCode::LoginFailed
             | ErrorCode::LogoutTokenInvalid => 400,
             ErrorCode::Unauthorized
+            | ErrorCode::InvalidToken
             | ErrorCode::SessionExpired
             | ErrorCode::LoginRequired
             | ErrorCode::InteractionRequired
@@ -109,7 +117,8 @@ impl ErrorCode {
             ErrorCode::CsrfRejected
             | ErrorCode::OriginRejected
             | ErrorCode::ProviderNotAllowed
-            | ErrorCode::ClientNotAllowed => 403,
+            | ErrorCode::ClientNotAllowed
+            | ErrorCode::InsufficientScope => 403,
             ErrorCode::RouteNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,

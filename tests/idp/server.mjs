@@ -34,7 +34,9 @@
 // them: the client credentials grant is on for the worker's client and for a second client,
 // `other-client` (secret `other-client-secret`), and a client-credentials token may be asked for
 // any http(s) resource (RFC 8707), which then is its `aud`. The login flow asks for none, so the
-// worker's own access tokens name no audience (oidc-provider's tokens for userinfo).
+// worker's own access tokens name no audience (oidc-provider's tokens for userinfo). A service
+// client, `svc-batch` (secret `svc-batch-secret`), has only the client credentials grant; with
+// a resource ending in `?format=jwt` its token is an RFC 9068 JWT (`at+jwt`), else opaque.
 //
 // Test hooks, local only: GET /_test/stats counts successful token grants by grant type;
 // POST /_test/sign-logout-token signs the claims it is given with the IdP's key;
@@ -249,6 +251,17 @@ const provider = new Provider(issuer, {
       redirect_uris: [],
       token_endpoint_auth_method: "client_secret_basic",
     },
+    {
+      // A service client (README "Service clients"): client credentials only, its tokens asked
+      // for an API (RFC 8707 resource) with the API's scope. Accepted by the worker when
+      // EDGEWARD_TOKEN_CLIENT_IDS lists it.
+      client_id: "svc-batch",
+      client_secret: "svc-batch-secret",
+      grant_types: ["client_credentials"],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: "client_secret_basic",
+    },
     ...(keyClientJwks ? keyClients(keyClientJwks) : []),
   ],
   pkce: { required: () => true },
@@ -271,10 +284,20 @@ const provider = new Provider(issuer, {
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,
-      // Any http(s) URL names an API here (a real IdP knows its APIs): its token's `aud`.
+      // Any http(s) URL names an API here (a real IdP knows its APIs): its token's `aud`. Its
+      // scopes: `openid` and `api:read` (what a service client asks for). With the query
+      // `?format=jwt` the token is an RFC 9068 JWT (header `typ: at+jwt`, RS256) for the URL
+      // without the query, else opaque: so a service client's token can take either path.
       getResourceServerInfo: async (_ctx, resource) => {
         if (!/^https?:\/\//.test(resource)) throw new errors.InvalidTarget();
-        return { scope: "openid", audience: resource, accessTokenFormat: "opaque" };
+        const [audience, query = ""] = resource.split("?");
+        const jwt = new URLSearchParams(query).get("format") === "jwt";
+        return {
+          scope: "openid api:read",
+          audience,
+          accessTokenFormat: jwt ? "jwt" : "opaque",
+          ...(jwt ? { jwt: { sign: { alg: "RS256" } } } : {}),
+        };
       },
     },
     revocation: { enabled: true },

@@ -6,9 +6,9 @@
 // that does not introspect was answered by the Cache API.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { useStack, ORIGIN, ISSUER, API } from "../support/stack.mjs";
+import { useStack, ORIGIN, ISSUER, API, API_ROUTES, CLIENT_SECRET } from "../support/stack.mjs";
 import { signIn, openCookie } from "../support/session.mjs";
-import { tokensNotForUs } from "../support/tokens.mjs";
+import { clientToken, tokensNotForUs } from "../support/tokens.mjs";
 
 useStack({
   idp: { IDP_PHANTOM_AUDIENCE: API },
@@ -16,7 +16,8 @@ useStack({
     vars: {
       EDGEWARD_PHANTOM_MODE: "introspect-jwt",
       EDGEWARD_PHANTOM_CACHE_ENTRIES: "0",
-      EDGEWARD_BEARER_PASSTHROUGH: "true",
+      // Bearer clients on every route (README "Service clients").
+      EDGEWARD_API_ROUTES: JSON.stringify(JSON.parse(API_ROUTES).map((r) => ({ ...r, clients: ["browser", "service"] }))),
     },
   },
   api: { trust: "idp" },
@@ -50,7 +51,7 @@ test("introspect-jwt: the API gets the IdP's own JWT, and the Cache API spares t
   assert.equal((await fetch(`${ORIGIN}/.well-known/jwks.json`)).status, 404);
 });
 
-test("bearer clients (no cookies) go through when allowed; a bad token is 401", async () => {
+test("bearer clients (no cookies) go through on routes for service clients; a bad token is 401", async () => {
   const { jar } = await signIn();
   const access = openCookie("__Host-edgeward-at", jar.get(ORIGIN, "__Host-edgeward-at").value);
   assert.ok(access.token && !access.token.startsWith("eyJ"), "the IdP's access token is opaque");
@@ -69,7 +70,7 @@ test("bearer clients (no cookies) go through when allowed; a bad token is 401", 
 
   const bad = await fetch(`${ORIGIN}/api/whoami`, { headers: { authorization: "Bearer not-a-token" } });
   assert.equal(bad.status, 401);
-  assert.equal((await bad.json()).code, "unauthorized");
+  assert.equal((await bad.json()).code, "invalid_token");
 });
 
 test("introspect-jwt: a refresh token, another client's token and one for another API are refused", async () => {
@@ -82,5 +83,27 @@ test("introspect-jwt: a refresh token, another client's token and one for anothe
     const body = await res.json();
     outcomes.push(`${what}: ${res.status} ${body.code ?? `(the API answered, sub ${body.sub})`}`);
   }
-  assert.deepEqual(outcomes, attacks.map(([what]) => `${what}: 401 unauthorized`));
+  assert.deepEqual(outcomes, attacks.map(([what]) => `${what}: 401 invalid_token`));
+});
+
+test("introspect-jwt: a service client's JWT access token is checked at the edge and forwarded as it came", async () => {
+  // The worker's own client, so no EDGEWARD_TOKEN_CLIENT_IDS is needed; `?format=jwt` makes the
+  // local IdP issue an RFC 9068 JWT for the API.
+  const token = await clientToken("edgeward", CLIENT_SECRET, `${API}?format=jwt`);
+  assert.equal(JSON.parse(Buffer.from(token.split(".")[0], "base64url")).typ, "at+jwt");
+  const before = (await stats()).jwtIntrospections ?? 0;
+  const res = await fetch(`${ORIGIN}/api/whoami`, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(body.request.headers.authorization, `Bearer ${token}`, "the IdP's JWT, as it came");
+  assert.equal(body.issuer, ISSUER);
+  assert.equal(body.sub, "edgeward");
+  assert.equal((await stats()).jwtIntrospections ?? 0, before, "no introspection");
+
+  // The same kind of token for another API is refused at the edge.
+  const other = await clientToken("edgeward", CLIENT_SECRET, "https://other-api.example/?format=jwt");
+  const refused = await fetch(`${ORIGIN}/api/whoami`, { headers: { authorization: `Bearer ${other}` } });
+  assert.equal(refused.status, 401);
+  assert.equal((await refused.json()).code, "invalid_token");
+  assert.equal(refused.headers.get("www-authenticate"), 'Bearer error="invalid_token"');
 });

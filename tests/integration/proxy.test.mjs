@@ -1,19 +1,22 @@
 // The proxy (cookie → phantom JWT) against workerd, the real IdP and the Rust example API.
 // Access tokens live 5 s at this IdP and minted tokens 2 s in the worker, to show expiry and
-// revocation in seconds. Bearer pass-through is on, so tokens other than the session's (a refresh
-// token, another client's, one for another API) can be presented as non-browser clients would.
+// revocation in seconds. Every route also serves service clients (`clients: ["browser",
+// "service"]`), so tokens other than the session's (a refresh token, another client's, one for
+// another API) can be presented as non-browser clients would.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { useStack, ORIGIN, ISSUER, WORKER_PORT, API, CLIENT_SECRET } from "../support/stack.mjs";
+import { useStack, ORIGIN, ISSUER, WORKER_PORT, API, API_ROUTES, CLIENT_SECRET } from "../support/stack.mjs";
 import { signIn, openCookie } from "../support/session.mjs";
 import { clientToken, tokensNotForUs } from "../support/tokens.mjs";
+
+const SERVICE_ROUTES = JSON.stringify(JSON.parse(API_ROUTES).map((r) => ({ ...r, clients: ["browser", "service"] })));
 
 const stack = useStack({
   idp: { IDP_ACCESS_TOKEN_TTL: "5" },
   // Grace 0: the revocation test revokes the grant by replaying a rotated refresh token, which
   // the refresh coordinator would otherwise answer from its grace window.
-  worker: { vars: { EDGEWARD_PHANTOM_MAX_TTL: "2", EDGEWARD_REFRESH_GRACE: "0", EDGEWARD_BEARER_PASSTHROUGH: "true" } },
+  worker: { vars: { EDGEWARD_PHANTOM_MAX_TTL: "2", EDGEWARD_REFRESH_GRACE: "0", EDGEWARD_API_ROUTES: SERVICE_ROUTES } },
   api: true,
 });
 
@@ -80,7 +83,7 @@ test("only access tokens of accepted clients, for this API, are exchanged", asyn
     const got = await asBearer(token);
     outcomes.push(`${what}: ${got.status} ${got.code ?? `(the API answered, sub ${got.body.sub})`}`);
   }
-  assert.deepEqual(outcomes, attacks.map(([what]) => `${what}: 401 unauthorized`));
+  assert.deepEqual(outcomes, attacks.map(([what]) => `${what}: 401 invalid_token`));
 
   // A client-credentials token of the worker's own client for this API: exchanged, the client
   // as its subject.

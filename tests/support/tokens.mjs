@@ -4,9 +4,9 @@
 import { ISSUER, ORIGIN, CLIENT_SECRET } from "./stack.mjs";
 import { openCookie } from "./session.mjs";
 
-/** A client-credentials access token of `client` (optionally for the API `resource`). */
-export async function clientToken(client, secret, resource) {
-  const body = new URLSearchParams({ grant_type: "client_credentials", scope: "openid" });
+/** A client-credentials access token of `client` (optionally for the API `resource`, with `scope`). */
+export async function clientToken(client, secret, resource, scope = "openid") {
+  const body = new URLSearchParams({ grant_type: "client_credentials", scope });
   if (resource) body.set("resource", resource);
   const res = await fetch(`${ISSUER}/token`, {
     method: "POST",

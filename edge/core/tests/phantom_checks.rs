@@ -19,8 +19,7 @@ use serde_json::{json, Value};
 
 const NOW: u64 = 1_700_000_000;
 /// One route; its audience defaults to the upstream's origin, `http://orders.test`.
-const ROUTES: &str =
-    r#"[{"prefix": "/api/orders/", "upstream": "http://orders.test/", "methods": ["GET"]}]"#;
+const ROUTES: &str = r#"[{"prefix": "/api/orders/", "upstream": "http://orders.test/", "methods": ["GET"], "clients": ["browser", "service"]}]"#;
 const AUDIENCE: &str = "http://orders.test";
 const MINT: &str = "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
 /// The IdP's signing key in `introspect-jwt` mode: 32 bytes of 0x02.
@@ -55,11 +54,7 @@ fn with(answer: &Value, changes: Value) -> Value {
 /// An edge with bearer pass-through on (how other clients' tokens come in), `extra` variables,
 /// and an IdP whose introspection answers `body` with `content_type`.
 fn edge(extra: &[(&str, &str)], content_type: &str, body: String) -> Edge<FakePorts> {
-    let mut vars = vec![
-        ("EDGEWARD_API_ROUTES", ROUTES),
-        ("EDGEWARD_MINT_KEY", MINT),
-        ("EDGEWARD_BEARER_PASSTHROUGH", "true"),
-    ];
+    let mut vars = vec![("EDGEWARD_API_ROUTES", ROUTES), ("EDGEWARD_MINT_KEY", MINT)];
     vars.extend_from_slice(extra);
     let ports = FakePorts::default().with_discovery();
     ports.now.set(NOW);
@@ -114,13 +109,14 @@ fn call_with(edge: &Edge<FakePorts>, token: &str) -> Result<String, String> {
     }
 }
 
-/// What is wrong with how `edge` treated the token, if anything: it must refuse with 401, cache
+/// What is wrong with how `edge` treated the token, if anything: it must refuse with 401
+/// `invalid_token` (a service client's token, RFC 6750), cache
 /// nothing, and log `why` (never the token itself).
 fn refusal_problem(edge: &Edge<FakePorts>, why: &str) -> Option<String> {
     match call(edge) {
-        Err(code) if code == "unauthorized" => {}
+        Err(code) if code == "invalid_token" => {}
         Ok(jwt) => return Some(format!("minted/forwarded {}…", &jwt[..jwt.len().min(24)])),
-        Err(code) => return Some(format!("answered {code}, not unauthorized")),
+        Err(code) => return Some(format!("answered {code}, not invalid_token")),
     }
     if !(edge.phantom_cache().is_empty() && edge.ports().shared.borrow().is_empty()) {
         return Some("the refusal was cached".into());
@@ -394,8 +390,8 @@ fn minted_tokens_are_rfc_9068_access_tokens() {
 /// Two routes to one API (same audience): `/api/a/` also accepts tokens for
 /// `https://partner.test`, `/api/b/` does not.
 const TWO_ROUTES: &str = r#"[
-    {"prefix": "/api/a/", "upstream": "http://orders.test/a/", "methods": ["GET"], "acceptAudiences": ["https://partner.test"]},
-    {"prefix": "/api/b/", "upstream": "http://orders.test/b/", "methods": ["GET"]}
+    {"prefix": "/api/a/", "upstream": "http://orders.test/a/", "methods": ["GET"], "acceptAudiences": ["https://partner.test"], "clients": ["service"]},
+    {"prefix": "/api/b/", "upstream": "http://orders.test/b/", "methods": ["GET"], "clients": ["service"]}
 ]"#;
 
 fn get_path(edge: &Edge<FakePorts>, path: &str) -> Result<(), String> {
@@ -417,13 +413,13 @@ fn accept_audiences_per_route_and_no_cache_entry_crosses_routes() {
     let e = edge(&[routes], "application/json", partner.to_string());
     assert_eq!(get_path(&e, "/api/a/1"), Ok(()), "{}", e.ports().log_text());
     // Same audience, same token, stricter route: not served from either cache tier.
-    assert_eq!(get_path(&e, "/api/b/1"), Err("unauthorized".into()));
+    assert_eq!(get_path(&e, "/api/b/1"), Err("invalid_token".into()));
     assert_eq!(e.ports().calls_to(&introspection_url()), 2);
     // Listed audiences come on top of the route's own; the worker's client id is then no longer
     // accepted on that route (it is on the other).
     for (aud, a, b) in [
         (AUDIENCE, Ok(()), Ok(())),
-        ("edgeward", Err("unauthorized"), Ok(())),
+        ("edgeward", Err("invalid_token"), Ok(())),
     ] {
         let answer = with(&access_token_answer(), json!({"aud": aud}));
         let e = edge(&[routes], "application/json", answer.to_string());
@@ -444,7 +440,7 @@ fn a_shared_entry_made_under_other_rules_is_not_served() {
     // The same location after a deployment that no longer lists the client.
     let b = edge(&[], "application/json", cli.to_string());
     b.ports().shared.replace(a.ports().shared.borrow().clone());
-    assert_eq!(call(&b), Err("unauthorized".into()));
+    assert_eq!(call(&b), Err("invalid_token".into()));
     assert_eq!(b.ports().calls_to(&introspection_url()), 1, "asked again");
     assert!(b.ports().log_text().contains("client"));
 }

@@ -12,6 +12,8 @@ use edgeward_shared::names;
 
 const NOW: u64 = 1_700_000_000;
 const ROUTES: &str = r#"[{"prefix": "/api/orders/", "upstream": "http://orders.test/", "methods": ["GET", "POST"]}]"#;
+/// The same route, serving service clients (bearer tokens) besides browsers.
+const SERVICE_ROUTES: &str = r#"[{"prefix": "/api/orders/", "upstream": "http://orders.test/", "methods": ["GET", "POST"], "clients": ["browser", "service"]}]"#;
 const MINT: &str = "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
 const IDP_KEY: &str = "idp:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
 const OPAQUE: &str = "opaque-access-token-1";
@@ -225,7 +227,8 @@ fn introspect_jwt_forwards_the_idps_own_jwt() {
 #[test]
 fn bearer_clients_pass_only_when_allowed_and_only_without_our_cookies() {
     let bearer = format!("Bearer {OPAQUE}");
-    // Off by default: the header is dropped, and without cookies that is 401.
+    // A route without `service` in its clients (the default): the header is dropped, and
+    // without cookies that is 401.
     let off = edge_with(&[]);
     assert_eq!(
         get(&off, &[("authorization", &bearer)]).unwrap_err(),
@@ -233,8 +236,9 @@ fn bearer_clients_pass_only_when_allowed_and_only_without_our_cookies() {
     );
     assert_eq!(off.ports().calls_to(&introspection_url()), 0);
 
-    // Allowed: the token is exchanged like a cookie's (introspected, minted).
-    let on = edge_with(&[("EDGEWARD_BEARER_PASSTHROUGH", "true")]);
+    // A route for service clients: the token is exchanged like a cookie's (introspected,
+    // minted).
+    let on = edge_with(&[("EDGEWARD_API_ROUTES", SERVICE_ROUTES)]);
     let jwt = get(&on, &[("authorization", &bearer)]).unwrap();
     assert_ne!(jwt, OPAQUE);
     assert!(jwt.starts_with("eyJ"));
@@ -266,14 +270,15 @@ fn bearer_clients_pass_only_when_allowed_and_only_without_our_cookies() {
         get(&on, &[("authorization", &bearer), ("cookie", &twice)]).unwrap_err(),
         "unauthorized"
     );
-    // Passthrough mode forwards the client's token as it is.
+    // Passthrough mode forwards only what the edge can check (a JWT access token, see
+    // service_clients.rs): an opaque token, or anything else, is refused unread.
     let passthrough = edge_with(&[
-        ("EDGEWARD_BEARER_PASSTHROUGH", "true"),
+        ("EDGEWARD_API_ROUTES", SERVICE_ROUTES),
         ("EDGEWARD_PHANTOM_MODE", "passthrough"),
     ]);
     assert_eq!(
-        get(&passthrough, &[("authorization", "Bearer eyJ.a.b")]).unwrap(),
-        "eyJ.a.b"
+        get(&passthrough, &[("authorization", "Bearer eyJ.a.b")]).unwrap_err(),
+        "invalid_token"
     );
     assert!(passthrough.ports().sent.borrow().is_empty());
 }

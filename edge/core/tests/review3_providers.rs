@@ -14,8 +14,7 @@ use edgeward_core::{Edge, Outcome};
 use serde_json::json;
 
 const NOW: u64 = 1_700_000_000;
-const ROUTES: &str =
-    r#"[{"prefix": "/api/orders/", "upstream": "http://orders.test/", "methods": ["GET"]}]"#;
+const ROUTES: &str = r#"[{"prefix": "/api/orders/", "upstream": "http://orders.test/", "methods": ["GET"], "clients": ["browser", "service"]}]"#;
 const MINT: &str = "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
 
 fn introspect_url() -> String {
@@ -110,7 +109,7 @@ fn logout(edge: &Edge<FakePorts>, jar: &str, csrf: &str) -> u16 {
 /// first; left: String("edgeward") right: "42"`. The subject of a minted token depends on
 /// the session (an introspection answer without `sub` is minted for the session's user), but
 /// the phantom cache was keyed by the token alone: whoever asked first decided the subject
-/// for everyone. A bearer client (`EDGEWARD_BEARER_PASSTHROUGH`) presenting the token first
+/// for everyone. A bearer client (then `EDGEWARD_BEARER_PASSTHROUGH`, now a route for service clients) presenting the token first
 /// made the session's own calls reach the API as the client; the other way round, the
 /// session's call first, a bearer client holding the token got a JWT naming the user, which
 /// its own call would never have been minted. Fixed: the session's user is part of the cache
@@ -118,7 +117,7 @@ fn logout(edge: &Edge<FakePorts>, jar: &str, csrf: &str) -> u16 {
 #[test]
 fn review3_the_minted_subject_does_not_depend_on_who_asked_first() {
     // Bearer first, then the session.
-    let edge = dot_like_edge(&[("EDGEWARD_BEARER_PASSTHROUGH", "true")]);
+    let edge = dot_like_edge(&[]);
     let (jar, _) = signed_in(
         &edge,
         &Login {
@@ -135,7 +134,7 @@ fn review3_the_minted_subject_does_not_depend_on_who_asked_first() {
     );
 
     // The session first, then a bearer client with the same token.
-    let edge = dot_like_edge(&[("EDGEWARD_BEARER_PASSTHROUGH", "true")]);
+    let edge = dot_like_edge(&[]);
     let (jar, _) = signed_in(
         &edge,
         &Login {
@@ -157,7 +156,7 @@ fn review3_the_minted_subject_does_not_depend_on_who_asked_first() {
 /// token, so a copy of either is introspected afresh.
 #[test]
 fn review3_logout_forgets_the_session_keyed_phantom_token() {
-    let edge = dot_like_edge(&[("EDGEWARD_BEARER_PASSTHROUGH", "true")]);
+    let edge = dot_like_edge(&[]);
     let (jar, csrf) = signed_in(&edge, &Login::default());
     api_cookie(&edge, &jar).unwrap();
     api_cookie(&edge, &jar).unwrap();
@@ -394,7 +393,6 @@ fn review3_metadata_of_another_tenant_or_the_host_lends_nothing() {
                 ("OIDC_ISSUER", issuer),
                 ("EDGEWARD_API_ROUTES", ROUTES),
                 ("EDGEWARD_MINT_KEY", MINT),
-                ("EDGEWARD_BEARER_PASSTHROUGH", "true"),
             ]),
             ports,
         );

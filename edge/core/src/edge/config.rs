@@ -266,10 +266,6 @@ mod tests {
         );
         assert_eq!(c.proxy.mode.cache_tag(), "mint:m1");
         assert!(c.proxy.shared_cache, "the shared tier is on by default");
-        assert!(
-            !c.proxy.bearer_passthrough,
-            "bearer pass-through is off by default"
-        );
         assert_eq!(c.proxy.tokens, TokenPolicy::default());
         assert_eq!(c.proxy.tokens.types, ["bearer"]);
 
@@ -278,14 +274,14 @@ mod tests {
             ("EDGEWARD_API_ROUTES", ROUTES),
             ("EDGEWARD_PHANTOM_MODE", "introspect-jwt"),
             ("EDGEWARD_PHANTOM_SHARED_CACHE", "false"),
-            ("EDGEWARD_BEARER_PASSTHROUGH", "true"),
+            ("EDGEWARD_BEARER_PASSTHROUGH", "false"),
             ("EDGEWARD_TOKEN_TYPES", " Bearer, DPoP ,none,bearer"),
             ("EDGEWARD_TOKEN_CLIENT_IDS", "cli, batch ,"),
             ("EDGEWARD_TOKEN_AUDIENCE_REQUIRED", "true"),
         ])
         .unwrap();
         assert!(matches!(c.proxy.mode, PhantomMode::IntrospectJwt));
-        assert!(!c.proxy.shared_cache && c.proxy.bearer_passthrough);
+        assert!(!c.proxy.shared_cache);
         let tokens = &c.proxy.tokens;
         assert_eq!(tokens.types, ["bearer", "dpop"]);
         assert!(tokens.untyped && tokens.audience_required);
@@ -302,6 +298,11 @@ mod tests {
             ),
             ("EDGEWARD_PHANTOM_SHARED_CACHE", "yes", "true or false"),
             ("EDGEWARD_BEARER_PASSTHROUGH", "1", "true or false"),
+            (
+                "EDGEWARD_BEARER_PASSTHROUGH",
+                "true",
+                "list \"service\" in the clients",
+            ),
             ("EDGEWARD_REFRESH_GRACE", "301", "0 to 300"),
             ("EDGEWARD_SESSION_SHARDS", "0", "1 to 256"),
             ("EDGEWARD_SESSION_SHARDS", "257", "1 to 256"),

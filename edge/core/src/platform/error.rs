@@ -60,6 +60,17 @@ pub enum Error {
     ClientCertificateRefused(String),
     /// A machine client's proof was used before (the cause, for the log).
     ProofReplayed(String),
+    /// A route that serves service clients was called with no credential at all: 401 with
+    /// `WWW-Authenticate: Bearer` (RFC 6750 §3: no error code when no token was sent).
+    BearerRequired,
+    /// A service client's bearer token was refused (RFC 6750 `invalid_token`): 401 with
+    /// `WWW-Authenticate: Bearer error="invalid_token"`; the cause, for the log.
+    InvalidToken(String),
+    /// A service client's token lacks a scope the route requires: 403 with
+    /// `WWW-Authenticate: Bearer error="insufficient_scope", scope="<the route's scope>"`. The
+    /// text is the route's scope (configuration, scope tokens only), which RFC 6750 tells the
+    /// caller.
+    InsufficientScope(String),
     /// The access token is active but not one the proxy may exchange (another kind of token,
     /// another API, client or issuer, not valid yet): answered like [`Error::Unauthorized`],
     /// with the cause for the log.
@@ -110,6 +121,9 @@ impl Error {
             Error::InvalidClientProof(_) => ErrorCode::InvalidClientProof,
             Error::ClientCertificateRefused(_) => ErrorCode::ClientCertificateRefused,
             Error::ProofReplayed(_) => ErrorCode::ProofReplayed,
+            Error::BearerRequired => ErrorCode::Unauthorized,
+            Error::InvalidToken(_) => ErrorCode::InvalidToken,
+            Error::InsufficientScope(_) => ErrorCode::InsufficientScope,
             Error::Unauthorized | Error::TokenRefused(_) => ErrorCode::Unauthorized,
             Error::SessionExpired(_) => ErrorCode::SessionExpired,
             Error::InvalidState(_) => ErrorCode::InvalidState,
@@ -135,6 +149,7 @@ impl Error {
             | Error::InvalidClientProof(d)
             | Error::ClientCertificateRefused(d)
             | Error::ProofReplayed(d)
+            | Error::InvalidToken(d)
             | Error::TokenRefused(d)
             | Error::InvalidState(d)
             | Error::LoginFailed(d)
@@ -181,6 +196,31 @@ impl Error {
                 }
             }
             Error::SessionExpired(_) => cookies::clear_all(response.headers_mut()),
+            Error::BearerRequired => {
+                response.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    http::HeaderValue::from_static("Bearer"),
+                );
+            }
+            Error::InvalidToken(_) => {
+                response.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    http::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            Error::InsufficientScope(scope) => {
+                // Scope tokens hold no `"` or `\` (checked when the routes are read); a value
+                // that is not a header value anyway still gets the challenge, without scope.
+                let challenge = http::HeaderValue::from_str(&format!(
+                    "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
+                ))
+                .unwrap_or(http::HeaderValue::from_static(
+                    "Bearer error=\"insufficient_scope\"",
+                ));
+                response
+                    .headers_mut()
+                    .insert(http::header::WWW_AUTHENTICATE, challenge);
+            }
             Error::SessionStoreUnavailable(_) => {
                 response.headers_mut().insert(
                     http::header::RETRY_AFTER,
@@ -230,6 +270,16 @@ impl fmt::Display for Error {
             }
             Error::ProofReplayed(_) => {
                 f.write_str("this proof of possession was used before: make a new one")
+            }
+            Error::BearerRequired => {
+                f.write_str("no credential: send a session's cookies or an access token")
+            }
+            Error::InvalidToken(_) => f.write_str("the access token is not valid for this API"),
+            Error::InsufficientScope(scope) => {
+                write!(
+                    f,
+                    "the access token lacks the scope this API needs: {scope}"
+                )
             }
             Error::SessionExpired(_) => f.write_str("the session has ended: sign in again"),
             Error::InvalidState(_) => {

@@ -1,7 +1,7 @@
 //! The proxy's request handler: route, Origin/CSRF rules for state-changing methods, the
-//! access-token cookie (or a non-browser client's bearer token), the phantom token, and the
-//! [`Forward`] plan the platform adapter carries out (streaming the body both ways, rewriting
-//! the answer's headers with [`Forward::response_headers`]).
+//! access-token cookie (or, on a route for service clients, a bearer token), the phantom
+//! token, and the [`Forward`] plan the platform adapter carries out (streaming the body both
+//! ways, rewriting the answer's headers with [`Forward::response_headers`]).
 
 use edgeward_shared::names;
 use http::header::{self, HeaderMap};
@@ -11,7 +11,8 @@ use url::Url;
 use super::headers::{forward_request_headers, forward_response_headers};
 use super::phantom::{self, CacheKey, CacheKeyPrefix, IntrospectionJwtError, Minted, TokenRules};
 use super::routes::Route;
-use super::settings::{PhantomMode, ProxyConfig};
+use super::service::{self, TokenShape};
+use super::settings::PhantomMode;
 use super::Context;
 use crate::cookie::session::{read_access, AccessToken};
 use crate::machine;
@@ -59,13 +60,20 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
         });
     }
     // The session's user, for an introspection answer that names none (see `phantom_token`).
-    let mut session_sub = None;
-    // The provider whose token this is: the session's, or for a bearer client the route's
-    // first (else the default one).
-    let mut provider = None;
-    let token = match bearer_client_token(edge.proxy(), headers) {
+    let session_sub: Option<String>;
+    // The provider whose token this is: the session's.
+    let provider: Option<Provider<'_>>;
+    let token = match service_client(target.route, headers)? {
         // No cookie of ours, so no ambient credential to protect with Origin and CSRF checks.
-        Some(token) => token,
+        Some(token) => {
+            let jwt = service_token(edge, target.route, &token, now).await?;
+            return Ok(Forward {
+                method: req.method().clone(),
+                headers: forward_request_headers(headers, target.route, &jwt)?,
+                route: Box::new(target.route.clone()),
+                url: target.url,
+            });
+        }
         None => {
             if !target.route.clients.browser {
                 return Err(Error::ClientNotAllowed(format!(
@@ -130,16 +138,15 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
             access.token
         }
     };
-    let provider = match provider {
-        Some(p) => p,
-        None => bearer_provider(edge, target.route)?,
+    let (Some(provider), Some(session_sub)) = (provider, session_sub) else {
+        return Err(Error::Unauthorized);
     };
     let jwt = phantom_token(
         edge,
         provider,
         target.route,
         &token,
-        session_sub.as_deref(),
+        Caller::Session(&session_sub),
         now,
     )
     .await?;
@@ -204,21 +211,66 @@ fn bearer_provider<'a, C: Context>(edge: &'a C, route: &Route) -> Result<Provide
     .ok_or(Error::Internal("the route's provider is not configured"))
 }
 
-/// A non-browser client's token: `Authorization: Bearer <token>` on a request with none of our
-/// cookies, when `EDGEWARD_BEARER_PASSTHROUGH` allows it. A request with our cookies is a
-/// browser's, and its `Authorization` header is dropped as always.
-fn bearer_client_token(proxy: &ProxyConfig, headers: &HeaderMap) -> Option<String> {
-    if !proxy.bearer_passthrough
-        || names::ALL_COOKIES
-            .iter()
-            .any(|name| cookies::present(headers, name))
-    {
-        return None;
+/// A service client's token: on a route whose `clients` include `service`, a request with none
+/// of our cookies is a service client's, and must carry `Authorization: Bearer <token>` (the
+/// scheme in any case, RFC 7235); without one (no header, another scheme, an empty token) it is
+/// [`Error::BearerRequired`]. `None`: a browser's request (any cookie of ours; its
+/// `Authorization` header is dropped as always), or a route that serves no service clients
+/// (where a bearer token is ignored, as it always was).
+fn service_client(route: &Route, headers: &HeaderMap) -> Result<Option<String>, Error> {
+    let jar = cookies::Jar::of(headers);
+    if !route.clients.service || names::ALL_COOKIES.iter().any(|name| jar.present(name)) {
+        return Ok(None);
     }
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+        .ok_or(Error::BearerRequired)?;
+    Ok(Some(token.to_owned()))
+}
+
+/// The JWT a service client's `token` becomes on `route` (which serves service clients), or
+/// the RFC 6750 answer: a JWT access token (`at+jwt`) is checked at the edge, an opaque one is
+/// introspected; any other JWT (an ID token, say) is refused unread. Then the route's scope.
+async fn service_token(
+    edge: &impl Context,
+    route: &Route,
+    token: &str,
+    now: u64,
+) -> Result<String, Error> {
+    let provider = bearer_provider(edge, route)?;
+    let at_jwt = match service::shape(token) {
+        TokenShape::AtJwt => true,
+        TokenShape::Opaque => false,
+        TokenShape::OtherJwt(typ) => {
+            return Err(Error::InvalidToken(format!(
+                "a JWT that is not an access token (typ {typ:?}, not at+jwt)"
+            )))
+        }
+    };
+    if !at_jwt {
+        if let PhantomMode::Passthrough = edge.proxy().mode {
+            // Nothing here could check it, and an unchecked token is not forwarded.
+            return Err(Error::InvalidToken(
+                "an opaque token in passthrough mode (only JWT access tokens are checked there)"
+                    .into(),
+            ));
+        }
+    }
+    phantom_token(
+        edge,
+        provider,
+        route,
+        token,
+        Caller::Service { at_jwt },
+        now,
+    )
+    .await
+    .map_err(service::as_bearer_error)
 }
 
 /// Drops the phantom tokens made from `token`, the access token of `sub`'s session (at logout):
@@ -288,12 +340,14 @@ fn cache_key(
 ) -> CacheKey {
     let (proxy, oidc) = (edge.proxy(), provider.client);
     let prefix = || {
+        // The route's scope: a service client's token was checked against it.
         let rules_tag = format!(
-            "{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{}\n{}",
             accepted_audiences(oidc, route).join(" "),
             proxy.tokens.fingerprint(),
             oidc.client_id,
-            oidc.issuer
+            oidc.issuer,
+            route.scope.as_deref().unwrap_or("-")
         );
         CacheKeyPrefix::new(&proxy.mode.cache_tag(), &route.audience, &rules_tag)
     };
@@ -312,20 +366,28 @@ fn cache_key(
 /// [`TokenFacts::check`](phantom::TokenFacts::check)), then remembered in both tiers until
 /// min(token expiry, now + max TTL). Failures and refusals are never cached.
 ///
-/// `session_sub` is the user of the session whose cookie held `token`. An introspection answer
+/// The caller is a session, named by its user, or a service client: an introspection answer
 /// without `sub` (django-oauth-toolkit never sends one) is then minted for that user: the token
 /// came from that user's grant, sealed into the session's cookies with its binding. Without a
 /// session (a bearer client) the minted token's subject stays the client (RFC 9068 §2.2).
+///
+/// A service client's token must also hold the route's `scope`; a JWT access token of one
+/// (`at_jwt`) is checked at the edge ([`service::check_at_jwt`]) instead of introspected, then
+/// minted in `introspect-mint` and forwarded as it is in the other modes.
 async fn phantom_token(
     edge: &impl Context,
     provider: Provider<'_>,
     route: &Route,
     token: &str,
-    session_sub: Option<&str>,
+    caller: Caller<'_>,
     now: u64,
 ) -> Result<String, Error> {
     let (ports, proxy, oidc) = (edge.ports(), edge.proxy(), provider.client);
-    if let PhantomMode::Passthrough = proxy.mode {
+    let (session_sub, at_jwt, required_scope) = match caller {
+        Caller::Session(sub) => (Some(sub), false, None),
+        Caller::Service { at_jwt } => (None, at_jwt, route.scope.as_deref()),
+    };
+    if let (PhantomMode::Passthrough, false) = (&proxy.mode, at_jwt) {
         return Ok(token.to_owned());
     }
     let audience = route.audience.as_str();
@@ -346,10 +408,6 @@ async fn phantom_token(
         }
     }
 
-    let discovery = provider.discovery(ports).await?;
-    let endpoint = discovery.introspection_endpoint.as_deref().ok_or_else(|| {
-        Error::IdpUnavailable("the provider has no introspection endpoint".into())
-    })?;
     let minting = matches!(proxy.mode, PhantomMode::IntrospectMint { .. });
     let rules = TokenRules {
         policy: &proxy.tokens,
@@ -358,10 +416,36 @@ async fn phantom_token(
         audiences: &audiences,
         // A minted token needs its client (RFC 9068); an IdP's JWT need not name it unless
         // the deployment lists clients.
-        client_id_required: minting || proxy.tokens.client_ids.is_some(),
+        client_id_required: minting || at_jwt || proxy.tokens.client_ids.is_some(),
         session_sub,
         now,
     };
+    if at_jwt {
+        let checked = service::check_at_jwt(provider, ports, token, &rules).await?;
+        service::require_scope(required_scope, checked.token.scope.as_deref())?;
+        let fresh = match &proxy.mode {
+            PhantomMode::IntrospectMint { key } => key.mint(
+                &checked,
+                edge.origin(),
+                &route.audience,
+                now,
+                proxy.max_ttl,
+                ports,
+            )?,
+            // The API trusts the provider's keys in these modes: the token goes as it came,
+            // cached no longer than it lives.
+            PhantomMode::IntrospectJwt | PhantomMode::Passthrough => Minted {
+                jwt: token.to_owned(),
+                expires_at: checked.token.exp.unwrap_or(now).min(now + proxy.max_ttl),
+            },
+        };
+        remember(edge, &key, &fresh, now).await;
+        return Ok(fresh.jwt);
+    }
+    let discovery = provider.discovery(ports).await?;
+    let endpoint = discovery.introspection_endpoint.as_deref().ok_or_else(|| {
+        Error::IdpUnavailable("the provider has no introspection endpoint".into())
+    })?;
     let fresh = match &proxy.mode {
         PhantomMode::Passthrough => return Ok(token.to_owned()),
         PhantomMode::IntrospectMint { key } => {
@@ -371,6 +455,7 @@ async fn phantom_token(
                 .token
                 .check(&rules)
                 .map_err(Error::TokenRefused)?;
+            service::require_scope(required_scope, introspection.token.scope.as_deref())?;
             // The rules refused another user's token; a `sub`-less answer is the session's.
             if introspection.token.sub.is_none() {
                 introspection.token.sub = session_sub.map(str::to_owned);
@@ -405,14 +490,42 @@ async fn phantom_token(
                         .into(),
                 ),
                 IntrospectionJwtError::Invalid(why) => Error::IdpUnavailable(why),
+            })
+            .and_then(|minted| {
+                let granted = service::scope_of_introspection_jwt(&minted.jwt);
+                service::require_scope(required_scope, granted.as_deref())?;
+                Ok(minted)
             })?
         }
     };
-    edge.phantom_cache().put(&key, fresh.clone(), now);
-    if proxy.shared_cache {
-        if let Ok(bytes) = serde_json::to_vec(&fresh) {
-            SharedCache::put(ports, key.as_str(), bytes, fresh.expires_at - now).await;
+    remember(edge, &key, &fresh, now).await;
+    Ok(fresh.jwt)
+}
+
+/// Who presents a token to [`phantom_token`].
+#[derive(Debug, Clone, Copy)]
+enum Caller<'a> {
+    /// A browser session, by its user.
+    Session(&'a str),
+    /// A service client (`Authorization: Bearer`); `at_jwt` when its token is an RFC 9068 JWT.
+    Service {
+        /// Whether the token is a JWT access token, checked at the edge.
+        at_jwt: bool,
+    },
+}
+
+/// Keeps `fresh` in both cache tiers until it expires.
+async fn remember(edge: &impl Context, key: &CacheKey, fresh: &Minted, now: u64) {
+    edge.phantom_cache().put(key, fresh.clone(), now);
+    if edge.proxy().shared_cache {
+        if let Ok(bytes) = serde_json::to_vec(fresh) {
+            SharedCache::put(
+                edge.ports(),
+                key.as_str(),
+                bytes,
+                fresh.expires_at.saturating_sub(now),
+            )
+            .await;
         }
     }
-    Ok(fresh.jwt)
 }

@@ -2,7 +2,8 @@
 //! request and its answer may carry ([`headers`]), phantom tokens — introspection, the checks
 //! an introspected token must pass, minting, the caches ([`phantom`]) — and the request
 //! handler that puts them together into a [`Forward`] plan for the adapter
-//! ([`forward`](mod@forward)). Its settings are [`ProxyConfig`] ([`settings`]).
+//! ([`forward`](mod@forward)), with what is particular to service clients (bearer access tokens
+//! of the identity provider: [`service`]). Its settings are [`ProxyConfig`] ([`settings`]).
 //!
 //! The proxy reads the request's session (the access cookie, or the server-side session)
 //! through `sessions`, and takes what it needs of the isolate's state as a [`Context`].
@@ -13,6 +14,7 @@ pub mod forward;
 pub mod headers;
 pub mod phantom;
 pub mod routes;
+pub mod service;
 pub mod settings;
 
 pub use forward::Forward;

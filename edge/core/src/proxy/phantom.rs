@@ -205,7 +205,11 @@ impl TokenFacts {
 
     /// [`TokenFacts::check`], where `marked_access` says the answer is an access token by
     /// other means (a Curity-style JWT whose header `typ` is RFC 9068's `at+jwt`).
-    fn check_marked(&self, rules: &TokenRules<'_>, marked_access: bool) -> Result<(), String> {
+    pub(crate) fn check_marked(
+        &self,
+        rules: &TokenRules<'_>,
+        marked_access: bool,
+    ) -> Result<(), String> {
         let policy = rules.policy;
         if let Some(kind) = &self.token_type {
             if !policy.types.contains(&kind.to_ascii_lowercase()) {

@@ -1,5 +1,5 @@
 //! The proxy's settings, read from the `EDGEWARD_API_ROUTES`, `EDGEWARD_PHANTOM_*`,
-//! `EDGEWARD_MINT_KEY`, `EDGEWARD_BEARER_PASSTHROUGH` and `EDGEWARD_TOKEN_*` variables.
+//! `EDGEWARD_MINT_KEY` and `EDGEWARD_TOKEN_*` variables.
 
 use super::phantom::{MintKey, TokenPolicy};
 use super::routes::Routes;
@@ -18,9 +18,9 @@ pub const PHANTOM_CACHE_ENTRIES: &str = "EDGEWARD_PHANTOM_CACHE_ENTRIES";
 /// `true` (default) or `false`: share phantom tokens between the isolates of a location
 /// through the Workers Cache API.
 pub const PHANTOM_SHARED_CACHE: &str = "EDGEWARD_PHANTOM_SHARED_CACHE";
-/// `false` (default) or `true`: let requests that carry `Authorization: Bearer` and none of
-/// our cookies (non-browser clients) through the proxy, their token exchanged like a
-/// cookie's.
+/// Gone: it let any bearer token through every route. A route serves service clients when its
+/// `clients` list `service`; setting this to anything but `false` is a configuration error
+/// that says so, so that no deployment silently loses (or keeps) what it asked for.
 pub const BEARER_PASSTHROUGH: &str = "EDGEWARD_BEARER_PASSTHROUGH";
 /// The `token_type` values an introspected token may have, comma-separated (default
 /// `Bearer`); `none` also accepts answers that do not say what kind of token it is.
@@ -71,8 +71,6 @@ pub struct ProxyConfig {
     pub cache_entries: usize,
     /// Whether the shared tier (Workers Cache API) is used.
     pub shared_cache: bool,
-    /// Whether non-browser `Authorization: Bearer` requests may use the proxy.
-    pub bearer_passthrough: bool,
     /// What an introspected token must be to be exchanged.
     pub tokens: TokenPolicy,
 }
@@ -115,7 +113,12 @@ impl ProxyConfig {
         let cache_entries =
             usize::try_from(vars.number(PHANTOM_CACHE_ENTRIES, 0..=100_000, 1024)?).unwrap_or(1024);
         let shared_cache = vars.flag(PHANTOM_SHARED_CACHE, true)?;
-        let bearer_passthrough = vars.flag(BEARER_PASSTHROUGH, false)?;
+        if vars.flag(BEARER_PASSTHROUGH, false)? {
+            return Err(invalid(
+                BEARER_PASSTHROUGH,
+                "is no longer read: list \"service\" in the clients of the routes that serve bearer tokens (README, \"Service clients\")",
+            ));
+        }
         let mut tokens = TokenPolicy::default();
         if let Some(list) = vars.get(TOKEN_TYPES) {
             (tokens.types, tokens.untyped) =
@@ -141,7 +144,6 @@ impl ProxyConfig {
             max_ttl,
             cache_entries,
             shared_cache,
-            bearer_passthrough,
             tokens,
         })
     }
