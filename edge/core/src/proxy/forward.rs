@@ -314,14 +314,15 @@ async fn phantom_token(
             if introspection.token.sub.is_none() {
                 introspection.token.sub = session_sub.map(str::to_owned);
             }
-            key.mint(
+            key.mint_with(
                 &introspection,
                 edge.origin(),
                 audience,
                 now,
                 proxy.max_ttl,
                 ports,
-            )?
+            )
+            .await?
         }
         PhantomMode::IntrospectJwt => {
             let jwt = phantom::introspect_jwt(oidc, ports, &discovery, endpoint, token).await?;
