@@ -10,7 +10,9 @@ mod edge;
 
 use edgeward_core::cookie::seal::{CookieKeys, Label};
 use edgeward_core::oidc::idtoken::{self, Expected, Jwks};
-use edgeward_core::{AeadCipher, AuthenticationFailed, Random, RandomUnavailable, RustSignatures};
+use edgeward_core::{
+    AeadCipher, AuthenticationFailed, Random, RandomUnavailable, RustSignatures, Signer,
+};
 use edgeward_webcrypto::WebCrypto;
 use wasm_bindgen::prelude::*;
 
@@ -149,12 +151,43 @@ pub async fn id_token(
     Ok(mean_us(n, start))
 }
 
-/// Minting a phantom token (ES256, `introspect-mint` mode).
+#[path = "../../core/tests/fixtures/mint_keys.rs"]
+mod mint_keys;
+
+/// The mint benchmark's platform: the host's randomness, and WebCrypto's signer or none.
+struct MintPorts {
+    webcrypto: bool,
+}
+
+impl Random for MintPorts {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable> {
+        JsRandom.fill(dest)
+    }
+}
+
+impl Signer for MintPorts {
+    async fn sign_message(&self, alg: &str, jwk: &str, message: &[u8]) -> Option<Vec<u8>> {
+        if self.webcrypto {
+            WebCrypto.sign_message(alg, jwk, message).await
+        } else {
+            None
+        }
+    }
+}
+
+/// Minting a phantom token (`introspect-mint` mode) with `alg` (`ES256`, or `RS256` with a
+/// 2048-bit key), signed by WebCrypto (the worker's path) or, without `webcrypto`, in Rust (the
+/// fallback).
 #[wasm_bindgen]
-pub fn mint(now: f64, n: u32) -> Result<f64, JsError> {
-    use edgeward_core::proxy::phantom::{Introspection, MintKey, TokenFacts};
-    let key = MintKey::parse("m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE")
-        .map_err(|e| JsError::new(&e))?;
+pub async fn mint(now: f64, n: u32, alg: String, webcrypto: bool) -> Result<f64, JsError> {
+    use edgeward_core::proxy::phantom::{Introspection, MintAlg, MintKey, TokenFacts};
+    let key = match MintAlg::parse(&alg).map_err(|e| JsError::new(&e))? {
+        MintAlg::Es256 => MintKey::parse("m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"),
+        MintAlg::Rs256 => {
+            MintKey::parse_for(MintAlg::Rs256, &format!("r1:{}", mint_keys::RSA_2048))
+        }
+    }
+    .map_err(|e| JsError::new(&e))?;
     let introspection = Introspection {
         active: true,
         token: TokenFacts {
@@ -166,16 +199,18 @@ pub fn mint(now: f64, n: u32) -> Result<f64, JsError> {
             ..TokenFacts::default()
         },
     };
+    let ports = MintPorts { webcrypto };
     let start = now_ms();
     for _ in 0..n {
-        key.mint(
+        key.mint_with(
             &introspection,
             "https://app.example",
             "https://api.example",
             now as u64,
             60,
-            &JsRandom,
+            &ports,
         )
+        .await
         .map_err(|e| JsError::new(&e.to_string()))?;
     }
     Ok(mean_us(n, start))
