@@ -240,3 +240,61 @@ fn base64_url(text: &str) -> Vec<u8> {
         .decode(text)
         .unwrap()
 }
+
+/// What the example API (and anyone reading the worker's JWKS with the core's verifier) does
+/// with a minted token altered on the way: `none` or HMAC in its header, or an RS256 token
+/// checked against a JWKS whose key under that `kid` is an EC key (and the other way round), is
+/// refused.
+#[test]
+fn the_verifier_refuses_none_hmac_and_keys_of_the_other_type() {
+    let rsa = rsa_key();
+    let ec = MintKey::parse("r1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE").unwrap();
+    let ports = FakePorts::default();
+    let mint = |key: &MintKey| {
+        key.mint(&active(), "https://a.example", "orders", NOW, 60, &ports)
+            .unwrap()
+            .jwt
+    };
+    let jwks = |key: &MintKey| Jwks::parse(key.jwks_json().as_bytes()).unwrap();
+    let check = |jwt: &str, jwks: &Jwks| {
+        block_on(idtoken::verify::<PhantomClaims, _>(
+            jwt,
+            jwks,
+            &RustSignatures,
+        ))
+        .map(|_| ())
+    };
+    let rs256 = mint(&rsa);
+    let es256 = mint(&ec);
+    assert_eq!(check(&rs256, &jwks(&rsa)), Ok(()));
+    assert_eq!(check(&es256, &jwks(&ec)), Ok(()));
+    // Same kid, other key type.
+    assert_eq!(check(&rs256, &jwks(&ec)), Err(IdTokenError::UnknownKey));
+    assert_eq!(check(&es256, &jwks(&rsa)), Err(IdTokenError::UnknownKey));
+    // The header's alg rewritten (signature kept, or emptied as `none` would have it).
+    let rewrite = |jwt: &str, alg: &str, signature: &str| {
+        use base64::Engine;
+        let mut parts = jwt.split('.');
+        let header: serde_json::Value =
+            serde_json::from_slice(&base64_url(parts.next().unwrap())).unwrap();
+        let mut header = header.as_object().unwrap().clone();
+        header.insert("alg".into(), alg.into());
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(serde_json::Value::Object(header).to_string());
+        format!("{header}.{}.{signature}", parts.next().unwrap())
+    };
+    let signature = rs256.rsplit('.').next().unwrap();
+    for (alg, sig) in [("none", ""), ("HS256", signature), ("ES256", signature)] {
+        let forged = rewrite(&rs256, alg, sig);
+        let err = check(&forged, &jwks(&rsa)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                IdTokenError::UnsupportedAlgorithm(_)
+                    | IdTokenError::UnknownKey
+                    | IdTokenError::Malformed
+            ),
+            "{alg}: {err:?}"
+        );
+    }
+}
