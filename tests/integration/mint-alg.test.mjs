@@ -1,7 +1,8 @@
 // Minted tokens in both algorithms (EDGEWARD_MINT_ALG), in workerd: the worker signs with
 // WebCrypto (no fallback to Rust in its log), publishes the matching JWK, and the example API
-// accepts the token from that JWKS. A configuration whose key does not fit the algorithm does
-// not start serving: the config error names the variable.
+// accepts the token from that JWKS. A configuration whose key does not fit the algorithm (or an
+// RSA key under 2,048 bits, or an algorithm not on the list) serves nothing: every request is a
+// 500 config_invalid naming the variable, never the key.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
@@ -52,3 +53,29 @@ for (const alg of ["ES256", "RS256"]) {
     }
   });
 }
+
+test("a key that does not fit the algorithm, or too short an RSA key, is a config error naming the variable", async () => {
+  const ecPkcs8 = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "der", type: "pkcs8" }).toString("base64");
+  const cases = [
+    [{ EDGEWARD_MINT_KEY: `r1:${rsaKey(2048)}` }, "EDGEWARD_MINT_KEY"],
+    [{ EDGEWARD_MINT_ALG: "RS256", EDGEWARD_MINT_KEY: `r1:${rsaKey(1024)}` }, "EDGEWARD_MINT_KEY"],
+    [{ EDGEWARD_MINT_ALG: "RS256", EDGEWARD_MINT_KEY: `r1:${ecPkcs8}` }, "EDGEWARD_MINT_KEY"],
+    [{ EDGEWARD_MINT_ALG: "HS256" }, "EDGEWARD_MINT_ALG"],
+  ];
+  for (const [vars, variable] of cases) {
+    const worker = await startWorker({ runtime: "workerd", vars, env });
+    try {
+      for (const path of ["/api/whoami", "/.well-known/jwks.json"]) {
+        const res = await fetch(`${ORIGIN}${path}`);
+        const body = await res.json();
+        assert.equal(res.status, 500, `${variable} ${path}`);
+        assert.equal(body.code, "config_invalid");
+        assert.match(body.message, new RegExp(variable));
+        const secret = vars.EDGEWARD_MINT_KEY?.slice(40, 80);
+        if (secret) assert.ok(!body.message.includes(secret), "never the key");
+      }
+    } finally {
+      await worker.stop();
+    }
+  }
+});
