@@ -26,7 +26,17 @@ fn keys_that_do_not_fit_the_algorithm_are_config_errors() {
     let rsa = format!("r1:{}", keys::RSA_2048);
     let rsa_1024 = format!("r1:{}", keys::RSA_1024);
     let ec_pkcs8 = format!("r1:{}", keys::EC_PKCS8);
-    let cases: [(&[(&str, &str)], &str, &str); 7] = [
+    let rsa_2047 = format!("r1:{}", keys::RSA_2047);
+    let cases: [(&[(&str, &str)], &str, &str); 8] = [
+        // One bit short, though its modulus fills 256 bytes.
+        (
+            &[
+                ("EDGEWARD_MINT_ALG", "RS256"),
+                ("EDGEWARD_MINT_KEY", &rsa_2047),
+            ],
+            "EDGEWARD_MINT_KEY",
+            "2047 bits",
+        ),
         // An RSA key where ES256 is configured (explicitly, or by default).
         (
             &[("EDGEWARD_MINT_ALG", "ES256"), ("EDGEWARD_MINT_KEY", &rsa)],

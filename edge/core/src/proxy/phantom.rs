@@ -441,7 +441,8 @@ impl MintKey {
                     "the secret is not an RSA private key (DER, PKCS#8 or PKCS#1, base64)"
                         .to_owned()
                 })?;
-                let bits = rsa::traits::PublicKeyParts::size(&key) * 8;
+                // The modulus's own length, not its byte length rounded up (2,047 bits is too short).
+                let bits = rsa::traits::PublicKeyParts::n(&key).bits();
                 if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
                     return Err(format!(
                         "the RSA key has {bits} bits; RS256 needs {RSA_MIN_BITS} to {RSA_MAX_BITS}"
