@@ -43,8 +43,8 @@ const LABEL: Label<'static> = Label {
     expires_at: u64::MAX,
 };
 
-/// The ports of a cookie benchmark: JavaScript's randomness, and the cipher in Rust or (with
-/// `webcrypto`) WebCrypto's, as the worker has it.
+/// The ports of the cookie and mint benchmarks: JavaScript's randomness, and the cipher and
+/// the signer in Rust or (with `webcrypto`) WebCrypto's, as the worker has them.
 struct CookiePorts {
     webcrypto: bool,
 }
@@ -80,6 +80,15 @@ impl AeadCipher for CookiePorts {
             return None;
         }
         WebCrypto.aes_gcm_decrypt(key, nonce, aad, ciphertext).await
+    }
+}
+
+impl Signer for CookiePorts {
+    async fn sign_message(&self, alg: &str, jwk: &str, message: &[u8]) -> Option<Vec<u8>> {
+        if !self.webcrypto {
+            return None;
+        }
+        WebCrypto.sign_message(alg, jwk, message).await
     }
 }
 
@@ -154,27 +163,6 @@ pub async fn id_token(
 #[path = "../../core/tests/fixtures/mint_keys.rs"]
 mod mint_keys;
 
-/// The mint benchmark's platform: the host's randomness, and WebCrypto's signer or none.
-struct MintPorts {
-    webcrypto: bool,
-}
-
-impl Random for MintPorts {
-    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomUnavailable> {
-        JsRandom.fill(dest)
-    }
-}
-
-impl Signer for MintPorts {
-    async fn sign_message(&self, alg: &str, jwk: &str, message: &[u8]) -> Option<Vec<u8>> {
-        if self.webcrypto {
-            WebCrypto.sign_message(alg, jwk, message).await
-        } else {
-            None
-        }
-    }
-}
-
 /// Minting a phantom token (`introspect-mint` mode) with `alg` (`ES256`, or `RS256` with a
 /// 2048-bit key), signed by WebCrypto (the worker's path) or, without `webcrypto`, in Rust (the
 /// fallback).
@@ -199,7 +187,7 @@ pub async fn mint(now: f64, n: u32, alg: String, webcrypto: bool) -> Result<f64,
             ..TokenFacts::default()
         },
     };
-    let ports = MintPorts { webcrypto };
+    let ports = CookiePorts { webcrypto };
     let start = now_ms();
     for _ in 0..n {
         key.mint_with(
