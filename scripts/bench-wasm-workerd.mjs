@@ -43,6 +43,7 @@ export default {
       case "decrypt": await bench.aes_gcm_decrypt(1024, n, webcrypto); break;
       case "derive": await bench.derive(n, webcrypto); break;
       case "hop": await bench.promise_hop(n); break;
+      case "mint": await bench.mint(Math.floor(Date.now() / 1000), n, q.get("alg"), webcrypto); break;
       default: return new Response("no such step", { status: 404 });
     }
     return new Response("ok");
@@ -106,6 +107,10 @@ try {
     steps.push([`cookie key + nonce derivation, ${webcrypto ? "WebCrypto HMAC ×2, key imported once" : "Rust HKDF"}`, "derive", 300, webcrypto]);
   }
   steps.push(["awaiting a resolved promise from Rust (JsFuture)", "hop", 2000, false]);
+  for (const alg of ["ES256", "RS256"]) {
+    steps.push([`mint ${alg} by WebCrypto (the worker's path)`, `mint&alg=${alg}`, alg === "ES256" ? 300 : 100, true]);
+    steps.push([`mint ${alg} in Rust (the fallback)`, `mint&alg=${alg}`, alg === "ES256" ? 100 : 10, false]);
+  }
   // Rounds over every step in turn, so a busy spell of the machine does not land on one step;
   // the median round is reported.
   const samples = new Map(steps.map(([name]) => [name, []]));

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use edgeward_core::sessions::RegistryAnswer;
 use edgeward_core::{
     AeadCipher, Clock, Config, Edge, HttpClient, Log, Outcome, Random, RandomUnavailable,
-    RefreshCoordinator, Request, Response, SessionRegistry, SharedCache, SignatureVerifier,
+    RefreshCoordinator, Request, Response, SessionRegistry, SharedCache, SignatureVerifier, Signer,
     TransportError,
 };
 use edgeward_webcrypto::WebCrypto;
@@ -128,6 +128,13 @@ impl SignatureVerifier for BenchPorts {
         WebCrypto
             .verify_signature(alg, jwk, message, signature)
             .await
+    }
+}
+
+/// Minted tokens signed by WebCrypto, as in the worker.
+impl Signer for BenchPorts {
+    async fn sign_message(&self, alg: &str, jwk: &str, message: &[u8]) -> Option<Vec<u8>> {
+        WebCrypto.sign_message(alg, jwk, message).await
     }
 }
 

@@ -11,7 +11,9 @@ mod machine;
 
 use edgeward_core::cookie::seal::{CookieKeys, Label};
 use edgeward_core::oidc::idtoken::{self, Expected, Jwks};
-use edgeward_core::{AeadCipher, AuthenticationFailed, Random, RandomUnavailable, RustSignatures};
+use edgeward_core::{
+    AeadCipher, AuthenticationFailed, Random, RandomUnavailable, RustSignatures, Signer,
+};
 use edgeward_webcrypto::WebCrypto;
 use wasm_bindgen::prelude::*;
 
@@ -42,8 +44,8 @@ const LABEL: Label<'static> = Label {
     expires_at: u64::MAX,
 };
 
-/// The ports of a cookie benchmark: JavaScript's randomness, and the cipher in Rust or (with
-/// `webcrypto`) WebCrypto's, as the worker has it.
+/// The ports of the cookie and mint benchmarks: JavaScript's randomness, and the cipher and
+/// the signer in Rust or (with `webcrypto`) WebCrypto's, as the worker has them.
 struct CookiePorts {
     webcrypto: bool,
 }
@@ -79,6 +81,15 @@ impl AeadCipher for CookiePorts {
             return None;
         }
         WebCrypto.aes_gcm_decrypt(key, nonce, aad, ciphertext).await
+    }
+}
+
+impl Signer for CookiePorts {
+    async fn sign_message(&self, alg: &str, jwk: &str, message: &[u8]) -> Option<Vec<u8>> {
+        if !self.webcrypto {
+            return None;
+        }
+        WebCrypto.sign_message(alg, jwk, message).await
     }
 }
 
@@ -150,12 +161,22 @@ pub async fn id_token(
     Ok(mean_us(n, start))
 }
 
-/// Minting a phantom token (ES256, `introspect-mint` mode).
+#[path = "../../core/tests/fixtures/mint_keys.rs"]
+mod mint_keys;
+
+/// Minting a phantom token (`introspect-mint` mode) with `alg` (`ES256`, or `RS256` with a
+/// 2048-bit key), signed by WebCrypto (the worker's path) or, without `webcrypto`, in Rust (the
+/// fallback).
 #[wasm_bindgen]
-pub fn mint(now: f64, n: u32) -> Result<f64, JsError> {
-    use edgeward_core::proxy::phantom::{Introspection, MintKey, TokenFacts};
-    let key = MintKey::parse("m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE")
-        .map_err(|e| JsError::new(&e))?;
+pub async fn mint(now: f64, n: u32, alg: String, webcrypto: bool) -> Result<f64, JsError> {
+    use edgeward_core::proxy::phantom::{Introspection, MintAlg, MintKey, TokenFacts};
+    let key = match MintAlg::parse(&alg).map_err(|e| JsError::new(&e))? {
+        MintAlg::Es256 => MintKey::parse("m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"),
+        MintAlg::Rs256 => {
+            MintKey::parse_for(MintAlg::Rs256, &format!("r1:{}", mint_keys::RSA_2048))
+        }
+    }
+    .map_err(|e| JsError::new(&e))?;
     let introspection = Introspection {
         active: true,
         token: TokenFacts {
@@ -167,16 +188,18 @@ pub fn mint(now: f64, n: u32) -> Result<f64, JsError> {
             ..TokenFacts::default()
         },
     };
+    let ports = CookiePorts { webcrypto };
     let start = now_ms();
     for _ in 0..n {
-        key.mint(
+        key.mint_with(
             &introspection,
             "https://app.example",
             "https://api.example",
             now as u64,
             60,
-            &JsRandom,
+            &ports,
         )
+        .await
         .map_err(|e| JsError::new(&e.to_string()))?;
     }
     Ok(mean_us(n, start))

@@ -36,7 +36,7 @@ pub use oidc::{ClientAuth, OidcClient};
 pub use platform::ports::{
     AeadCipher, AuthenticationFailed, Clock, HttpClient, Log, LogLevel, Platform, Random,
     RandomUnavailable, RefreshCoordinator, RustCipher, RustSignatures, SessionRegistry,
-    SharedCache, SignatureVerifier, TransportError,
+    SharedCache, SignatureVerifier, Signer, TransportError,
 };
 pub use platform::settings::{ConfigError, Profile, Secret};
 pub use platform::{Error, Request, Response};

@@ -1,7 +1,8 @@
-//! Signature checks and the cookies' cipher on WebCrypto (`crypto.subtle`): edgeward-core's
-//! [`SignatureVerifier`](edgeward_core::SignatureVerifier) and
-//! [`AeadCipher`](edgeward_core::AeadCipher) ports for JavaScript hosts (workerd, V8 in Node for
-//! the benchmark, browsers for the tests). AES-256-GCM is in `aead.rs`; signatures are here.
+//! Signature checks, signatures and the cookies' cipher on WebCrypto (`crypto.subtle`):
+//! edgeward-core's [`SignatureVerifier`](edgeward_core::SignatureVerifier),
+//! [`Signer`](edgeward_core::Signer) and [`AeadCipher`](edgeward_core::AeadCipher) ports for
+//! JavaScript hosts (workerd, V8 in Node for the benchmark, browsers for the tests).
+//! AES-256-GCM is in `aead.rs`, signing (minted tokens) in `sign.rs`; signature checks are here.
 //!
 //! WebCrypto runs RSA and P-256 in native code: an RS256 or ES256 check costs a fraction of the
 //! same arithmetic in Rust compiled to wasm (README "Performance" has both). jwt-compact still
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 mod aead;
+mod sign;
 
 pub use aead::MIN_LEN as AES_GCM_MIN_LEN;
 
@@ -36,8 +38,8 @@ thread_local! {
     static KEYS: RefCell<HashMap<(String, String), CryptoKey>> = RefCell::new(HashMap::new());
 }
 
-/// The [`SignatureVerifier`] and the [`AeadCipher`](edgeward_core::AeadCipher) on the host's
-/// WebCrypto.
+/// The [`SignatureVerifier`], the [`Signer`](edgeward_core::Signer) and the
+/// [`AeadCipher`](edgeward_core::AeadCipher) on the host's WebCrypto.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WebCrypto;
 
@@ -87,13 +89,14 @@ async fn verify(
     Ok(JsFuture::from(promise).await?.as_bool())
 }
 
-/// The WebCrypto parameters of a JWS algorithm: for importing the key and for verifying.
-struct Algorithm {
-    import: Object,
-    verify: Object,
+/// The WebCrypto parameters of a JWS algorithm: for importing the key and for verifying (or
+/// signing: the same parameters).
+pub(crate) struct Algorithm {
+    pub(crate) import: Object,
+    pub(crate) verify: Object,
 }
 
-fn algorithm(alg: &str) -> Result<Option<Algorithm>, JsValue> {
+pub(crate) fn algorithm(alg: &str) -> Result<Option<Algorithm>, JsValue> {
     let object = |pairs: &[(&str, &str)]| -> Result<Object, JsValue> {
         let o = Object::new();
         for (k, v) in pairs {
@@ -116,7 +119,7 @@ fn algorithm(alg: &str) -> Result<Option<Algorithm>, JsValue> {
 }
 
 /// What a rejection says: its name and message (a DOMException's or an Error's), or its text.
-fn reason(e: &JsValue) -> String {
+pub(crate) fn reason(e: &JsValue) -> String {
     if let Some(text) = e.as_string() {
         return text;
     }
@@ -134,7 +137,7 @@ fn reason(e: &JsValue) -> String {
     }
 }
 
-fn subtle() -> Result<SubtleCrypto, JsValue> {
+pub(crate) fn subtle() -> Result<SubtleCrypto, JsValue> {
     let crypto = Reflect::get(&js_sys::global(), &"crypto".into())?;
     Reflect::get(&crypto, &"subtle".into())?.dyn_into::<SubtleCrypto>()
 }

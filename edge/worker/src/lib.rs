@@ -22,7 +22,7 @@ use edgeward_core::sessions::{Registry, RegistryAnswer, RegistryRequest, Registr
 use edgeward_core::{
     AeadCipher, AuthenticationFailed, Clock, Config, ConfigError, Edge, Error, HttpClient, Log,
     LogLevel, Outcome, Random, RandomUnavailable, RefreshCoordinator, SessionRegistry, SharedCache,
-    SignatureVerifier, TransportError,
+    SignatureVerifier, Signer, TransportError,
 };
 use edgeward_webcrypto::WebCrypto;
 use futures_util::StreamExt;
@@ -348,6 +348,14 @@ impl SignatureVerifier for WorkerPorts {
         WebCrypto
             .verify_signature(alg, jwk, message, signature)
             .await
+    }
+}
+
+/// Minted tokens signed in WebCrypto (ES256 or RS256), its imported key kept per isolate; the
+/// core signs in Rust if WebCrypto cannot.
+impl Signer for WorkerPorts {
+    async fn sign_message(&self, alg: &str, jwk: &str, message: &[u8]) -> Option<Vec<u8>> {
+        WebCrypto.sign_message(alg, jwk, message).await
     }
 }
 

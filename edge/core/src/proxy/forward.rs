@@ -190,14 +190,16 @@ async fn machine_token(
             ..Default::default()
         },
     };
-    let minted = key.mint(
-        &facts,
-        edge.origin(),
-        &route.audience,
-        now,
-        proxy.max_ttl,
-        edge.ports(),
-    )?;
+    let minted = key
+        .mint_with(
+            &facts,
+            edge.origin(),
+            &route.audience,
+            now,
+            proxy.max_ttl,
+            edge.ports(),
+        )
+        .await?;
     Ok(minted.jwt)
 }
 
@@ -424,14 +426,17 @@ async fn phantom_token(
         let checked = service::check_at_jwt(provider, ports, token, &rules).await?;
         service::require_scope(required_scope, checked.token.scope.as_deref())?;
         let fresh = match &proxy.mode {
-            PhantomMode::IntrospectMint { key } => key.mint(
-                &checked,
-                edge.origin(),
-                &route.audience,
-                now,
-                proxy.max_ttl,
-                ports,
-            )?,
+            PhantomMode::IntrospectMint { key } => {
+                key.mint_with(
+                    &checked,
+                    edge.origin(),
+                    &route.audience,
+                    now,
+                    proxy.max_ttl,
+                    ports,
+                )
+                .await?
+            }
             // The API trusts the provider's keys in these modes: the token goes as it came,
             // cached no longer than it lives.
             PhantomMode::IntrospectJwt | PhantomMode::Passthrough => Minted {
@@ -460,14 +465,15 @@ async fn phantom_token(
             if introspection.token.sub.is_none() {
                 introspection.token.sub = session_sub.map(str::to_owned);
             }
-            key.mint(
+            key.mint_with(
                 &introspection,
                 edge.origin(),
                 audience,
                 now,
                 proxy.max_ttl,
                 ports,
-            )?
+            )
+            .await?
         }
         PhantomMode::IntrospectJwt => {
             let jwt = phantom::introspect_jwt(oidc, ports, &discovery, endpoint, token).await?;

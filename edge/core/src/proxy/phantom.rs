@@ -7,9 +7,10 @@
 //!   for a route ([`TokenRules`], from the deployment's [`TokenPolicy`] and the route): an access
 //!   token, not bound to a key, of the configured issuer, valid now, for one of the route's
 //!   audiences, of an accepted client. Both introspecting modes apply it.
-//! - [`MintKey`]: the worker's signing key, its public JWKS, and [`MintKey::mint`], which makes
-//!   RFC 9068 access tokens (`typ: at+jwt`, a random `jti`) whose `exp` is never later than the
-//!   access token's own `exp` nor `now + max_ttl`.
+//! - [`MintKey`]: the worker's signing key (ES256 or RS256, [`MintAlg`]), its public JWKS, and
+//!   [`MintKey::mint_with`], which makes RFC 9068 access tokens (`typ: at+jwt`, a random `jti`)
+//!   whose `exp` is never later than the access token's own `exp` nor `now + max_ttl`, signed
+//!   by the platform's [`Signer`] port when it can and in Rust ([`MintKey::mint`]) when not.
 //! - [`introspect_jwt`] and [`read_introspection_jwt`]: `introspect-jwt` mode, where the IdP
 //!   answers introspection with a signed JWT (`application/jwt` as Curity's phantom-token
 //!   plugins ask for it, or RFC 9701 `application/token-introspection+jwt`), which the worker
@@ -27,14 +28,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{TimeZone, Utc};
 use jwt_compact::alg::Es256;
-use jwt_compact::{AlgorithmExt, Claims, Header};
+use jwt_compact::{Algorithm, Claims};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::oidc::idtoken::{IdTokenError, Jwks};
 use crate::oidc::{client_post, client_post_accepting, Discovery, OidcClient};
 use crate::platform::crypto::hex;
-use crate::platform::ports::{Clock, HttpClient, Random, SignatureVerifier};
+use crate::platform::ports::{Clock, HttpClient, Random, SignatureVerifier, Signer};
 use crate::platform::Error;
 
 /// What introspection says about a token (RFC 7662 §2.2): `active`, and the rest in
@@ -314,10 +315,55 @@ pub async fn introspect(
     }
 }
 
-/// The worker's ES256 signing key. `Debug` shows the key id only.
+/// The algorithm of minted tokens (`EDGEWARD_MINT_ALG`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MintAlg {
+    /// ECDSA on P-256 with SHA-256 (the default).
+    #[default]
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, for downstreams that accept nothing else.
+    Rs256,
+}
+
+impl MintAlg {
+    /// `ES256` or `RS256` (exactly: an allow-list).
+    pub fn parse(name: &str) -> Result<Self, String> {
+        match name.trim() {
+            "ES256" => Ok(Self::Es256),
+            "RS256" => Ok(Self::Rs256),
+            other => Err(format!("must be ES256 or RS256, not {other:?}")),
+        }
+    }
+
+    /// The JWS name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+        }
+    }
+}
+
+/// RSA minting keys shorter than this are refused (NIST SP 800-131A).
+pub const RSA_MIN_BITS: usize = 2048;
+/// Nor longer than this: each mint's cost grows with the cube of the size.
+pub const RSA_MAX_BITS: usize = 4096;
+
+/// The secret half of a [`MintKey`].
+enum MintSecret {
+    Es256(p256::ecdsa::SigningKey),
+    Rs256(Box<rsa::RsaPrivateKey>),
+}
+
+/// The worker's signing key (ES256 or RS256), its public JWKS, and its private JWK for the
+/// platform's [`Signer`]. `Debug` shows the key id only.
 pub struct MintKey {
     kid: String,
-    key: p256::ecdsa::SigningKey,
+    secret: MintSecret,
+    /// The private JWK handed to the platform's signer (a secret).
+    private_jwk: String,
+    /// The public JWKS document.
+    jwks: String,
 }
 
 impl fmt::Debug for MintKey {
@@ -362,8 +408,15 @@ pub struct Minted {
 }
 
 impl MintKey {
-    /// A key from `kid:<32-byte P-256 secret scalar, base64url>`.
+    /// An ES256 key from `kid:<32-byte P-256 secret scalar, base64url>`.
     pub fn parse(spec: &str) -> Result<Self, String> {
+        Self::parse_for(MintAlg::Es256, spec)
+    }
+
+    /// A key for `alg` from `kid:<secret>`: for ES256 the 32-byte P-256 secret scalar, for RS256
+    /// an RSA private key of 2048 to 4096 bits, DER (PKCS#8 or PKCS#1); base64url or standard
+    /// base64, padded or not. The error says what is wrong, never the secret.
+    pub fn parse_for(alg: MintAlg, spec: &str) -> Result<Self, String> {
         let (kid, secret) = spec
             .trim()
             .split_once(':')
@@ -376,14 +429,52 @@ impl MintKey {
             // Never echoed: written the wrong way round (`secret:kid`), it is the secret.
             return Err("the key id (before the colon: kid:secret) must be A-Z a-z 0-9 _ -".into());
         }
+        let secret = secret.trim().trim_end_matches('=');
         let bytes = URL_SAFE_NO_PAD
-            .decode(secret.trim().trim_end_matches('='))
-            .map_err(|_| "the secret is not base64url".to_owned())?;
-        let key = p256::ecdsa::SigningKey::from_slice(&bytes)
-            .map_err(|_| "the secret is not a P-256 private key (32 bytes)".to_owned())?;
+            .decode(secret)
+            .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(secret))
+            .map_err(|_| "the secret is not base64url (nor base64)".to_owned())?;
+        let secret = match alg {
+            MintAlg::Es256 => {
+                MintSecret::Es256(p256::ecdsa::SigningKey::from_slice(&bytes).map_err(|_| {
+                    if rsa_key(&bytes).is_some() {
+                        "the secret is an RSA key: set EDGEWARD_MINT_ALG=RS256 to sign with it"
+                            .to_owned()
+                    } else {
+                        "the secret is not a P-256 private key (32 bytes)".to_owned()
+                    }
+                })?)
+            }
+            MintAlg::Rs256 => {
+                let key = rsa_key(&bytes).ok_or_else(|| {
+                    "the secret is not an RSA private key (DER, PKCS#8 or PKCS#1, base64)"
+                        .to_owned()
+                })?;
+                // The modulus's own length, not its byte length rounded up (2,047 bits is too short).
+                let bits = rsa::traits::PublicKeyParts::n(&key).bits();
+                if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
+                    return Err(format!(
+                        "the RSA key has {bits} bits; RS256 needs {RSA_MIN_BITS} to {RSA_MAX_BITS}"
+                    ));
+                }
+                if rsa::traits::PrivateKeyParts::primes(&key).len() != 2 {
+                    return Err("the RSA key has more than two primes".into());
+                }
+                MintSecret::Rs256(Box::new(key))
+            }
+        };
+        let (public, private) = jwks_of(&secret)?;
+        let public_jwk = |mut jwk: serde_json::Value| {
+            jwk["kid"] = kid.into();
+            jwk["use"] = "sig".into();
+            jwk["alg"] = alg.name().into();
+            jwk
+        };
         Ok(Self {
             kid: kid.to_owned(),
-            key,
+            jwks: serde_json::json!({ "keys": [public_jwk(public.clone())] }).to_string(),
+            private_jwk: private.to_string(),
+            secret,
         })
     }
 
@@ -392,23 +483,17 @@ impl MintKey {
         &self.kid
     }
 
+    /// The algorithm it signs with.
+    pub fn alg(&self) -> MintAlg {
+        match self.secret {
+            MintSecret::Es256(_) => MintAlg::Es256,
+            MintSecret::Rs256(_) => MintAlg::Rs256,
+        }
+    }
+
     /// The public JWKS document (`/.well-known/jwks.json`).
     pub fn jwks_json(&self) -> String {
-        let point = self.key.verifying_key().to_encoded_point(false);
-        let coordinate =
-            |c: Option<&p256::FieldBytes>| c.map(|b| URL_SAFE_NO_PAD.encode(b)).unwrap_or_default();
-        serde_json::json!({
-            "keys": [{
-                "kty": "EC",
-                "crv": "P-256",
-                "x": coordinate(point.x()),
-                "y": coordinate(point.y()),
-                "kid": self.kid,
-                "use": "sig",
-                "alg": "ES256",
-            }]
-        })
-        .to_string()
+        self.jwks.clone()
     }
 
     /// Mints an RFC 9068 access token (`typ: at+jwt`) for an active token whose answer passed
@@ -425,6 +510,72 @@ impl MintKey {
         max_ttl: u64,
         random: &R,
     ) -> Result<Minted, Error> {
+        let (input, expires_at) =
+            self.signing_input(introspection, issuer, audience, now, max_ttl, random)?;
+        let signature = self.sign_in_rust(input.as_bytes())?;
+        Ok(finish(input, &signature, expires_at))
+    }
+
+    /// [`MintKey::mint`], signed by the platform's [`Signer`] when it can (WebCrypto on
+    /// Cloudflare), in Rust when it cannot. A signature of the wrong length is not used: the
+    /// token is then signed in Rust.
+    pub async fn mint_with<P: Random + Signer + ?Sized>(
+        &self,
+        introspection: &Introspection,
+        issuer: &str,
+        audience: &str,
+        now: u64,
+        max_ttl: u64,
+        ports: &P,
+    ) -> Result<Minted, Error> {
+        let (input, expires_at) =
+            self.signing_input(introspection, issuer, audience, now, max_ttl, ports)?;
+        let signature = match ports
+            .sign_message(self.alg().name(), &self.private_jwk, input.as_bytes())
+            .await
+        {
+            Some(signature) if signature.len() == self.signature_len() => signature,
+            _ => self.sign_in_rust(input.as_bytes())?,
+        };
+        Ok(finish(input, &signature, expires_at))
+    }
+
+    /// The length of a signature: 64 bytes (r‖s) for ES256, the modulus's for RS256.
+    fn signature_len(&self) -> usize {
+        match &self.secret {
+            MintSecret::Es256(_) => 64,
+            MintSecret::Rs256(key) => rsa::traits::PublicKeyParts::size(key.as_ref()),
+        }
+    }
+
+    /// The signature of `input`, in Rust (the format WebCrypto gives too).
+    fn sign_in_rust(&self, input: &[u8]) -> Result<Vec<u8>, Error> {
+        match &self.secret {
+            MintSecret::Es256(key) => Ok(Es256.sign(key, input).to_bytes().to_vec()),
+            MintSecret::Rs256(key) => {
+                let digest = Sha256::digest(input);
+                // Blinded with the OS's (on wasm: the host's) randomness, as jwt-compact does.
+                key.sign_with_rng(
+                    &mut rand_core::OsRng,
+                    rsa::Pkcs1v15Sign::new::<Sha256>(),
+                    &digest,
+                )
+                .map_err(|_| Error::Internal("minting the phantom token failed"))
+            }
+        }
+    }
+
+    /// The JWS signing input (`header.claims`, base64url) of the token minted for an active
+    /// token whose answer passed [`TokenFacts::check`], and when it expires.
+    fn signing_input<R: Random + ?Sized>(
+        &self,
+        introspection: &Introspection,
+        issuer: &str,
+        audience: &str,
+        now: u64,
+        max_ttl: u64,
+        random: &R,
+    ) -> Result<(String, u64), Error> {
         let token = &introspection.token;
         let expires_at = token
             .exp
@@ -457,13 +608,78 @@ impl MintKey {
         claims.issued_at = at(now);
         claims.not_before = at(now);
         claims.expiration = at(expires_at);
-        let header = Header::empty()
-            .with_key_id(&self.kid)
-            .with_token_type(MINTED_TYP);
-        let jwt = Es256
-            .token(&header, &claims, &self.key)
+        let header = serde_json::json!({
+            "alg": self.alg().name(),
+            "kid": self.kid,
+            "typ": MINTED_TYP,
+        });
+        let claims = serde_json::to_vec(&claims)
             .map_err(|_| Error::Internal("minting the phantom token failed"))?;
-        Ok(Minted { jwt, expires_at })
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        Ok((input, expires_at))
+    }
+}
+
+/// The compact JWT: the signing input, a dot, the signature (base64url).
+fn finish(input: String, signature: &[u8], expires_at: u64) -> Minted {
+    let mut jwt = input;
+    jwt.push('.');
+    jwt.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    Minted { jwt, expires_at }
+}
+
+/// An RSA private key from DER, PKCS#8 or PKCS#1.
+fn rsa_key(der: &[u8]) -> Option<rsa::RsaPrivateKey> {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::pkcs8::DecodePrivateKey;
+    rsa::RsaPrivateKey::from_pkcs8_der(der)
+        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_der(der))
+        .ok()
+}
+
+/// The public JWK (no `kid`, `use`, `alg` yet) and the private JWK of `secret`.
+fn jwks_of(secret: &MintSecret) -> Result<(serde_json::Value, serde_json::Value), String> {
+    let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+    match secret {
+        MintSecret::Es256(key) => {
+            let point = key.verifying_key().to_encoded_point(false);
+            let coordinate = |c: Option<&p256::FieldBytes>| c.map(|b| b64(b)).unwrap_or_default();
+            let public = serde_json::json!({
+                "kty": "EC",
+                "crv": "P-256",
+                "x": coordinate(point.x()),
+                "y": coordinate(point.y()),
+            });
+            let mut private = public.clone();
+            private["d"] = b64(&key.to_bytes()).into();
+            Ok((public, private))
+        }
+        MintSecret::Rs256(key) => {
+            use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+            let int = |n: &rsa::BigUint| b64(&n.to_bytes_be());
+            let public = serde_json::json!({
+                "kty": "RSA",
+                "n": int(key.n()),
+                "e": int(key.e()),
+            });
+            let missing = || "the RSA key lacks its CRT parameters".to_owned();
+            let (p, q) = match key.primes() {
+                [p, q] => (p, q),
+                _ => return Err("the RSA key has more than two primes".into()),
+            };
+            let mut private = public.clone();
+            private["d"] = int(key.d()).into();
+            private["p"] = int(p).into();
+            private["q"] = int(q).into();
+            private["dp"] = int(key.dp().ok_or_else(missing)?).into();
+            private["dq"] = int(key.dq().ok_or_else(missing)?).into();
+            private["qi"] = int(&key.crt_coefficient().ok_or_else(missing)?).into();
+            Ok((public, private))
+        }
     }
 }
 
@@ -807,10 +1023,18 @@ pub async fn read_introspection_jwt<V: SignatureVerifier + ?Sized>(
 
 #[cfg(test)]
 mod tests {
-    use jwt_compact::UntrustedToken;
+    use jwt_compact::{AlgorithmExt, Header, UntrustedToken};
 
     use super::*;
     use crate::platform::crypto::token_key;
+
+    /// The P-256 key of an ES256 [`MintKey`].
+    fn es256(key: &MintKey) -> &p256::ecdsa::SigningKey {
+        match &key.secret {
+            MintSecret::Es256(key) => key,
+            MintSecret::Rs256(_) => panic!("not an ES256 key"),
+        }
+    }
 
     /// Reading with every signature checked in Rust, under the default rules for a route whose
     /// audience is `orders`.
@@ -904,7 +1128,7 @@ mod tests {
             assert_eq!(untrusted.algorithm(), "ES256");
             assert_eq!(untrusted.header().token_type.as_deref(), Some(MINTED_TYP));
             assert_eq!(untrusted.header().key_id.as_deref(), Some("m1"));
-            let public = key.key.verifying_key();
+            let public = es256(&key).verifying_key();
             let token = Es256
                 .validator::<PhantomClaims>(public)
                 .validate(&untrusted)
@@ -1042,7 +1266,7 @@ mod tests {
         let key = MintKey::parse("idp:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI").unwrap();
         let header = Header::empty().with_key_id("idp");
         let jwt = Es256
-            .token(&header, &Claims::new(claims), &key.key)
+            .token(&header, &Claims::new(claims), es256(&key))
             .unwrap();
         (jwt, Jwks::parse(key.jwks_json().as_bytes()).unwrap())
     }

@@ -1,7 +1,7 @@
 //! The proxy's settings, read from the `EDGEWARD_API_ROUTES`, `EDGEWARD_PHANTOM_*`,
-//! `EDGEWARD_MINT_KEY` and `EDGEWARD_TOKEN_*` variables.
+//! `EDGEWARD_MINT_KEY`, `EDGEWARD_MINT_ALG` and `EDGEWARD_TOKEN_*` variables.
 
-use super::phantom::{MintKey, TokenPolicy};
+use super::phantom::{MintAlg, MintKey, TokenPolicy};
 use super::routes::Routes;
 use crate::platform::settings::{invalid, ConfigError, Profile, Vars};
 
@@ -9,8 +9,11 @@ use crate::platform::settings::{invalid, ConfigError, Profile, Vars};
 pub const API_ROUTES: &str = "EDGEWARD_API_ROUTES";
 /// `introspect-mint` (default), `introspect-jwt` or `passthrough`.
 pub const PHANTOM_MODE: &str = "EDGEWARD_PHANTOM_MODE";
-/// Secret, for `introspect-mint`: the ES256 key, `kid:<32-byte P-256 secret, base64url>`.
+/// Secret, for `introspect-mint`: the signing key, `kid:<secret>`; for ES256 the 32-byte P-256
+/// secret scalar, for RS256 an RSA key of 2048 to 4096 bits, DER (PKCS#8 or PKCS#1), base64.
 pub const MINT_KEY: &str = "EDGEWARD_MINT_KEY";
+/// `ES256` (default) or `RS256`: the algorithm of minted tokens.
+pub const MINT_ALG: &str = "EDGEWARD_MINT_ALG";
 /// Longest life of a minted token and of a cached introspection, seconds (default 60).
 pub const PHANTOM_MAX_TTL: &str = "EDGEWARD_PHANTOM_MAX_TTL";
 /// Minted tokens cached per isolate (default 1024; 0 introspects on every call).
@@ -34,7 +37,7 @@ pub const TOKEN_AUDIENCE_REQUIRED: &str = "EDGEWARD_TOKEN_AUDIENCE_REQUIRED";
 /// How the proxy turns the cookie's access token into the JWT an API gets.
 #[derive(Debug)]
 pub enum PhantomMode {
-    /// Introspect the opaque token (RFC 7662) and mint a short-lived ES256 JWT.
+    /// Introspect the opaque token (RFC 7662) and mint a short-lived JWT (ES256 or RS256).
     IntrospectMint {
         /// The worker's signing key.
         key: MintKey,
@@ -51,7 +54,11 @@ impl PhantomMode {
     /// never serves an entry made under the old one.
     pub fn cache_tag(&self) -> String {
         match self {
-            PhantomMode::IntrospectMint { key } => format!("mint:{}", key.kid()),
+            // ES256 as before (its cached entries stay valid); another algorithm is named.
+            PhantomMode::IntrospectMint { key } => match key.alg() {
+                MintAlg::Es256 => format!("mint:{}", key.kid()),
+                alg => format!("mint:{}:{}", key.kid(), alg.name()),
+            },
             PhantomMode::IntrospectJwt => "jwt".to_owned(),
             PhantomMode::Passthrough => "passthrough".to_owned(),
         }
@@ -82,11 +89,15 @@ impl ProxyConfig {
             Some(json) => Routes::parse(&json, profile).map_err(|e| invalid(API_ROUTES, e))?,
             None => Routes::default(),
         };
+        let alg = match vars.get(MINT_ALG) {
+            Some(name) => MintAlg::parse(&name).map_err(|e| invalid(MINT_ALG, e))?,
+            None => MintAlg::default(),
+        };
         let mode = match vars.get(PHANTOM_MODE).as_deref() {
             None | Some("introspect-mint") => {
                 match vars.get(MINT_KEY) {
                     Some(spec) => PhantomMode::IntrospectMint {
-                        key: MintKey::parse(&spec).map_err(|e| invalid(MINT_KEY, e))?,
+                        key: MintKey::parse_for(alg, &spec).map_err(|e| invalid(MINT_KEY, e))?,
                     },
                     // Only needed once there is something to proxy.
                     None if routes.routes().is_empty() => PhantomMode::Passthrough,

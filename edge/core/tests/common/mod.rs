@@ -16,7 +16,7 @@ use edgeward_core::sessions::{Registry, RegistryRequest};
 use edgeward_core::{
     AeadCipher, AuthenticationFailed, Clock, Config, Edge, HttpClient, Log, LogLevel, Random,
     RandomUnavailable, RefreshCoordinator, Request, Response, RustCipher, SessionRegistry,
-    SharedCache, SignatureVerifier, TransportError,
+    SharedCache, SignatureVerifier, Signer, TransportError,
 };
 use edgeward_shared::api::UserClaims;
 
@@ -49,6 +49,10 @@ pub struct FakePorts {
     pub signature_verdict: Cell<Option<bool>>,
     /// Signature checks asked of the platform: (alg, JWK).
     pub signature_checks: RefCell<Vec<(String, String)>>,
+    /// What the platform's signer answers (`None`: it cannot sign; the core signs in Rust).
+    pub signer: RefCell<Option<Vec<u8>>>,
+    /// Signatures asked of the platform: (alg, private JWK, message).
+    pub sign_calls: RefCell<Vec<(String, String, Vec<u8>)>>,
     /// Every line the core logged.
     pub logs: RefCell<Vec<(LogLevel, String)>>,
     /// Called with the URL of every request before it is answered (to make something happen
@@ -106,6 +110,16 @@ impl SignatureVerifier for FakePorts {
             .borrow_mut()
             .push((alg.to_owned(), jwk.to_owned()));
         self.signature_verdict.get()
+    }
+}
+
+/// The platform's signer answers `signer`; every call recorded.
+impl Signer for FakePorts {
+    async fn sign_message(&self, alg: &str, jwk: &str, message: &[u8]) -> Option<Vec<u8>> {
+        self.sign_calls
+            .borrow_mut()
+            .push((alg.to_owned(), jwk.to_owned(), message.to_vec()));
+        self.signer.borrow().clone()
     }
 }
 
