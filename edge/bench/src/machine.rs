@@ -6,7 +6,7 @@
 use edgeward_core::sessions::RegistryAnswer;
 use edgeward_core::{
     AeadCipher, Clock, Config, Edge, HttpClient, Log, Outcome, Random, RandomUnavailable,
-    RefreshCoordinator, SessionRegistry, SharedCache, SignatureVerifier, TransportError,
+    RefreshCoordinator, SessionRegistry, SharedCache, SignatureVerifier, Signer, TransportError,
 };
 use edgeward_webcrypto::WebCrypto;
 use wasm_bindgen::prelude::*;
@@ -89,6 +89,17 @@ impl SignatureVerifier for MachinePorts {
             WebCrypto
                 .verify_signature(alg, jwk, message, signature)
                 .await
+        } else {
+            None
+        }
+    }
+}
+
+/// The minted token signed as the verifier checks: by WebCrypto or in Rust.
+impl Signer for MachinePorts {
+    async fn sign_message(&self, alg: &str, jwk: &str, message: &[u8]) -> Option<Vec<u8>> {
+        if self.webcrypto {
+            WebCrypto.sign_message(alg, jwk, message).await
         } else {
             None
         }
