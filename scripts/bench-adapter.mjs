@@ -10,6 +10,9 @@
 //   session   GET /auth/session with a signed-in jar (stateless mode),
 //   js-proxy  GET /api/js-proxy: entry.mjs fetches the example API itself before any Rust runs
 //             (the floor of a proxied call: the runtime's outgoing request and streamed answer),
+//   js-wrap   GET /api/js-wrap: entry.mjs proxies as the worker does, in JavaScript alone: a
+//             700-byte Authorization header and two more out, a new Response around the
+//             upstream body with six chosen headers back (the floor of our proxying's shape),
 //   proxied   GET /api/whoami with the jar, phantom token in the isolate's cache (the example
 //             API's CPU is counted apart and not in the row).
 // Bundles run in turns, BENCH_ROUNDS (2) times each, so the machine's load falls on all alike;
@@ -50,7 +53,8 @@ function withJs404(label, dir) {
       hook,
       (m) =>
         `${m}    if (request.url.endsWith("/auth/js-404")) return new Response("{}", { status: 404 });\n` +
-        `    if (request.url.endsWith("/api/js-proxy")) return fetch(${JSON.stringify(`${API}/whoami`)});\n`,
+        `    if (request.url.endsWith("/api/js-proxy")) return fetch(${JSON.stringify(`${API}/whoami`)});\n` +
+        `    if (request.url.endsWith("/api/js-wrap")) { const h = new Headers(); h.append("authorization", "Bearer " + "x".repeat(700)); h.append("accept", "*/*"); h.append("user-agent", "bench"); const r = await fetch(${JSON.stringify(`${API}/whoami`)}, { method: "GET", headers: h, redirect: "manual" }); const out = new Headers(); for (const [n, v] of r.headers) if (n === "content-type" || n === "content-length" || n === "date") out.append(n, v); out.append("x-content-type-options", "nosniff"); out.append("content-security-policy", "default-src 'none'; sandbox; frame-ancestors 'none'"); out.append("cross-origin-resource-policy", "same-origin"); return new Response(r.body, { status: r.status, headers: out }); }\n`,
     ),
   );
   return copy;
@@ -76,6 +80,7 @@ try {
           ["core-404", `${ORIGIN}/auth/nothing-here`, {}, 404],
           ["session", `${ORIGIN}/auth/session`, { cookie }, 200],
           ["js-proxy", `${ORIGIN}/api/js-proxy`, {}, 401],
+          ["js-wrap", `${ORIGIN}/api/js-wrap`, {}, 401],
           ["proxied", `${ORIGIN}/api/whoami`, { cookie }, 200],
         ];
         for (const [name, url, headers, expected] of cases) {
@@ -106,7 +111,7 @@ for (const { label } of bundles) {
   for (const name of Object.keys(rows)) {
     const c = cpuOf(name);
     console.log(
-      `| ${label} | ${name} | ${median(rows[name].map((r) => r.rps)).toFixed(0)} | ${c.toFixed(3)} | ${(c - cpuOf("js-404")).toFixed(3)} | ${(c - cpuOf("core-404")).toFixed(3)} | ${name === "proxied" ? (c - cpuOf("js-proxy")).toFixed(3) : ""} | ${rows[name].reduce((a, r) => a + r.errors, 0)} |`,
+      `| ${label} | ${name} | ${median(rows[name].map((r) => r.rps)).toFixed(0)} | ${c.toFixed(3)} | ${(c - cpuOf("js-404")).toFixed(3)} | ${(c - cpuOf("core-404")).toFixed(3)} | ${name === "proxied" || name === "js-wrap" ? (c - cpuOf("js-proxy")).toFixed(3) : ""} | ${rows[name].reduce((a, r) => a + r.errors, 0)} |`,
     );
   }
 }
