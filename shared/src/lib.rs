@@ -39,6 +39,9 @@ pub mod paths {
     /// `GET` / `DELETE` with the admin bearer token: a user's sessions (`?sub=`), one of them
     /// (`&session=<handle>`).
     pub const ADMIN_SESSIONS: &str = "/auth/admin/sessions";
+    /// `GET` / `PUT` / `DELETE` with the admin bearer token: the machine clients' certificates
+    /// revoked (`?certificate=<hex serial | sha256:<hex>>` to add or take back one).
+    pub const ADMIN_CLIENT_REVOCATIONS: &str = "/auth/admin/clients/revoked";
     /// The SPA route the identity provider redirects back to.
     pub const CALLBACK: &str = "/callback";
 }

@@ -61,6 +61,7 @@ const CLIENT_REVOKED = [
   leafOf(REVOKED_SERIAL).serialNumber,
 ].join(",");
 
+const ADMIN = "machine-clients-admin-token-0123456789";
 const ROUTES = JSON.stringify([
   { prefix: "/api/whoami/", upstream: `${API}/whoami/`, methods: ["GET"], clients: ["pop"], scope: "openid" },
   { prefix: "/api/echo/", upstream: `${API}/echo/`, methods: ["GET", "POST"], clients: ["pop"], scope: "openid" },
@@ -70,7 +71,9 @@ const ROUTES = JSON.stringify([
 
 useStack({
   idp: true,
-  worker: { vars: { EDGEWARD_API_ROUTES: ROUTES, EDGEWARD_CLIENT_CA: CLIENT_CA, EDGEWARD_CLIENT_REVOKED: CLIENT_REVOKED } },
+  worker: {
+    vars: { EDGEWARD_API_ROUTES: ROUTES, EDGEWARD_CLIENT_CA: CLIENT_CA, EDGEWARD_CLIENT_REVOKED: CLIENT_REVOKED, EDGEWARD_ADMIN_TOKEN: ADMIN },
+  },
   api: true,
 });
 
@@ -239,6 +242,24 @@ test("1 MB of x5c is stopped by the runtime before the worker (431), never a 500
 
 test("none of the bad inputs reached the API", async () => {
   assert.equal(await apiRequests(), before);
+});
+
+test("a certificate revoked through the admin endpoint is refused at its next proof; taken back, it is accepted", async () => {
+  const revocations = `${ORIGIN}/auth/admin/clients/revoked`;
+  const admin = (method, query = "") => fetch(`${revocations}${query}`, { method, headers: { authorization: `Bearer ${ADMIN}` } });
+  const serial = leafOf(SPARE).serialNumber;
+  await reached(await withProof(cliProof(SPARE, "GET", WHOAMI)));
+  let res = await admin("PUT", `?certificate=${serial}`);
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.deepEqual((await res.json()).revoked, [`serial:${serial.toLowerCase().replace(/^0+/, "")}`]);
+  await refused(await withProof(cliProof(SPARE, "GET", WHOAMI)), "client_certificate_refused");
+  res = await admin("GET");
+  assert.equal((await res.json()).revoked.length, 1);
+  assert.equal((await admin("PUT", "?certificate=not-hex")).status, 400);
+  assert.equal((await fetch(`${revocations}?certificate=${serial}`, { method: "PUT" })).status, 401);
+  res = await admin("DELETE", `?certificate=${serial}`);
+  assert.equal(res.status, 200);
+  await reached(await withProof(cliProof(SPARE, "GET", WHOAMI)));
 });
 
 test("a replayed proof (same jti) is refused the second time", async () => {

@@ -3,12 +3,14 @@
 
 use super::Context;
 use crate::cookie::session;
+use crate::machine::chain::Revoked;
 use crate::oidc::logout::{self, LogoutTokenError};
 use crate::platform::crypto::constant_time_eq;
-use crate::platform::ports::{Clock, SessionRegistry};
+use crate::platform::ports::{Clock, Log, LogLevel, SessionRegistry};
 use crate::platform::{respond, Error, Request, Response};
 use crate::sessions::{
-    self, ask, require_registry, revoke_all, scoped, shard_of, RegistryAnswer, RegistryRequest,
+    self, all_shards, ask, require_registry, revoke_all, scoped, shard_of, RegistryAnswer,
+    RegistryRequest,
 };
 
 /// `GET|DELETE /auth/admin/sessions?sub=<user>[&session=<handle>][&provider=<id>]` (the user
@@ -21,25 +23,8 @@ use crate::sessions::{
 /// the right bearer.
 pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result<Response, Error> {
     let ports = edge.ports();
-    let Some(expected) = edge.admin_token() else {
-        return Err(Error::RouteNotFound);
-    };
-    let presented = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !constant_time_eq(presented, expected.expose()) {
-        return Err(Error::Unauthorized);
-    }
-    require_registry(edge)?;
-    let param = |name: &str| {
-        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-            .filter(|v| !v.is_empty())
-    };
+    authorize_admin(edge, req)?;
+    let param = |name: &str| query_param(req, name);
     let raw_sub = param("sub").ok_or_else(|| Error::InvalidRequest("sub= is required".into()))?;
     // No user has a control character in their `sub` (login refuses one); with one, a `sub=` of
     // the default provider could spell another provider's user (`sessions::scoped`).
@@ -105,6 +90,101 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
         }
         _ => return Err(Error::Internal("unexpected answer from the session store")),
     })
+}
+
+/// The admin endpoints' gate: 404 without the admin token configured, 401 without the right
+/// bearer (compared in constant time), 503 without a registry.
+fn authorize_admin(edge: &impl Context, req: &Request) -> Result<(), Error> {
+    let Some(expected) = edge.admin_token() else {
+        return Err(Error::RouteNotFound);
+    };
+    let presented = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !constant_time_eq(presented, expected.expose()) {
+        return Err(Error::Unauthorized);
+    }
+    require_registry(edge)
+}
+
+/// The first non-empty value of query parameter `name`.
+fn query_param(req: &Request, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// `GET|PUT|DELETE /auth/admin/clients/revoked[?certificate=<hex serial | sha256:<hex>>]`,
+/// with the admin bearer: the machine clients' certificates revoked at run time, beside
+/// `EDGEWARD_CLIENT_REVOKED`. `PUT` revokes one, `DELETE` takes one back, `GET` lists them.
+/// Revocations live in every registry object, because a proof's replay check (which carries
+/// the chain's certificates, `machine::authenticate`) goes to the object of its leaf: a PUT or
+/// DELETE that does not reach every object is 503 and is to be sent again (it is idempotent);
+/// the objects it did reach keep the change. The list answers what every object holds (the
+/// union, so a revocation half made shows).
+pub(crate) async fn admin_client_revocations(
+    edge: &impl Context,
+    req: &Request,
+) -> Result<Response, Error> {
+    authorize_admin(edge, req)?;
+    let ports = edge.ports();
+    let certificate = || {
+        let item = query_param(req, "certificate")
+            .ok_or_else(|| Error::InvalidRequest("certificate= is required".into()))?;
+        Revoked::name_of(&item).map_err(Error::InvalidRequest)
+    };
+    let request = match req.method().as_str() {
+        "GET" => RegistryRequest::RevokedCertificates,
+        "PUT" => RegistryRequest::RevokeCertificate {
+            certificate: certificate()?,
+        },
+        "DELETE" => RegistryRequest::UnrevokeCertificate {
+            certificate: certificate()?,
+        },
+        _ => {
+            return Err(Error::MethodNotAllowed {
+                allowed: "GET, PUT, DELETE".into(),
+            })
+        }
+    };
+    let mut revoked: Vec<String> = Vec::new();
+    for shard in all_shards(edge.session_settings().shards) {
+        let answer = ask(ports, &shard, &request).await.map_err(|e| {
+            Error::SessionStoreUnavailable(format!(
+                "client revocations at {shard}: {} (send it again)",
+                e.reason
+            ))
+        })?;
+        match answer {
+            RegistryAnswer::Stored => {}
+            RegistryAnswer::Certificates(list) => revoked.extend(list),
+            _ => return Err(Error::Internal("unexpected answer from the session store")),
+        }
+    }
+    if let RegistryRequest::RevokeCertificate { certificate }
+    | RegistryRequest::UnrevokeCertificate { certificate } = &request
+    {
+        let verb = if req.method() == http::Method::PUT {
+            "revoked"
+        } else {
+            "no longer revoked"
+        };
+        ports.log(
+            LogLevel::Info,
+            &format!("admin: client certificate {certificate} {verb}"),
+        );
+        revoked = vec![certificate.clone()];
+    }
+    revoked.sort();
+    revoked.dedup();
+    Ok(respond::json(
+        200,
+        &serde_json::json!({ "revoked": revoked }),
+    ))
 }
 
 /// `POST /auth/backchannel-logout` (OpenID Connect Back-Channel Logout 1.0): the IdP's logout

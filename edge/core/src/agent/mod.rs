@@ -8,13 +8,13 @@
 //! The agent takes what it needs of the isolate's state as a [`Context`]; dropping a logged-out
 //! session's phantom tokens is asked of the context, so the agent never reaches into the proxy.
 //!
-//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`.
+//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`, `machine`.
 
 mod admin;
 mod login;
 mod session;
 
-pub(crate) use admin::{admin_sessions, backchannel_logout};
+pub(crate) use admin::{admin_client_revocations, admin_sessions, backchannel_logout};
 pub(crate) use login::{login_end, login_start, providers};
 pub(crate) use session::{logout, refresh, session};
 

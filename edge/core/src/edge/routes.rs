@@ -71,6 +71,14 @@ async fn auth<P: Platform>(edge: &Edge<P>, req: &Request, path: &str) -> Result<
             only(req, &[Method::GET, Method::DELETE], "GET, DELETE")?;
             agent::admin_sessions(edge, req).await
         }
+        paths::ADMIN_CLIENT_REVOCATIONS => {
+            only(
+                req,
+                &[Method::GET, Method::PUT, Method::DELETE],
+                "GET, PUT, DELETE",
+            )?;
+            agent::admin_client_revocations(edge, req).await
+        }
         paths::BACKCHANNEL_LOGOUT => {
             only(req, &[Method::POST], "POST")?;
             // Off without a registry: 404 whatever the request looks like.

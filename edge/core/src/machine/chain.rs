@@ -489,6 +489,22 @@ impl Revoked {
         Ok(revoked)
     }
 
+    /// One certificate as the admin endpoint names it (`serial:<hex>` or `sha256:<hex>`, in
+    /// the form [`VerifiedChain::revocation_names`] gives): a hex serial (colons allowed) or
+    /// `sha256:<64 hex>`, as in [`CLIENT_REVOKED`](super::CLIENT_REVOKED).
+    pub fn name_of(item: &str) -> Result<String, String> {
+        let item = item.trim();
+        if item.is_empty() || item.contains(',') {
+            return Err("name one certificate: a hex serial or sha256:<64 hex digits>".into());
+        }
+        let parsed = Self::parse(item)?;
+        match (parsed.serials.as_slice(), parsed.fingerprints.as_slice()) {
+            ([serial], []) => Ok(format!("serial:{serial}")),
+            ([], [fp]) => Ok(format!("sha256:{}", hex(fp))),
+            _ => Err("name one certificate: a hex serial or sha256:<64 hex digits>".into()),
+        }
+    }
+
     /// Whether `cert` is on the list.
     fn contains(&self, cert: &Certificate) -> bool {
         self.serials.contains(&cert.serial) || self.fingerprints.contains(&cert.fingerprint)
@@ -530,6 +546,15 @@ impl VerifiedChain {
     /// The leaf's fingerprint, base64url (the `x5t#S256` of `cnf`).
     pub fn thumbprint(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.fingerprint)
+    }
+
+    /// Every certificate of the path, anchor included, as the admin endpoint's revocations
+    /// name them: `serial:<hex>` and `sha256:<hex>` each ([`Revoked::name_of`]).
+    pub fn revocation_names(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .flat_map(|(serial, fp)| [format!("serial:{serial}"), format!("sha256:{}", hex(fp))])
+            .collect()
     }
 
     fn revoked_by(&self, revoked: &Revoked) -> bool {

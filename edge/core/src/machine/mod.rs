@@ -6,7 +6,9 @@
 //! with that client (the minted token) is the proxy's.
 //!
 //! Replays are refused by the session registry (a `seen_proof` request, sharded by the leaf's
-//! fingerprint), after this isolate's own memory.
+//! fingerprint), after this isolate's own memory; the same request refuses a chain holding a
+//! certificate revoked through the admin endpoint (`/auth/admin/clients/revoked`, kept in
+//! every registry object), so that check costs no round trip of its own.
 //!
 //! May use: `platform`, `oidc`, `sessions`.
 
@@ -249,6 +251,7 @@ async fn check_replay(
         key: key.clone(),
         until,
         now,
+        certificates: chain.revocation_names(),
     };
     let answer = ask(ports, &shard, &request)
         .await
@@ -258,6 +261,10 @@ async fn check_replay(
         RegistryAnswer::Stored => Ok(()),
         RegistryAnswer::Replayed => Err(Error::ProofReplayed(format!(
             "jti seen before (client {})",
+            chain.subject
+        ))),
+        RegistryAnswer::Revoked => Err(Error::ClientCertificateRefused(format!(
+            "a certificate of the chain was revoked through the admin endpoint (client {})",
             chain.subject
         ))),
         other => Err(Error::SessionStoreUnavailable(format!(

@@ -111,7 +111,8 @@ pub enum RegistryRequest {
         /// How many entries this call may look at.
         budget: usize,
     },
-    /// A machine client's proof of possession: `Replayed` if its key was seen and is still
+    /// A machine client's proof of possession: `Revoked` if one of its chain's certificates
+    /// was revoked through the admin endpoint, `Replayed` if its key was seen and is still
     /// remembered, else `Stored` and remembered until `until` (the proof's `exp` plus a minute).
     SeenProof {
         /// The SHA-256 (hex) of the leaf's fingerprint and the proof's `jti`.
@@ -120,7 +121,24 @@ pub enum RegistryRequest {
         until: u64,
         /// Now, seconds.
         now: u64,
+        /// The chain's certificates as revocations name them (`serial:<hex>`,
+        /// `sha256:<hex>`; `machine::chain::VerifiedChain::revocation_names`).
+        #[serde(default)]
+        certificates: Vec<String>,
     },
+    /// Adds a client certificate (`serial:<hex>` or `sha256:<hex>`) to the revocations this
+    /// object keeps (the admin endpoint sends it to every object).
+    RevokeCertificate {
+        /// The certificate, as revocations name it.
+        certificate: String,
+    },
+    /// Takes a client certificate off the revocations.
+    UnrevokeCertificate {
+        /// The certificate, as revocations name it.
+        certificate: String,
+    },
+    /// The client certificates this object holds revoked.
+    RevokedCertificates,
     /// Has this session ended?
     Check {
         /// The session's binding id (stateless sessions).
@@ -170,6 +188,10 @@ pub enum RegistryAnswer {
     Ended,
     /// The session is live.
     Live,
+    /// A machine client's chain holds a certificate revoked through the admin endpoint.
+    Revoked,
+    /// The client certificates revoked through the admin endpoint.
+    Certificates(Vec<String>),
 }
 
 /// Where the registry keeps its entries: `key` → text (on Cloudflare, the Durable Object's
@@ -286,6 +308,24 @@ const MAX_USER_SESSIONS: usize = 1000;
 
 /// Where the sweep stopped last (a key of this store).
 const SWEEP_CURSOR: &str = "meta:sweep-cursor";
+/// The client certificates revoked through the admin endpoint, one JSON list per object (a
+/// `meta:` key: the sweep leaves it alone; revocations last until they are taken back).
+const CLIENT_REVOCATIONS: &str = "meta:client-revocations";
+
+/// The revoked client certificates this object holds; an unreadable list fails the request
+/// (the proof is then refused as if the registry were down: failing closed).
+async fn revoked_certificates(store: &impl RegistryStore) -> Result<Vec<String>, TransportError> {
+    match store.get(CLIENT_REVOCATIONS).await? {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text).map_err(|_| TransportError {
+            reason: "the client revocation list does not parse".into(),
+        }),
+    }
+}
+
+fn json_list(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
 
 impl Registry {
     /// Answers `request` from `store`. Keys: `jti:` (until when it is remembered), `proof:`
@@ -437,7 +477,14 @@ impl Registry {
                 key: proof,
                 until,
                 now,
+                certificates,
             } => {
+                if !certificates.is_empty() {
+                    let revoked = revoked_certificates(store).await?;
+                    if certificates.iter().any(|c| revoked.contains(c)) {
+                        return Ok(RegistryAnswer::Revoked);
+                    }
+                }
                 let entry = key("proof", proof);
                 if get_number(store, &entry)
                     .await?
@@ -448,6 +495,27 @@ impl Registry {
                 store.put(&entry, until.to_string()).await?;
                 Ok(RegistryAnswer::Stored)
             }
+            RegistryRequest::RevokeCertificate { certificate } => {
+                let mut revoked = revoked_certificates(store).await?;
+                if !revoked.contains(certificate) {
+                    revoked.push(certificate.clone());
+                    revoked.sort();
+                    store.put(CLIENT_REVOCATIONS, json_list(&revoked)).await?;
+                }
+                Ok(RegistryAnswer::Stored)
+            }
+            RegistryRequest::UnrevokeCertificate { certificate } => {
+                let mut revoked = revoked_certificates(store).await?;
+                let before = revoked.len();
+                revoked.retain(|c| c != certificate);
+                if revoked.len() != before {
+                    store.put(CLIENT_REVOCATIONS, json_list(&revoked)).await?;
+                }
+                Ok(RegistryAnswer::Stored)
+            }
+            RegistryRequest::RevokedCertificates => Ok(RegistryAnswer::Certificates(
+                revoked_certificates(store).await?,
+            )),
             RegistryRequest::Check {
                 session,
                 sid,
@@ -1100,6 +1168,7 @@ mod tests {
             key: "k1".into(),
             until: 200,
             now,
+            certificates: vec!["serial:64".into()],
         };
         assert_eq!(run(&store, seen(100)), RegistryAnswer::Stored);
         assert_eq!(run(&store, seen(150)), RegistryAnswer::Replayed);
@@ -1118,6 +1187,62 @@ mod tests {
             RegistryAnswer::Swept { deleted: 1, .. }
         ));
         assert_eq!(run(&store, seen(201)), RegistryAnswer::Stored);
+    }
+
+    #[test]
+    fn revoked_certificates_refuse_proofs_and_outlive_every_sweep() {
+        let store = MemStore::default();
+        let seen = |key: &str, certificates: &[&str]| RegistryRequest::SeenProof {
+            key: key.into(),
+            until: 200,
+            now: 100,
+            certificates: certificates.iter().map(|c| c.to_string()).collect(),
+        };
+        let revoke = RegistryRequest::RevokeCertificate {
+            certificate: "sha256:ab".into(),
+        };
+        assert_eq!(run(&store, revoke.clone()), RegistryAnswer::Stored);
+        assert_eq!(run(&store, revoke), RegistryAnswer::Stored, "idempotent");
+        assert_eq!(
+            run(&store, RegistryRequest::RevokedCertificates),
+            RegistryAnswer::Certificates(vec!["sha256:ab".into()])
+        );
+        assert_eq!(
+            run(&store, seen("k1", &["serial:1", "sha256:ab"])),
+            RegistryAnswer::Revoked
+        );
+        // A refused proof is not remembered: nothing to replay.
+        assert_eq!(
+            run(&store, seen("k1", &["serial:1"])),
+            RegistryAnswer::Stored
+        );
+        let sweep = RegistryRequest::Sweep {
+            now: u64::MAX / 2,
+            session_ttl: 3600,
+            budget: 100,
+        };
+        run(&store, sweep);
+        assert_eq!(
+            run(&store, seen("k2", &["sha256:ab"])),
+            RegistryAnswer::Revoked,
+            "swept away"
+        );
+        run(
+            &store,
+            RegistryRequest::UnrevokeCertificate {
+                certificate: "sha256:ab".into(),
+            },
+        );
+        assert_eq!(
+            run(&store, seen("k3", &["sha256:ab"])),
+            RegistryAnswer::Stored
+        );
+        // A list that does not parse fails the check: closed.
+        store
+            .0
+            .borrow_mut()
+            .insert(CLIENT_REVOCATIONS.into(), "not json".into());
+        assert!(futures_executor::block_on(Registry::handle(&store, &seen("k4", &["x"]))).is_err());
     }
 
     #[test]
