@@ -60,7 +60,14 @@ impl Rng {
 fn the_jar_reads_exactly_what_the_scan_reads() {
     let vocabulary: Vec<Vec<u8>> = names::ALL_COOKIES
         .iter()
-        .map(|n| n.as_bytes().to_vec())
+        .flat_map(|n| {
+            [
+                n.as_bytes().to_vec(),
+                format!("{n}=AAAAAAAAAAAAAAAAAAAAAAAA.BBBBBBBB_cc-dd").into_bytes(),
+                format!(" {n}\t= v ").into_bytes(),
+                format!("; {n}=").into_bytes(),
+            ]
+        })
         .chain(
             [
                 &b"__Host-edgeward-"[..],
@@ -132,7 +139,7 @@ fn the_jar_reads_exactly_what_the_scan_reads() {
         checked += 1;
     }
     assert!(checked > 10_000, "{checked} requests checked");
-    assert!(once > 1_000 && twice > 1_000, "once {once}, twice {twice}");
+    assert!(once > 1_000 && twice > 500, "once {once}, twice {twice}");
 }
 
 #[test]
