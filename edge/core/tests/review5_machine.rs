@@ -521,3 +521,63 @@ fn chain_case(make: impl FnOnce(&Pki) -> Client, code: &str) {
             || code != "client_certificate_refused"
     );
 }
+
+/// An RSA public key as rcgen's [`rcgen::PublicKeyData`] (PKCS#1 `RSAPublicKey`), for key
+/// sizes rcgen's own key parsing would not take.
+struct RawRsa(Vec<u8>);
+
+impl rcgen::PublicKeyData for RawRsa {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &PKCS_RSA_SHA256
+    }
+}
+
+/// A client whose leaf holds an RSA key of exactly `bits` bits (modulus), issued by `ca`.
+fn rsa_client_of(ca: &Ca, bits: usize, serial: u64) -> Client {
+    use rsa::pkcs1::EncodeRsaPublicKey;
+    use rsa::traits::PublicKeyParts;
+    let private = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, bits).unwrap();
+    assert_eq!(private.n().bits(), bits);
+    let public = RawRsa(
+        private
+            .to_public_key()
+            .to_pkcs1_der()
+            .unwrap()
+            .as_bytes()
+            .to_vec(),
+    );
+    let leaf = leaf_params("runner-rsa", serial)
+        .signed_by(&public, &ca.issuer)
+        .unwrap()
+        .der()
+        .to_vec();
+    Client {
+        key: ClientKey::Rsa(Box::new(private)),
+        x5c: vec![STANDARD.encode(&leaf), STANDARD.encode(&ca.der)],
+        leaf,
+    }
+}
+
+/// FOUND (low): an RSA key shorter than 2048 bits passed the policy when its modulus still
+/// took 256 bytes (2041 to 2047 bits): the size was read in whole bytes (`size() * 8`).
+/// Before the fix: `assertion `left == right` failed: 2047 bits: Ok(Object {"aud":
+/// String("http://machines.test"), ...})` (a token was minted).
+/// A 2048-bit key passes.
+#[test]
+fn an_rsa_leaf_key_of_2047_bits_is_refused() {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    let short = rsa_client_of(&pki.int, 2047, 300);
+    let res = send(&edge, "GET", "/api/m/x", &proof(&short, "GET", "/api/m/x"));
+    assert_eq!(
+        res,
+        refused("client_certificate_refused"),
+        "2047 bits: {res:?}"
+    );
+    let full = rsa_client_of(&pki.int, 2048, 301);
+    let res = send(&edge, "GET", "/api/m/x", &proof(&full, "GET", "/api/m/x"));
+    assert!(res.is_ok(), "2048 bits: {res:?}");
+}
