@@ -581,3 +581,35 @@ fn an_rsa_leaf_key_of_2047_bits_is_refused() {
     let res = send(&edge, "GET", "/api/m/x", &proof(&full, "GET", "/api/m/x"));
     assert!(res.is_ok(), "2048 bits: {res:?}");
 }
+
+/// FOUND (low): an unsigned proof's `htu` reached the log as it came: the URL parser drops
+/// tabs and line breaks, so `http://localhost:8787/api/m/y<LF>edgeward: forged line` parses, is
+/// refused as another URL, and its raw text (line break included) was written into the log
+/// line, before any signature was checked: anyone could forge log lines. Before the fix:
+/// `a log line holds a line break: "edgeward: /api/m/x: invalid_client_proof: the proof is for
+/// http://localhost:8787/api/m/y\nedgeward: /api/m/x: forged, the request went to
+/// http://localhost:8787/api/m/x"`.
+#[test]
+fn an_unsigned_htu_cannot_write_lines_into_the_log() {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    for htu in [
+        "http://localhost:8787/api/m/y\nedgeward: /api/m/x: forged",
+        "http://localhost:8787/api/m/y\r\nedgeward: /api/m/x: forged",
+        "http://localhost:8787/api/m/y\tx",
+    ] {
+        let p = proof_with(&pki.client, "GET", "/api/m/x", NOW, |_, c| {
+            c["htu"] = json!(htu);
+        });
+        assert_eq!(
+            send(&edge, "GET", "/api/m/x", &p),
+            refused("invalid_client_proof")
+        );
+    }
+    for (_, line) in edge.ports().logs.borrow().iter() {
+        assert!(
+            !line.contains(['\n', '\r', '\t']),
+            "a log line holds a line break: {line:?}"
+        );
+    }
+}
