@@ -359,7 +359,9 @@ fn public_key(spki: &SubjectPublicKeyInfoRef<'_>) -> Result<PublicKey, ChainErro
     } else if alg.oid == RSA_ENCRYPTION {
         let key =
             rsa::RsaPublicKey::from_pkcs1_der(bits).map_err(|_| malformed("not an RSA key"))?;
-        let bits = rsa::traits::PublicKeyParts::size(&key) * 8;
+        // The modulus's length in bits (`size()` is whole bytes: 2041 to 2048 bits all read
+        // as 256 bytes).
+        let bits = rsa::traits::PublicKeyParts::n(&key).bits();
         if !(2048..=4096).contains(&bits) {
             return Err(refused(format!("an RSA key of {bits} bits")));
         }

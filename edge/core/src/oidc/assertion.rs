@@ -199,7 +199,8 @@ fn parse_jwk(variable: &'static str, text: &str) -> Result<(KeyKind, Option<Stri
 
 fn rsa_kind(variable: &'static str, mut key: rsa::RsaPrivateKey) -> Result<KeyKind, ConfigError> {
     use rsa::traits::PublicKeyParts;
-    if key.size() * 8 < MIN_RSA_BITS {
+    // In bits: `size()` is whole bytes, so 2041 to 2047 bits would read as 2048.
+    if key.n().bits() < MIN_RSA_BITS {
         return Err(invalid(
             variable,
             format!("is an RSA key shorter than {MIN_RSA_BITS} bits"),
