@@ -338,8 +338,11 @@ test("an IdP answer far larger than any real one is refused, not read whole", as
     });
     await new Promise((r) => big.listen(0, "127.0.0.1", r));
     const port = WORKER_PORT + 2;
-    const worker = await startWorker({ port, vars: { OIDC_ISSUER: `http://127.0.0.1:${big.address().port}`, EDGEWARD_API_ROUTES: ROUTES } });
+    let worker;
     try {
+      // (Inside the try: a worker that fails to start must not leave the IdP stand-in open, or
+      // the file would wait for it until its timeout.)
+      worker = await startWorker({ port, vars: { OIDC_ISSUER: `http://127.0.0.1:${big.address().port}`, EDGEWARD_API_ROUTES: ROUTES } });
       const origin = `http://localhost:${port}`;
       const res = await fetch(`${origin}/auth/login/start`, {
         method: "POST",
@@ -355,7 +358,7 @@ test("an IdP answer far larger than any real one is refused, not read whole", as
       await new Promise((r) => setTimeout(r, 500));
       assert.match(worker.output(), /answer over \d+ bytes/, encoding);
     } finally {
-      await worker.stop();
+      await worker?.stop();
       big.closeAllConnections?.();
       big.close();
     }

@@ -93,8 +93,15 @@ export async function assertPortFree(port, what) {
       socket.once("connect", () => (socket.destroy(), resolve(true)));
       socket.once("error", () => resolve(false));
     });
-  const busy = (await Promise.all(["127.0.0.1", "::1"].map(answers))).some(Boolean);
-  if (busy) throw new Error(`port ${port} (${what}) is already in use: a server left over from an earlier run?`);
+  // A server this suite stopped a moment ago may still be letting go of the port (wrangler's
+  // process has exited, its workerd not yet): asked again for up to 5 s before it counts as
+  // one left over.
+  for (let tries = 0; ; tries++) {
+    const busy = (await Promise.all(["127.0.0.1", "::1"].map(answers))).some(Boolean);
+    if (!busy) return;
+    if (tries >= 10) throw new Error(`port ${port} (${what}) is already in use: a server left over from an earlier run?`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** A child process in its own process group, with its output kept in a log file. */
