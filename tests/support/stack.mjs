@@ -47,14 +47,20 @@ export function artifactDir() {
   return dir;
 }
 
-/** Polls `url` until it answers (any status) or `timeoutMs` passes. */
-export async function waitFor(url, timeoutMs, what) {
+/**
+ * Polls `url` until it answers (any status) or `timeoutMs` passes; with `child` (the process
+ * that should answer), fails at once when it has exited.
+ */
+export async function waitFor(url, timeoutMs, what, child) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       await fetch(url, { signal: AbortSignal.timeout(2000) });
       return;
     } catch {
+      if (child && (child.exitCode !== null || child.signalCode !== null)) {
+        throw new Error(`${what} exited before it came up at ${url}`);
+      }
       if (Date.now() > deadline) throw new Error(`${what} did not come up at ${url} in ${timeoutMs} ms`);
       await sleep(250);
     }
@@ -182,26 +188,40 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false,
     EDGEWARD_MINT_KEY: MINT_KEY,
     ...vars,
   };
-  let worker;
-  if (runtime === "workerd") {
-    worker = await launchWorkerd({ port, vars: all, config, bundle, env, assets, persist, inspector });
-  } else if (runtime !== "wrangler") {
-    throw new Error(`unknown runtime ${runtime}: wrangler or workerd`);
-  } else if (lean) {
-    worker = launch(`worker-${port}`, process.execPath, ["tests/support/wrangler-lean.mjs"], {
-      WRANGLER_SEND_METRICS: "false",
-      LEAN_PORT: String(port),
-      LEAN_PERSIST: persist,
-      LEAN_VARS: JSON.stringify(all),
-      ...env,
-    });
-  } else {
+  const launchOnce = async () => {
+    if (runtime === "workerd") {
+      return launchWorkerd({ port, vars: all, config, bundle, env, assets, persist, inspector });
+    } else if (runtime !== "wrangler") {
+      throw new Error(`unknown runtime ${runtime}: wrangler or workerd`);
+    } else if (lean) {
+      return launch(`worker-${port}`, process.execPath, ["tests/support/wrangler-lean.mjs"], {
+        WRANGLER_SEND_METRICS: "false",
+        LEAN_PORT: String(port),
+        LEAN_PERSIST: persist,
+        LEAN_VARS: JSON.stringify(all),
+        ...env,
+      });
+    }
     const args = ["wrangler", "dev", ...(script ? [script] : []), "--port", String(port), "--persist-to", persist, "--log-level", "info"];
     if (config) args.push("--config", config);
     for (const [k, v] of Object.entries(all)) args.push("--var", `${k}:${v}`);
-    worker = launch(`worker-${port}`, "npx", args, { WRANGLER_SEND_METRICS: "false", ...env });
+    return launch(`worker-${port}`, "npx", args, { WRANGLER_SEND_METRICS: "false", ...env });
+  };
+  let worker;
+  for (let attempt = 1; ; attempt++) {
+    worker = await launchOnce();
+    try {
+      await waitFor(`http://localhost:${port}/auth/session`, 180_000, runtime === "workerd" ? "workerd" : "wrangler dev", worker.child);
+      break;
+    } catch (error) {
+      // wrangler dev picks free ports for its own use, and one can be taken between its look
+      // and its bind (by a server a test just started on port 0): it then exits with "Address
+      // already in use" for an address that is not the worker's. Started again, it picks anew.
+      const clash = /Address already in use/.test(worker.output()) && !worker.output().includes(`:${port})`);
+      await worker.stop();
+      if (!clash || attempt >= 3) throw new Error(`${error.message}\n${worker.output().slice(-2000)}`);
+    }
   }
-  await waitFor(`http://localhost:${port}/auth/session`, 180_000, runtime === "workerd" ? "workerd" : "wrangler dev");
   // Where workerd keeps Durable Object storage, so tests can inspect what is stored.
   worker.persist = persist;
   return worker;
