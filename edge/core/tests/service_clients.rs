@@ -534,3 +534,60 @@ fn a_minted_token_sent_back_is_refused_and_unknown_keys_do_not_hammer_the_jwks()
         .log_text()
         .contains("a key the provider does not publish"));
 }
+
+// ---------------------------------------------------------------- review 5 (issue 16 as merged)
+
+// HELD: the IdP's own signature on every token below, so only the header's `typ` decides:
+// RFC 9068's two spellings (any case) are access tokens; an ID token (`JWT`), a token without
+// `typ`, a `typ` with a space or a suffix, a logout token, a PoP proof's type, are refused
+// unread (401 invalid_token, nothing introspected, nothing cached); an opaque refresh token
+// whose introspection says `refresh_token` is refused.
+#[test]
+fn only_an_access_token_type_is_taken_for_an_access_token() {
+    let claims = good_claims();
+    let accepted = [
+        "at+jwt",
+        "AT+JWT",
+        "application/at+jwt",
+        "Application/AT+JWT",
+    ];
+    for typ in accepted {
+        let e = edge();
+        let token = idp_sign(&claims, Some(typ));
+        assert!(
+            matches!(bearer(&e, "/api/orders/1", &token), Answer::Forwarded(_)),
+            "{typ}"
+        );
+    }
+    let refused: [Option<&str>; 8] = [
+        Some("JWT"),
+        None,
+        Some("at+jwt "),
+        Some(" at+jwt"),
+        Some("at+jwt;x"),
+        Some("logout+jwt"),
+        Some("edgeward-pop+jwt"),
+        Some("token-introspection+jwt"),
+    ];
+    for typ in refused {
+        let e = edge();
+        let token = idp_sign(&claims, typ);
+        assert_eq!(
+            bearer(&e, "/api/orders/1", &token),
+            invalid_token(),
+            "{typ:?}"
+        );
+        assert_eq!(e.ports().calls_to(&introspection_url()), 0, "{typ:?}");
+        assert!(e.phantom_cache().is_empty(), "{typ:?}");
+    }
+    // An opaque refresh token: the introspection answer says so.
+    for kind in ["refresh_token", "Refresh"] {
+        let e = edge_with(&[], &with(&good_answer(), json!({"token_type": kind})));
+        assert_eq!(
+            bearer(&e, "/api/orders/1", OPAQUE),
+            invalid_token(),
+            "{kind}"
+        );
+        assert!(e.phantom_cache().is_empty(), "{kind}");
+    }
+}
