@@ -96,22 +96,6 @@ fn an_rsa_leaf_from_an_rsa_root_signs_rs256_and_a_cn_is_the_subject_without_a_sa
 
 // ---------------------------------------------------------------- bad chains
 
-/// Builds a client whose chain breaks one rule, and expects `code`.
-fn chain_case(make: impl FnOnce(&Pki) -> Client, code: &str) {
-    let pki = pki();
-    let edge = edge_for(&pki, &[]);
-    let client = make(&pki);
-    let res = send(&edge, "GET", "/api/m/x", &proof(&client, "GET", "/api/m/x"));
-    assert_eq!(res, refused(code));
-    // Never forwarded, and the cause is in the log.
-    assert!(
-        edge.ports()
-            .log_text()
-            .contains("client_certificate_refused")
-            || code != "client_certificate_refused"
-    );
-}
-
 #[test]
 fn a_chain_to_another_ca_is_refused() {
     chain_case(

@@ -248,21 +248,6 @@ fn a_machine_named_like_a_user_carries_cnf() {
     assert_eq!(claims["sub"], "demo");
     assert!(claims["cnf"]["x5t#S256"].is_string(), "{claims}");
 }
-/// Builds a client whose chain breaks one rule, and expects `code`.
-fn chain_case(make: impl FnOnce(&Pki) -> Client, code: &str) {
-    let pki = pki();
-    let edge = edge_for(&pki, &[]);
-    let client = make(&pki);
-    let res = send(&edge, "GET", "/api/m/x", &proof(&client, "GET", "/api/m/x"));
-    assert_eq!(res, refused(code));
-    // Never forwarded, and the cause is in the log.
-    assert!(
-        edge.ports()
-            .log_text()
-            .contains("client_certificate_refused")
-            || code != "client_certificate_refused"
-    );
-}
 
 /// An RSA public key as rcgen's [`rcgen::PublicKeyData`] (PKCS#1 `RSAPublicKey`), for key
 /// sizes rcgen's own key parsing would not take.

@@ -287,3 +287,19 @@ pub fn refused(code: &str) -> Result<Value, (u16, String)> {
 pub fn fingerprint(der: &[u8]) -> [u8; 32] {
     Sha256::digest(der).into()
 }
+
+/// Builds a client whose chain breaks one rule, and expects `code`.
+pub fn chain_case(make: impl FnOnce(&Pki) -> Client, code: &str) {
+    let pki = pki();
+    let edge = edge_for(&pki, &[]);
+    let client = make(&pki);
+    let res = send(&edge, "GET", "/api/m/x", &proof(&client, "GET", "/api/m/x"));
+    assert_eq!(res, refused(code));
+    // Never forwarded, and the cause is in the log.
+    assert!(
+        edge.ports()
+            .log_text()
+            .contains("client_certificate_refused")
+            || code != "client_certificate_refused"
+    );
+}
