@@ -220,8 +220,13 @@ fn bearer_provider<'a, C: Context>(edge: &'a C, route: &Route) -> Result<Provide
 /// `Authorization` header is dropped as always), or a route that serves no service clients
 /// (where a bearer token is ignored, as it always was).
 fn service_client(route: &Route, headers: &HeaderMap) -> Result<Option<String>, Error> {
+    // Only a route that serves services looks at the cookies here: a browser's proxied call on
+    // any other route reads its access cookie once, in `read_access`.
+    if !route.clients.service {
+        return Ok(None);
+    }
     let jar = cookies::Jar::of(headers);
-    if !route.clients.service || names::ALL_COOKIES.iter().any(|name| jar.present(name)) {
+    if names::ALL_COOKIES.iter().any(|name| jar.present(name)) {
         return Ok(None);
     }
     let token = headers
