@@ -13,18 +13,23 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startWorker, ROOT } from "../tests/support/stack.mjs";
 import { cpuByPart, describe, perRequest, treePrograms } from "./bench-cpu.mjs";
+import { withEntryLines } from "./bench-bundle.mjs";
 
 export const RUNTIME = process.env.BENCH_RUNTIME || "wrangler";
 export const RUNTIME_LABEL = { wrangler: "wrangler dev", workerd: "one workerd" }[RUNTIME];
 if (!RUNTIME_LABEL) throw new Error(`BENCH_RUNTIME is ${RUNTIME}: wrangler or workerd`);
 
-/** Starts the worker in the runtime under measurement, with the test vars and `vars` on top. */
-export async function startBenchWorker(vars = {}) {
+/**
+ * Starts the worker in the runtime under measurement, with the test vars and `vars` on top. In
+ * one workerd, `entryLines` (scripts/bench-bundle.mjs) are added to a copy of the bundle's entry.
+ */
+export async function startBenchWorker(vars = {}, { entryLines } = {}) {
   let worker;
   if (RUNTIME === "wrangler") worker = await startWorker({ lean: true, vars });
   else {
-    const bundle = process.env.BENCH_WORKERD_BUNDLE || join(ROOT, "target/bench/dry-run");
+    let bundle = process.env.BENCH_WORKERD_BUNDLE || join(ROOT, "target/bench/dry-run");
     if (!existsSync(bundle)) throw new Error(`no bundle at ${bundle}: run scripts/bench.sh (it writes it) or set BENCH_WORKERD_BUNDLE`);
+    if (entryLines) bundle = withEntryLines("bench-floors", bundle, entryLines);
     worker = await startWorker({ runtime: "workerd", bundle, vars });
   }
   worker.programs = treePrograms(worker.child.pid);

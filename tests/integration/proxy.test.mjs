@@ -386,4 +386,9 @@ test("the worker publishes its minting key; the API down is 502 upstream_unavail
   const body = await res.json();
   assert.equal(body.code, "upstream_unavailable");
   assert.doesNotMatch(body.message, /localhost|8095|127\.0\.0\.1/, "no internal address in the body");
+  // The runtime's reason (the JavaScript side made the request) reaches the log through the
+  // Rust side, which answered the 502.
+  const logged = /edgeward: upstream request failed: \S/;
+  for (let i = 0; i < 50 && !logged.test(stack.worker.output()); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(stack.worker.output(), logged, "the reason in the log");
 });

@@ -161,6 +161,9 @@ async function serve(instance, token, start) {
   let timer;
   try {
     const work = start(instance.exports);
+    // Answered at once (the Rust side returns no promise when it has the answer on its first
+    // poll): no race to run.
+    if (!(work instanceof Promise)) return work;
     const outcome = await Promise.race([work, call.failed, call.retired]);
     if (outcome !== RETIRED) return outcome;
     const late = new Promise((resolve) => (timer = setTimeout(() => resolve(FAILED), DRAIN_MS)));
@@ -175,7 +178,7 @@ export default class Edgeward extends WorkerEntrypoint {
   async fetch(request) {
     try {
       const answer = await serve(lanes.worker.current(), request, (rust) => rust.fetch(request, this.env, this.ctx));
-      if (answer !== FAILED) return answer;
+      if (answer instanceof Response) return answer;
     } catch (error) {
       console.error("edgeward: request failed:", error?.name ?? "error");
     }
@@ -215,7 +218,7 @@ function durableObject(lane, className, what) {
     async fetch(request) {
       try {
         const answer = await this.#serve(request, (object) => object.fetch(request));
-        if (answer !== FAILED) return answer;
+        if (answer instanceof Response) return answer;
       } catch (error) {
         console.error(`edgeward: ${what} failed:`, error?.name ?? "error");
       }

@@ -463,51 +463,48 @@ fn edge(env: &Env) -> Result<Rc<Edge<WorkerPorts>>, ConfigError> {
 /// (README "Performance" has what that saved). An error is a rejected promise: entry.mjs answers
 /// it with the JSON 500.
 #[wasm_bindgen(js_name = "fetch")]
-pub async fn fetch(
+pub fn fetch(
     req: web_sys::Request,
     env: Env,
     _ctx: worker::worker_sys::Context,
-) -> Result<web_sys::Response, JsValue> {
-    trap::serving(trap::token(&req), handle(req, env)).await
+) -> Result<JsValue, JsValue> {
+    // No promise when the answer is ready at once (`trap::at_once`): wasm-bindgen's promise
+    // machinery cost a read from memory more than the core's work did.
+    trap::at_once(trap::serving(trap::token(&req), handle(req, env)))
 }
 
-/// One request to the worker.
-async fn handle(req: web_sys::Request, env: Env) -> Result<web_sys::Response, JsValue> {
+/// One request to the worker: the platform's `Response`, or, for a proxied request, the
+/// promise of one (the upstream request is made and awaited in JavaScript, [`net::forward`]).
+async fn handle(req: web_sys::Request, env: Env) -> Result<JsValue, JsValue> {
     #[cfg(feature = "test-trap")]
     if let Some(answer) =
         test_trap::route(&mut worker::Request::from(Clone::clone(&req)), &env).await
     {
-        return answer.map(Into::into).map_err(Into::into);
+        return answer
+            .map(|r| web_sys::Response::from(r).into())
+            .map_err(Into::into);
     }
     let edge = match edge(&env) {
         Ok(edge) => edge,
-        Err(e) => return from_core(Error::Config(e).into_response()),
+        Err(e) => return from_core(Error::Config(e).into_response()).map(Into::into),
     };
     #[cfg(feature = "test-cipher")]
     {
         let mut test_req = worker::Request::from(Clone::clone(&req));
         test_cipher::note(&test_req);
         if let Some(answer) = test_cipher::route(&mut test_req, &edge.config().cookie_keys).await {
-            return answer.map(Into::into).map_err(Into::into);
+            return answer
+                .map(|r| web_sys::Response::from(r).into())
+                .map_err(Into::into);
         }
     }
     let core_req = match into_core(&req).await {
         Ok(r) => r,
-        Err(e) => return from_core(e.into_response()),
+        Err(e) => return from_core(e.into_response()).map(Into::into),
     };
     match edge.handle(core_req).await {
-        Outcome::Respond(response) => from_core(response),
-        Outcome::Forward(plan) => match net::forward(plan, &req).await {
-            Ok(response) => Ok(response),
-            Err(e) => {
-                // The detail (it may name internal hosts) goes to the log, not to the browser.
-                worker::console_error!("edgeward: upstream request failed: {e}");
-                from_core(
-                    Error::UpstreamUnavailable("the API could not be reached".into())
-                        .into_response(),
-                )
-            }
-        },
+        Outcome::Respond(response) => from_core(response).map(Into::into),
+        Outcome::Forward(plan) => net::forward(plan, &req),
     }
 }
 

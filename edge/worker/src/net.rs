@@ -19,14 +19,17 @@
 //! the upstream as the runtime's `ReadableStream`, the upstream's answer body back the same way;
 //! Rust never holds them.
 
+use std::rc::Rc;
 use std::time::Duration;
 
 use edgeward_core::proxy::Forward;
-use edgeward_core::TransportError;
+use edgeward_core::{Error, TransportError};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use worker::web_sys;
+
+use crate::trap;
 
 #[wasm_bindgen(inline_js = r#"
 // Strings come back to Rust as UTF-8 bytes: TextEncoder is native, while wasm-bindgen's own
@@ -74,19 +77,34 @@ export function edgewardCoreResponse(status, headers, body) {
   return new Response(body.length > 0 ? body.slice() : null, { status, headers: toHeaders(headers) });
 }
 
-// A proxied request, redirects not followed; `body` is the browser's stream (or undefined).
-export function edgewardForward(method, url, headers, body) {
-  return fetch(url, { method, headers: toHeaders(headers), body, redirect: "manual" });
-}
-
-// The upstream answer's header list.
-export function edgewardHeaderList(response) {
-  return encoder.encode(headerList(response.headers));
-}
-
-// The browser's answer: the upstream's status and body stream, the headers the core kept.
-export function edgewardRespond(upstream, headers) {
-  return new Response(upstream.body, { status: upstream.status, headers: toHeaders(headers) });
+// A proxied request, sent and answered here: the upstream is awaited in JavaScript, not by a
+// Rust future. `plan` is the Rust `Forwarding` (net.rs), which makes the answer's header list from
+// the upstream's, or the JSON error when the upstream cannot be reached; it is freed once
+// answered. Redirects are not followed; `body` is the browser's stream (or undefined).
+export function edgewardProxy(plan, method, url, headers, body) {
+  let sent;
+  try {
+    sent = fetch(url, { method, headers: toHeaders(headers), body, redirect: "manual" });
+  } catch (error) {
+    sent = Promise.reject(error);
+  }
+  return sent.then(
+    (upstream) => {
+      try {
+        const kept = plan.answer(encoder.encode(headerList(upstream.headers)));
+        return new Response(upstream.body, { status: upstream.status, headers: toHeaders(kept) });
+      } finally {
+        plan.free();
+      }
+    },
+    (error) => {
+      try {
+        return plan.failed(error);
+      } finally {
+        plan.free();
+      }
+    },
+  );
 }
 
 // An answer's body, read in full but never past `maxBytes` (a declared length over it is refused
@@ -169,19 +187,14 @@ extern "C" {
     fn core_response(status: u16, headers: &str, body: &[u8])
         -> Result<web_sys::Response, JsValue>;
 
-    #[wasm_bindgen(catch, js_name = edgewardForward)]
-    fn forward_js(
+    #[wasm_bindgen(catch, js_name = edgewardProxy)]
+    fn proxy_js(
+        plan: JsValue,
         method: &str,
         url: &str,
         headers: &str,
         body: Option<web_sys::ReadableStream>,
     ) -> Result<js_sys::Promise, JsValue>;
-
-    #[wasm_bindgen(js_name = edgewardHeaderList)]
-    fn header_list(response: &web_sys::Response) -> Vec<u8>;
-
-    #[wasm_bindgen(catch, js_name = edgewardRespond)]
-    fn respond(upstream: &web_sys::Response, headers: &str) -> Result<web_sys::Response, JsValue>;
 
     #[wasm_bindgen(catch, js_name = edgewardExchange)]
     fn exchange_js(
@@ -294,32 +307,62 @@ pub fn from_core(response: edgeward_core::Response) -> Result<web_sys::Response,
 }
 
 /// Sends the plan upstream with the browser's body, and streams the answer back with the
-/// headers the core lets through. An error is the runtime's (for the log only).
-pub async fn forward(
-    plan: Forward,
-    original: &web_sys::Request,
-) -> Result<web_sys::Response, String> {
+/// headers the core lets through: the promise of the browser's `Response`. JavaScript makes the
+/// request and awaits it (`edgewardProxy`), then calls [`Forwarding::answer`] once for the
+/// headers; no Rust future waits on the network.
+pub fn forward(plan: Forward, original: &web_sys::Request) -> Result<JsValue, JsValue> {
     let body = if matches!(plan.method, http::Method::GET | http::Method::HEAD) {
         None
     } else {
         original.body()
     };
-    let sent = forward_js(
-        plan.method.as_str(),
-        plan.url.as_str(),
-        &list_of(&plan.headers),
+    let headers = list_of(&plan.headers);
+    let (method, url) = (plan.method.clone(), plan.url.clone());
+    let forwarding = Forwarding {
+        plan,
+        token: Rc::new(trap::token(original)),
+    };
+    proxy_js(
+        forwarding.into(),
+        method.as_str(),
+        url.as_str(),
+        &headers,
         body,
-    );
-    let upstream: web_sys::Response = match sent {
-        Ok(promise) => JsFuture::from(promise).await,
-        Err(e) => Err(e),
+    )
+    .map(Into::into)
+}
+
+/// A proxied request in flight: what the core decided, kept until the upstream answers.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Forwarding {
+    plan: Forward,
+    /// The request it belongs to (a panic in [`Forwarding::answer`] fails that request only).
+    token: Rc<JsValue>,
+}
+
+#[wasm_bindgen]
+impl Forwarding {
+    /// The header list the browser gets, from the upstream answer's (both in the crossing form).
+    pub fn answer(&self, upstream: &[u8]) -> String {
+        trap::serving_now(&self.token, || {
+            let received = std::str::from_utf8(upstream)
+                .map(map_of)
+                .unwrap_or_default();
+            list_of(&self.plan.response_headers(&received))
+        })
     }
-    .map_err(|e| reason(&e))?
-    .unchecked_into();
-    let received = String::from_utf8(header_list(&upstream))
-        .map(|list| map_of(&list))
-        .unwrap_or_default();
-    respond(&upstream, &list_of(&plan.response_headers(&received))).map_err(|e| reason(&e))
+
+    /// The answer when the upstream could not be reached (or its answer not passed on): the
+    /// core's 502; the reason, which may name internal hosts, goes to the log only.
+    pub fn failed(&self, error: JsValue) -> Result<web_sys::Response, JsValue> {
+        trap::serving_now(&self.token, || {
+            worker::console_error!("edgeward: upstream request failed: {}", reason(&error));
+            from_core(
+                Error::UpstreamUnavailable("the API could not be reached".into()).into_response(),
+            )
+        })
+    }
 }
 
 /// One outgoing request of the agent through the runtime's `fetch`, read in full, given up

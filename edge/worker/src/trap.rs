@@ -16,6 +16,7 @@ use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use wasm_bindgen::prelude::*;
 
@@ -40,6 +41,34 @@ pub async fn serving<F: Future>(token: JsValue, work: F) -> F::Output {
         poll
     })
     .await
+}
+
+/// Runs `work` (synchronous: a call the entry makes into an object of a request still in flight,
+/// such as a proxied answer's headers) as the request identified by `token`.
+pub fn serving_now<T>(token: &Rc<JsValue>, work: impl FnOnce() -> T) -> T {
+    let outer = SERVING.replace(Some(Rc::clone(token)));
+    let result = work();
+    SERVING.set(outer);
+    result
+}
+
+/// The answer of `work` without a promise when it is done on its first poll (a read the isolate
+/// answers from memory, a proxied call whose token is cached: no await in them suspends), else
+/// a promise of it.
+///
+/// The first poll's waker wakes nothing: the promise's task polls the work again at once (in
+/// the next microtask), and a future that is not done wakes the waker of its latest poll, that
+/// task's. (Every future awaited on the worker's path does: `JsFuture`, the refresh flights'
+/// `Shared`; no timer of the `worker` crate is awaited on it.)
+pub fn at_once<F>(work: F) -> Result<JsValue, JsValue>
+where
+    F: Future<Output = Result<JsValue, JsValue>> + 'static,
+{
+    let mut work = Box::pin(work);
+    match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(answer) => answer,
+        Poll::Pending => Ok(wasm_bindgen_futures::future_to_promise(work).into()),
+    }
 }
 
 /// Called once by the entry on each new instance: on a panic, after the hooks already installed
