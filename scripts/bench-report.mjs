@@ -121,6 +121,7 @@ const table = [
   [`example API direct, ${conns} connections (no worker)`, cells((r, p) => `${rps(p.direct.rps)} req/s, p50 ${num(p.direct.p50)} ms`), ""],
   ["proxy: (b)/(a), (b)/(c)", cells((r) => `${num(100 * r.proxy.warmVsDirect, 0)} %, ${num(r.proxy.warmVsIntrospect, 1)}×`), "≥ 90 %, ≥ 10×"],
   ["404, one after another, in the agent run (the base of the next rows)", cells((r, p, a) => seqCell(a.runtime)), ""],
+  ["floor: one POST to the IdP's token endpoint made by `entry.mjs` before any Rust (one workerd)", cells((r, p, a) => seqCell(a.jsExchange, a.runtime)), ""],
   ["`POST /auth/login/end` (incl. the local IdP's time in p50)", cells((r, p, a) => seqCell(a.loginEnd, a.runtime, 1.5)), "above 404 ≤ 1.5 ms"],
   ["`POST /auth/refresh`, the session's first 40", cells((r, p, a) => seqCell(a.refreshFirst, a.runtime, 1.5)), "above 404 ≤ 1.5 ms"],
   [`\`POST /auth/refresh\`, the session's last 40 of ${refreshes}`, cells((r, p, a) => seqCell(a.refreshLast, a.runtime, 1.5)), "above 404 ≤ 1.5 ms, flat"],
