@@ -19,6 +19,7 @@
 mod aead;
 mod sign;
 
+pub use aead::AnyLength as WebCryptoAnyLength;
 pub use aead::MIN_LEN as AES_GCM_MIN_LEN;
 
 use std::cell::RefCell;

@@ -382,23 +382,9 @@ impl CookieKeys {
             .derive(KEY_LABEL, &salt)
             .map_err(|_| SealError::Encrypt)?;
         let aad = self.associated_data(VERSION, &key.id, name, Some(label));
-        let by_platform = ports
-            .aes_gcm_encrypt(&aes_key, &nonce, aad.as_bytes(), plaintext)
+        let ciphertext = aes_gcm_encrypt(ports, &aes_key, &nonce, aad.as_bytes(), plaintext)
             .await
-            // Anything but ciphertext ‖ tag would not open: Rust does it instead.
-            .filter(|c| c.len() == plaintext.len() + TAG_LEN);
-        let ciphertext = match by_platform {
-            Some(ciphertext) => ciphertext,
-            None => Aes256Gcm::new(&aes_key.into())
-                .encrypt(
-                    Nonce::from_slice(&nonce),
-                    Payload {
-                        msg: plaintext,
-                        aad: aad.as_bytes(),
-                    },
-                )
-                .map_err(|_| SealError::Encrypt)?,
-        };
+            .ok_or(SealError::Encrypt)?;
         let mut payload = Vec::with_capacity(SALT_LEN + ciphertext.len());
         payload.extend_from_slice(&salt);
         payload.extend_from_slice(&ciphertext);
@@ -490,25 +476,9 @@ impl CookieKeys {
             .derive(hkdf_label, salt)
             .map_err(|_| OpenError::Forged)?;
         let aad = self.associated_data(parts.version, parts.kid, name, parts.label);
-        let by_platform = ports
-            .aes_gcm_decrypt(&aes_key, &nonce, aad.as_bytes(), ciphertext)
-            .await;
-        let opened = match by_platform {
-            Some(Ok(plaintext)) => plaintext,
-            // Final: asking Rust again would double the work of whoever sends forged values,
-            // and would hide a disagreement between the two.
-            Some(Err(AuthenticationFailed)) => return Err(OpenError::Forged),
-            // The platform has no cipher (or could not, this time).
-            None => Aes256Gcm::new(&aes_key.into())
-                .decrypt(
-                    Nonce::from_slice(&nonce),
-                    Payload {
-                        msg: ciphertext,
-                        aad: aad.as_bytes(),
-                    },
-                )
-                .map_err(|_| OpenError::Forged)?,
-        };
+        let opened = aes_gcm_decrypt(ports, &aes_key, &nonce, aad.as_bytes(), ciphertext)
+            .await
+            .map_err(|AuthenticationFailed| OpenError::Forged)?;
         Ok((parts.label, opened))
     }
 
@@ -674,6 +644,61 @@ fn decode_key(material: &str) -> Option<[u8; 32]> {
             .find_map(|engine| engine.decode(material).ok())?
     };
     bytes.try_into().ok()
+}
+
+/// AES-256-GCM as sealing does it: `plaintext` encrypted under `key`, `nonce` and `aad`, the
+/// ciphertext followed by its 16-byte tag; by `ports`' cipher when it answers with that, else in
+/// Rust. `None` only when Rust cannot either (a plaintext longer than GCM allows).
+pub async fn aes_gcm_encrypt(
+    ports: &(impl AeadCipher + ?Sized),
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Option<Vec<u8>> {
+    let by_platform = ports
+        .aes_gcm_encrypt(key, nonce, aad, plaintext)
+        .await
+        // Anything but ciphertext ‖ tag would not open: Rust does it instead.
+        .filter(|c| c.len() == plaintext.len() + TAG_LEN);
+    match by_platform {
+        Some(ciphertext) => Some(ciphertext),
+        None => Aes256Gcm::new(key.into())
+            .encrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .ok(),
+    }
+}
+
+/// AES-256-GCM as opening does it: `ciphertext` (its tag at the end) decrypted and
+/// authenticated under `key`, `nonce` and `aad`; by `ports`' cipher when it answers, else in
+/// Rust. The platform's "forged" is final: asking Rust again would double the work of whoever
+/// sends forged values, and would hide a disagreement between the two.
+pub async fn aes_gcm_decrypt(
+    ports: &(impl AeadCipher + ?Sized),
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    ciphertext: &[u8],
+) -> Result<Vec<u8>, AuthenticationFailed> {
+    match ports.aes_gcm_decrypt(key, nonce, aad, ciphertext).await {
+        Some(answer) => answer,
+        // The platform has no cipher (or could not, this time).
+        None => Aes256Gcm::new(key.into())
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
+            .map_err(|_| AuthenticationFailed),
+    }
 }
 
 #[cfg(test)]
