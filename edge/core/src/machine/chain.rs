@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 
 use crate::oidc::idtoken::{verify_raw, PublicKey, LEEWAY};
-use crate::platform::crypto::hex;
+use crate::platform::crypto::{hex, MAX_RSA_BITS, MIN_RSA_BITS};
 use crate::platform::ports::SignatureVerifier;
 
 /// At most this many certificates in `x5c` (leaf, two intermediates, root).
@@ -362,7 +362,7 @@ fn public_key(spki: &SubjectPublicKeyInfoRef<'_>) -> Result<PublicKey, ChainErro
         // The modulus's length in bits (`size()` is whole bytes: 2041 to 2048 bits all read
         // as 256 bytes).
         let bits = rsa::traits::PublicKeyParts::n(&key).bits();
-        if !(2048..=4096).contains(&bits) {
+        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
             return Err(refused(format!("an RSA key of {bits} bits")));
         }
         Ok(PublicKey::rs256(key))

@@ -27,8 +27,7 @@ pub const ASSERTION_TTL: u64 = 60;
 /// The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3).
-pub const MIN_RSA_BITS: usize = 2048;
+pub use crate::platform::crypto::MIN_RSA_BITS;
 
 /// The algorithm and the private key. `Debug` never shows the key.
 enum KeyKind {

@@ -21,6 +21,7 @@ use jwt_compact::{Algorithm, AlgorithmSignature, Claims, Header, TimeOptions, Un
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
+use crate::platform::crypto::MIN_RSA_BITS;
 use crate::platform::ports::SignatureVerifier;
 
 /// Clock skew tolerated on `exp` and `iat`, in seconds.
@@ -177,10 +178,18 @@ fn signing_key(value: &serde_json::Value) -> Option<SigningKey> {
     let jwk: JsonWebKey<'_> = serde_json::from_value(value.clone()).ok()?;
     let field = |name: &str| value.get(name).cloned().unwrap_or_default();
     let (material, public) = match &jwk {
-        JsonWebKey::Rsa { .. } => (
-            KeyMaterial::Rs256(Box::new(RsaPublicKey::try_from(&jwk).ok()?)),
-            serde_json::json!({ "kty": "RSA", "n": field("n"), "e": field("e") }),
-        ),
+        JsonWebKey::Rsa { .. } => {
+            let key = RsaPublicKey::try_from(&jwk).ok()?;
+            // A short modulus can be factored: nothing it signed is believed (so the key is
+            // not one of the provider's usable keys, and a token naming it finds none).
+            if rsa::traits::PublicKeyParts::n(&key).bits() < MIN_RSA_BITS {
+                return None;
+            }
+            (
+                KeyMaterial::Rs256(Box::new(key)),
+                serde_json::json!({ "kty": "RSA", "n": field("n"), "e": field("e") }),
+            )
+        }
         JsonWebKey::EllipticCurve { curve, x, y, .. } if curve == "P-256" => {
             let mut point = Vec::with_capacity(65);
             point.push(0x04);

@@ -9,6 +9,14 @@ use subtle::ConstantTimeEq;
 
 use super::ports::{Random, RandomUnavailable};
 
+/// The smallest RSA modulus edgeward signs or checks a signature with, in bits (RFC 7518 §3.3;
+/// NIST SP 800-131A): the provider's keys, client certificates, `private_key_jwt` and minting keys.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// The largest RSA modulus a key edgeward holds or is handed per request may have, in bits
+/// (minting and client certificates): the cost of each use grows with its size.
+pub const MAX_RSA_BITS: usize = 4096;
+
 /// SHA-256 of `s`, hex.
 pub fn token_key(s: &str) -> String {
     hex(&Sha256::digest(s.as_bytes()))

@@ -344,10 +344,9 @@ impl MintAlg {
     }
 }
 
-/// RSA minting keys shorter than this are refused (NIST SP 800-131A).
-pub const RSA_MIN_BITS: usize = 2048;
-/// Nor longer than this: each mint's cost grows with the cube of the size.
-pub const RSA_MAX_BITS: usize = 4096;
+/// RSA minting keys shorter than this are refused, nor longer than [`RSA_MAX_BITS`] (each
+/// mint's cost grows with the cube of the size).
+pub use crate::platform::crypto::{MAX_RSA_BITS as RSA_MAX_BITS, MIN_RSA_BITS as RSA_MIN_BITS};
 
 /// The secret half of a [`MintKey`].
 enum MintSecret {
