@@ -23,9 +23,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadavg } from "node:os";
-import { createECDH, createPrivateKey, sign } from "node:crypto";
 import { startIdp, startExampleApi, startWorker, API, MINT_KEY, ORIGIN, ROOT } from "../tests/support/stack.mjs";
 import { signIn } from "../tests/support/session.mjs";
+import { mintedWith } from "../tests/support/tokens.mjs";
 import { client, concurrent, parts } from "./bench-runtime.mjs";
 import { withEntryLines } from "./bench-bundle.mjs";
 
@@ -42,21 +42,8 @@ const bundles = (process.env.BENCH_BUNDLES || `current=${join(ROOT, "target/benc
  * `at+jwt`, the API's audience, scope `openid`), valid for an hour: what `js-wrap` sends.
  */
 function benchToken() {
-  const [kid, d] = MINT_KEY.split(":");
-  const ecdh = createECDH("prime256v1");
-  ecdh.setPrivateKey(Buffer.from(d, "base64url"));
-  const point = ecdh.getPublicKey();
-  const coordinate = (from, to) => point.subarray(from, to).toString("base64url");
-  const key = createPrivateKey({
-    key: { kty: "EC", crv: "P-256", d, x: coordinate(1, 33), y: coordinate(33, 65) },
-    format: "jwk",
-  });
-  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const now = Math.floor(Date.now() / 1000);
-  const claims = { iss: ORIGIN, aud: API, sub: "bench", scope: "openid", client_id: "bench", iat: now, exp: now + 3600 };
-  const input = `${part({ alg: "ES256", typ: "at+jwt", kid })}.${part(claims)}`;
-  const signature = sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
-  return `${input}.${signature.toString("base64url")}`;
+  return mintedWith(MINT_KEY, { iss: ORIGIN, aud: API, sub: "bench", scope: "openid", client_id: "bench", iat: now, exp: now + 3600 });
 }
 
 /**

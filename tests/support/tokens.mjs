@@ -1,6 +1,8 @@
 // Tokens the tests get from the local IdP directly, as other parties would: client-credentials
 // access tokens (of the worker's client or another), the attacks a phantom-token proxy must
-// refuse, and logout tokens signed with the IdP's key (its test hook).
+// refuse, logout tokens signed with the IdP's key (its test hook), and tokens signed with a
+// minting key as the worker signs them.
+import { createECDH, createPrivateKey, sign } from "node:crypto";
 import { ISSUER, ORIGIN, CLIENT_SECRET } from "./stack.mjs";
 import { openCookie } from "./session.mjs";
 
@@ -45,4 +47,24 @@ export async function signedLogoutToken(claims) {
   };
   const res = await fetch(`${ISSUER}/_test/sign-logout-token`, { method: "POST", body: JSON.stringify({ ...base, ...claims }) });
   return (await res.json()).token;
+}
+
+/**
+ * A JWT signed as the worker signs its minted tokens: ES256 with the key `spec`
+ * (`kid:<32-byte P-256 secret, base64url>`, as `EDGEWARD_MINT_KEY`), header typ `at+jwt`.
+ */
+export function mintedWith(spec, claims) {
+  const [kid, d] = spec.split(":");
+  const ecdh = createECDH("prime256v1");
+  ecdh.setPrivateKey(Buffer.from(d, "base64url"));
+  const point = ecdh.getPublicKey();
+  const coordinate = (from, to) => point.subarray(from, to).toString("base64url");
+  const key = createPrivateKey({
+    key: { kty: "EC", crv: "P-256", d, x: coordinate(1, 33), y: coordinate(33, 65) },
+    format: "jwk",
+  });
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const input = `${part({ alg: "ES256", typ: "at+jwt", kid })}.${part(claims)}`;
+  const signature = sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
+  return `${input}.${signature.toString("base64url")}`;
 }

@@ -477,6 +477,49 @@ impl MintKey {
         })
     }
 
+    /// Keys from `kid:<secret>[,kid:<secret>…]` ([`MintKey::parse_for`] each): the first signs;
+    /// the others are retired keys, only their public halves kept, in the JWKS beside it, so that
+    /// what they signed still verifies at the APIs until it expires (a rotation: `new,old`, then
+    /// `new` once the old tokens are past their lifetime). Key ids must differ.
+    pub fn parse_rotation(alg: MintAlg, spec: &str) -> Result<Self, String> {
+        let several = spec.contains(',');
+        let mut keys: Vec<Self> = Vec::new();
+        for (i, part) in spec.split(',').enumerate() {
+            let numbered = |e: String| {
+                if several {
+                    format!("key {}: {e}", i + 1)
+                } else {
+                    e
+                }
+            };
+            let key = Self::parse_for(alg, part).map_err(numbered)?;
+            if keys.iter().any(|k| k.kid == key.kid) {
+                // The id is not echoed (written the wrong way round, it is a secret).
+                return Err(numbered("its key id is an earlier key's".into()));
+            }
+            keys.push(key);
+        }
+        let mut keys = keys.into_iter();
+        let mut signing = keys
+            .next()
+            .ok_or_else(|| "must be kid:<base64url secret>".to_owned())?;
+        let retired: Vec<Self> = keys.collect();
+        if !retired.is_empty() {
+            let public = |key: &Self| -> Vec<serde_json::Value> {
+                serde_json::from_str::<serde_json::Value>(&key.jwks)
+                    .ok()
+                    .and_then(|doc| doc.get("keys").and_then(|k| k.as_array()).cloned())
+                    .unwrap_or_default()
+            };
+            let all: Vec<serde_json::Value> = std::iter::once(&signing)
+                .chain(&retired)
+                .flat_map(public)
+                .collect();
+            signing.jwks = serde_json::json!({ "keys": all }).to_string();
+        }
+        Ok(signing)
+    }
+
     /// The key id.
     pub fn kid(&self) -> &str {
         &self.kid
@@ -1173,6 +1216,72 @@ mod tests {
             !key.jwks_json().contains("\"d\""),
             "no private part in the JWKS"
         );
+    }
+
+    /// A rotation `new,old`: the new key signs; the JWKS publishes both, so what either signed
+    /// verifies; no private part of either is published; a repeated key id, or a bad key in
+    /// the list, is refused with its place (never the key).
+    #[test]
+    fn a_rotation_signs_with_the_first_key_and_publishes_both() {
+        const OLD: &str = KEY;
+        const NEW: &str = "m2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
+        let random = Counter(std::cell::Cell::new(0));
+        let mint = |key: &MintKey| {
+            key.mint(
+                &active(Some(NOW + 60)),
+                "https://app.example",
+                "orders",
+                NOW,
+                60,
+                &random,
+            )
+            .unwrap()
+            .jwt
+        };
+        let old = MintKey::parse(OLD).unwrap();
+        let rotating = MintKey::parse_rotation(MintAlg::Es256, &format!("{NEW},{OLD}")).unwrap();
+        assert_eq!(rotating.kid(), "m2");
+        assert!(
+            !rotating.jwks_json().contains("\"d\""),
+            "no private part in the JWKS"
+        );
+        let jwks = crate::oidc::idtoken::Jwks::parse(rotating.jwks_json().as_bytes()).unwrap();
+        assert_eq!(jwks.len(), 2);
+        for (jwt, kid) in [(mint(&rotating), "m2"), (mint(&old), "m1")] {
+            assert_eq!(
+                UntrustedToken::new(&jwt)
+                    .unwrap()
+                    .header()
+                    .key_id
+                    .as_deref(),
+                Some(kid)
+            );
+            let checked = crate::oidc::idtoken::verify::<serde_json::Value, _>(
+                &jwt,
+                &jwks,
+                &crate::RustSignatures,
+            );
+            assert!(
+                futures_executor::block_on(checked).is_ok(),
+                "{kid} verifies"
+            );
+        }
+        // After the rotation the old key is gone from the JWKS.
+        let done = MintKey::parse_rotation(MintAlg::Es256, NEW).unwrap();
+        let jwks = crate::oidc::idtoken::Jwks::parse(done.jwks_json().as_bytes()).unwrap();
+        assert_eq!(jwks.len(), 1);
+        let stale = mint(&old);
+        let checked = crate::oidc::idtoken::verify::<serde_json::Value, _>(
+            &stale,
+            &jwks,
+            &crate::RustSignatures,
+        );
+        assert!(futures_executor::block_on(checked).is_err());
+
+        let twice = MintKey::parse_rotation(MintAlg::Es256, &format!("{OLD},{OLD}")).unwrap_err();
+        assert_eq!(twice, "key 2: its key id is an earlier key's");
+        let bad = MintKey::parse_rotation(MintAlg::Es256, &format!("{NEW},m1:***")).unwrap_err();
+        assert!(bad.starts_with("key 2: ") && !bad.contains("AgIC"), "{bad}");
     }
 
     /// A key is the SHA-256 of the four parts joined by newlines, whether the prefix is hashed

@@ -97,7 +97,8 @@ impl ProxyConfig {
             None | Some("introspect-mint") => {
                 match vars.get(MINT_KEY) {
                     Some(spec) => PhantomMode::IntrospectMint {
-                        key: MintKey::parse_for(alg, &spec).map_err(|e| invalid(MINT_KEY, e))?,
+                        key: MintKey::parse_rotation(alg, &spec)
+                            .map_err(|e| invalid(MINT_KEY, e))?,
                     },
                     // Only needed once there is something to proxy.
                     None if routes.routes().is_empty() => PhantomMode::Passthrough,
