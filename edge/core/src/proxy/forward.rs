@@ -410,7 +410,7 @@ async fn phantom_token(
             // Never trust an entry beyond what this configuration allows.
             .filter(|m| m.expires_at > now && m.expires_at <= now + proxy.max_ttl);
         if let Some(hit) = shared {
-            edge.phantom_cache().put(&key, hit.clone(), now);
+            edge.phantom_cache().put(&key, hit.clone());
             return Ok(hit.jwt);
         }
     }
@@ -527,7 +527,7 @@ enum Caller<'a> {
 
 /// Keeps `fresh` in both cache tiers until it expires.
 async fn remember(edge: &impl Context, key: &CacheKey, fresh: &Minted, now: u64) {
-    edge.phantom_cache().put(key, fresh.clone(), now);
+    edge.phantom_cache().put(key, fresh.clone());
     if edge.proxy().shared_cache {
         if let Ok(bytes) = serde_json::to_vec(fresh) {
             SharedCache::put(

@@ -21,7 +21,7 @@
 //!   [`SharedCache`](crate::platform::ports::SharedCache) port, keyed the same way.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -772,11 +772,48 @@ impl CacheKeyPrefix {
     }
 }
 
-/// Phantom tokens by [`CacheKey`], at most `capacity` of them: the isolate's memory tier.
+/// The cache's entries and the order they were put in. Each entry carries the number it was
+/// put with; `order` may hold numbers of entries since replaced, removed or expired, which are
+/// skipped when met and swept out when `order` grows past twice the capacity (so each `put`
+/// costs constant time, amortised).
+#[derive(Debug, Default)]
+struct Entries {
+    map: HashMap<CacheKey, (Minted, u64)>,
+    order: VecDeque<(u64, CacheKey)>,
+    next: u64,
+}
+
+impl Entries {
+    /// Removes the entry put first that is still held.
+    fn evict_first(&mut self) {
+        while let Some((number, key)) = self.order.pop_front() {
+            if self.map.get(&key).is_some_and(|(_, n)| *n == number) {
+                self.map.remove(&key);
+                return;
+            }
+        }
+    }
+
+    fn insert(&mut self, key: &CacheKey, minted: Minted, capacity: usize) {
+        let number = self.next;
+        self.next += 1;
+        self.map.insert(key.clone(), (minted, number));
+        self.order.push_back((number, key.clone()));
+        if self.order.len() > capacity.saturating_mul(2) {
+            let map = &self.map;
+            self.order
+                .retain(|(number, key)| map.get(key).is_some_and(|(_, n)| n == number));
+        }
+    }
+}
+
+/// Phantom tokens by [`CacheKey`], at most `capacity` of them: the isolate's memory tier. When
+/// full, the entry put first makes room (tokens live at most `EDGEWARD_PHANTOM_MAX_TTL`, so the
+/// oldest is about the closest to expiry), in constant time per entry.
 #[derive(Debug)]
 pub struct PhantomCache {
     capacity: usize,
-    entries: RefCell<HashMap<CacheKey, Minted>>,
+    entries: RefCell<Entries>,
     /// Each route's [`CacheKeyPrefix`], by route prefix (the configuration's: a handful, made
     /// once per isolate).
     prefixes: RefCell<Vec<(String, CacheKeyPrefix)>>,
@@ -787,7 +824,7 @@ impl PhantomCache {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            entries: RefCell::new(HashMap::new()),
+            entries: RefCell::new(Entries::default()),
             prefixes: RefCell::new(Vec::new()),
         }
     }
@@ -813,52 +850,41 @@ impl PhantomCache {
     /// The token cached under `key`, if still valid at `now`.
     pub fn get(&self, key: &CacheKey, now: u64) -> Option<Minted> {
         let mut entries = self.entries.borrow_mut();
-        match entries.get(key) {
-            Some(m) if m.expires_at > now => Some(m.clone()),
+        match entries.map.get(key) {
+            Some((m, _)) if m.expires_at > now => Some(m.clone()),
             Some(_) => {
-                entries.remove(key);
+                entries.map.remove(key);
                 None
             }
             None => None,
         }
     }
 
-    /// Remembers `minted` under `key`. When full, expired entries go first, then the entry
-    /// closest to expiry (a linear scan, only when full: at the default 1,024 entries that
-    /// costs microseconds, and only on a miss).
-    pub fn put(&self, key: &CacheKey, minted: Minted, now: u64) {
+    /// Remembers `minted` under `key`; when full, the entry put first makes room.
+    pub fn put(&self, key: &CacheKey, minted: Minted) {
         if self.capacity == 0 {
             return;
         }
         let mut entries = self.entries.borrow_mut();
-        if entries.len() >= self.capacity {
-            entries.retain(|_, m| m.expires_at > now);
+        if !entries.map.contains_key(key) && entries.map.len() >= self.capacity {
+            entries.evict_first();
         }
-        if entries.len() >= self.capacity {
-            if let Some(oldest) = entries
-                .iter()
-                .min_by_key(|(_, m)| m.expires_at)
-                .map(|(k, _)| k.clone())
-            {
-                entries.remove(&oldest);
-            }
-        }
-        entries.insert(key.clone(), minted);
+        entries.insert(key, minted, self.capacity);
     }
 
     /// Forgets the entry under `key`.
     pub fn remove(&self, key: &CacheKey) {
-        self.entries.borrow_mut().remove(key);
+        self.entries.borrow_mut().map.remove(key);
     }
 
     /// How many entries it holds.
     pub fn len(&self) -> usize {
-        self.entries.borrow().len()
+        self.entries.borrow().map.len()
     }
 
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
-        self.entries.borrow().is_empty()
+        self.entries.borrow().map.is_empty()
     }
 }
 
@@ -1330,7 +1356,7 @@ mod tests {
             expires_at: exp,
         };
         let key = |token: &str| CacheKey::new("mint-m1", "orders", "rules", token);
-        cache.put(&key("opaque-1"), minted(NOW + 10), NOW);
+        cache.put(&key("opaque-1"), minted(NOW + 10));
         assert_eq!(
             cache.get(&key("opaque-1"), NOW).unwrap().jwt,
             format!("jwt-{}", NOW + 10)
@@ -1356,16 +1382,32 @@ mod tests {
         // Expired entries are not served.
         assert_eq!(cache.get(&key("opaque-1"), NOW + 10), None);
         assert!(cache.is_empty());
-        // Bounded: the entry closest to expiry makes room.
-        cache.put(&key("a"), minted(NOW + 100), NOW);
-        cache.put(&key("b"), minted(NOW + 50), NOW);
-        cache.put(&key("c"), minted(NOW + 200), NOW);
+        // Bounded: the entry put first makes room (one put again counts from then).
+        cache.put(&key("a"), minted(NOW + 100));
+        cache.put(&key("b"), minted(NOW + 50));
+        cache.put(&key("a"), minted(NOW + 110));
+        cache.put(&key("c"), minted(NOW + 200));
         assert_eq!(cache.len(), 2);
         assert!(cache.get(&key("b"), NOW).is_none());
-        assert!(cache.get(&key("a"), NOW).is_some() && cache.get(&key("c"), NOW).is_some());
+        assert_eq!(cache.get(&key("a"), NOW).unwrap().expires_at, NOW + 110);
+        assert!(cache.get(&key("c"), NOW).is_some());
+        // Entries removed or replaced leave numbers behind in the order; they are swept, so
+        // the order stays within twice the capacity however long the isolate runs.
+        for i in 0..1_000 {
+            let k = key(&format!("churn-{i}"));
+            cache.put(&k, minted(NOW + 100));
+            cache.remove(&k);
+            cache.put(&key("c"), minted(NOW + 200 + i));
+        }
+        assert!(
+            cache.entries.borrow().order.len() <= 4,
+            "{}",
+            cache.entries.borrow().order.len()
+        );
+        assert!(cache.get(&key("c"), NOW).is_some());
         // Capacity zero disables caching.
         let off = PhantomCache::new(0);
-        off.put(&key("a"), minted(NOW + 100), NOW);
+        off.put(&key("a"), minted(NOW + 100));
         assert!(off.get(&key("a"), NOW).is_none());
     }
 
