@@ -174,6 +174,24 @@ fn the_session_read_opens_the_id_cookie_only() {
 }
 
 #[test]
+fn the_proxy_opens_the_access_cookie_only() {
+    let edge = edge();
+    let (jar, _) = signed_in(&edge, &Login::default());
+    // The ID and refresh cookies with their ciphertext broken (labels intact): the proxy never
+    // opens them, so the call is forwarded as with the intact jar.
+    let broken = edit(&jar, names::COOKIE_ID, tampered);
+    let broken = edit(&broken, names::COOKIE_REFRESH, tampered);
+    assert!(api(&edge, &broken).unwrap().starts_with("Bearer "));
+    // Nor does it need them: the access cookie alone is forwarded too.
+    let access = cookie_value(&jar, names::COOKIE_ACCESS).unwrap();
+    let alone = format!("{}={access}", names::COOKIE_ACCESS);
+    assert!(api(&edge, &alone).unwrap().starts_with("Bearer "));
+    // And a broken access cookie is refused whatever the others are.
+    let broken = edit(&jar, names::COOKIE_ACCESS, tampered);
+    assert_eq!(api(&edge, &broken), Err((401, "session_expired".into())));
+}
+
+#[test]
 fn token_cookies_relabelled_with_another_sessions_tag_are_refused_where_they_are_opened() {
     let edge = edge();
     let (victim_jar, mallory_jar, mallory_csrf) = victim_and_mallory(&edge);
