@@ -14,7 +14,8 @@ import { signIn } from "../support/session.mjs";
 import { readWranglerConfig, writeWorkerdConfig, workerdBinary } from "../../scripts/workerd-config.mjs";
 
 const ADMIN = "admin-token-for-the-workerd-runtime-test-0123456789";
-const stack = useStack({ idp: true, worker: { runtime: "workerd", vars: { EDGEWARD_ADMIN_TOKEN: ADMIN } } });
+// The registry sweeps every 2 s here (an hour by default), so its alarm runs within the suite.
+const stack = useStack({ idp: true, worker: { runtime: "workerd", vars: { EDGEWARD_ADMIN_TOKEN: ADMIN, EDGEWARD_REGISTRY_SWEEP_SECONDS: "2" } } });
 const json = { origin: ORIGIN, "content-type": "application/json" };
 
 /** The pids of `pid`'s children (Linux /proc). */
@@ -65,6 +66,18 @@ test("sign-in, session read, refresh (EdgewardRefresh) and revocation (EdgewardS
   assert.equal(ended.isLoggedIn, false, "the registry's denial reached the session read");
   // Both classes kept their storage on disk, where the runtime was told to.
   assert.deepEqual(readdirSync(stack.worker.storage).sort(), ["edgeward-EdgewardRefresh", "edgeward-EdgewardSessions"]);
+});
+
+test("the registry's alarm: a write arms it, it sweeps, and it comes back while anything is left", async () => {
+  const sweeps = () => stack.worker.output().split("\n").filter((l) => /edgeward: registry sweep: \d+ deleted/.test(l)).length;
+  const before = sweeps();
+  // A write to one registry object (a denial of every session of a user: kept, so the object
+  // is never empty and the alarm keeps coming back).
+  const revoke = await fetch(`${ORIGIN}/auth/admin/sessions?sub=sweep-test`, { method: "DELETE", headers: { authorization: `Bearer ${ADMIN}` } });
+  assert.ok(revoke.ok, `revoke-all answered ${revoke.status}`);
+  const deadline = Date.now() + 15_000;
+  while (sweeps() < before + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  assert.ok(sweeps() >= before + 2, `two sweeps within 15 s, saw ${sweeps() - before}:\n${stack.worker.output().slice(-1500)}`);
 });
 
 test("with the router in front: the SPA's files, deep links and the worker's paths", async () => {

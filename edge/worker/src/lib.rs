@@ -82,6 +82,7 @@ impl SessionRegistry for WorkerPorts {
 #[derive(Debug)]
 pub struct EdgewardSessions {
     state: worker::State,
+    env: Env,
 }
 
 impl std::fmt::Debug for StorageStore<'_> {
@@ -144,7 +145,8 @@ fn storage_error(e: worker::Error) -> TransportError {
     }
 }
 
-/// How often the registry sweeps out what no longer matters.
+/// How often the registry sweeps out what no longer matters, when the configuration cannot be
+/// read (it says, `EDGEWARD_REGISTRY_SWEEP_SECONDS`, default the same hour).
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// Entries one alarm looks at; a sweep that did not get through continues after
 /// [`SWEEP_AGAIN`].
@@ -153,8 +155,8 @@ const SWEEP_BUDGET: usize = 1024;
 const SWEEP_AGAIN: Duration = Duration::from_secs(5);
 
 impl DurableObject for EdgewardSessions {
-    fn new(state: worker::State, _env: Env) -> Self {
-        Self { state }
+    fn new(state: worker::State, env: Env) -> Self {
+        Self { state, env }
     }
 
     async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
@@ -182,7 +184,7 @@ impl EdgewardSessions {
         let answer = Registry::handle(&StorageStore(&storage), &request).await;
         // Whatever is stored gets swept later: make sure a sweep is scheduled.
         if writes && storage.get_alarm().await?.is_none() {
-            storage.set_alarm(SWEEP_EVERY).await?;
+            storage.set_alarm(self.sweep_every()).await?;
         }
         match answer {
             Ok(answer) => worker::Response::from_json(&answer),
@@ -193,6 +195,13 @@ impl EdgewardSessions {
         }
     }
 
+    /// The configured sweep interval (`EDGEWARD_REGISTRY_SWEEP_SECONDS`).
+    fn sweep_every(&self) -> Duration {
+        edge(&self.env).map_or(SWEEP_EVERY, |edge| {
+            Duration::from_secs(edge.config().sessions.registry_sweep)
+        })
+    }
+
     async fn sweep(&self) -> worker::Result<worker::Response> {
         let storage = self.state.storage();
         let sweep = RegistryRequest::Sweep {
@@ -200,7 +209,14 @@ impl EdgewardSessions {
             session_ttl: DEFAULT_SESSION_TTL,
             budget: SWEEP_BUDGET,
         };
-        let next = match Registry::handle(&StorageStore(&storage), &sweep).await {
+        let answer = Registry::handle(&StorageStore(&storage), &sweep).await;
+        if let Ok(RegistryAnswer::Swept { deleted, done, .. }) = &answer {
+            let more = if *done { "" } else { "; more to look at" };
+            web_sys::console::info_1(
+                &format!("edgeward: registry sweep: {deleted} deleted{more}").into(),
+            );
+        }
+        let next = match answer {
             // More to look at: go on soon, in another invocation (bounded work per alarm).
             Ok(RegistryAnswer::Swept { done: false, .. }) => Some(SWEEP_AGAIN),
             Ok(_) => {
@@ -209,11 +225,11 @@ impl EdgewardSessions {
                     .list_with_options(worker::ListOptions::new().limit(1))
                     .await?
                     .size();
-                (left > 0).then_some(SWEEP_EVERY)
+                (left > 0).then_some(self.sweep_every())
             }
             Err(e) => {
                 worker::console_error!("edgeward: registry sweep failed: {}", e.reason);
-                Some(SWEEP_EVERY)
+                Some(self.sweep_every())
             }
         };
         if let Some(after) = next {

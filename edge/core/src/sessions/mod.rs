@@ -35,6 +35,8 @@ pub const SESSION_MODE: &str = "EDGEWARD_SESSION_MODE";
 /// Seconds after a refresh during which the same old refresh token gets that refresh's answer
 /// instead of a new grant (0–300, default 30; needs the refresh coordinator).
 pub const REFRESH_GRACE: &str = "EDGEWARD_REFRESH_GRACE";
+/// How often the session registry's objects sweep, in seconds (1 to 86,400; default 3,600).
+pub const REGISTRY_SWEEP: &str = "EDGEWARD_REGISTRY_SWEEP_SECONDS";
 /// How many Durable Objects the session registry is split over, by user (1–256, default 16).
 /// Changing it forgets the deny-list and the server-side sessions.
 pub const SESSION_SHARDS: &str = "EDGEWARD_SESSION_SHARDS";
@@ -57,10 +59,12 @@ pub struct SessionSettings {
     pub shards: u32,
     /// The single-flight refresh's grace window, seconds.
     pub refresh_grace: u64,
+    /// How often each registry object sweeps while it holds anything, seconds.
+    pub registry_sweep: u64,
 }
 
 impl SessionSettings {
-    /// Reads [`SESSION_MODE`], [`REFRESH_GRACE`] and [`SESSION_SHARDS`].
+    /// Reads [`SESSION_MODE`], [`REFRESH_GRACE`], [`SESSION_SHARDS`] and [`REGISTRY_SWEEP`].
     pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
         let mode = match vars.get(SESSION_MODE).as_deref() {
             None | Some("stateless") => SessionMode::Stateless,
@@ -74,10 +78,12 @@ impl SessionSettings {
         };
         let refresh_grace = vars.number(REFRESH_GRACE, 0..=300, 30)?;
         let shards = u32::try_from(vars.number(SESSION_SHARDS, 1..=256, 16)?).unwrap_or(16);
+        let registry_sweep = vars.number(REGISTRY_SWEEP, 1..=86_400, 3600)?;
         Ok(Self {
             mode,
             shards,
             refresh_grace,
+            registry_sweep,
         })
     }
 }
