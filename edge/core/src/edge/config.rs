@@ -306,10 +306,13 @@ mod tests {
             ("EDGEWARD_REFRESH_GRACE", "301", "0 to 300"),
             ("EDGEWARD_SESSION_SHARDS", "0", "1 to 256"),
             ("EDGEWARD_SESSION_SHARDS", "257", "1 to 256"),
+            ("EDGEWARD_REGISTRY_SWEEP_SECONDS", "0", "1 to 86400"),
+            ("EDGEWARD_REGISTRY_SWEEP_SECONDS", "hourly", "1 to 86400"),
             ("EDGEWARD_SESSION_MODE", "cookie", "stateless or server"),
             ("EDGEWARD_ADMIN_TOKEN", "short", "at least 32"),
             ("EDGEWARD_PHANTOM_MAX_TTL", "0", "1 to 3600"),
             ("EDGEWARD_MINT_KEY", "", "is not set"),
+            ("EDGEWARD_MINT_KEY", "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE,m1:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI", "key 2: its key id"),
             ("EDGEWARD_TOKEN_TYPES", "none", "at least one"),
             (
                 "EDGEWARD_TOKEN_TYPES",
