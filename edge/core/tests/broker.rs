@@ -69,6 +69,10 @@ fn vars() -> Vec<(&'static str, String)> {
     ]
 }
 
+const ROUTES: &str = r#"[{"prefix": "/api/jira/", "upstream": "http://jira-api.test/", "methods": ["GET", "POST"], "credential": {"connection": "jira"}},
+    {"prefix": "/api/orders/", "upstream": "http://orders.test/", "methods": ["GET"]}]"#;
+const MINT: &str = "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
+
 fn broker_edge() -> Edge<FakePorts> {
     let ports = FakePorts::default();
     ports.now.set(NOW);
@@ -87,9 +91,44 @@ fn broker_edge() -> Edge<FakePorts> {
         .to_string(),
     );
     ports.route(&format!("{THIRD}/revoke"), 200, "");
-    let v = vars();
+    let mut v = vars();
+    v.push(("EDGEWARD_API_ROUTES", ROUTES.into()));
+    v.push(("EDGEWARD_MINT_KEY", MINT.into()));
     let pairs: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
     Edge::new(config_with(&pairs), ports)
+}
+
+/// `method /api/jira/issues` with `cookies` (and the CSRF header): the bearer forwarded
+/// upstream, or the error (status, code).
+fn through_proxy(
+    edge: &Edge<FakePorts>,
+    method: &str,
+    cookies: &str,
+    csrf: &str,
+) -> Result<String, (u16, String)> {
+    let req = request(
+        method,
+        "/api/jira/issues",
+        &[
+            ("cookie", cookies),
+            ("origin", ORIGIN),
+            ("x-edgeward-csrf", csrf),
+        ],
+        "",
+    );
+    match futures_executor::block_on(edge.handle(req)) {
+        edgeward_core::Outcome::Forward(f) => {
+            assert!(f.headers.get("cookie").is_none());
+            assert_eq!(f.url.as_str(), "http://jira-api.test/issues");
+            Ok(f.headers["authorization"]
+                .to_str()
+                .unwrap()
+                .strip_prefix("Bearer ")
+                .unwrap()
+                .to_owned())
+        }
+        edgeward_core::Outcome::Respond(r) => Err(code(&r)),
+    }
 }
 
 fn json_call(
@@ -754,4 +793,103 @@ fn unknown_connections_and_methods() {
     assert_eq!(code(&res).0, 405);
     let res = call(&edge, request("GET", "/auth/connections", &[], ""));
     assert_eq!(code(&res), (401, "unauthorized".into()));
+}
+
+#[test]
+fn a_connection_route_forwards_the_connected_accounts_token_and_says_when_there_is_none() {
+    let edge = broker_edge();
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    // Not connected yet: 401 connection_required (the SPA offers "connect").
+    assert_eq!(
+        through_proxy(&edge, "GET", &jar, &csrf),
+        Err((401, "connection_required".into()))
+    );
+    // No session: 401 unauthorized, as on every route.
+    assert_eq!(
+        through_proxy(&edge, "GET", "", ""),
+        Err((401, "unauthorized".into()))
+    );
+    let jar = connect(&edge, &jar, &csrf, &[]);
+    assert_eq!(
+        through_proxy(&edge, "GET", &jar, &csrf),
+        Ok("jira-at-1".into())
+    );
+    // A state-changing call keeps the CSRF rule.
+    assert_eq!(
+        through_proxy(&edge, "POST", &jar, "wrong"),
+        Err((403, "csrf_rejected".into()))
+    );
+    // Another user's session gets their own (none), never this one's.
+    let (bob, bob_csrf) = signed_in(
+        &edge,
+        &Login {
+            sub: "bob",
+            ..Login::default()
+        },
+    );
+    assert_eq!(
+        through_proxy(&edge, "GET", &bob, &bob_csrf),
+        Err((401, "connection_required".into()))
+    );
+    // Near the end: refreshed once; then a refused refresh is connection_expired.
+    edge.ports().now.set(NOW + 3600 - 10);
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    third_tokens(&edge, "jira-at-2", Some("jira-rt-2"), 3600);
+    assert_eq!(
+        through_proxy(&edge, "GET", &jar, &csrf),
+        Ok("jira-at-2".into())
+    );
+    assert_eq!(
+        through_proxy(&edge, "GET", &jar, &csrf),
+        Ok("jira-at-2".into())
+    );
+    assert_eq!(edge.ports().bodies_to(&format!("{THIRD}/token")).len(), 2);
+    edge.ports().now.set(NOW + 2 * 3600);
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    edge.ports().route(
+        &format!("{THIRD}/token"),
+        400,
+        r#"{"error":"invalid_grant"}"#,
+    );
+    assert_eq!(
+        through_proxy(&edge, "GET", &jar, &csrf),
+        Err((401, "connection_expired".into()))
+    );
+    assert_eq!(
+        through_proxy(&edge, "GET", &jar, &csrf),
+        Err((401, "connection_expired".into()))
+    );
+    assert_eq!(edge.ports().bodies_to(&format!("{THIRD}/token")).len(), 3);
+    // The refreshes went through the refresh coordinator of this user's connection.
+    let coordinated = edge.ports().coordinated.borrow().clone();
+    assert!(!coordinated.is_empty());
+    let logs = edge.ports().log_text();
+    for secret in ["jira-at-1", "jira-at-2", "jira-rt-1", "jira-rt-2"] {
+        assert!(!logs.contains(secret), "{secret} in the log: {logs}");
+    }
+}
+
+#[test]
+fn a_connection_route_must_name_a_configured_connection_and_serve_browsers_only() {
+    for (routes, variable) in [
+        (
+            r#"[{"prefix": "/api/x/", "upstream": "http://x.test/", "methods": ["GET"], "credential": {"connection": "slack"}}]"#,
+            "EDGEWARD_API_ROUTES",
+        ),
+        (
+            r#"[{"prefix": "/api/x/", "upstream": "http://x.test/", "methods": ["GET"], "credential": {"connection": "jira"}, "clients": ["browser", "service"]}]"#,
+            "EDGEWARD_API_ROUTES",
+        ),
+        (
+            r#"[{"prefix": "/api/x/", "upstream": "http://x.test/", "methods": ["GET"], "credential": {"session": true}}]"#,
+            "EDGEWARD_API_ROUTES",
+        ),
+    ] {
+        let mut v = vars();
+        v.push(("EDGEWARD_API_ROUTES", routes.into()));
+        v.push(("EDGEWARD_MINT_KEY", MINT.into()));
+        let pairs: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let err = config_result(&pairs).unwrap_err();
+        assert_eq!(err.variable, variable, "{routes}: {err}");
+    }
 }

@@ -25,7 +25,7 @@ use crate::oidc::Provider;
 
 /// What the broker needs of the isolate's state besides what sessions need and the origins;
 /// the dispatcher's `Edge` implements it.
-pub(crate) trait Context: crate::sessions::Context + crate::request::Origins {
+pub trait Context: crate::sessions::Context + crate::request::Origins {
     /// The broker's settings.
     fn broker(&self) -> &BrokerConfig;
     /// The connection called `name` as a provider (its client and this isolate's cache of it).

@@ -135,6 +135,20 @@ impl Config {
         // A silent sign-in goes to the default provider (the SPA names none).
         let silent_sign_in = agent::silent_sign_in_from_vars(&vars, providers.first())?;
         let broker = BrokerConfig::from_vars(&vars, profile, &origin)?;
+        for route in proxy.routes.routes() {
+            if let Some(name) = &route.connection {
+                if broker.position(name).is_none() {
+                    return Err(invalid(
+                        crate::proxy::settings::API_ROUTES,
+                        format!(
+                            "route {}: connection {name:?} is not configured ({})",
+                            route.prefix,
+                            crate::broker::settings::CONNECTIONS
+                        ),
+                    ));
+                }
+            }
+        }
 
         // Bound to the first provider's client id: a single-provider deployment's cookies stay
         // valid when it lists more providers after the first.
