@@ -893,3 +893,62 @@ fn a_connection_route_must_name_a_configured_connection_and_serve_browsers_only(
         assert_eq!(err.variable, variable, "{routes}: {err}");
     }
 }
+
+#[test]
+fn a_disconnect_while_a_refresh_runs_wins_and_the_new_grant_goes_back() {
+    let edge = broker_edge();
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    connect(&edge, &jar, &csrf, &["mcp"]);
+    edge.ports().now.set(NOW + 3600);
+    third_tokens(&edge, "jira-at-2", Some("jira-rt-2"), 3600);
+    // While the refresh grant is at the provider, the user disconnects (another tab): the
+    // record goes away underneath it.
+    let shards = edge.ports().shards();
+    let token_url = format!("{THIRD}/token");
+    *edge.ports().on_send.borrow_mut() = Some(Box::new(move |url: &str| {
+        if url == token_url {
+            for store in shards.stores.borrow().values() {
+                store.0.borrow_mut().retain(|k, _| !k.starts_with("conn:"));
+            }
+        }
+    }));
+    let res = broker_token(
+        &edge,
+        &basic("mcp", MCP_SECRET),
+        &json!({"connection": "jira", "subject": "demo"}),
+    );
+    assert_eq!(code(&res), (403, "not_granted".into()));
+    *edge.ports().on_send.borrow_mut() = None;
+    // Not written back, and the new refresh token was revoked at the provider.
+    assert!(!every_stored_value(&edge).contains("conn:"));
+    let revoked = edge.ports().bodies_to(&format!("{THIRD}/revoke"));
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert!(revoked[0].contains("token=jira-rt-2"), "{}", revoked[0]);
+}
+
+#[test]
+fn the_registry_spells_no_other_key_from_a_connection_request() {
+    use edgeward_core::sessions::{MemoryStore, Registry, RegistryRequest};
+    let store = MemoryStore::default();
+    let good = hex_sha256("demo");
+    for (user, name) in [
+        ("demo".to_owned(), "jira".to_owned()),
+        (good.to_uppercase(), "jira".to_owned()),
+        (format!("{good}:x"), "jira".to_owned()),
+        (good.clone(), "jira:other".to_owned()),
+        (good.clone(), "../meta".to_owned()),
+        (good.clone(), "Jira".to_owned()),
+    ] {
+        let put = RegistryRequest::PutConnection {
+            user: user.clone(),
+            name: name.clone(),
+            record: "{}".into(),
+            only_if_present: false,
+        };
+        assert!(
+            futures_executor::block_on(Registry::handle(&store, &put)).is_err(),
+            "{user} {name}"
+        );
+    }
+    assert!(store.0.borrow().is_empty());
+}

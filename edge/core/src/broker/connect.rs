@@ -389,7 +389,12 @@ pub(crate) async fn disconnect(
 
 /// Revokes a grant's refresh token (or, without one, its access token) at the provider, when
 /// it has a revocation endpoint (RFC 7009). Best effort: a failure is logged.
-async fn revoke(edge: &impl Context, provider: Provider<'_>, name: &str, secrets: &Secrets) {
+pub(crate) async fn revoke(
+    edge: &impl Context,
+    provider: Provider<'_>,
+    name: &str,
+    secrets: &Secrets,
+) {
     let ports = edge.ports();
     let discovery = match provider.discovery(ports).await {
         Ok(d) => d,

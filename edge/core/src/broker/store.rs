@@ -216,22 +216,42 @@ pub(crate) async fn list(edge: &impl Context, user: &User) -> Result<Vec<Record>
     }
 }
 
-/// Stores `record` for `user`.
+/// Stores `record` for `user` (a new connection).
 pub(crate) async fn put(edge: &impl Context, user: &User, record: &Record) -> Result<(), Error> {
+    write(edge, user, record, false).await.map(|_| ())
+}
+
+/// Writes `record` over `user`'s record of that connection, only if there still is one (a
+/// refresh or a use: a disconnect that came in meanwhile wins). `false`: it was gone.
+pub(crate) async fn update(
+    edge: &impl Context,
+    user: &User,
+    record: &Record,
+) -> Result<bool, Error> {
+    write(edge, user, record, true).await
+}
+
+async fn write(
+    edge: &impl Context,
+    user: &User,
+    record: &Record,
+    only_if_present: bool,
+) -> Result<bool, Error> {
     let text = serde_json::to_string(record)
         .map_err(|_| Error::Internal("a connection record did not serialise"))?;
-    ask(
+    let answer = ask(
         edge.ports(),
         &user.shard,
         &RegistryRequest::PutConnection {
             user: user.digest.clone(),
             name: record.name.clone(),
             record: text,
+            only_if_present,
         },
     )
     .await
     .map_err(store_error)?;
-    Ok(())
+    Ok(!matches!(answer, RegistryAnswer::Connection(None)))
 }
 
 /// Deletes `user`'s record of connection `name`.
@@ -304,7 +324,7 @@ pub(crate) async fn connection_token(
         if record.last_used_at + TOUCH_EVERY <= now {
             record.last_used_at = now;
             // The last use is for the listing: failing to write it fails nothing.
-            if let Err(e) = put(edge, user, &record).await {
+            if let Err(e) = update(edge, user, &record).await {
                 edge.ports().log(
                     LogLevel::Warn,
                     &format!("edgeward: broker: the last use of {name} was not written: {e}"),
@@ -327,12 +347,17 @@ pub(crate) async fn connection_token(
             }
             record.sealed = seal(edge, user, name, &secrets).await?;
             record.last_used_at = now;
-            put(edge, user, &record).await?;
+            if !update(edge, user, &record).await? {
+                // Disconnected while the grant ran: the new tokens are not kept, and the new
+                // refresh token goes back to the provider.
+                super::connect::revoke(edge, provider, name, &secrets).await;
+                return Err(not_granted("disconnected while it was refreshed"));
+            }
             Ok((secrets.access_token, secrets.access_expires_at))
         }
         Err(TokenError::Refused(code)) if code == INVALID_GRANT => {
             record.status = Status::ReauthorizationRequired;
-            put(edge, user, &record).await?;
+            update(edge, user, &record).await?;
             Err(Error::ConnectionExpired(format!(
                 "connection {name}: the provider refused the refresh (invalid_grant)"
             )))

@@ -148,6 +148,10 @@ pub enum RegistryRequest {
         name: String,
         /// The record (JSON made by the broker).
         record: String,
+        /// Write only over a record that is there (a refresh's update): a disconnect that came
+        /// in while the grant ran wins. Answered `Connection(None)` when nothing was written.
+        #[serde(default)]
+        only_if_present: bool,
     },
     /// Reads a user's record of one connection.
     GetConnection {
@@ -549,10 +553,19 @@ impl Registry {
             RegistryRequest::RevokedCertificates => Ok(RegistryAnswer::Certificates(
                 revoked_certificates(store).await?,
             )),
-            RegistryRequest::PutConnection { user, name, record } => {
-                store
-                    .put(&connection_key(user, name)?, record.clone())
-                    .await?;
+            RegistryRequest::PutConnection {
+                user,
+                name,
+                record,
+                only_if_present,
+            } => {
+                let key = connection_key(user, name)?;
+                // No await on anything but this store between the read and the write (see
+                // `UpdateTokens`): a delete either came before or comes after.
+                if *only_if_present && store.get(&key).await?.is_none() {
+                    return Ok(RegistryAnswer::Connection(None));
+                }
+                store.put(&key, record.clone()).await?;
                 Ok(RegistryAnswer::Stored)
             }
             RegistryRequest::GetConnection { user, name } => Ok(RegistryAnswer::Connection(
