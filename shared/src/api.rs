@@ -265,3 +265,12 @@ pub struct BrokerTokenResponse {
     /// Seconds it has left.
     pub expires_in: u64,
 }
+
+/// `PUT /auth/connections/{name}/grants` body: the service clients the user now lets use the
+/// connection (replacing the list; empty revokes every service's access).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionGrantsRequest {
+    /// `clientId`s of `EDGEWARD_BROKER_CLIENTS` configured for this connection.
+    pub grants: Vec<String>,
+}

@@ -952,3 +952,59 @@ fn the_registry_spells_no_other_key_from_a_connection_request() {
     }
     assert!(store.0.borrow().is_empty());
 }
+
+#[test]
+fn taking_a_grant_back_ends_the_services_access_at_once() {
+    let edge = broker_edge();
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    let jar = connect(&edge, &jar, &csrf, &["mcp"]);
+    let ask = || {
+        broker_token(
+            &edge,
+            &basic("mcp", MCP_SECRET),
+            &json!({"connection": "jira", "subject": "demo"}),
+        )
+    };
+    assert_eq!(ask().status(), 200);
+    let put = |grants: serde_json::Value, csrf: &str| {
+        json_call(
+            &edge,
+            "PUT",
+            "/auth/connections/jira/grants",
+            &jar,
+            csrf,
+            &json!({ "grants": grants }),
+        )
+    };
+    // The guards, and only configured services.
+    assert_eq!(
+        code(&put(json!([]), "wrong")),
+        (403, "csrf_rejected".into())
+    );
+    assert_eq!(
+        code(&put(json!(["nobody"]), &csrf)),
+        (400, "invalid_request".into())
+    );
+    assert_eq!(ask().status(), 200);
+    // Taken back: the next ask is refused like any ungranted one.
+    assert_eq!(put(json!([]), &csrf).status(), 204);
+    assert_eq!(code(&ask()), (403, "not_granted".into()));
+    let res = call(
+        &edge,
+        request("GET", "/auth/connections", &[("cookie", &jar)], ""),
+    );
+    assert_eq!(json(&res)["connections"][0]["grants"], json!([]));
+    // And given again.
+    assert_eq!(put(json!(["mcp"]), &csrf).status(), 204);
+    assert_eq!(ask().status(), 200);
+    // Not connected: 401 connection_required.
+    let res = json_call(
+        &edge,
+        "PUT",
+        "/auth/connections/drive/grants",
+        &jar,
+        &csrf,
+        &json!({"grants": []}),
+    );
+    assert_eq!(code(&res), (401, "connection_required".into()));
+}

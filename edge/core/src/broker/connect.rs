@@ -10,8 +10,8 @@
 //! connection, with that state.
 
 use edgeward_shared::api::{
-    ConnectEndResponse, ConnectStartRequest, ConnectionInfo, ConnectionsResponse, LoginEndRequest,
-    LoginStartResponse,
+    ConnectEndResponse, ConnectStartRequest, ConnectionGrantsRequest, ConnectionInfo,
+    ConnectionsResponse, LoginEndRequest, LoginStartResponse,
 };
 use edgeward_shared::names;
 use http::header::SET_COOKIE;
@@ -66,6 +66,29 @@ fn connection<'a, C: Context>(edge: &'a C, name: &str) -> Result<Provider<'a>, E
     edge.connection(name).ok_or(Error::RouteNotFound)
 }
 
+/// The services the user grants `name`: each a service client configured for it (another is
+/// 400 `invalid_request`), once.
+fn checked_grants(edge: &impl Context, name: &str, asked: &[String]) -> Result<Vec<String>, Error> {
+    let mut grants: Vec<String> = Vec::new();
+    for id in asked {
+        let allowed = edge
+            .broker()
+            .clients
+            .iter()
+            .any(|c| &c.client_id == id && c.connections.iter().any(|n| n == name));
+        if !allowed {
+            return Err(Error::InvalidRequest(format!(
+                "grants: {:?} is not a service client of this connection",
+                id.chars().take(40).collect::<String>()
+            )));
+        }
+        if !grants.contains(id) {
+            grants.push(id.clone());
+        }
+    }
+    Ok(grants)
+}
+
 fn internal_random(_: crate::platform::ports::RandomUnavailable) -> Error {
     Error::Internal("no randomness")
 }
@@ -90,24 +113,7 @@ pub(crate) async fn connect_start(
         Some(r) => guard::validate_return_to(r, edge.origin())?,
         None => "/".to_owned(),
     };
-    // Only services configured for this connection may be granted it.
-    let mut grants: Vec<String> = Vec::new();
-    for id in &body.grants {
-        let allowed = edge
-            .broker()
-            .clients
-            .iter()
-            .any(|c| &c.client_id == id && c.connections.iter().any(|n| n == name));
-        if !allowed {
-            return Err(Error::InvalidRequest(format!(
-                "grants: {:?} is not a service client of this connection",
-                id.chars().take(40).collect::<String>()
-            )));
-        }
-        if !grants.contains(id) {
-            grants.push(id.clone());
-        }
-    }
+    let grants = checked_grants(edge, name, &body.grants)?;
     let ports = edge.ports();
     let discovery = provider.discovery(ports).await?;
     let user = user_of(edge, &loaded);
@@ -382,6 +388,50 @@ pub(crate) async fn disconnect(
         }
         store::delete(edge, &user, name).await?;
     }
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = http::StatusCode::NO_CONTENT;
+    Ok(response)
+}
+
+/// `PUT /auth/connections/{name}/grants` `{grants}`: the services the user lets use the
+/// connection from now on (the list replaces the one before; `[]` takes every service's access
+/// away). 204; 401 `connection_required` when it is not connected.
+pub(crate) async fn set_grants(
+    edge: &impl Context,
+    req: &Request,
+    name: &str,
+) -> Result<Response, Error> {
+    let loaded = guarded(edge, req).await?;
+    connection(edge, name)?;
+    let body: ConnectionGrantsRequest = serde_json::from_slice(req.body())
+        .map_err(|e| Error::InvalidRequest(format!("body is not a grants request: {e}")))?;
+    let grants = checked_grants(edge, name, &body.grants)?;
+    let user = user_of(edge, &loaded);
+    let Some(mut record) = store::get(edge, &user, name).await? else {
+        return Err(Error::ConnectionRequired(format!(
+            "connection {name}: not connected"
+        )));
+    };
+    let Some(mut secrets) = store::open(edge, &user, &record).await else {
+        return Err(Error::ConnectionExpired(format!(
+            "connection {name}: its record does not open"
+        )));
+    };
+    secrets.grants = grants;
+    record.sealed = store::seal(edge, &user, name, &secrets).await?;
+    if !store::update(edge, &user, &record).await? {
+        return Err(Error::ConnectionRequired(format!(
+            "connection {name}: not connected"
+        )));
+    }
+    edge.ports().log(
+        LogLevel::Info,
+        &format!(
+            "edgeward: broker: grants of {name} for user sha256:{} now: {}",
+            &user.digest[..16],
+            record_grants(&secrets)
+        ),
+    );
     let mut response = Response::new(Vec::new());
     *response.status_mut() = http::StatusCode::NO_CONTENT;
     Ok(response)

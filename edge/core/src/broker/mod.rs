@@ -17,7 +17,7 @@ pub mod settings;
 pub mod store;
 pub mod token;
 
-pub(crate) use connect::{connect_end, connect_start, connections, disconnect};
+pub(crate) use connect::{connect_end, connect_start, connections, disconnect, set_grants};
 pub use settings::{BrokerConfig, ConnectionConfig, ServiceClient};
 pub(crate) use token::broker_token;
 

@@ -100,7 +100,8 @@ async fn auth<P: Platform>(edge: &Edge<P>, req: &Request, path: &str) -> Result<
     }
 }
 
-/// `/auth/connections/{name}` (`DELETE`), `…/{name}/start` and `…/{name}/end` (`POST`, JSON).
+/// `/auth/connections/{name}` (`DELETE`), `…/{name}/start` and `…/{name}/end` (`POST`, JSON),
+/// `…/{name}/grants` (`PUT`, JSON).
 async fn connections<P: Platform>(
     edge: &Edge<P>,
     req: &Request,
@@ -128,6 +129,11 @@ async fn connections<P: Platform>(
         "end" => {
             post_of(req, MediaType::Json)?;
             broker::connect_end(edge, req, name).await
+        }
+        "grants" => {
+            only(req, &[Method::PUT], "PUT")?;
+            body::check_media_type(req.headers(), req.body(), MediaType::Json)?;
+            broker::set_grants(edge, req, name).await
         }
         _ => Err(Error::RouteNotFound),
     }
