@@ -1008,3 +1008,193 @@ fn taking_a_grant_back_ends_the_services_access_at_once() {
     );
     assert_eq!(code(&res), (401, "connection_required".into()));
 }
+
+#[test]
+fn bad_callbacks_and_bodies_are_refused_and_store_nothing() {
+    let edge = broker_edge();
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    third_tokens(&edge, "jira-at-1", Some("jira-rt-1"), 3600);
+
+    // The provider refused: its code is shown, the cookie is gone.
+    let (q, started) = start(&edge, "jira", &jar, &csrf, &[]);
+    let res = end(
+        &edge,
+        "jira",
+        &started,
+        &csrf,
+        &format!("error=access_denied&state={}", q["state"]),
+    );
+    assert_eq!(code(&res), (400, "login_failed".into()));
+    assert!(json(&res)["message"]
+        .as_str()
+        .unwrap()
+        .contains("access_denied"));
+    assert!(common::cookie_value(&apply(&started, &res), "__Host-edgeward-connect").is_none());
+
+    // A callback page on another origin, a body that is not a connect end.
+    let (q, started) = start(&edge, "jira", &jar, &csrf, &[]);
+    let res = json_call(
+        &edge,
+        "POST",
+        "/auth/connections/jira/end",
+        &started,
+        &csrf,
+        &json!({"pageUrl": format!("https://evil.example/callback?code=c&state={}", q["state"])}),
+    );
+    assert_eq!(code(&res), (400, "invalid_request".into()));
+    let res = json_call(
+        &edge,
+        "POST",
+        "/auth/connections/jira/end",
+        &started,
+        &csrf,
+        &json!({"url": "x"}),
+    );
+    assert_eq!(code(&res), (400, "invalid_request".into()));
+    let res = json_call(
+        &edge,
+        "POST",
+        "/auth/connections/jira/start",
+        &jar,
+        &csrf,
+        &json!({"grants": "mcp"}),
+    );
+    assert_eq!(code(&res), (400, "invalid_request".into()));
+    let res = json_call(
+        &edge,
+        "POST",
+        "/auth/connections/jira/start",
+        &jar,
+        &csrf,
+        &json!({"returnTo": "//evil.example"}),
+    );
+    assert_eq!(code(&res), (400, "invalid_request".into()));
+
+    // A connect cookie past its 10 minutes.
+    let (q, started) = start(&edge, "jira", &jar, &csrf, &[]);
+    edge.ports().now.set(NOW + 601);
+    let (jar2, csrf2) = signed_in(&edge, &Login::default());
+    let cookie = common::cookie_value(&started, "__Host-edgeward-connect").unwrap();
+    let res = end(
+        &edge,
+        "jira",
+        &format!("{jar2}; __Host-edgeward-connect={cookie}"),
+        &csrf2,
+        &format!("code=c&state={}", q["state"]),
+    );
+    assert_eq!(code(&res), (400, "invalid_state".into()));
+
+    // A tampered connect cookie.
+    let (q, started) = start(&edge, "jira", &jar2, &csrf2, &[]);
+    let tampered = common::edit(&started, "__Host-edgeward-connect", |v| {
+        let mut v = v.to_owned();
+        let last = v.pop().unwrap();
+        v.push(if last == 'A' { 'B' } else { 'A' });
+        v
+    });
+    let res = end(
+        &edge,
+        "jira",
+        &tampered,
+        &csrf2,
+        &format!("code=c&state={}", q["state"]),
+    );
+    assert_eq!(code(&res), (400, "invalid_state".into()));
+
+    assert_eq!(edge.ports().calls_to(&format!("{THIRD}/token")), 0);
+    assert!(!every_stored_value(&edge).contains("conn:"));
+}
+
+#[test]
+fn the_code_exchange_proves_the_verifier_of_the_challenge_sent() {
+    let edge = broker_edge();
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    let (q, started) = start(&edge, "jira", &jar, &csrf, &[]);
+    third_tokens(&edge, "jira-at-1", Some("jira-rt-1"), 3600);
+    let res = end(
+        &edge,
+        "jira",
+        &started,
+        &csrf,
+        &format!("code=c1&state={}", q["state"]),
+    );
+    assert_eq!(res.status(), 200);
+    let exchange = edge.ports().bodies_to(&format!("{THIRD}/token")).remove(0);
+    let form: HashMap<String, String> = url::form_urlencoded::parse(exchange.as_bytes())
+        .into_owned()
+        .collect();
+    let verifier = &form["code_verifier"];
+    assert!(verifier.len() >= 43);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    assert_eq!(challenge, q["code_challenge"]);
+    assert_eq!(
+        form["redirect_uri"],
+        format!("{ORIGIN}/connections/callback")
+    );
+    // The connection's own client, authenticated with its secret, not the login's.
+    let auth = edge
+        .ports()
+        .authorizations
+        .borrow()
+        .iter()
+        .rev()
+        .find(|a| !a.is_empty())
+        .cloned()
+        .unwrap();
+    assert_eq!(auth, basic("edgeward-at-jira", "jira-client-secret"));
+}
+
+#[test]
+fn a_tampered_record_is_connection_expired_and_a_down_store_is_503() {
+    let edge = broker_edge();
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    let jar = connect(&edge, &jar, &csrf, &["mcp"]);
+    let shards = edge.ports().shards();
+    for store in shards.stores.borrow().values() {
+        for (k, v) in store.0.borrow_mut().iter_mut() {
+            if k.starts_with("conn:") {
+                *v = v.replace("\",\"", "\",\"").replacen(
+                    "\"sealed\":\"3.b1.",
+                    "\"sealed\":\"3.b1.x",
+                    1,
+                );
+            }
+        }
+    }
+    assert_eq!(
+        through_proxy(&edge, "GET", &jar, &csrf),
+        Err((401, "connection_expired".into()))
+    );
+    let res = broker_token(
+        &edge,
+        &basic("mcp", MCP_SECRET),
+        &json!({"connection": "jira", "subject": "demo"}),
+    );
+    assert_eq!(code(&res), (403, "not_granted".into()));
+    shards.down.set(true);
+    let res = call(
+        &edge,
+        request("GET", "/auth/connections", &[("cookie", &jar)], ""),
+    );
+    assert_eq!(code(&res).0, 503);
+}
+
+#[test]
+fn tokens_too_large_to_seal_are_not_kept() {
+    let edge = broker_edge();
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    let (q, started) = start(&edge, "jira", &jar, &csrf, &[]);
+    let huge = "x".repeat(5000);
+    third_tokens(&edge, &huge, Some("jira-rt-1"), 3600);
+    let res = end(
+        &edge,
+        "jira",
+        &started,
+        &csrf,
+        &format!("code=c1&state={}", q["state"]),
+    );
+    assert_eq!(code(&res), (502, "idp_unavailable".into()));
+    assert!(!every_stored_value(&edge).contains("conn:"));
+    assert!(!edge.ports().log_text().contains(&huge));
+}
