@@ -1195,3 +1195,23 @@ fn tokens_too_large_to_seal_are_not_kept() {
     assert!(!every_stored_value(&edge).contains("conn:"));
     assert!(!edge.ports().log_text().contains(&huge));
 }
+
+#[test]
+fn connections_without_the_registry_binding_are_a_configuration_error() {
+    let ports = FakePorts::default();
+    ports.now.set(NOW);
+    let ports = ports.with_idp(json!({}));
+    let v = vars();
+    let pairs: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let edge = Edge::new(config_with(&pairs), ports);
+    let (jar, _) = signed_in(&edge, &Login::default());
+    let res = call(
+        &edge,
+        request("GET", "/auth/connections", &[("cookie", &jar)], ""),
+    );
+    assert_eq!(code(&res), (500, "config_invalid".into()));
+    assert!(json(&res)["message"]
+        .as_str()
+        .unwrap()
+        .contains("EDGEWARD_SESSIONS"));
+}

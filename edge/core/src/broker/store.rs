@@ -165,6 +165,18 @@ pub(crate) async fn open(edge: &impl Context, user: &User, record: &Record) -> O
     .map(|o| o.value)
 }
 
+/// The store is the session registry: without its binding the broker cannot work, which is
+/// the deployment's to fix (500 `config_invalid`, as server-side sessions without it).
+fn require_store(edge: &impl Context) -> Result<(), Error> {
+    crate::sessions::require_registry(edge).map_err(|_| {
+        Error::Config(crate::platform::settings::ConfigError {
+            variable: "EDGEWARD_SESSIONS",
+            reason: "EDGEWARD_CONNECTIONS needs this Durable Object binding (see wrangler.toml)"
+                .into(),
+        })
+    })
+}
+
 fn store_error(e: crate::platform::ports::TransportError) -> Error {
     Error::SessionStoreUnavailable(format!("connection store: {}", e.reason))
 }
@@ -175,6 +187,7 @@ pub(crate) async fn get(
     user: &User,
     name: &str,
 ) -> Result<Option<Record>, Error> {
+    require_store(edge)?;
     let answer = ask(
         edge.ports(),
         &user.shard,
@@ -196,6 +209,7 @@ pub(crate) async fn get(
 
 /// Every record of `user`.
 pub(crate) async fn list(edge: &impl Context, user: &User) -> Result<Vec<Record>, Error> {
+    require_store(edge)?;
     let answer = ask(
         edge.ports(),
         &user.shard,
@@ -239,6 +253,7 @@ async fn write(
 ) -> Result<bool, Error> {
     let text = serde_json::to_string(record)
         .map_err(|_| Error::Internal("a connection record did not serialise"))?;
+    require_store(edge)?;
     let answer = ask(
         edge.ports(),
         &user.shard,
@@ -256,6 +271,7 @@ async fn write(
 
 /// Deletes `user`'s record of connection `name`.
 pub(crate) async fn delete(edge: &impl Context, user: &User, name: &str) -> Result<(), Error> {
+    require_store(edge)?;
     ask(
         edge.ports(),
         &user.shard,
