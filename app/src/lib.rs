@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod connections;
 pub mod explorer;
 mod pages;
 pub mod silent;
@@ -175,6 +176,7 @@ pub fn App() -> impl IntoView {
                 <nav aria-label="Main">
                     <A href="/profile">"Profile"</A>
                     <A href="/explorer">"API explorer"</A>
+                    <A href="/connections">"Connected accounts"</A>
                 </nav>
                 <pages::Account />
             </header>
@@ -185,6 +187,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/callback") view=pages::Callback />
                     <Route path=path!("/profile") view=pages::Profile />
                     <Route path=path!("/explorer") view=explorer::Explorer />
+                    <Route path=path!("/connections") view=connections::Connections />
+                    <Route path=path!("/connections/callback") view=connections::ConnectionCallback />
                 </Routes>
             </main>
         </Router>

@@ -187,3 +187,90 @@ mod tests {
         assert_eq!(v["isLoggedIn"], true);
     }
 }
+
+/// `POST /auth/connections/{name}/start` body (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectStartRequest {
+    /// Where the SPA goes once the account is connected: a same-origin path (default `/`).
+    #[serde(default)]
+    pub return_to: Option<String>,
+    /// The service clients (`clientId`s of `EDGEWARD_BROKER_CLIENTS`) the user lets obtain
+    /// this connection's access tokens through `POST /broker/token`; each must be configured
+    /// for the connection. Default none.
+    #[serde(default)]
+    pub grants: Vec<String>,
+}
+
+/// `POST /auth/connections/{name}/end` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectEndResponse {
+    /// The connection that is now connected.
+    pub connection: String,
+    /// Where the SPA goes next (a same-origin path).
+    pub return_to: String,
+}
+
+/// One configured connection, as `GET /auth/connections` lists it for the signed-in user.
+/// Never a token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionInfo {
+    /// The connection's name.
+    pub name: String,
+    /// `not_connected`, `connected` or `reauthorization_required` (the provider refused the
+    /// refresh: connect again).
+    pub status: String,
+    /// The scopes asked for, space-separated.
+    pub scopes: String,
+    /// When the user connected it, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected_at: Option<u64>,
+    /// When a token of it was last used, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<u64>,
+    /// The service clients the user let use it.
+    #[serde(default)]
+    pub grants: Vec<String>,
+}
+
+/// `GET /auth/connections` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionsResponse {
+    /// Every configured connection, in the configuration's order.
+    pub connections: Vec<ConnectionInfo>,
+}
+
+/// `POST /broker/token` body (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerTokenRequest {
+    /// The connection's name.
+    pub connection: String,
+    /// The user: their `sub` at the identity provider they sign in with.
+    pub subject: String,
+    /// That identity provider's id, when it is not the default one.
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
+/// `POST /broker/token` answer (RFC 6749 §5.1's shape; never a refresh token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrokerTokenResponse {
+    /// The connection's current access token.
+    pub access_token: String,
+    /// `Bearer`.
+    pub token_type: String,
+    /// Seconds it has left.
+    pub expires_in: u64,
+}
+
+/// `PUT /auth/connections/{name}/grants` body: the service clients the user now lets use the
+/// connection (replacing the list; empty revokes every service's access).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionGrantsRequest {
+    /// `clientId`s of `EDGEWARD_BROKER_CLIENTS` configured for this connection.
+    pub grants: Vec<String>,
+}

@@ -76,6 +76,18 @@ pub enum ErrorCode {
     /// The session store (or the deny-list of ended sessions) could not be asked, so the session
     /// cannot be shown to be still valid: refused, cookies untouched; try again shortly.
     SessionStoreUnavailable,
+    /// The API route forwards a connected account's token (token broker), and the user has
+    /// not connected that account: connect it (`POST /auth/connections/{name}/start`).
+    ConnectionRequired,
+    /// The connected account's grant is gone (its provider refused the refresh, or it was
+    /// revoked there): connect it again.
+    ConnectionExpired,
+    /// The token broker did not authenticate the service client (unknown client or wrong
+    /// secret).
+    InvalidClient,
+    /// The token broker will not issue this token: the connection is not one the service may
+    /// use, or no user granted it (the same answer whether or not the user exists).
+    NotGranted,
     /// A bug on our side; the message says nothing more to the client.
     Internal,
     /// A code this build does not know (a newer worker); kept so old SPAs still parse errors.
@@ -113,12 +125,16 @@ impl ErrorCode {
             | ErrorCode::AccountSelectionRequired
             | ErrorCode::InvalidClientProof
             | ErrorCode::ClientCertificateRefused
-            | ErrorCode::ProofReplayed => 401,
+            | ErrorCode::ProofReplayed
+            | ErrorCode::ConnectionRequired
+            | ErrorCode::ConnectionExpired
+            | ErrorCode::InvalidClient => 401,
             ErrorCode::CsrfRejected
             | ErrorCode::OriginRejected
             | ErrorCode::ProviderNotAllowed
             | ErrorCode::ClientNotAllowed
-            | ErrorCode::InsufficientScope => 403,
+            | ErrorCode::InsufficientScope
+            | ErrorCode::NotGranted => 403,
             ErrorCode::RouteNotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,

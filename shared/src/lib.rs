@@ -42,6 +42,15 @@ pub mod paths {
     /// `GET` / `PUT` / `DELETE` with the admin bearer token: the machine clients' certificates
     /// revoked (`?certificate=<hex serial | sha256:<hex>>` to add or take back one).
     pub const ADMIN_CLIENT_REVOCATIONS: &str = "/auth/admin/clients/revoked";
+    /// `GET`: the user's connected accounts (token broker), see
+    /// [`crate::api::ConnectionsResponse`]; `POST …/{name}/start` and `POST …/{name}/end` connect
+    /// one, `DELETE …/{name}` disconnects it.
+    pub const CONNECTIONS: &str = "/auth/connections";
+    /// `POST` by a service client (`client_secret_basic`): a connected account's access token
+    /// for a user who granted it, see [`crate::api::BrokerTokenRequest`].
+    pub const BROKER_TOKEN: &str = "/broker/token";
+    /// The SPA route a connection's provider redirects back to (default).
+    pub const CONNECTION_CALLBACK: &str = "/connections/callback";
     /// The SPA route the identity provider redirects back to.
     pub const CALLBACK: &str = "/callback";
 }
@@ -67,7 +76,10 @@ pub mod names {
     pub const COOKIE_LOGIN: &str = "__Host-edgeward-login";
     /// Server-side session mode: the session id (the tokens stay in the Durable Object).
     pub const COOKIE_SESSION: &str = "__Host-edgeward-sid";
-    /// Every cookie edgeward sets.
+    /// Sealed, between `/auth/connections/{name}/start` and `…/end`: the connection's state
+    /// and PKCE verifier, bound to the session that started it.
+    pub const COOKIE_CONNECT: &str = "__Host-edgeward-connect";
+    /// Every cookie of a session (cleared when it ends).
     pub const ALL_COOKIES: [&str; 6] = [
         COOKIE_ACCESS,
         COOKIE_REFRESH,

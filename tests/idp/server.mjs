@@ -18,6 +18,9 @@
 //                                               client authenticating with private_key_jwt
 //                                               (RFC 7523), and `edgeward-par` (secret basic,
 //                                               pushed authorization requests required, RFC 9126)
+//   IDP_REDIRECT_PATHS  /callback               the paths on each app origin the worker's client
+//                                               may be sent back to, comma-separated (the token
+//                                               broker's third-party provider: /connections/callback)
 //   IDP_REQUIRE_PAR     (off)                   1: every client must push its authorization
 //                                               requests, and discovery says so
 //
@@ -56,6 +59,7 @@ const appOrigin = env("APP_ORIGIN", "http://localhost:8787");
 // More origins the client may be redirected back to (tests run extra workers on other ports).
 const appOrigins = [appOrigin, ...env("APP_EXTRA_ORIGINS", "").split(",").filter(Boolean)];
 const clientId = env("IDP_CLIENT_ID", "edgeward");
+const redirectPaths = env("IDP_REDIRECT_PATHS", "/callback").split(",").filter(Boolean);
 const clientSecret = env("IDP_CLIENT_SECRET", "local-dev-secret");
 const phantomAudience = env("IDP_PHANTOM_AUDIENCE", "http://localhost:8081");
 const keyClientJwks = process.env.IDP_KEY_CLIENT_JWKS ? JSON.parse(process.env.IDP_KEY_CLIENT_JWKS) : undefined;
@@ -230,7 +234,7 @@ const provider = new Provider(issuer, {
     {
       client_id: clientId,
       client_secret: clientSecret,
-      redirect_uris: appOrigins.map((o) => `${o}/callback`),
+      redirect_uris: appOrigins.flatMap((o) => redirectPaths.map((p) => `${o}${p}`)),
       post_logout_redirect_uris: appOrigins.map((o) => `${o}/`),
       grant_types: ["authorization_code", "refresh_token", "client_credentials"],
       response_types: ["code"],

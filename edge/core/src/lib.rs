@@ -26,6 +26,8 @@ pub mod sessions;
 
 pub mod machine;
 
+pub mod broker;
+
 pub(crate) mod agent;
 pub mod proxy;
 

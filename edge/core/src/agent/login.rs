@@ -17,7 +17,7 @@ use super::{grant, internal_random, Context, DEFAULT_ACCESS_TTL, LOGIN_TTL};
 use crate::cookie::session::{self, AccessToken, Binding, Write};
 use crate::oidc::idtoken::{self, IdTokenClaims, IdTokenError};
 use crate::oidc::userinfo::{self, UserInfoError};
-use crate::oidc::{self, Provider, TokenError};
+use crate::oidc::{self, Provider};
 use crate::platform::crypto::{constant_time_eq, random_token};
 use crate::platform::ports::{Clock, Log, LogLevel};
 use crate::platform::{cookies, respond, Error, Request, Response};
@@ -170,7 +170,14 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
     for (name, value) in &body.extra_params {
         params.push((name.as_str(), value.as_str()));
     }
-    let url = authorization_url(edge, provider.client, &discovery, &params).await?;
+    let url = oidc::authorization_url(
+        provider.client,
+        edge.ports(),
+        &discovery,
+        &params,
+        Error::LoginDenied,
+    )
+    .await?;
 
     let now = edge.ports().now();
     let sealed = edge
@@ -189,45 +196,6 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
         cookies::set(names::COOKIE_LOGIN, &sealed, LOGIN_TTL),
     );
     Ok(response)
-}
-
-/// The URL the browser is sent to with `params`: on the authorization endpoint with every
-/// parameter, or, when the authorization request is pushed (RFC 9126, `OIDC_PAR`), with only
-/// `client_id` and the `request_uri` the provider gave for the pushed parameters.
-async fn authorization_url(
-    edge: &impl Context,
-    client: &oidc::OidcClient,
-    discovery: &oidc::Discovery,
-    params: &[(&str, &str)],
-) -> Result<Url, Error> {
-    let mut url = Url::parse(&discovery.authorization_endpoint)
-        .map_err(|_| Error::IdpUnavailable("the authorization endpoint is not a URL".into()))?;
-    if !client.par.applies(discovery) {
-        url.query_pairs_mut().extend_pairs(params);
-        return Ok(url);
-    }
-    // The client authentication of `client_secret_post` and `private_key_jwt` puts `client_id`
-    // into the form itself: once only (RFC 6749 §3.1).
-    let in_auth = client.client_auth != oidc::ClientAuth::Basic;
-    let pushed_params: Vec<(&str, &str)> = params
-        .iter()
-        .copied()
-        .filter(|(name, _)| !(in_auth && *name == "client_id"))
-        .collect();
-    let pushed = oidc::push_authorization(client, edge.ports(), discovery, &pushed_params)
-        .await
-        .map_err(|e| match e {
-            // The worker's own credentials were refused: the operator's to fix, not the user's.
-            TokenError::Refused(code) if code == "invalid_client" => Error::IdpUnavailable(
-                "the pushed authorization request was refused: invalid_client".into(),
-            ),
-            TokenError::Refused(code) => Error::LoginDenied(code),
-            TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
-        })?;
-    url.query_pairs_mut()
-        .append_pair("client_id", &client.client_id)
-        .append_pair("request_uri", &pushed.request_uri);
-    Ok(url)
 }
 
 /// `POST /auth/login/end`: finishes a login from the callback page's URL, or reports the

@@ -10,6 +10,7 @@
 use url::Url;
 
 use crate::agent;
+use crate::broker::BrokerConfig;
 use crate::cookie::{self, CookieKeys};
 use crate::machine::{self, MachineConfig};
 use crate::oidc::{OidcClient, Providers};
@@ -48,6 +49,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Whether a signed-out SPA is told to try a silent sign-in (`prompt=none`) once.
     pub silent_sign_in: bool,
+    /// The token broker: connections, their sealing keys, the service clients.
+    pub broker: BrokerConfig,
 }
 
 impl Config {
@@ -131,6 +134,21 @@ impl Config {
         let admin_token = agent::admin_token_from_vars(&vars)?;
         // A silent sign-in goes to the default provider (the SPA names none).
         let silent_sign_in = agent::silent_sign_in_from_vars(&vars, providers.first())?;
+        let broker = BrokerConfig::from_vars(&vars, profile, &origin)?;
+        for route in proxy.routes.routes() {
+            if let Some(name) = &route.connection {
+                if broker.position(name).is_none() {
+                    return Err(invalid(
+                        crate::proxy::settings::API_ROUTES,
+                        format!(
+                            "route {}: connection {name:?} is not configured ({})",
+                            route.prefix,
+                            crate::broker::settings::CONNECTIONS
+                        ),
+                    ));
+                }
+            }
+        }
 
         // Bound to the first provider's client id: a single-provider deployment's cookies stay
         // valid when it lists more providers after the first.
@@ -146,6 +164,7 @@ impl Config {
             sessions,
             admin_token,
             silent_sign_in,
+            broker,
         })
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! [`Context`]: crate::sessions::Context
 //!
-//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`, `machine`, `proxy`, `agent`.
+//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`, `machine`, `broker`, `proxy`, `agent`.
 
 pub mod config;
 mod routes;
@@ -18,7 +18,7 @@ use crate::platform::ports::Platform;
 use crate::platform::settings::Secret;
 use crate::platform::{Error, Request, Response};
 use crate::proxy::ProxyConfig;
-use crate::{agent, cookie, machine, oidc, proxy, request, sessions};
+use crate::{agent, broker, cookie, machine, oidc, proxy, request, sessions};
 
 /// What the core decided about a request.
 #[derive(Debug)]
@@ -54,6 +54,8 @@ pub struct Edge<P> {
     phantom: proxy::phantom::PhantomCache,
     ended: sessions::EndedCache,
     machine: machine::MachineState,
+    /// One per token-broker connection, in the configuration's order.
+    connections: Vec<oidc::IdpCache>,
 }
 
 impl<P: Platform> Edge<P> {
@@ -71,6 +73,15 @@ impl<P: Platform> Edge<P> {
             phantom,
             ended: sessions::EndedCache::default(),
             machine: machine::MachineState::default(),
+            connections: config
+                .broker
+                .connections
+                .iter()
+                .map(|c| match &c.endpoints {
+                    Some(endpoints) => oidc::IdpCache::fixed(endpoints.clone()),
+                    None => oidc::IdpCache::default(),
+                })
+                .collect(),
             config,
         }
     }
@@ -140,6 +151,28 @@ impl<P: Platform> sessions::Context for Edge<P> {
 
     fn ended_sessions(&self) -> &sessions::EndedCache {
         &self.ended
+    }
+
+    fn refresh_provider(&self, tag: Option<&str>) -> Option<oidc::Provider<'_>> {
+        match tag.and_then(|t| t.strip_prefix(broker::COORDINATOR_PREFIX)) {
+            Some(name) => broker::Context::connection(self, name),
+            None => self.session_provider(tag),
+        }
+    }
+}
+
+impl<P: Platform> broker::Context for Edge<P> {
+    fn broker(&self) -> &broker::BrokerConfig {
+        &self.config.broker
+    }
+
+    fn connection(&self, name: &str) -> Option<oidc::Provider<'_>> {
+        let index = self.config.broker.position(name)?;
+        Some(oidc::Provider {
+            client: &self.config.broker.connections.get(index)?.client,
+            idp: self.connections.get(index)?,
+            first: false,
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use crate::platform::ports::Platform;
 use crate::platform::{Error, Request, Response};
 use crate::proxy::PhantomMode;
 use crate::request::body::{self, MediaType};
-use crate::{agent, proxy};
+use crate::{agent, broker, proxy};
 
 pub(crate) async fn dispatch<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Outcome, Error> {
     let path = req.uri().path();
@@ -87,6 +87,53 @@ async fn auth<P: Platform>(edge: &Edge<P>, req: &Request, path: &str) -> Result<
             }
             body::check_media_type(req.headers(), req.body(), MediaType::Form)?;
             agent::backchannel_logout(edge, req).await
+        }
+        paths::BROKER_TOKEN => {
+            post_of(req, MediaType::Json)?;
+            broker::broker_token(edge, req).await
+        }
+        paths::CONNECTIONS => {
+            only(req, &[Method::GET, Method::HEAD], "GET, HEAD")?;
+            broker::connections(edge, req).await
+        }
+        _ => connections(edge, req, path).await,
+    }
+}
+
+/// `/auth/connections/{name}` (`DELETE`), `…/{name}/start` and `…/{name}/end` (`POST`, JSON),
+/// `…/{name}/grants` (`PUT`, JSON).
+async fn connections<P: Platform>(
+    edge: &Edge<P>,
+    req: &Request,
+    path: &str,
+) -> Result<Response, Error> {
+    let Some(rest) = path
+        .strip_prefix(paths::CONNECTIONS)
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return Err(Error::RouteNotFound);
+    };
+    let (name, action) = rest.split_once('/').unwrap_or((rest, ""));
+    if !broker::settings::is_valid_name(name) {
+        return Err(Error::RouteNotFound);
+    }
+    match action {
+        "" => {
+            only(req, &[Method::DELETE], "DELETE")?;
+            broker::disconnect(edge, req, name).await
+        }
+        "start" => {
+            post_of(req, MediaType::Json)?;
+            broker::connect_start(edge, req, name).await
+        }
+        "end" => {
+            post_of(req, MediaType::Json)?;
+            broker::connect_end(edge, req, name).await
+        }
+        "grants" => {
+            only(req, &[Method::PUT], "PUT")?;
+            body::check_media_type(req.headers(), req.body(), MediaType::Json)?;
+            broker::set_grants(edge, req, name).await
         }
         _ => Err(Error::RouteNotFound),
     }

@@ -81,6 +81,16 @@ pub struct IdpCache {
 }
 
 impl IdpCache {
+    /// A cache holding `discovery` for good: for a provider configured by its endpoints
+    /// rather than an issuer (a token broker connection to a plain OAuth 2 provider), which is
+    /// never asked for its metadata.
+    pub fn fixed(discovery: Discovery) -> Self {
+        Self {
+            discovery: RefCell::new(Some((Rc::new(discovery), u64::MAX))),
+            jwks: RefCell::new(None),
+        }
+    }
+
     /// Discovery, from the cache while it is fresh, else from the provider.
     pub async fn discovery(
         &self,
@@ -583,6 +593,48 @@ async fn get_bytes(http: &impl HttpClient, url: &str) -> Result<Vec<u8>, Error> 
 /// The PKCE S256 challenge of a code verifier (RFC 7636 §4.2).
 pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// The URL the browser is sent to with `params` (a login's, or a connection's): on the
+/// authorization endpoint with every parameter, or, when the authorization request is pushed
+/// (RFC 9126, `OIDC_PAR`), with only `client_id` and the `request_uri` the provider gave for the
+/// pushed parameters. `refused` turns the provider's refusal of a pushed request into the
+/// caller's error; a refusal of the client itself (`invalid_client`) is the provider failing.
+pub async fn authorization_url(
+    client: &OidcClient,
+    ports: &(impl HttpClient + Clock + Random),
+    discovery: &Discovery,
+    params: &[(&str, &str)],
+    refused: impl FnOnce(String) -> Error,
+) -> Result<Url, Error> {
+    let mut url = Url::parse(&discovery.authorization_endpoint)
+        .map_err(|_| Error::IdpUnavailable("the authorization endpoint is not a URL".into()))?;
+    if !client.par.applies(discovery) {
+        url.query_pairs_mut().extend_pairs(params);
+        return Ok(url);
+    }
+    // The client authentication of `client_secret_post` and `private_key_jwt` puts `client_id`
+    // into the form itself: once only (RFC 6749 §3.1).
+    let in_auth = client.client_auth != ClientAuth::Basic;
+    let pushed_params: Vec<(&str, &str)> = params
+        .iter()
+        .copied()
+        .filter(|(name, _)| !(in_auth && *name == "client_id"))
+        .collect();
+    let pushed = push_authorization(client, ports, discovery, &pushed_params)
+        .await
+        .map_err(|e| match e {
+            // The worker's own credentials were refused: the operator's to fix, not the user's.
+            TokenError::Refused(code) if code == "invalid_client" => Error::IdpUnavailable(
+                "the pushed authorization request was refused: invalid_client".into(),
+            ),
+            TokenError::Refused(code) => refused(code),
+            TokenError::Unavailable(reason) => Error::IdpUnavailable(reason),
+        })?;
+    url.query_pairs_mut()
+        .append_pair("client_id", &client.client_id)
+        .append_pair("request_uri", &pushed.request_uri);
+    Ok(url)
 }
 
 #[cfg(test)]

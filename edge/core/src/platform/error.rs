@@ -100,6 +100,18 @@ pub enum Error {
     /// The session store or the deny-list could not be asked (the cause, for the log): the
     /// session cannot be shown to be valid, so it is refused for now and left as it is.
     SessionStoreUnavailable(String),
+    /// The route forwards a connected account's token and the user has none for it (the
+    /// cause, for the log).
+    ConnectionRequired(String),
+    /// The connected account's grant is gone: its provider refused the refresh (the cause, for
+    /// the log).
+    ConnectionExpired(String),
+    /// A service client of the token broker was not authenticated (the cause, for the log).
+    InvalidClient(String),
+    /// The token broker does not issue this token: not a connection the service may use, or
+    /// the user did not grant it, or there is no such user (the cause, for the log; the
+    /// answer is the same for all of them).
+    NotGranted(String),
     /// A fault on our side (e.g. no randomness); the client learns nothing more.
     Internal(&'static str),
 }
@@ -133,6 +145,10 @@ impl Error {
             Error::IdpUnavailable(_) => ErrorCode::IdpUnavailable,
             Error::UpstreamUnavailable(_) => ErrorCode::UpstreamUnavailable,
             Error::SessionStoreUnavailable(_) => ErrorCode::SessionStoreUnavailable,
+            Error::ConnectionRequired(_) => ErrorCode::ConnectionRequired,
+            Error::ConnectionExpired(_) => ErrorCode::ConnectionExpired,
+            Error::InvalidClient(_) => ErrorCode::InvalidClient,
+            Error::NotGranted(_) => ErrorCode::NotGranted,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -156,7 +172,11 @@ impl Error {
             | Error::LogoutTokenInvalid(d)
             | Error::IdpUnavailable(d)
             | Error::UpstreamUnavailable(d)
-            | Error::SessionStoreUnavailable(d) => Some(d.clone()),
+            | Error::SessionStoreUnavailable(d)
+            | Error::ConnectionRequired(d)
+            | Error::ConnectionExpired(d)
+            | Error::InvalidClient(d)
+            | Error::NotGranted(d) => Some(d.clone()),
             Error::Internal(what) => Some((*what).to_owned()),
             _ => None,
         }
@@ -220,6 +240,12 @@ impl Error {
                 response
                     .headers_mut()
                     .insert(http::header::WWW_AUTHENTICATE, challenge);
+            }
+            Error::InvalidClient(_) => {
+                response.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    http::HeaderValue::from_static("Basic realm=\"edgeward broker\""),
+                );
             }
             Error::SessionStoreUnavailable(_) => {
                 response.headers_mut().insert(
@@ -299,6 +325,16 @@ impl fmt::Display for Error {
             Error::UpstreamUnavailable(_) => f.write_str("the API is unavailable"),
             Error::SessionStoreUnavailable(_) => {
                 f.write_str("the session store is unavailable: try again shortly")
+            }
+            Error::ConnectionRequired(_) => {
+                f.write_str("this API needs a connected account: connect it first")
+            }
+            Error::ConnectionExpired(_) => {
+                f.write_str("the connected account needs to be connected again")
+            }
+            Error::InvalidClient(_) => f.write_str("client authentication failed"),
+            Error::NotGranted(_) => {
+                f.write_str("no token for this subject and connection is granted to this client")
             }
             Error::Internal(_) => f.write_str("internal error"),
         }

@@ -15,13 +15,15 @@ use super::service::{self, TokenShape};
 use super::settings::PhantomMode;
 use super::Context;
 use crate::cookie::session::{read_access, AccessToken};
-use crate::machine;
 use crate::oidc::{OidcClient, Provider};
 use crate::platform::cookies;
 use crate::platform::ports::{Clock, SharedCache};
 use crate::platform::{Error, Request};
 use crate::request::guard;
-use crate::sessions::{ensure_live, load_session, provider_of, require_provider_of, SessionMode};
+use crate::sessions::{
+    ensure_live, load_session, provider_of, registry_ids, require_provider_of, SessionMode,
+};
+use crate::{broker, machine};
 
 /// What the adapter must send upstream. The request body is the browser's, streamed as it is.
 #[derive(Debug, Clone)]
@@ -61,6 +63,8 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
     }
     // The session's user, for an introspection answer that names none (see `phantom_token`).
     let session_sub: Option<String>;
+    // The session's user as the registry knows it (a connection's tokens are theirs).
+    let registry_sub: Option<String>;
     // The provider whose token this is: the session's.
     let provider: Option<Provider<'_>>;
     let token = match service_client(target.route, headers)? {
@@ -92,6 +96,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                         .await?
                         .ok_or(Error::Unauthorized)?;
                     session_sub = Some(loaded.session.binding.sub.clone());
+                    registry_sub = Some(registry_ids(&loaded.session.binding).0);
                     provider = Some(require_provider_of(edge, &loaded.session.binding)?);
                     let access = loaded.session.access.ok_or(Error::Unauthorized)?;
                     (access, loaded.session.csrf)
@@ -108,6 +113,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                             .ok_or(Error::Unauthorized)?;
                     ensure_live(edge, headers, &cookie.b).await?;
                     session_sub = Some(cookie.b.sub.clone());
+                    registry_sub = Some(registry_ids(&cookie.b).0);
                     provider = Some(require_provider_of(edge, &cookie.b)?);
                     let access = AccessToken {
                         token: cookie.token,
@@ -134,6 +140,20 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
             // introspection.
             if access.exp <= now {
                 return Err(Error::Unauthorized);
+            }
+            // A route that forwards a connected account's token: the user's, refreshed when
+            // near its end; 401 connection_required / connection_expired otherwise.
+            if let (Some(name), Some(sub)) = (&target.route.connection, &registry_sub) {
+                let user = broker::store::User::of(sub, edge.session_settings().shards);
+                let (token, _) =
+                    broker::store::connection_token(edge, &user, name, broker::store::Asker::User)
+                        .await?;
+                return Ok(Forward {
+                    method: req.method().clone(),
+                    headers: forward_request_headers(headers, target.route, &token)?,
+                    route: Box::new(target.route.clone()),
+                    url: target.url,
+                });
             }
             access.token
         }

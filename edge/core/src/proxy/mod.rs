@@ -5,10 +5,13 @@
 //! ([`forward`](mod@forward)), with what is particular to service clients (bearer access tokens
 //! of the identity provider: [`service`]). Its settings are [`ProxyConfig`] ([`settings`]).
 //!
+//! A route whose credential is a token broker connection forwards the user's access token of
+//! that connected account (`broker`) instead of a phantom token.
+//!
 //! The proxy reads the request's session (the access cookie, or the server-side session)
 //! through `sessions`, and takes what it needs of the isolate's state as a [`Context`].
 //!
-//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`, `machine`.
+//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`, `machine`, `broker`.
 
 pub mod forward;
 pub mod headers;
@@ -29,7 +32,10 @@ pub use settings::{PhantomMode, ProxyConfig};
 /// What the proxy needs of the isolate's state besides what sessions need and the origins (the
 /// SPA's origin is the issuer of minted tokens); the dispatcher's `Edge` implements it.
 pub trait Context:
-    crate::sessions::Context + crate::machine::Context + crate::request::Origins
+    crate::sessions::Context
+    + crate::machine::Context
+    + crate::broker::Context
+    + crate::request::Origins
 {
     /// The proxy's settings.
     fn proxy(&self) -> &ProxyConfig;

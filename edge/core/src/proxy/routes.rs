@@ -41,6 +41,16 @@ struct RouteSpec {
     clients: Option<Vec<String>>,
     #[serde(default)]
     scope: Option<String>,
+    #[serde(default)]
+    credential: Option<CredentialSpec>,
+}
+
+/// What a route forwards instead of the session's token (`credential`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialSpec {
+    /// A token broker connection: the user's access token of that connected account.
+    connection: String,
 }
 
 /// The kinds of caller a route serves (`clients`).
@@ -127,6 +137,9 @@ pub struct Route {
     /// The scope (space-separated) a service token must hold on this route, and that the token
     /// minted for a proof-of-possession client carries (`scope`).
     pub scope: Option<String>,
+    /// The token broker connection whose access token this route forwards (`credential:
+    /// {connection}`), instead of a phantom token of the session; browser sessions only.
+    pub connection: Option<String>,
     /// The upstream as a lenient server reads it (`canonical`), made once when the routes are
     /// read: every request compares against every route's.
     canonical_upstream: String,
@@ -264,7 +277,14 @@ impl Routes {
                     ));
                 }
             }
+            let connection = spec.credential.map(|c| c.connection);
+            if connection.is_some() && (clients.pop || clients.service || !clients.browser) {
+                return Err(format!(
+                    "route {prefix}: a connection's credential is forwarded for browser sessions only (clients: [\"browser\"])"
+                ));
+            }
             routes.push(Route {
+                connection,
                 providers: spec.providers,
                 clients,
                 scope: spec.scope,

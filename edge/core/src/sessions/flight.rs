@@ -239,7 +239,7 @@ pub async fn coordinated_refresh<C: Context + 'static>(
         Some((id, token)) => (Some(id.to_owned()), token.to_owned()),
         None => (None, body),
     };
-    if edge.session_provider(provider.as_deref()).is_none() {
+    if edge.refresh_provider(provider.as_deref()).is_none() {
         return Error::IdpUnavailable("the refresh names a provider that is not configured".into())
             .into_logged_response(edge.ports(), "refresh coordinator");
     }
@@ -252,7 +252,7 @@ pub async fn coordinated_refresh<C: Context + 'static>(
         async move {
             let ports = edge.ports();
             let provider =
-                edge.session_provider(provider.as_deref())
+                edge.refresh_provider(provider.as_deref())
                     .ok_or_else(|| TransportError {
                         reason: "the provider is not configured".into(),
                     })?;

@@ -122,4 +122,11 @@ pub trait Context {
     }
     /// What this isolate knows about ended sessions.
     fn ended_sessions(&self) -> &EndedCache;
+    /// The provider a refresh coordinator's request names ([`coordinator_body`]): a session's
+    /// ([`Context::session_provider`]), or another kind of client the deployment has (the
+    /// token broker's connections, named `connection:<name>`), which the dispatcher's `Edge`
+    /// resolves.
+    fn refresh_provider(&self, tag: Option<&str>) -> Option<Provider<'_>> {
+        self.session_provider(tag)
+    }
 }

@@ -139,6 +139,39 @@ pub enum RegistryRequest {
     },
     /// The client certificates this object holds revoked.
     RevokedCertificates,
+    /// Stores a connected account's record (token broker) for a user, replacing the one
+    /// before. The registry does not read it: it is the broker's, its tokens sealed.
+    PutConnection {
+        /// The user: the SHA-256 (hex) of their scoped `sub`.
+        user: String,
+        /// The connection's name.
+        name: String,
+        /// The record (JSON made by the broker).
+        record: String,
+        /// Write only over a record that is there (a refresh's update): a disconnect that came
+        /// in while the grant ran wins. Answered `Connection(None)` when nothing was written.
+        #[serde(default)]
+        only_if_present: bool,
+    },
+    /// Reads a user's record of one connection.
+    GetConnection {
+        /// The user: the SHA-256 (hex) of their scoped `sub`.
+        user: String,
+        /// The connection's name.
+        name: String,
+    },
+    /// Deletes a user's record of one connection.
+    DeleteConnection {
+        /// The user: the SHA-256 (hex) of their scoped `sub`.
+        user: String,
+        /// The connection's name.
+        name: String,
+    },
+    /// Every connection record of a user.
+    ListConnections {
+        /// The user: the SHA-256 (hex) of their scoped `sub`.
+        user: String,
+    },
     /// Has this session ended?
     Check {
         /// The session's binding id (stateless sessions).
@@ -192,6 +225,10 @@ pub enum RegistryAnswer {
     Revoked,
     /// The client certificates revoked through the admin endpoint.
     Certificates(Vec<String>),
+    /// A connection record, if there is one.
+    Connection(Option<String>),
+    /// A user's connection records.
+    Connections(Vec<String>),
 }
 
 /// Where the registry keeps its entries: `key` → text (on Cloudflare, the Durable Object's
@@ -516,6 +553,35 @@ impl Registry {
             RegistryRequest::RevokedCertificates => Ok(RegistryAnswer::Certificates(
                 revoked_certificates(store).await?,
             )),
+            RegistryRequest::PutConnection {
+                user,
+                name,
+                record,
+                only_if_present,
+            } => {
+                let key = connection_key(user, name)?;
+                // No await on anything but this store between the read and the write (see
+                // `UpdateTokens`): a delete either came before or comes after.
+                if *only_if_present && store.get(&key).await?.is_none() {
+                    return Ok(RegistryAnswer::Connection(None));
+                }
+                store.put(&key, record.clone()).await?;
+                Ok(RegistryAnswer::Stored)
+            }
+            RegistryRequest::GetConnection { user, name } => Ok(RegistryAnswer::Connection(
+                store.get(&connection_key(user, name)?).await?,
+            )),
+            RegistryRequest::DeleteConnection { user, name } => {
+                store.delete(&connection_key(user, name)?).await?;
+                Ok(RegistryAnswer::Stored)
+            }
+            RegistryRequest::ListConnections { user } => {
+                let prefix = connection_key(user, "")?;
+                let page = store.list(&prefix, None, MAX_USER_CONNECTIONS).await?;
+                Ok(RegistryAnswer::Connections(
+                    page.into_iter().map(|(_, v)| v).collect(),
+                ))
+            }
             RegistryRequest::Check {
                 session,
                 sid,
@@ -536,6 +602,27 @@ impl Registry {
             }
         }
     }
+}
+
+/// The most connection records one user's listing returns (a deployment configures a few).
+const MAX_USER_CONNECTIONS: usize = 64;
+
+/// Where a user's record of a connection lives: `conn:<user>:<name>` (`name` empty: the
+/// prefix of all of the user's). The user must be a SHA-256 in hex and the name of the
+/// connection alphabet (`a-z 0-9 -`), so no key of another kind can be spelled; the sweep
+/// leaves `conn:` keys alone (a connection lasts until it is disconnected).
+fn connection_key(user: &str, name: &str) -> Result<String, TransportError> {
+    let hex = user.len() == 64 && user.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let named = name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'));
+    if !hex || !named {
+        return Err(TransportError {
+            reason: "a connection key that is not a user digest and a connection name".into(),
+        });
+    }
+    Ok(format!("conn:{user}:{name}"))
 }
 
 /// One step of the sweep: at most `budget` entries from where the last one stopped.
