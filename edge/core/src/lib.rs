@@ -18,6 +18,9 @@
 
 pub mod platform;
 
+pub mod cors;
+pub mod rate;
+
 pub mod cookie;
 pub mod oidc;
 pub mod request;
@@ -35,8 +38,8 @@ pub use edge::{Config, Edge, Outcome};
 pub use oidc::{ClientAuth, OidcClient};
 pub use platform::ports::{
     AeadCipher, AuthenticationFailed, Clock, HttpClient, Log, LogLevel, Platform, Random,
-    RandomUnavailable, RefreshCoordinator, RustCipher, RustSignatures, SessionRegistry,
-    SharedCache, SignatureVerifier, Signer, TransportError,
+    RandomUnavailable, RateLimiter, RateVerdict, RefreshCoordinator, RustCipher, RustSignatures,
+    SessionRegistry, SharedCache, SignatureVerifier, Signer, TransportError,
 };
 pub use platform::settings::{ConfigError, Profile, Secret};
 pub use platform::{Error, Request, Response};

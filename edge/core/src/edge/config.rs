@@ -11,10 +11,12 @@ use url::Url;
 
 use crate::agent;
 use crate::cookie::{self, CookieKeys};
+use crate::cors::CorsConfig;
 use crate::machine::{self, MachineConfig};
 use crate::oidc::{OidcClient, Providers};
 use crate::platform::settings::{check_scheme, invalid, ConfigError, Profile, Secret, Vars};
 use crate::proxy::ProxyConfig;
+use crate::rate::RateSettings;
 use crate::sessions::SessionSettings;
 
 /// `local` or `production` (default `production`).
@@ -48,6 +50,10 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Whether a signed-out SPA is told to try a silent sign-in (`prompt=none`) once.
     pub silent_sign_in: bool,
+    /// The origins that may read answers across origins (CORS); empty: off.
+    pub cors: CorsConfig,
+    /// What an answer over a rate limit says.
+    pub rate: RateSettings,
 }
 
 impl Config {
@@ -134,6 +140,8 @@ impl Config {
 
         // Bound to the first provider's client id: a single-provider deployment's cookies stay
         // valid when it lists more providers after the first.
+        let cors = CorsConfig::from_vars(&vars, profile, &allowed_origins)?;
+        let rate = RateSettings::from_vars(&vars)?;
         let cookie_keys = cookie_keys.for_deployment(&origin, &providers.first().client_id);
         Ok(Config {
             profile,
@@ -146,6 +154,8 @@ impl Config {
             sessions,
             admin_token,
             silent_sign_in,
+            cors,
+            rate,
         })
     }
 }

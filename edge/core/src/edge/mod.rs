@@ -7,7 +7,7 @@
 //!
 //! [`Context`]: crate::sessions::Context
 //!
-//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`, `machine`, `proxy`, `agent`.
+//! May use: `platform`, `cors`, `rate`, `request`, `cookie`, `oidc`, `sessions`, `machine`, `proxy`, `agent`.
 
 pub mod config;
 mod routes;
@@ -18,7 +18,7 @@ use crate::platform::ports::Platform;
 use crate::platform::settings::Secret;
 use crate::platform::{Error, Request, Response};
 use crate::proxy::ProxyConfig;
-use crate::{agent, cookie, machine, oidc, proxy, request, sessions};
+use crate::{agent, cookie, cors, machine, oidc, proxy, request, sessions};
 
 /// What the core decided about a request.
 #[derive(Debug)]
@@ -97,11 +97,32 @@ impl<P: Platform> Edge<P> {
 
     /// Decides one request. Never panics and never fails: every error becomes a JSON response.
     /// For `/api/*` the request's body may be left empty: the adapter streams the original.
+    ///
+    /// With CORS on, a preflight is answered here and nothing else runs; every other answer,
+    /// errors included, gets the CORS headers (`cors`).
     pub async fn handle(&self, req: Request) -> Outcome {
-        match routes::dispatch(self, &req).await {
+        let cors = self.config.cors.decide(&req);
+        if let cors::Cors::Preflight(answer) = cors {
+            return Outcome::Respond(answer);
+        }
+        let mut outcome = match routes::dispatch(self, &req).await {
             Ok(outcome) => outcome,
             Err(error) => Outcome::Respond(self.error_response(req.uri().path(), error)),
+        };
+        match &mut outcome {
+            Outcome::Respond(response) => cors.add_to(response.headers_mut()),
+            Outcome::Forward(plan) => cors.add_to(&mut plan.answer_headers),
         }
+        outcome
+    }
+
+    /// The JSON response for an `error` met before the request reached [`Edge::handle`] (the
+    /// adapter's body limit), with the CORS headers `head` (the request, without its body)
+    /// earns.
+    pub fn early_error(&self, head: &Request, error: Error) -> Response {
+        let mut response = self.error_response(head.uri().path(), error);
+        self.config.cors.decide(head).add_to(response.headers_mut());
+        response
     }
 
     /// The JSON response for `error`, after writing its cause (if it has one the browser is not

@@ -1,0 +1,158 @@
+//! Rate limits: what the worker counts, under which key, and what an answer over the limit
+//! looks like (429 `rate_limited` with `Retry-After`). The counting is the platform's
+//! ([`RateLimiter`]: on Cloudflare the Workers Rate Limiting binding, one per limiter); this
+//! module decides which limiter counts a request ([`subject`]) and asks it before any other
+//! work is done for the request. Without a limiter (no binding), nothing is limited.
+//!
+//! What is counted, by [`Limiter`]:
+//! - `ip`: per client IP (`CF-Connecting-IP`, set by Cloudflare): `POST /auth/login/start`,
+//!   `/auth/login/end`, `/auth/backchannel-logout`, and `/api/*` calls that carry neither a
+//!   session nor a bearer token, or a machine client's proof of possession;
+//! - `session`: per session, keyed by the SHA-256 of the cookie that names it (`-sid` in
+//!   server mode; `-id` for `/auth/refresh` and `-at` for `/api/*` in stateless mode: a
+//!   refresh renews `-at`, never `-id`): `/auth/refresh` and `/api/*`;
+//! - `client`: per service client, keyed by the SHA-256 of its bearer token: `/api/*`.
+//!
+//! Keys are hashes or addresses, never a token or a cookie value.
+//!
+//! May use: `platform`.
+
+use edgeward_shared::{names, paths};
+use http::{header, HeaderMap, Method};
+
+use crate::platform::cookies;
+use crate::platform::crypto::token_key;
+use crate::platform::ports::{RateLimiter, RateVerdict};
+use crate::platform::settings::{ConfigError, Vars};
+use crate::platform::{Error, Request};
+
+/// The period of the platform's limiters in seconds (10 or 60): what `Retry-After` says.
+pub const RATE_LIMIT_PERIOD: &str = "EDGEWARD_RATE_LIMIT_PERIOD";
+
+/// How the answers over a limit are told to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSettings {
+    /// Seconds until a window has surely passed (`Retry-After`).
+    pub retry_after: u64,
+}
+
+impl Default for RateSettings {
+    fn default() -> Self {
+        Self { retry_after: 60 }
+    }
+}
+
+impl RateSettings {
+    /// Reads [`RATE_LIMIT_PERIOD`] (10 or 60, the periods the platform's limiter has; default
+    /// 60). It must be the period of the `[[ratelimits]]` bindings.
+    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        match vars.get(RATE_LIMIT_PERIOD).as_deref() {
+            None | Some("60") => Ok(Self { retry_after: 60 }),
+            Some("10") => Ok(Self { retry_after: 10 }),
+            Some(other) => Err(crate::platform::settings::invalid(
+                RATE_LIMIT_PERIOD,
+                format!("must be 10 or 60 (the limiter's period), not {other:?}"),
+            )),
+        }
+    }
+}
+
+/// Which of the platform's limiters counts a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limiter {
+    /// Per client IP.
+    Ip,
+    /// Per session.
+    Session,
+    /// Per service client.
+    Client,
+}
+
+impl Limiter {
+    /// The limiter's name for the platform (`ip`, `session`, `client`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Limiter::Ip => "ip",
+            Limiter::Session => "session",
+            Limiter::Client => "client",
+        }
+    }
+}
+
+/// The header Cloudflare sets to the client's address.
+const CLIENT_IP: &str = "cf-connecting-ip";
+
+/// Which limiter counts `req`, and under which key; `None`: it is not counted.
+pub fn subject(req: &Request) -> Option<(Limiter, String)> {
+    let path = req.uri().path();
+    let headers = req.headers();
+    let api =
+        path.starts_with(paths::API_PREFIX) || path == paths::API_PREFIX.trim_end_matches('/');
+    if api {
+        if let Some(auth) = headers.get(header::AUTHORIZATION) {
+            let bearer = auth
+                .to_str()
+                .ok()
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim());
+            return Some(match bearer {
+                Some(token) => (Limiter::Client, format!("client:{}", token_key(token))),
+                None => ip(headers),
+            });
+        }
+        return Some(
+            session(headers, &[names::COOKIE_SESSION, names::COOKIE_ACCESS])
+                .unwrap_or_else(|| ip(headers)),
+        );
+    }
+    if req.method() != Method::POST {
+        return None;
+    }
+    match path {
+        paths::LOGIN_START | paths::LOGIN_END | paths::BACKCHANNEL_LOGOUT => Some(ip(headers)),
+        paths::REFRESH => Some(
+            session(headers, &[names::COOKIE_SESSION, names::COOKIE_ID])
+                .unwrap_or_else(|| ip(headers)),
+        ),
+        _ => None,
+    }
+}
+
+fn ip(headers: &HeaderMap) -> (Limiter, String) {
+    let address = headers
+        .get(CLIENT_IP)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        // Not behind Cloudflare: every such request shares one bucket (fails closed).
+        .unwrap_or("unknown");
+    (Limiter::Ip, format!("ip:{address}"))
+}
+
+/// The first of `names` the request carries, hashed.
+fn session(headers: &HeaderMap, names: &[&str]) -> Option<(Limiter, String)> {
+    names.iter().find_map(|name| {
+        cookies::read(headers, name)
+            .map(|value| (Limiter::Session, format!("session:{}", token_key(&value))))
+    })
+}
+
+/// Asks the platform's limiter for `req`: over the limit is 429 `rate_limited`; no limiter, or
+/// one that could not answer, lets the request through.
+pub async fn check(
+    ports: &impl RateLimiter,
+    settings: RateSettings,
+    req: &Request,
+) -> Result<(), Error> {
+    let Some((limiter, key)) = subject(req) else {
+        return Ok(());
+    };
+    match ports.rate_limit(limiter.name(), &key).await {
+        RateVerdict::Limited => Err(Error::RateLimited {
+            retry_after: settings.retry_after,
+            limiter: limiter.name(),
+        }),
+        RateVerdict::Allowed | RateVerdict::Unlimited => Ok(()),
+    }
+}
