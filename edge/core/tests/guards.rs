@@ -350,3 +350,108 @@ fn without_a_limiter_nothing_is_limited() {
         assert_eq!(login_start_from(&edge, "203.0.113.7").status(), 200);
     }
 }
+
+/// Every `/auth/*` answer, whatever its status and whoever answers it (handler, dispatcher,
+/// CORS preflight, rate limit), says `Cache-Control: no-store`.
+#[test]
+fn every_auth_answer_is_no_store() {
+    let edge = cors_edge();
+    let (jar, csrf) = signed_in(&edge, &Login::default());
+    let json_post = |path: &str, body: &str, extra: &[(&str, &str)]| {
+        let mut headers = vec![("origin", ORIGIN), ("content-type", "application/json")];
+        headers.extend_from_slice(extra);
+        call(&edge, request("POST", path, &headers, body))
+    };
+    let mut answers = vec![
+        (
+            "session",
+            call(
+                &edge,
+                request("GET", "/auth/session", &[("cookie", &jar)], ""),
+            ),
+        ),
+        (
+            "providers",
+            call(&edge, request("GET", "/auth/providers", &[], "")),
+        ),
+        ("start", json_post("/auth/login/start", "{}", &[])),
+        (
+            "end",
+            json_post(
+                "/auth/login/end",
+                r#"{"pageUrl":"http://localhost:8787/"}"#,
+                &[],
+            ),
+        ),
+        (
+            "405",
+            call(&edge, request("DELETE", "/auth/session", &[], "")),
+        ),
+        ("404", call(&edge, request("GET", "/auth/nowhere", &[], ""))),
+        (
+            "preflight",
+            preflight(&edge, APP, "/auth/refresh", "content-type"),
+        ),
+        (
+            "admin",
+            call(&edge, request("GET", "/auth/admin/sessions", &[], "")),
+        ),
+    ];
+    edge.ports().route(
+        &format!("{ISSUER}/token"),
+        200,
+        json!({"access_token": "new-at", "expires_in": 300, "refresh_token": "new-rt"}).to_string(),
+    );
+    answers.push(("refresh", refresh(&edge, &jar, &csrf)));
+    answers.push((
+        "logout",
+        json_post(
+            "/auth/logout",
+            "{}",
+            &[("cookie", &jar), ("x-edgeward-csrf", &csrf)],
+        ),
+    ));
+    for (what, res) in answers {
+        assert_eq!(
+            header(&res, "cache-control"),
+            Some("no-store"),
+            "{what}: {}",
+            res.status()
+        );
+    }
+}
+
+/// The proxy's 401s carry an RFC 6750 challenge: `Bearer` when no credential came, with
+/// `error="invalid_token"` when the session behind it is over.
+#[test]
+fn proxy_401s_carry_a_bearer_challenge() {
+    let ports = FakePorts::default();
+    ports.now.set(NOW);
+    let ports = ports.with_idp(json!({})).with_registry();
+    let routes = r#"[{"prefix": "/api/orders/", "upstream": "https://orders.example/", "methods": ["GET"]}]"#;
+    let edge = Edge::new(
+        config_with(&[
+            ("EDGEWARD_API_ROUTES", routes),
+            (
+                "EDGEWARD_MINT_KEY",
+                "m1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+            ),
+        ]),
+        ports,
+    );
+    let res = call(&edge, request("GET", "/api/orders/1", &[], ""));
+    assert_eq!(res.status(), 401);
+    assert_eq!(header(&res, "www-authenticate"), Some("Bearer"));
+    // A forged or expired session cookie: no valid credential either.
+    let mixed = "__Host-edgeward-at=forged.value".to_owned();
+    let res = call(
+        &edge,
+        request("GET", "/api/orders/1", &[("cookie", &mixed)], ""),
+    );
+    assert_eq!(res.status(), 401, "{}", String::from_utf8_lossy(res.body()));
+    assert!(
+        header(&res, "www-authenticate").is_some_and(|v| v.starts_with("Bearer")),
+        "{:?}",
+        header(&res, "www-authenticate")
+    );
+}

@@ -100,17 +100,40 @@ impl<P: Platform> Edge<P> {
     ///
     /// With CORS on, a preflight is answered here and nothing else runs; every other answer,
     /// errors included, gets the CORS headers (`cors`).
+    ///
+    /// Every `/auth/*` answer says `Cache-Control: no-store`, and every 401 of the proxy carries
+    /// an RFC 6750 `Bearer` challenge.
     pub async fn handle(&self, req: Request) -> Outcome {
+        let path = req.uri().path();
+        let auth = path.starts_with(edgeward_shared::paths::AUTH_PREFIX);
         let cors = self.config.cors.decide(&req);
-        if let cors::Cors::Preflight(answer) = cors {
-            return Outcome::Respond(answer);
-        }
-        let mut outcome = match routes::dispatch(self, &req).await {
-            Ok(outcome) => outcome,
-            Err(error) => Outcome::Respond(self.error_response(req.uri().path(), error)),
+        let mut outcome = match cors {
+            cors::Cors::Preflight(ref answer) => Outcome::Respond(answer.clone()),
+            _ => match routes::dispatch(self, &req).await {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    let challenge = (!auth).then(|| challenge(&error)).flatten();
+                    let mut response = self.error_response(path, error);
+                    if let Some(challenge) = challenge {
+                        response
+                            .headers_mut()
+                            .entry(http::header::WWW_AUTHENTICATE)
+                            .or_insert(http::HeaderValue::from_static(challenge));
+                    }
+                    Outcome::Respond(response)
+                }
+            },
         };
         match &mut outcome {
-            Outcome::Respond(response) => cors.add_to(response.headers_mut()),
+            Outcome::Respond(response) => {
+                cors.add_to(response.headers_mut());
+                if auth {
+                    response.headers_mut().insert(
+                        http::header::CACHE_CONTROL,
+                        http::HeaderValue::from_static("no-store"),
+                    );
+                }
+            }
             Outcome::Forward(plan) => cors.add_to(&mut plan.answer_headers),
         }
         outcome
@@ -129,6 +152,17 @@ impl<P: Platform> Edge<P> {
     /// told) to the log, with the path it happened on (never the query).
     pub fn error_response(&self, path: &str, error: Error) -> Response {
         error.into_logged_response(&self.ports, path)
+    }
+}
+
+/// The RFC 6750 challenge of a 401 outside `/auth/*` (the proxy's): `Bearer` when no credential
+/// came, `Bearer error="invalid_token"` when the one that came (a session's) is over. Errors
+/// that carry their own challenge (a service client's token, a machine client's proof) keep it.
+fn challenge(error: &Error) -> Option<&'static str> {
+    match error {
+        Error::Unauthorized => Some("Bearer"),
+        Error::SessionExpired(_) | Error::TokenRefused(_) => Some("Bearer error=\"invalid_token\""),
+        _ => None,
     }
 }
 
