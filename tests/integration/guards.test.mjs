@@ -4,7 +4,8 @@
 // rate limits. One stack for the suite, started with tests/integration/config/guards.toml.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { useStack, ORIGIN, WORKER_PORT } from "../support/stack.mjs";
+import { join } from "node:path";
+import { useStack, startWorker, ORIGIN, ROOT, WORKER_PORT } from "../support/stack.mjs";
 import { signIn } from "../support/session.mjs";
 
 /** The SPA's other origin, listed in EDGEWARD_CORS_ORIGINS (nothing serves it: only `Origin`). */
@@ -151,4 +152,31 @@ test("/api/* is limited per session and per service client's token", async () =>
   const bearer = { authorization: `Bearer not-a-token-${Math.random()}` };
   for (let i = 0; i < 5; i++) assert.notEqual((await fetch(`${ORIGIN}/api/whoami/`, { headers: bearer })).status, 429);
   assert.equal((await fetch(`${ORIGIN}/api/whoami/`, { headers: bearer })).status, 429);
+});
+
+test("raw workerd provides [[ratelimits]] too (scripts/workerd-config.mjs): the same 429", async () => {
+  // The bundle wrangler dev built for this suite, in one workerd process on the next port.
+  const port = WORKER_PORT + 2;
+  const worker = await startWorker({
+    runtime: "workerd",
+    port,
+    config: "tests/integration/config/guards.toml",
+    bundle: join(ROOT, "build", "worker"),
+    vars: { EDGEWARD_RATE_LIMIT_PERIOD: "10" },
+  });
+  try {
+    const start = () =>
+      fetch(`http://localhost:${port}/auth/login/start`, {
+        method: "POST",
+        headers: { origin: `http://localhost:${port}`, "content-type": "application/json", "cf-connecting-ip": "192.0.2.1" },
+        body: "{}",
+      });
+    await windowStart();
+    for (let i = 0; i < 5; i++) assert.notEqual((await start()).status, 429, `request ${i + 1}`);
+    const over = await start();
+    assert.equal(over.status, 429);
+    assert.equal(over.headers.get("retry-after"), "10");
+  } finally {
+    await worker.stop();
+  }
 });
