@@ -455,3 +455,36 @@ fn proxy_401s_carry_a_bearer_challenge() {
         header(&res, "www-authenticate")
     );
 }
+
+/// The same fault inside the refresh coordinator (`EdgewardRefresh`, what the worker uses in
+/// production): it answered `invalid_client` as a 502 of its own, so the worker could only say
+/// `idp_unavailable`. Now it passes the provider's refusal on (not kept: the next caller asks
+/// again), and the worker answers `idp_rejected_client`.
+#[test]
+fn the_coordinator_passes_invalid_client_on_without_keeping_it() {
+    use edgeward_core::sessions::{coordinated_refresh, RefreshFlights};
+    use std::rc::Rc;
+    let edge = Rc::new(edge_in_mode("stateless", NOW));
+    let flights = RefreshFlights::default();
+    let ask = |token: &str| {
+        futures_executor::block_on(coordinated_refresh(
+            Rc::clone(&edge),
+            &flights,
+            token.to_owned(),
+        ))
+    };
+    edge.ports().route(
+        &format!("{ISSUER}/token"),
+        401,
+        json!({"error": "invalid_client"}).to_string(),
+    );
+    let res = ask("rt-1");
+    assert_eq!(res.status(), 401, "{}", String::from_utf8_lossy(res.body()));
+    assert_eq!(json(&res)["error"], "invalid_client");
+    edge.ports().route(
+        &format!("{ISSUER}/token"),
+        200,
+        json!({"access_token": "new-at", "expires_in": 300, "refresh_token": "new-rt"}).to_string(),
+    );
+    assert_eq!(ask("rt-1").status(), 200, "not kept: asked again");
+}
