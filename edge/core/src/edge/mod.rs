@@ -106,10 +106,13 @@ impl<P: Platform> Edge<P> {
     pub async fn handle(&self, req: Request) -> Outcome {
         let path = req.uri().path();
         let auth = path.starts_with(edgeward_shared::paths::AUTH_PREFIX);
-        let cors = self.config.cors.decide(&req);
-        let mut outcome = match cors {
-            cors::Cors::Preflight(ref answer) => Outcome::Respond(answer.clone()),
-            _ => match routes::dispatch(self, &req).await {
+        let (cors, preflight) = match self.config.cors.decide(&req) {
+            cors::Cors::Preflight(answer) => (cors::Cors::Off, Some(answer)),
+            cors => (cors, None),
+        };
+        let mut outcome = match preflight {
+            Some(answer) => Outcome::Respond(answer),
+            None => match routes::dispatch(self, &req).await {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     let challenge = (!auth).then(|| challenge(&error)).flatten();
