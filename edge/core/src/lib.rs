@@ -19,7 +19,6 @@
 pub mod platform;
 
 pub mod cors;
-pub mod rate;
 
 pub mod cookie;
 pub mod oidc;
@@ -28,6 +27,8 @@ pub mod request;
 pub mod sessions;
 
 pub mod machine;
+
+pub mod rate;
 
 pub(crate) mod agent;
 pub mod proxy;

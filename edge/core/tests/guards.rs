@@ -488,3 +488,45 @@ fn the_coordinator_passes_invalid_client_on_without_keeping_it() {
     );
     assert_eq!(ask("rt-1").status(), 200, "not kept: asked again");
 }
+
+/// A machine client (proof of possession over a certificate Cloudflare verified) is counted
+/// per client, by its certificate's fingerprint, whatever address it calls from; without a
+/// verified certificate, per address.
+#[test]
+fn machine_clients_are_limited_per_certificate() {
+    use edgeward_core::machine::TlsClientAuth;
+    let edge = edge_in_mode("stateless", NOW);
+    edge.ports().rate_limit.set(Some(1));
+    let call_from = |ip: &str, fingerprint: &str| {
+        let mut req = request(
+            "GET",
+            "/api/orders/1",
+            &[
+                ("authorization", "PoP not-a-proof"),
+                ("cf-connecting-ip", ip),
+            ],
+            "",
+        );
+        req.extensions_mut().insert(TlsClientAuth {
+            cert_presented: "1".into(),
+            cert_verified: "SUCCESS".into(),
+            cert_fingerprint_sha256: fingerprint.into(),
+        });
+        call(&edge, req)
+    };
+    let a = "ab".repeat(32);
+    let b = "cd".repeat(32);
+    assert_ne!(call_from("192.0.2.1", &a).status(), 429);
+    assert_eq!(
+        code(&call_from("192.0.2.2", &a)),
+        (429, "rate_limited".into()),
+        "the same certificate from another address"
+    );
+    assert_ne!(
+        call_from("192.0.2.1", &b).status(),
+        429,
+        "another certificate"
+    );
+    let counted = edge.ports().rate_counts.borrow().clone();
+    assert_eq!(counted[0], ("client".to_owned(), format!("machine:{a}")));
+}

@@ -7,21 +7,23 @@
 //! What is counted, by [`Limiter`]:
 //! - `ip`: per client IP (`CF-Connecting-IP`, set by Cloudflare): `POST /auth/login/start`,
 //!   `/auth/login/end`, `/auth/backchannel-logout`, and `/api/*` calls that carry neither a
-//!   session nor a bearer token, or a machine client's proof of possession;
+//!   session nor a bearer token (nor a proof over a certificate Cloudflare verified);
 //! - `session`: per session, keyed by the SHA-256 of the cookie that names it (`-sid` in
 //!   server mode; `-id` for `/auth/refresh` and `-at` for `/api/*` in stateless mode: a
 //!   refresh renews `-at`, never `-id`): `/auth/refresh` and `/api/*`;
-//! - `client`: per service client, keyed by the SHA-256 of its bearer token: `/api/*`.
+//! - `client`: per service client, keyed by the SHA-256 of its bearer token, and per machine
+//!   client, keyed by its certificate's SHA-256 fingerprint: `/api/*`.
 //!
 //! Keys are hashes or addresses, never a token or a cookie value.
 //!
-//! May use: `platform`.
+//! May use: `platform`, `machine`.
 
 use edgeward_shared::{names, paths};
 use http::{header, HeaderMap, Method};
 
+use crate::machine;
 use crate::platform::cookies;
-use crate::platform::crypto::token_key;
+use crate::platform::crypto::{hex, token_key};
 use crate::platform::ports::{RateLimiter, RateVerdict};
 use crate::platform::settings::{ConfigError, Vars};
 use crate::platform::{Error, Request};
@@ -89,6 +91,17 @@ pub fn subject(req: &Request) -> Option<(Limiter, String)> {
     let api =
         path.starts_with(paths::API_PREFIX) || path == paths::API_PREFIX.trim_end_matches('/');
     if api {
+        // A machine client: by the certificate Cloudflare verified, whatever its address.
+        if machine::has_proof(headers) {
+            let fingerprint = req
+                .extensions()
+                .get::<machine::TlsClientAuth>()
+                .and_then(machine::TlsClientAuth::verified_fingerprint);
+            return Some(match fingerprint {
+                Some(fp) => (Limiter::Client, format!("machine:{}", hex(&fp))),
+                None => ip(headers),
+            });
+        }
         if let Some(auth) = headers.get(header::AUTHORIZATION) {
             let bearer = auth
                 .to_str()
