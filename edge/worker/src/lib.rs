@@ -84,6 +84,10 @@ impl Limiters {
 
 /// Asks the binding; a limiter that cannot answer lets the request through (logged).
 impl RateLimiter for WorkerPorts {
+    fn has_rate_limiter(&self, limiter: &str) -> bool {
+        self.limiters.0.iter().any(|(name, _)| *name == limiter)
+    }
+
     async fn rate_limit(&self, limiter: &str, key: &str) -> RateVerdict {
         let Some((_, binding)) = self.limiters.0.iter().find(|(name, _)| *name == limiter) else {
             return RateVerdict::Unlimited;

@@ -246,6 +246,13 @@ pub enum RateVerdict {
 /// The platform's rate limiters (on Cloudflare: the Workers Rate Limiting bindings), which
 /// count what the core asks them to. The default has none: nothing is limited.
 pub trait RateLimiter {
+    /// Whether the platform has the limiter `limiter`; without it the core does not work out
+    /// a key (a hash) for the request at all.
+    fn has_rate_limiter(&self, limiter: &str) -> bool {
+        let _ = limiter;
+        false
+    }
+
     /// Counts one request under `key` in the limiter `limiter` (`ip`, `session`, `client`) and
     /// says whether it is over that limiter's limit. `key` is an address or a hash, never a
     /// token.

@@ -84,8 +84,43 @@ impl Limiter {
 /// The header Cloudflare sets to the client's address.
 const CLIENT_IP: &str = "cf-connecting-ip";
 
-/// Which limiter counts `req`, and under which key; `None`: it is not counted.
-pub fn subject(req: &Request) -> Option<(Limiter, String)> {
+/// What a request is counted under, before it is written out ([`Subject::key`]): hashing a
+/// session cookie is done only when the limiter is bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// The client's address.
+    Ip(String),
+    /// A session cookie's value (hashed in the key).
+    Session(String),
+    /// A service client's bearer token (hashed in the key).
+    Token(String),
+    /// A machine client's verified certificate fingerprint.
+    Machine([u8; 32]),
+}
+
+impl Subject {
+    /// The limiter that counts it.
+    pub fn limiter(&self) -> Limiter {
+        match self {
+            Subject::Ip(_) => Limiter::Ip,
+            Subject::Session(_) => Limiter::Session,
+            Subject::Token(_) | Subject::Machine(_) => Limiter::Client,
+        }
+    }
+
+    /// The key the limiter counts under: an address or a hash, never a token or a cookie.
+    pub fn key(&self) -> String {
+        match self {
+            Subject::Ip(address) => format!("ip:{address}"),
+            Subject::Session(cookie) => format!("session:{}", token_key(cookie)),
+            Subject::Token(token) => format!("client:{}", token_key(token)),
+            Subject::Machine(fingerprint) => format!("machine:{}", hex(fingerprint)),
+        }
+    }
+}
+
+/// What counts `req`; `None`: it is not counted.
+pub fn subject(req: &Request) -> Option<Subject> {
     let path = req.uri().path();
     let headers = req.headers();
     let api =
@@ -98,7 +133,7 @@ pub fn subject(req: &Request) -> Option<(Limiter, String)> {
                 .get::<machine::TlsClientAuth>()
                 .and_then(machine::TlsClientAuth::verified_fingerprint);
             return Some(match fingerprint {
-                Some(fp) => (Limiter::Client, format!("machine:{}", hex(&fp))),
+                Some(fp) => Subject::Machine(fp),
                 None => ip(headers),
             });
         }
@@ -110,7 +145,7 @@ pub fn subject(req: &Request) -> Option<(Limiter, String)> {
                 .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
                 .map(|(_, token)| token.trim());
             return Some(match bearer {
-                Some(token) => (Limiter::Client, format!("client:{}", token_key(token))),
+                Some(token) => Subject::Token(token.to_owned()),
                 None => ip(headers),
             });
         }
@@ -132,7 +167,7 @@ pub fn subject(req: &Request) -> Option<(Limiter, String)> {
     }
 }
 
-fn ip(headers: &HeaderMap) -> (Limiter, String) {
+fn ip(headers: &HeaderMap) -> Subject {
     let address = headers
         .get(CLIENT_IP)
         .and_then(|v| v.to_str().ok())
@@ -140,15 +175,14 @@ fn ip(headers: &HeaderMap) -> (Limiter, String) {
         .filter(|v| !v.is_empty())
         // Not behind Cloudflare: every such request shares one bucket (fails closed).
         .unwrap_or("unknown");
-    (Limiter::Ip, format!("ip:{address}"))
+    Subject::Ip(address.to_owned())
 }
 
-/// The first of `names` the request carries, hashed.
-fn session(headers: &HeaderMap, names: &[&str]) -> Option<(Limiter, String)> {
-    names.iter().find_map(|name| {
-        cookies::read(headers, name)
-            .map(|value| (Limiter::Session, format!("session:{}", token_key(&value))))
-    })
+/// The first of `names` the request carries.
+fn session(headers: &HeaderMap, names: &[&str]) -> Option<Subject> {
+    names
+        .iter()
+        .find_map(|name| cookies::read(headers, name).map(Subject::Session))
 }
 
 /// Asks the platform's limiter for `req`: over the limit is 429 `rate_limited`; no limiter, or
@@ -158,10 +192,15 @@ pub async fn check(
     settings: RateSettings,
     req: &Request,
 ) -> Result<(), Error> {
-    let Some((limiter, key)) = subject(req) else {
+    let Some(subject) = subject(req) else {
         return Ok(());
     };
-    match ports.rate_limit(limiter.name(), &key).await {
+    let limiter = subject.limiter();
+    // The key (a hash of a cookie of up to 4 KiB) only when the limiter is bound.
+    if !ports.has_rate_limiter(limiter.name()) {
+        return Ok(());
+    }
+    match ports.rate_limit(limiter.name(), &subject.key()).await {
         RateVerdict::Limited => Err(Error::RateLimited {
             retry_after: settings.retry_after,
             limiter: limiter.name(),

@@ -75,6 +75,10 @@ pub struct FakePorts {
 
 /// Counts per (limiter, key) against `rate_limit`; without one, nothing is limited.
 impl RateLimiter for FakePorts {
+    fn has_rate_limiter(&self, _limiter: &str) -> bool {
+        self.rate_limit.get().is_some()
+    }
+
     async fn rate_limit(&self, limiter: &str, key: &str) -> RateVerdict {
         let Some(limit) = self.rate_limit.get() else {
             return RateVerdict::Unlimited;
