@@ -88,6 +88,14 @@ pub enum ErrorCode {
     /// The token broker will not issue this token: the connection is not one the service may
     /// use, or no user granted it (the same answer whether or not the user exists).
     NotGranted,
+    /// Too many requests of this client, session or address in the current window; the
+    /// `Retry-After` header says when to try again.
+    RateLimited,
+    /// The request carries too many cookies, a cookie too large, or too large a head.
+    RequestHeadersTooLarge,
+    /// The identity provider refused the worker's own client authentication
+    /// (`invalid_client`): the deployment is misconfigured; the session is kept.
+    IdpRejectedClient,
     /// A bug on our side; the message says nothing more to the client.
     Internal,
     /// A code this build does not know (a newer worker); kept so old SPAs still parse errors.
@@ -139,8 +147,12 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::RequestHeadersTooLarge => 431,
             ErrorCode::SessionStoreUnavailable => 503,
-            ErrorCode::IdpUnavailable | ErrorCode::UpstreamUnavailable => 502,
+            ErrorCode::IdpUnavailable
+            | ErrorCode::UpstreamUnavailable
+            | ErrorCode::IdpRejectedClient => 502,
             ErrorCode::ConfigInvalid | ErrorCode::Internal | ErrorCode::Unknown => 500,
         }
     }
@@ -232,6 +244,9 @@ mod tests {
             ("method_not_allowed", 405),
             ("payload_too_large", 413),
             ("unsupported_media_type", 415),
+            ("rate_limited", 429),
+            ("request_headers_too_large", 431),
+            ("idp_rejected_client", 502),
             ("session_store_unavailable", 503),
             ("idp_unavailable", 502),
             ("upstream_unavailable", 502),

@@ -174,7 +174,7 @@ describe("private_key_jwt, ES256 key as a JWK, aud = the token endpoint", () => 
     }
     assert.equal(res.status, 502);
     assert.match(res.headers.get("content-type"), /application\/json/);
-    assert.deepEqual(await res.json(), { code: "idp_unavailable", message: "the identity provider is unavailable" });
+    assert.deepEqual(await res.json(), { code: "idp_rejected_client", message: "the identity provider does not accept this deployment's client: the operator must fix it" });
     assert.equal((await calls()).at(-1).error, "invalid_client");
     const again = await post(jar, base, "/auth/refresh", csrf);
     assert.equal(again.status, 204, "the session survived the refusal");
@@ -262,7 +262,7 @@ describe("a key the provider does not know", () => {
       body: JSON.stringify({ pageUrl: callback }),
     });
     assert.equal(end.status, 502);
-    assert.deepEqual(await end.json(), { code: "idp_unavailable", message: "the identity provider is unavailable" });
+    assert.deepEqual(await end.json(), { code: "idp_rejected_client", message: "the identity provider does not accept this deployment's client: the operator must fix it" });
     const last = (await calls()).at(-1);
     assert.deepEqual([last.path, last.status, last.error], ["/token", 401, "invalid_client"]);
   });

@@ -106,6 +106,8 @@ impl RefreshCoordinator for BenchPorts {
 }
 
 /// A registry that says every session is live.
+impl edgeward_core::RateLimiter for BenchPorts {}
+
 impl SessionRegistry for BenchPorts {
     fn has_registry(&self) -> bool {
         true

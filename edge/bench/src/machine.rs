@@ -66,6 +66,8 @@ impl RefreshCoordinator for MachinePorts {
 }
 
 /// A registry that has seen no proof.
+impl edgeward_core::RateLimiter for MachinePorts {}
+
 impl SessionRegistry for MachinePorts {
     fn has_registry(&self) -> bool {
         true

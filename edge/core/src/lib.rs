@@ -18,6 +18,8 @@
 
 pub mod platform;
 
+pub mod cors;
+
 pub mod cookie;
 pub mod oidc;
 pub mod request;
@@ -27,6 +29,7 @@ pub mod sessions;
 pub mod machine;
 
 pub mod broker;
+pub mod rate;
 
 pub(crate) mod agent;
 pub mod proxy;
@@ -37,8 +40,8 @@ pub use edge::{Config, Edge, Outcome};
 pub use oidc::{ClientAuth, OidcClient};
 pub use platform::ports::{
     AeadCipher, AuthenticationFailed, Clock, HttpClient, Log, LogLevel, Platform, Random,
-    RandomUnavailable, RefreshCoordinator, RustCipher, RustSignatures, SessionRegistry,
-    SharedCache, SignatureVerifier, Signer, TransportError,
+    RandomUnavailable, RateLimiter, RateVerdict, RefreshCoordinator, RustCipher, RustSignatures,
+    SessionRegistry, SharedCache, SignatureVerifier, Signer, TransportError,
 };
 pub use platform::settings::{ConfigError, Profile, Secret};
 pub use platform::{Error, Request, Response};

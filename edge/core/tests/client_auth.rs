@@ -622,7 +622,7 @@ fn a_client_the_provider_does_not_authenticate_is_the_operators_problem_not_the_
     assert_eq!(res.status(), 502, "{}", String::from_utf8_lossy(res.body()));
     assert_eq!(
         json(&res),
-        serde_json::json!({"code": "idp_unavailable", "message": "the identity provider is unavailable"})
+        serde_json::json!({"code": "idp_rejected_client", "message": "the identity provider does not accept this deployment's client: the operator must fix it"})
     );
     // A refused grant stays the user's login failing.
     let res = code_exchange_answered(400, r#"{"error":"invalid_grant"}"#);

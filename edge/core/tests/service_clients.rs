@@ -490,10 +490,11 @@ fn without_a_token_the_challenge_says_bearer_and_browsers_stay_out_of_machine_ro
         ),
         Answer::Refused(403, "client_not_allowed".into(), None)
     );
-    // A route for browsers only ignores a bearer token, as always.
+    // A route for browsers only ignores a bearer token, as always (its 401 carries the plain
+    // `Bearer` challenge every proxy 401 has since issue 18).
     assert_eq!(
         send(&e, "/api/web/1", &[("authorization", &token)]),
-        Answer::Refused(401, "unauthorized".into(), None)
+        Answer::Refused(401, "unauthorized".into(), Some("Bearer".into()))
     );
     assert!(
         e.ports().sent.borrow().is_empty(),

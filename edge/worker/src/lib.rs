@@ -21,8 +21,8 @@ use edgeward_core::sessions::{coordinated_refresh, RefreshFlights};
 use edgeward_core::sessions::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
 use edgeward_core::{
     AeadCipher, AuthenticationFailed, Clock, Config, ConfigError, Edge, Error, HttpClient, Log,
-    LogLevel, Outcome, Random, RandomUnavailable, RefreshCoordinator, SessionRegistry, SharedCache,
-    SignatureVerifier, Signer, TransportError,
+    LogLevel, Outcome, Random, RandomUnavailable, RateLimiter, RateVerdict, RefreshCoordinator,
+    SessionRegistry, SharedCache, SignatureVerifier, Signer, TransportError,
 };
 use edgeward_webcrypto::WebCrypto;
 use futures_util::StreamExt;
@@ -47,6 +47,60 @@ struct WorkerPorts {
     refresh: Option<ObjectNamespace>,
     /// The session registry's namespace, when wrangler.toml binds it.
     sessions: Option<ObjectNamespace>,
+    /// The rate limiters wrangler.toml binds ([`RATE_LIMIT_BINDINGS`]).
+    limiters: Limiters,
+}
+
+/// The Workers Rate Limiting binding of each of the core's limiters: `[[ratelimits]]` in
+/// wrangler.toml, with the limit and period the operator chose. A limiter without its binding
+/// limits nothing.
+const RATE_LIMIT_BINDINGS: [(&str, &str); 3] = [
+    ("ip", "EDGEWARD_RATE_LIMIT_IP"),
+    ("session", "EDGEWARD_RATE_LIMIT_SESSION"),
+    ("client", "EDGEWARD_RATE_LIMIT_CLIENT"),
+];
+
+/// The bound rate limiters, by the core's name for them.
+struct Limiters(Vec<(&'static str, worker::RateLimiter)>);
+
+impl std::fmt::Debug for Limiters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+impl Limiters {
+    fn from_env(env: &Env) -> Self {
+        Self(
+            RATE_LIMIT_BINDINGS
+                .iter()
+                .filter_map(|(name, binding)| Some((*name, env.rate_limiter(binding).ok()?)))
+                .collect(),
+        )
+    }
+}
+
+/// Asks the binding; a limiter that cannot answer lets the request through (logged).
+impl RateLimiter for WorkerPorts {
+    fn has_rate_limiter(&self, limiter: &str) -> bool {
+        self.limiters.0.iter().any(|(name, _)| *name == limiter)
+    }
+
+    async fn rate_limit(&self, limiter: &str, key: &str) -> RateVerdict {
+        let Some((_, binding)) = self.limiters.0.iter().find(|(name, _)| *name == limiter) else {
+            return RateVerdict::Unlimited;
+        };
+        match binding.limit(key.to_owned()).await {
+            Ok(outcome) if outcome.success => RateVerdict::Allowed,
+            Ok(_) => RateVerdict::Limited,
+            Err(e) => {
+                worker::console_warn!("edgeward: rate limiter {limiter} failed: {e}");
+                RateVerdict::Unlimited
+            }
+        }
+    }
 }
 
 /// The binding of the [`EdgewardSessions`] Durable Object class.
@@ -461,6 +515,7 @@ fn edge(env: &Env) -> Result<Rc<Edge<WorkerPorts>>, ConfigError> {
                         cache_base: format!("{}/.edgeward/phantom/", c.origin),
                         refresh: env.durable_object(REFRESH_BINDING).ok(),
                         sessions: env.durable_object(SESSIONS_BINDING).ok(),
+                        limiters: Limiters::from_env(env),
                     };
                     Rc::new(Edge::new(c, ports))
                 })
@@ -516,7 +571,16 @@ async fn handle(req: web_sys::Request, env: Env) -> Result<JsValue, JsValue> {
     }
     let core_req = match into_core(&req).await {
         Ok(r) => r,
-        Err(e) => return from_core(e.into_response()).map(Into::into),
+        Err(e) => {
+            // Refused before the core saw it (the body limit): still with the CORS headers
+            // the request's head earns.
+            let head = net::read_head(&req).and_then(|b| b.body(Vec::new()).ok());
+            return from_core(match head {
+                Some(head) => edge.early_error(&head, e),
+                None => e.into_response(),
+            })
+            .map(Into::into);
+        }
     };
     match edge.handle(core_req).await {
         Outcome::Respond(response) => from_core(response).map(Into::into),

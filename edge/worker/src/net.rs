@@ -358,9 +358,13 @@ impl Forwarding {
     pub fn failed(&self, error: JsValue) -> Result<web_sys::Response, JsValue> {
         trap::serving_now(&self.token, || {
             worker::console_error!("edgeward: upstream request failed: {}", reason(&error));
-            from_core(
-                Error::UpstreamUnavailable("the API could not be reached".into()).into_response(),
-            )
+            let mut response =
+                Error::UpstreamUnavailable("the API could not be reached".into()).into_response();
+            // What the core adds to every answer of this request (CORS), the error's included.
+            for (name, value) in &self.plan.answer_headers {
+                response.headers_mut().append(name, value.clone());
+            }
+            from_core(response)
         })
     }
 }

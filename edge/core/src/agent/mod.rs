@@ -94,8 +94,8 @@ fn internal_random(_: RandomUnavailable) -> Error {
 
 /// A grant at `provider`'s token endpoint, as its client. `refused` turns the provider's
 /// OAuth error code into our error; an unreachable provider is always `idp_unavailable`, and
-/// so is a provider that does not authenticate the client (`invalid_client`: a wrong key or
-/// secret, a replayed assertion), which is the deployment's to fix, not the user's.
+/// a provider that does not authenticate the client (`invalid_client`: a wrong key or secret,
+/// a replayed assertion) is `idp_rejected_client`: the deployment's to fix, not the user's.
 async fn grant(
     edge: &impl Context,
     provider: Provider<'_>,
@@ -107,7 +107,7 @@ async fn grant(
     oidc::token_request(provider.client, ports, &discovery, fields)
         .await
         .map_err(|e| match e {
-            TokenError::Refused(code) if code == INVALID_CLIENT => Error::IdpUnavailable(
+            TokenError::Refused(code) if code == INVALID_CLIENT => Error::IdpRejectedClient(
                 "the token endpoint refused the client's authentication (invalid_client)".into(),
             ),
             TokenError::Refused(code) => refused(code),
@@ -116,7 +116,7 @@ async fn grant(
 }
 
 /// The OAuth error code of a client the provider did not authenticate (RFC 6749 §5.2).
-const INVALID_CLIENT: &str = "invalid_client";
+pub(crate) const INVALID_CLIENT: &str = "invalid_client";
 
 /// The session of a state-changing `/auth/*` call: Origin rules, a live session, its CSRF
 /// header.

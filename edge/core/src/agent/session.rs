@@ -94,6 +94,12 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
             Error::SessionExpired(format!(
                 "the identity provider refused the refresh ({code})"
             ))
+        } else if code == super::INVALID_CLIENT {
+            // The worker's own client is refused (a rotated secret, a wrong key): the
+            // deployment is misconfigured, the session is not stolen. Kept, and said so.
+            Error::IdpRejectedClient(format!(
+                "the identity provider refused the worker's client at refresh ({code})"
+            ))
         } else {
             Error::IdpUnavailable(format!(
                 "the identity provider answered the refresh with {code}"

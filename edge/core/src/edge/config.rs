@@ -12,10 +12,12 @@ use url::Url;
 use crate::agent;
 use crate::broker::BrokerConfig;
 use crate::cookie::{self, CookieKeys};
+use crate::cors::CorsConfig;
 use crate::machine::{self, MachineConfig};
 use crate::oidc::{OidcClient, Providers};
 use crate::platform::settings::{check_scheme, invalid, ConfigError, Profile, Secret, Vars};
 use crate::proxy::ProxyConfig;
+use crate::rate::RateSettings;
 use crate::sessions::SessionSettings;
 
 /// `local` or `production` (default `production`).
@@ -51,6 +53,10 @@ pub struct Config {
     pub silent_sign_in: bool,
     /// The token broker: connections, their sealing keys, the service clients.
     pub broker: BrokerConfig,
+    /// The origins that may read answers across origins (CORS); empty: off.
+    pub cors: CorsConfig,
+    /// What an answer over a rate limit says.
+    pub rate: RateSettings,
 }
 
 impl Config {
@@ -152,6 +158,8 @@ impl Config {
 
         // Bound to the first provider's client id: a single-provider deployment's cookies stay
         // valid when it lists more providers after the first.
+        let cors = CorsConfig::from_vars(&vars, profile, &allowed_origins)?;
+        let rate = RateSettings::from_vars(&vars)?;
         let cookie_keys = cookie_keys.for_deployment(&origin, &providers.first().client_id);
         Ok(Config {
             profile,
@@ -165,6 +173,8 @@ impl Config {
             admin_token,
             silent_sign_in,
             broker,
+            cors,
+            rate,
         })
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! [`Context`]: crate::sessions::Context
 //!
-//! May use: `platform`, `request`, `cookie`, `oidc`, `sessions`, `machine`, `broker`, `proxy`, `agent`.
+//! May use: `platform`, `cors`, `rate`, `request`, `cookie`, `oidc`, `sessions`, `machine`, `broker`, `proxy`, `agent`.
 
 pub mod config;
 mod routes;
@@ -18,7 +18,7 @@ use crate::platform::ports::Platform;
 use crate::platform::settings::Secret;
 use crate::platform::{Error, Request, Response};
 use crate::proxy::ProxyConfig;
-use crate::{agent, broker, cookie, machine, oidc, proxy, request, sessions};
+use crate::{agent, broker, cookie, cors, machine, oidc, proxy, request, sessions};
 
 /// What the core decided about a request.
 #[derive(Debug)]
@@ -108,17 +108,75 @@ impl<P: Platform> Edge<P> {
 
     /// Decides one request. Never panics and never fails: every error becomes a JSON response.
     /// For `/api/*` the request's body may be left empty: the adapter streams the original.
+    ///
+    /// With CORS on, a preflight is answered here and nothing else runs; every other answer,
+    /// errors included, gets the CORS headers (`cors`).
+    ///
+    /// Every `/auth/*` answer says `Cache-Control: no-store`, and every 401 of the proxy carries
+    /// an RFC 6750 `Bearer` challenge.
     pub async fn handle(&self, req: Request) -> Outcome {
-        match routes::dispatch(self, &req).await {
-            Ok(outcome) => outcome,
-            Err(error) => Outcome::Respond(self.error_response(req.uri().path(), error)),
+        let path = req.uri().path();
+        let auth = path.starts_with(edgeward_shared::paths::AUTH_PREFIX);
+        let (cors, preflight) = match self.config.cors.decide(&req) {
+            cors::Cors::Preflight(answer) => (cors::Cors::Off, Some(answer)),
+            cors => (cors, None),
+        };
+        let mut outcome = match preflight {
+            Some(answer) => Outcome::Respond(answer),
+            None => match routes::dispatch(self, &req).await {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    let challenge = (!auth).then(|| challenge(&error)).flatten();
+                    let mut response = self.error_response(path, error);
+                    if let Some(challenge) = challenge {
+                        response
+                            .headers_mut()
+                            .entry(http::header::WWW_AUTHENTICATE)
+                            .or_insert(http::HeaderValue::from_static(challenge));
+                    }
+                    Outcome::Respond(response)
+                }
+            },
+        };
+        match &mut outcome {
+            Outcome::Respond(response) => {
+                cors.add_to(response.headers_mut());
+                if auth {
+                    response.headers_mut().insert(
+                        http::header::CACHE_CONTROL,
+                        http::HeaderValue::from_static("no-store"),
+                    );
+                }
+            }
+            Outcome::Forward(plan) => cors.add_to(&mut plan.answer_headers),
         }
+        outcome
+    }
+
+    /// The JSON response for an `error` met before the request reached [`Edge::handle`] (the
+    /// adapter's body limit), with the CORS headers `head` (the request, without its body)
+    /// earns.
+    pub fn early_error(&self, head: &Request, error: Error) -> Response {
+        let mut response = self.error_response(head.uri().path(), error);
+        self.config.cors.decide(head).add_to(response.headers_mut());
+        response
     }
 
     /// The JSON response for `error`, after writing its cause (if it has one the browser is not
     /// told) to the log, with the path it happened on (never the query).
     pub fn error_response(&self, path: &str, error: Error) -> Response {
         error.into_logged_response(&self.ports, path)
+    }
+}
+
+/// The RFC 6750 challenge of a 401 outside `/auth/*` (the proxy's): `Bearer` when no credential
+/// came, `Bearer error="invalid_token"` when the one that came (a session's) is over. Errors
+/// that carry their own challenge (a service client's token, a machine client's proof) keep it.
+fn challenge(error: &Error) -> Option<&'static str> {
+    match error {
+        Error::Unauthorized => Some("Bearer"),
+        Error::SessionExpired(_) | Error::TokenRefused(_) => Some("Bearer error=\"invalid_token\""),
+        _ => None,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Routing: which handler answers which `/auth/*` and `/api/*` request, and what every request
 //! the core answers itself must look like before its handler runs: the method, a body of at most
-//! [`body::MAX_BODY_BYTES`], and the media type of the endpoint ([`body::MediaType`]). The
+//! [`body::MAX_BODY_BYTES`], and the media type of the endpoint ([`body::MediaType`]); and
+//! before those, for every request, its cookies and head ([`limits`]) and the rate limits
+//! ([`rate::check`]). The
 //! handlers (`agent`) can then take their bodies as given.
 
 use edgeward_shared::paths;
@@ -11,10 +13,17 @@ use crate::platform::ports::Platform;
 use crate::platform::{Error, Request, Response};
 use crate::proxy::PhantomMode;
 use crate::request::body::{self, MediaType};
-use crate::{agent, broker, proxy};
+use crate::request::limits;
+use crate::{agent, broker, proxy, rate};
 
 pub(crate) async fn dispatch<P: Platform>(edge: &Edge<P>, req: &Request) -> Result<Outcome, Error> {
     let path = req.uri().path();
+    // What the head may carry, then the rate limits, before anything is opened or asked.
+    limits::check_cookies(req.headers())?;
+    if path.starts_with(paths::AUTH_PREFIX) {
+        limits::check_head(req.headers())?;
+    }
+    rate::check(edge.ports(), edge.config().rate, req).await?;
     if path.starts_with(paths::API_PREFIX) || path == paths::API_PREFIX.trim_end_matches('/') {
         return proxy::forward(edge, req).await.map(Outcome::Forward);
     }

@@ -114,6 +114,18 @@ pub enum Error {
     NotGranted(String),
     /// A fault on our side (e.g. no randomness); the client learns nothing more.
     Internal(&'static str),
+    /// Over a rate limit: 429 with `Retry-After`.
+    RateLimited {
+        /// Seconds until the window has passed.
+        retry_after: u64,
+        /// Which limiter refused (`ip`, `session`, `client`), for the log.
+        limiter: &'static str,
+    },
+    /// Too many or too large cookies, or too large a head (what, for the log).
+    HeadersTooLarge(String),
+    /// The identity provider refused the worker's client authentication (the cause, for the
+    /// log).
+    IdpRejectedClient(String),
 }
 
 impl Error {
@@ -150,6 +162,9 @@ impl Error {
             Error::InvalidClient(_) => ErrorCode::InvalidClient,
             Error::NotGranted(_) => ErrorCode::NotGranted,
             Error::Internal(_) => ErrorCode::Internal,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::HeadersTooLarge(_) => ErrorCode::RequestHeadersTooLarge,
+            Error::IdpRejectedClient(_) => ErrorCode::IdpRejectedClient,
         }
     }
 
@@ -176,7 +191,10 @@ impl Error {
             | Error::ConnectionRequired(d)
             | Error::ConnectionExpired(d)
             | Error::InvalidClient(d)
-            | Error::NotGranted(d) => Some(d.clone()),
+            | Error::NotGranted(d)
+            | Error::HeadersTooLarge(d)
+            | Error::IdpRejectedClient(d) => Some(d.clone()),
+            Error::RateLimited { limiter, .. } => Some(format!("over the {limiter} limit")),
             Error::Internal(what) => Some((*what).to_owned()),
             _ => None,
         }
@@ -251,6 +269,12 @@ impl Error {
                 response.headers_mut().insert(
                     http::header::RETRY_AFTER,
                     http::HeaderValue::from_static("5"),
+                );
+            }
+            Error::RateLimited { retry_after, .. } => {
+                response.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from(retry_after),
                 );
             }
             _ => {}
@@ -337,6 +361,13 @@ impl fmt::Display for Error {
                 f.write_str("no token for this subject and connection is granted to this client")
             }
             Error::Internal(_) => f.write_str("internal error"),
+            Error::RateLimited { .. } => f.write_str("too many requests: try again later"),
+            Error::HeadersTooLarge(_) => {
+                f.write_str("the request carries too many or too large cookies or headers")
+            }
+            Error::IdpRejectedClient(_) => f.write_str(
+                "the identity provider does not accept this deployment's client: the operator must fix it",
+            ),
         }
     }
 }

@@ -232,6 +232,36 @@ pub trait Log {
     }
 }
 
+/// What a rate limiter says about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateVerdict {
+    /// Counted, within the limit.
+    Allowed,
+    /// Over the limit.
+    Limited,
+    /// Not counted: the platform has no such limiter (no binding) or it could not answer.
+    Unlimited,
+}
+
+/// The platform's rate limiters (on Cloudflare: the Workers Rate Limiting bindings), which
+/// count what the core asks them to. The default has none: nothing is limited.
+pub trait RateLimiter {
+    /// Whether the platform has the limiter `limiter`; without it the core does not work out
+    /// a key (a hash) for the request at all.
+    fn has_rate_limiter(&self, limiter: &str) -> bool {
+        let _ = limiter;
+        false
+    }
+
+    /// Counts one request under `key` in the limiter `limiter` (`ip`, `session`, `client`) and
+    /// says whether it is over that limiter's limit. `key` is an address or a hash, never a
+    /// token.
+    fn rate_limit(&self, limiter: &str, key: &str) -> impl Future<Output = RateVerdict> {
+        let _ = (limiter, key);
+        std::future::ready(RateVerdict::Unlimited)
+    }
+}
+
 /// Everything the core needs from its platform, in one bound.
 pub trait Platform:
     Clock
@@ -243,6 +273,7 @@ pub trait Platform:
     + SignatureVerifier
     + Signer
     + AeadCipher
+    + RateLimiter
     + Log
 {
 }
@@ -257,6 +288,7 @@ impl<
             + SignatureVerifier
             + Signer
             + AeadCipher
+            + RateLimiter
             + Log,
     > Platform for T
 {

@@ -36,12 +36,19 @@ pub struct Forward {
     pub headers: HeaderMap,
     /// The route it matched (what the answer's headers are rewritten for).
     pub route: Box<Route>,
+    /// Headers the dispatcher adds to the answer, whatever the upstream said (CORS), and to
+    /// the error the adapter answers when the upstream cannot be reached.
+    pub answer_headers: HeaderMap,
 }
 
 impl Forward {
     /// What the browser gets of the upstream's answer headers ([`forward_response_headers`]).
     pub fn response_headers(&self, upstream: &HeaderMap) -> HeaderMap {
-        forward_response_headers(upstream, &self.route, &self.url)
+        let mut headers = forward_response_headers(upstream, &self.route, &self.url);
+        for (name, value) in &self.answer_headers {
+            headers.append(name, value.clone());
+        }
+        headers
     }
 }
 
@@ -58,6 +65,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
             method: req.method().clone(),
             headers: forward_request_headers(headers, target.route, &jwt)?,
             route: Box::new(target.route.clone()),
+            answer_headers: HeaderMap::new(),
             url: target.url,
         });
     }
@@ -75,6 +83,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                 method: req.method().clone(),
                 headers: forward_request_headers(headers, target.route, &jwt)?,
                 route: Box::new(target.route.clone()),
+                answer_headers: HeaderMap::new(),
                 url: target.url,
             });
         }
@@ -152,6 +161,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                     method: req.method().clone(),
                     headers: forward_request_headers(headers, target.route, &token)?,
                     route: Box::new(target.route.clone()),
+                    answer_headers: HeaderMap::new(),
                     url: target.url,
                 });
             }
@@ -174,6 +184,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
         method: req.method().clone(),
         headers: forward_request_headers(headers, target.route, &jwt)?,
         route: Box::new(target.route.clone()),
+        answer_headers: HeaderMap::new(),
         url: target.url,
     })
 }

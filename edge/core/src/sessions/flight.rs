@@ -24,7 +24,7 @@ use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use super::Context;
 use crate::oidc;
 use crate::platform::crypto::token_key;
-use crate::platform::ports::{Clock, TransportError};
+use crate::platform::ports::{Clock, Log, LogLevel, TransportError};
 use crate::platform::{Error, Response};
 
 /// The token endpoint's answer to one grant.
@@ -246,9 +246,14 @@ pub async fn coordinated_refresh<C: Context + 'static>(
     let now = edge.ports().now();
     let grace = edge.session_settings().refresh_grace;
     let presented = refresh_token.clone();
+    // Set when the provider refused the worker's own client (`invalid_client`): not kept, but
+    // passed on as the provider said it, so the worker can tell a misconfiguration from an
+    // outage (502 `idp_rejected_client`).
+    let rejected_client = Rc::new(std::cell::Cell::new(false));
     let grant = || {
         let edge = Rc::clone(&edge);
         let provider = provider.clone();
+        let rejected_client = Rc::clone(&rejected_client);
         async move {
             let ports = edge.ports();
             let provider =
@@ -285,6 +290,7 @@ pub async fn coordinated_refresh<C: Context + 'static>(
             let status = response.status();
             let code = oidc::refusal_code(status, response.body(), provider.client.quirks);
             if !(status.is_success() || code.as_deref() == Some(oidc::INVALID_GRANT)) {
+                rejected_client.set(code.as_deref() == Some(INVALID_CLIENT));
                 return Err(TransportError {
                     reason: format!(
                         "the token endpoint answered HTTP {} {}",
@@ -310,10 +316,26 @@ pub async fn coordinated_refresh<C: Context + 'static>(
             );
             response
         }
+        Err(e) if rejected_client.get() => {
+            edge.ports().log(
+                LogLevel::Error,
+                &format!("edgeward: refresh coordinator: {}", e.reason),
+            );
+            let mut response = Response::new(br#"{"error":"invalid_client"}"#.to_vec());
+            *response.status_mut() = http::StatusCode::UNAUTHORIZED;
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            response
+        }
         Err(e) => Error::IdpUnavailable(e.reason)
             .into_logged_response(edge.ports(), "refresh coordinator"),
     }
 }
+
+/// The OAuth error code of a client the provider did not authenticate (RFC 6749 §5.2).
+const INVALID_CLIENT: &str = "invalid_client";
 
 #[cfg(test)]
 mod tests {

@@ -16,8 +16,8 @@ use edgeward_core::cookie::session::{self, AccessToken, Binding, Write};
 use edgeward_core::sessions::{Registry, RegistryRequest};
 use edgeward_core::{
     AeadCipher, AuthenticationFailed, Clock, Config, Edge, HttpClient, Log, LogLevel, Random,
-    RandomUnavailable, RefreshCoordinator, Request, Response, RustCipher, SessionRegistry,
-    SharedCache, SignatureVerifier, Signer, TransportError,
+    RandomUnavailable, RateLimiter, RateVerdict, RefreshCoordinator, Request, Response, RustCipher,
+    SessionRegistry, SharedCache, SignatureVerifier, Signer, TransportError,
 };
 use edgeward_shared::api::UserClaims;
 
@@ -66,6 +66,35 @@ pub struct FakePorts {
     pub cipher: Cell<FakeCipher>,
     /// Every call to the platform's AES-GCM: `"encrypt"` or `"decrypt"`.
     pub cipher_calls: RefCell<Vec<&'static str>>,
+    /// The platform's rate limiters (the binding's stand-in): `None`, none (nothing limited);
+    /// `Some(n)`, each limiter allows `n` requests per key.
+    pub rate_limit: Cell<Option<u32>>,
+    /// Every count asked of the limiters: (limiter, key).
+    pub rate_counts: RefCell<Vec<(String, String)>>,
+}
+
+/// Counts per (limiter, key) against `rate_limit`; without one, nothing is limited.
+impl RateLimiter for FakePorts {
+    fn has_rate_limiter(&self, _limiter: &str) -> bool {
+        self.rate_limit.get().is_some()
+    }
+
+    async fn rate_limit(&self, limiter: &str, key: &str) -> RateVerdict {
+        let Some(limit) = self.rate_limit.get() else {
+            return RateVerdict::Unlimited;
+        };
+        let mut counts = self.rate_counts.borrow_mut();
+        counts.push((limiter.to_owned(), key.to_owned()));
+        let seen = counts
+            .iter()
+            .filter(|(l, k)| l == limiter && k == key)
+            .count();
+        if seen as u32 > limit {
+            RateVerdict::Limited
+        } else {
+            RateVerdict::Allowed
+        }
+    }
 }
 
 /// What the fake platform's AES-GCM does.

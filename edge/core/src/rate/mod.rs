@@ -1,0 +1,210 @@
+//! Rate limits: what the worker counts, under which key, and what an answer over the limit
+//! looks like (429 `rate_limited` with `Retry-After`). The counting is the platform's
+//! ([`RateLimiter`]: on Cloudflare the Workers Rate Limiting binding, one per limiter); this
+//! module decides which limiter counts a request ([`subject`]) and asks it before any other
+//! work is done for the request. Without a limiter (no binding), nothing is limited.
+//!
+//! What is counted, by [`Limiter`]:
+//! - `ip`: per client IP (`CF-Connecting-IP`, set by Cloudflare): `POST /auth/login/start`,
+//!   `/auth/login/end`, `/auth/backchannel-logout`, and `/api/*` calls that carry neither a
+//!   session nor a bearer token (nor a proof over a certificate Cloudflare verified);
+//! - `session`: per session, keyed by the SHA-256 of the cookie that names it (`-sid` in
+//!   server mode; `-id` for `/auth/refresh` and `-at` for `/api/*` in stateless mode: a
+//!   refresh renews `-at`, never `-id`): `/auth/refresh` and `/api/*`;
+//! - `client`: per service client, keyed by the SHA-256 of its bearer token, and per machine
+//!   client, keyed by its certificate's SHA-256 fingerprint: `/api/*`.
+//!
+//! Keys are hashes or addresses, never a token or a cookie value.
+//!
+//! May use: `platform`, `machine`.
+
+use edgeward_shared::{names, paths};
+use http::{header, HeaderMap, Method};
+
+use crate::machine;
+use crate::platform::cookies;
+use crate::platform::crypto::{hex, token_key};
+use crate::platform::ports::{RateLimiter, RateVerdict};
+use crate::platform::settings::{ConfigError, Vars};
+use crate::platform::{Error, Request};
+
+/// The period of the platform's limiters in seconds (10 or 60): what `Retry-After` says.
+pub const RATE_LIMIT_PERIOD: &str = "EDGEWARD_RATE_LIMIT_PERIOD";
+
+/// How the answers over a limit are told to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSettings {
+    /// Seconds until a window has surely passed (`Retry-After`).
+    pub retry_after: u64,
+}
+
+impl Default for RateSettings {
+    fn default() -> Self {
+        Self { retry_after: 60 }
+    }
+}
+
+impl RateSettings {
+    /// Reads [`RATE_LIMIT_PERIOD`] (10 or 60, the periods the platform's limiter has; default
+    /// 60). It must be the period of the `[[ratelimits]]` bindings.
+    pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
+        match vars.get(RATE_LIMIT_PERIOD).as_deref() {
+            None | Some("60") => Ok(Self { retry_after: 60 }),
+            Some("10") => Ok(Self { retry_after: 10 }),
+            Some(other) => Err(crate::platform::settings::invalid(
+                RATE_LIMIT_PERIOD,
+                format!("must be 10 or 60 (the limiter's period), not {other:?}"),
+            )),
+        }
+    }
+}
+
+/// Which of the platform's limiters counts a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limiter {
+    /// Per client IP.
+    Ip,
+    /// Per session.
+    Session,
+    /// Per service client.
+    Client,
+}
+
+impl Limiter {
+    /// The limiter's name for the platform (`ip`, `session`, `client`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Limiter::Ip => "ip",
+            Limiter::Session => "session",
+            Limiter::Client => "client",
+        }
+    }
+}
+
+/// The header Cloudflare sets to the client's address.
+const CLIENT_IP: &str = "cf-connecting-ip";
+
+/// What a request is counted under, before it is written out ([`Subject::key`]): hashing a
+/// session cookie is done only when the limiter is bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// The client's address.
+    Ip(String),
+    /// A session cookie's value (hashed in the key).
+    Session(String),
+    /// A service client's bearer token (hashed in the key).
+    Token(String),
+    /// A machine client's verified certificate fingerprint.
+    Machine([u8; 32]),
+}
+
+impl Subject {
+    /// The limiter that counts it.
+    pub fn limiter(&self) -> Limiter {
+        match self {
+            Subject::Ip(_) => Limiter::Ip,
+            Subject::Session(_) => Limiter::Session,
+            Subject::Token(_) | Subject::Machine(_) => Limiter::Client,
+        }
+    }
+
+    /// The key the limiter counts under: an address or a hash, never a token or a cookie.
+    pub fn key(&self) -> String {
+        match self {
+            Subject::Ip(address) => format!("ip:{address}"),
+            Subject::Session(cookie) => format!("session:{}", token_key(cookie)),
+            Subject::Token(token) => format!("client:{}", token_key(token)),
+            Subject::Machine(fingerprint) => format!("machine:{}", hex(fingerprint)),
+        }
+    }
+}
+
+/// What counts `req`; `None`: it is not counted.
+pub fn subject(req: &Request) -> Option<Subject> {
+    let path = req.uri().path();
+    let headers = req.headers();
+    let api =
+        path.starts_with(paths::API_PREFIX) || path == paths::API_PREFIX.trim_end_matches('/');
+    if api {
+        // A machine client: by the certificate Cloudflare verified, whatever its address.
+        if machine::has_proof(headers) {
+            let fingerprint = req
+                .extensions()
+                .get::<machine::TlsClientAuth>()
+                .and_then(machine::TlsClientAuth::verified_fingerprint);
+            return Some(match fingerprint {
+                Some(fp) => Subject::Machine(fp),
+                None => ip(headers),
+            });
+        }
+        if let Some(auth) = headers.get(header::AUTHORIZATION) {
+            let bearer = auth
+                .to_str()
+                .ok()
+                .and_then(|v| v.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim());
+            return Some(match bearer {
+                Some(token) => Subject::Token(token.to_owned()),
+                None => ip(headers),
+            });
+        }
+        return Some(
+            session(headers, &[names::COOKIE_SESSION, names::COOKIE_ACCESS])
+                .unwrap_or_else(|| ip(headers)),
+        );
+    }
+    if req.method() != Method::POST {
+        return None;
+    }
+    match path {
+        paths::LOGIN_START | paths::LOGIN_END | paths::BACKCHANNEL_LOGOUT => Some(ip(headers)),
+        paths::REFRESH => Some(
+            session(headers, &[names::COOKIE_SESSION, names::COOKIE_ID])
+                .unwrap_or_else(|| ip(headers)),
+        ),
+        _ => None,
+    }
+}
+
+fn ip(headers: &HeaderMap) -> Subject {
+    let address = headers
+        .get(CLIENT_IP)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        // Not behind Cloudflare: every such request shares one bucket (fails closed).
+        .unwrap_or("unknown");
+    Subject::Ip(address.to_owned())
+}
+
+/// The first of `names` the request carries.
+fn session(headers: &HeaderMap, names: &[&str]) -> Option<Subject> {
+    names
+        .iter()
+        .find_map(|name| cookies::read(headers, name).map(Subject::Session))
+}
+
+/// Asks the platform's limiter for `req`: over the limit is 429 `rate_limited`; no limiter, or
+/// one that could not answer, lets the request through.
+pub async fn check(
+    ports: &impl RateLimiter,
+    settings: RateSettings,
+    req: &Request,
+) -> Result<(), Error> {
+    let Some(subject) = subject(req) else {
+        return Ok(());
+    };
+    let limiter = subject.limiter();
+    // The key (a hash of a cookie of up to 4 KiB) only when the limiter is bound.
+    if !ports.has_rate_limiter(limiter.name()) {
+        return Ok(());
+    }
+    match ports.rate_limit(limiter.name(), &subject.key()).await {
+        RateVerdict::Limited => Err(Error::RateLimited {
+            retry_after: settings.retry_after,
+            limiter: limiter.name(),
+        }),
+        RateVerdict::Allowed | RateVerdict::Unlimited => Ok(()),
+    }
+}
