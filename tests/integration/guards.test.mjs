@@ -11,7 +11,7 @@ import { signIn } from "../support/session.mjs";
 /** The SPA's other origin, listed in EDGEWARD_CORS_ORIGINS (nothing serves it: only `Origin`). */
 const APP = `http://localhost:${WORKER_PORT + 1}`;
 
-useStack({
+const stack = useStack({
   idp: true,
   api: true,
   worker: {
@@ -179,4 +179,24 @@ test("raw workerd provides [[ratelimits]] too (scripts/workerd-config.mjs): the 
   } finally {
     await worker.stop();
   }
+});
+
+// Last: it stops the example API, and the 413 (refused before its body was read) leaves
+// wrangler dev's connection to the next request in a state it answers 503 on.
+test("errors the adapter answers carry ACAO to a listed origin: the API unreachable, a body refused early", async () => {
+  const { jar } = await session();
+  await windowStart(); // a fresh window of the per-session limiter
+  await stack.api.stop();
+  const down = await jar.fetch(`${ORIGIN}/api/whoami/`, { headers: { origin: APP } });
+  assert.equal(down.status, 502);
+  assert.equal((await down.json()).code, "upstream_unavailable");
+  assert.equal(down.headers.get("access-control-allow-origin"), APP, "the 502 of an unreachable API");
+  assert.equal(down.headers.get("access-control-allow-credentials"), "true");
+  const big = await fetch(`${ORIGIN}/auth/login/start`, {
+    method: "POST",
+    headers: { origin: APP, "content-type": "application/json", "cf-connecting-ip": "192.0.2.77" },
+    body: JSON.stringify({ returnTo: "x".repeat(20_000) }),
+  });
+  assert.equal(big.status, 413);
+  assert.equal(big.headers.get("access-control-allow-origin"), APP, "the 413 refused before the core");
 });
