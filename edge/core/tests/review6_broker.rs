@@ -268,3 +268,39 @@ fn held_cors_origin_matching_and_the_broker_preflight() {
     }
     let _ = ORIGIN;
 }
+
+/// Attack (configuration): a connection's `extraParams` names a parameter that overrides what
+/// edgeward sets or must never travel in the browser's URL: a request object (`request`: RFC
+/// 9101 has the provider take the authorization request from it alone, so `state`, PKCE and
+/// `redirect_uri` would be its), `response_mode`, or client credentials (`client_secret`,
+/// `client_assertion*`, which would be put in the authorization URL). The login's providers
+/// refuse all of these; connections refused only a shorter list.
+/// Before the fix: `extraParams {"request": …} was accepted`.
+#[test]
+fn a_connection_may_not_set_a_request_object_response_mode_or_client_credentials() {
+    for param in [
+        "request",
+        "response_mode",
+        "client_secret",
+        "client_assertion",
+        "client_assertion_type",
+    ] {
+        let connections = json!([{
+            "name": "jira", "issuer": THIRD, "clientId": "edgeward-at-jira",
+            "clientSecretVar": "EDGEWARD_CONNECTION_SECRET_JIRA", "scopes": "api",
+            "extraParams": {param: "x"},
+        }])
+        .to_string();
+        let result = common::config_result(&[
+            ("EDGEWARD_CONNECTIONS", &connections),
+            ("EDGEWARD_CONNECTION_SECRET_JIRA", "jira-client-secret"),
+            ("EDGEWARD_BROKER_KEYS", BROKER_KEYS),
+        ]);
+        let err = match result {
+            Ok(_) => panic!("extraParams {{{param:?}: …}} was accepted"),
+            Err(e) => e,
+        };
+        assert_eq!(err.variable, "EDGEWARD_CONNECTIONS", "{param}");
+        assert!(err.to_string().contains(param), "{err}");
+    }
+}
