@@ -86,6 +86,43 @@ fn held_a_server_session_is_counted_under_its_own_cookie_whatever_else_comes() {
     assert_eq!(api(&edge, &[("cookie", &decoy)]).status(), 429);
 }
 
+fn login_start_from(edge: &Edge<FakePorts>, ip: &str) -> edgeward_core::Response {
+    call(
+        edge,
+        request(
+            "POST",
+            "/auth/login/start",
+            &[
+                ("origin", ORIGIN),
+                ("content-type", "application/json"),
+                ("cf-connecting-ip", ip),
+            ],
+            "{}",
+        ),
+    )
+}
+
+/// Attack: an IPv6 client starts logins in a loop from a new address of its own /64 each time
+/// (every IPv6 home line or cloud host has at least a /64: 2^64 addresses). The `ip` limiter
+/// counted each address apart, so it never limited anything over IPv6. Counted per /64 now;
+/// another /64 is not affected, and IPv4 stays per address.
+/// Before the fix: `left: 200, right: 429`.
+#[test]
+fn an_ipv6_client_does_not_escape_the_ip_limit_by_rotating_its_64() {
+    let edge = edge_in_mode("stateless", NOW);
+    edge.ports().rate_limit.set(Some(1));
+    assert_eq!(login_start_from(&edge, "2001:db8:1:2::1").status(), 200);
+    assert_eq!(
+        login_start_from(&edge, "2001:db8:1:2:a:b:c:d").status(),
+        429
+    );
+    assert_eq!(login_start_from(&edge, "2001:DB8:1:2::99").status(), 429);
+    assert_eq!(login_start_from(&edge, "2001:db8:1:3::1").status(), 200);
+    assert_eq!(login_start_from(&edge, "203.0.113.7").status(), 200);
+    assert_eq!(login_start_from(&edge, "203.0.113.8").status(), 200);
+    assert_eq!(login_start_from(&edge, "203.0.113.8").status(), 429);
+}
+
 /// NOT FIXED (reported): a caller without a session sends a made-up session cookie, new
 /// every time: each is counted under its own hash by the `session` limiter, so the `ip`
 /// limiter never sees these calls, and the worker opens (HKDF + AES-GCM) each cookie. A fix

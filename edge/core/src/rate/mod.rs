@@ -5,7 +5,7 @@
 //! work is done for the request. Without a limiter (no binding), nothing is limited.
 //!
 //! What is counted, by [`Limiter`]:
-//! - `ip`: per client IP (`CF-Connecting-IP`, set by Cloudflare): `POST /auth/login/start`,
+//! - `ip`: per client IP (`CF-Connecting-IP`, set by Cloudflare; an IPv6 address by its /64): `POST /auth/login/start`,
 //!   `/auth/login/end`, `/auth/backchannel-logout`, and `/api/*` calls that carry neither a
 //!   session nor a bearer token (nor a proof over a certificate Cloudflare verified);
 //! - `session`: per session, keyed by the SHA-256 of the cookie that names it (`-sid` in
@@ -17,6 +17,8 @@
 //! Keys are hashes or addresses, never a token or a cookie value.
 //!
 //! May use: `platform`, `machine`.
+
+use std::net::IpAddr;
 
 use edgeward_shared::{names, paths};
 use http::{header, HeaderMap, Method};
@@ -200,9 +202,28 @@ fn ip(headers: &HeaderMap) -> Subject {
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        // Not behind Cloudflare: every such request shares one bucket (fails closed).
-        .unwrap_or("unknown");
-    Subject::Ip(address.to_owned())
+        .and_then(|v| v.parse::<IpAddr>().ok());
+    Subject::Ip(match address {
+        Some(address) => bucket(address),
+        // Not behind Cloudflare (or not an address): every such request shares one bucket
+        // (fails closed).
+        None => "unknown".to_owned(),
+    })
+}
+
+/// What one client is counted as: an IPv4 address, or an IPv6 address's /64 (the least a
+/// line or host is given: counting each address would let one client use 2^64 of them).
+fn bucket(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// The session cookie `name`, when the request carries it (once).
