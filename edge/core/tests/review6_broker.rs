@@ -123,6 +123,42 @@ fn an_ipv6_client_does_not_escape_the_ip_limit_by_rotating_its_64() {
     assert_eq!(login_start_from(&edge, "203.0.113.8").status(), 429);
 }
 
+/// Attack: a service client in a loop (or a stolen secret) asks `POST /broker/token` without
+/// end: each call is a store round trip and may be a refresh at the provider. The endpoint was
+/// counted by no limiter. Now by the `client` limiter, under the hash of the credentials
+/// presented (so nobody without the secret can use up a client's count), and a call without
+/// credentials by its address.
+/// Before the fix: `left: 200, right: 429`.
+#[test]
+fn the_broker_token_endpoint_is_limited_per_client_credentials() {
+    let edge = broker_edge();
+    let (alice, csrf) = signed_in(
+        &edge,
+        &Login {
+            sub: "alice",
+            ..Login::default()
+        },
+    );
+    connect(&edge, &alice, &csrf, &["mcp"]);
+    edge.ports().rate_limit.set(Some(1));
+    let ask = |auth: &str| {
+        broker_token(
+            &edge,
+            auth,
+            &json!({"connection": "jira", "subject": "alice"}),
+        )
+    };
+    assert_eq!(ask(&basic("mcp", MCP_SECRET)).status(), 200);
+    assert_eq!(ask(&basic("mcp", MCP_SECRET)).status(), 429);
+    // Someone without the secret does not use up the client's count: a wrong secret is its
+    // own key (401), and the other client is not affected.
+    assert_eq!(ask(&basic("other", "other-secret")).status(), 403);
+    let counted = edge.ports().rate_counts.borrow().clone();
+    assert!(counted.iter().all(|(l, k)| l == "client"
+        && !k.contains(MCP_SECRET)
+        && !k.contains(&basic("mcp", MCP_SECRET))));
+}
+
 /// NOT FIXED (reported): a caller without a session sends a made-up session cookie, new
 /// every time: each is counted under its own hash by the `session` limiter, so the `ip`
 /// limiter never sees these calls, and the worker opens (HKDF + AES-GCM) each cookie. A fix

@@ -12,7 +12,8 @@
 //!   server mode; `-id` for `/auth/refresh` and `-at` for `/api/*` in stateless mode: a
 //!   refresh renews `-at`, never `-id`): `/auth/refresh` and `/api/*`;
 //! - `client`: per service client, keyed by the SHA-256 of its bearer token, and per machine
-//!   client, keyed by its certificate's SHA-256 fingerprint: `/api/*`.
+//!   client, keyed by its certificate's SHA-256 fingerprint: `/api/*`; per broker client, keyed
+//!   by the SHA-256 of its `Authorization` value: `POST /broker/token`.
 //!
 //! Keys are hashes or addresses, never a token or a cookie value.
 //!
@@ -184,6 +185,19 @@ pub fn subject(req: &Request, server_sessions: bool) -> Option<Subject> {
     }
     match path {
         paths::LOGIN_START | paths::LOGIN_END | paths::BACKCHANNEL_LOGOUT => Some(ip(headers)),
+        // A service client of the broker: by (the hash of) the credentials it presents, so no
+        // one without its secret uses up its count; without credentials, by address.
+        paths::BROKER_TOKEN => Some(
+            match headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            {
+                Some(credentials) => Subject::Token(credentials.to_owned()),
+                None => ip(headers),
+            },
+        ),
         paths::REFRESH => {
             let name = if server_sessions {
                 names::COOKIE_SESSION
