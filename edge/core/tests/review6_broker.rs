@@ -377,3 +377,53 @@ fn a_connection_may_not_set_a_request_object_response_mode_or_client_credentials
         assert!(err.to_string().contains(param), "{err}");
     }
 }
+
+/// HELD: after connecting, the grants can be changed only to service clients configured for
+/// that connection (`mcp` serves `jira` only; `nobody` is no client), and a grant taken back
+/// ends that client's access at once.
+#[test]
+fn held_grants_changed_later_name_only_clients_of_the_connection() {
+    let edge = broker_edge();
+    let (alice, csrf) = signed_in(
+        &edge,
+        &Login {
+            sub: "alice",
+            ..Login::default()
+        },
+    );
+    connect(&edge, &alice, &csrf, &["mcp"]);
+    let put = |name: &str, grants: serde_json::Value| {
+        json_call(
+            &edge,
+            "PUT",
+            &format!("/auth/connections/{name}/grants"),
+            &alice,
+            &csrf,
+            &json!({ "grants": grants }),
+        )
+    };
+    for (name, grants) in [
+        ("jira", json!(["nobody"])),
+        ("jira", json!(["mcp", "nobody"])),
+        ("drive", json!(["mcp"])),
+    ] {
+        assert_eq!(
+            code(&put(name, grants.clone())),
+            (400, "invalid_request".into()),
+            "{name} {grants}"
+        );
+    }
+    assert_eq!(put("jira", json!(["other"])).status(), 204);
+    let ask = |auth: &str| {
+        broker_token(
+            &edge,
+            auth,
+            &json!({"connection": "jira", "subject": "alice"}),
+        )
+    };
+    assert_eq!(
+        code(&ask(&basic("mcp", MCP_SECRET))),
+        (403, "not_granted".into())
+    );
+    assert_eq!(ask(&basic("other", "other-secret")).status(), 200);
+}
