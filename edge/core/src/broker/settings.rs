@@ -29,19 +29,11 @@ pub const SECRET_VAR_PREFIX: &str = "EDGEWARD_CONNECTION_SECRET_";
 /// The most connections one deployment configures.
 pub const MAX_CONNECTIONS: usize = 16;
 
-/// Authorization parameters edgeward sets itself: a connection's `extraParams` may not name
-/// them.
-const OWN_PARAMS: [&str; 9] = [
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "state",
-    "code_challenge",
-    "code_challenge_method",
-    "request_uri",
-    "nonce",
-];
+/// Authorization parameters edgeward sets itself, or that would override them (a request
+/// object) or put the client's credentials in the browser's URL: a connection's `extraParams`
+/// may not name them. The login's list (review 6: connections had a shorter one, without
+/// `request`, `response_mode` and the client credentials).
+const OWN_PARAMS: [&str; 14] = crate::oidc::settings::RESERVED;
 
 /// One connection: the worker as an OAuth client of a third-party provider, on the user's
 /// behalf.

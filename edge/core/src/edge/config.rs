@@ -159,7 +159,10 @@ impl Config {
         // Bound to the first provider's client id: a single-provider deployment's cookies stay
         // valid when it lists more providers after the first.
         let cors = CorsConfig::from_vars(&vars, profile, &allowed_origins)?;
-        let rate = RateSettings::from_vars(&vars)?;
+        let rate = RateSettings {
+            server_sessions: sessions.mode == crate::sessions::SessionMode::Server,
+            ..RateSettings::from_vars(&vars)?
+        };
         let cookie_keys = cookie_keys.for_deployment(&origin, &providers.first().client_id);
         Ok(Config {
             profile,

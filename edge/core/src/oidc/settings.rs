@@ -49,8 +49,9 @@ pub const TENANTS: &str = "OIDC_TENANTS";
 /// (required only when discovery says `authorization_response_iss_parameter_supported`).
 pub const REQUIRE_ISS: &str = "OIDC_REQUIRE_ISS";
 
-/// Parameters edgeward sets itself: neither the SPA nor [`AUTH_PARAMS`] may name them.
-const RESERVED: [&str; 14] = [
+/// Parameters edgeward sets itself: neither the SPA nor [`AUTH_PARAMS`] (nor a connection's
+/// `extraParams`, `broker::settings`) may name them.
+pub(crate) const RESERVED: [&str; 14] = [
     "response_type",
     "client_id",
     "redirect_uri",

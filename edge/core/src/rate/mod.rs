@@ -5,18 +5,21 @@
 //! work is done for the request. Without a limiter (no binding), nothing is limited.
 //!
 //! What is counted, by [`Limiter`]:
-//! - `ip`: per client IP (`CF-Connecting-IP`, set by Cloudflare): `POST /auth/login/start`,
+//! - `ip`: per client IP (`CF-Connecting-IP`, set by Cloudflare; an IPv6 address by its /64): `POST /auth/login/start`,
 //!   `/auth/login/end`, `/auth/backchannel-logout`, and `/api/*` calls that carry neither a
 //!   session nor a bearer token (nor a proof over a certificate Cloudflare verified);
 //! - `session`: per session, keyed by the SHA-256 of the cookie that names it (`-sid` in
 //!   server mode; `-id` for `/auth/refresh` and `-at` for `/api/*` in stateless mode: a
 //!   refresh renews `-at`, never `-id`): `/auth/refresh` and `/api/*`;
 //! - `client`: per service client, keyed by the SHA-256 of its bearer token, and per machine
-//!   client, keyed by its certificate's SHA-256 fingerprint: `/api/*`.
+//!   client, keyed by its certificate's SHA-256 fingerprint: `/api/*`; per broker client, keyed
+//!   by the SHA-256 of its `Authorization` value: `POST /broker/token`.
 //!
 //! Keys are hashes or addresses, never a token or a cookie value.
 //!
 //! May use: `platform`, `machine`.
+
+use std::net::IpAddr;
 
 use edgeward_shared::{names, paths};
 use http::{header, HeaderMap, Method};
@@ -36,11 +39,18 @@ pub const RATE_LIMIT_PERIOD: &str = "EDGEWARD_RATE_LIMIT_PERIOD";
 pub struct RateSettings {
     /// Seconds until a window has surely passed (`Retry-After`).
     pub retry_after: u64,
+    /// Sessions live server-side (`EDGEWARD_SESSION_MODE=server`): a session is named by its
+    /// `-sid` cookie, else by `-id` (refresh) and `-at` (`/api/*`). Set from the session
+    /// settings by the configuration, not from a variable of its own.
+    pub server_sessions: bool,
 }
 
 impl Default for RateSettings {
     fn default() -> Self {
-        Self { retry_after: 60 }
+        Self {
+            retry_after: 60,
+            server_sessions: false,
+        }
     }
 }
 
@@ -49,8 +59,11 @@ impl RateSettings {
     /// 60). It must be the period of the `[[ratelimits]]` bindings.
     pub fn from_vars(vars: &Vars<'_>) -> Result<Self, ConfigError> {
         match vars.get(RATE_LIMIT_PERIOD).as_deref() {
-            None | Some("60") => Ok(Self { retry_after: 60 }),
-            Some("10") => Ok(Self { retry_after: 10 }),
+            None | Some("60") => Ok(Self::default()),
+            Some("10") => Ok(Self {
+                retry_after: 10,
+                ..Self::default()
+            }),
             Some(other) => Err(crate::platform::settings::invalid(
                 RATE_LIMIT_PERIOD,
                 format!("must be 10 or 60 (the limiter's period), not {other:?}"),
@@ -119,8 +132,15 @@ impl Subject {
     }
 }
 
-/// What counts `req`; `None`: it is not counted.
-pub fn subject(req: &Request) -> Option<Subject> {
+/// What counts `req`; `None`: it is not counted. `server_sessions`: see
+/// [`RateSettings::server_sessions`].
+///
+/// A request is counted under what the handler will take it for, and nothing else the caller
+/// may add: on `/api/*` a request carrying any cookie of ours is a browser's, whose session
+/// the proxy reads from the mode's cookie alone (an `Authorization` header beside it is never
+/// read, so it must not move the count to a key of the caller's choosing); and the cookie
+/// that names a session is the mode's (in stateless mode a `-sid` cookie is read by nobody).
+pub fn subject(req: &Request, server_sessions: bool) -> Option<Subject> {
     let path = req.uri().path();
     let headers = req.headers();
     let api =
@@ -137,32 +157,55 @@ pub fn subject(req: &Request) -> Option<Subject> {
                 None => ip(headers),
             });
         }
-        if let Some(auth) = headers.get(header::AUTHORIZATION) {
-            let bearer = auth
-                .to_str()
-                .ok()
-                .and_then(|v| v.split_once(' '))
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-                .map(|(_, token)| token.trim());
-            return Some(match bearer {
-                Some(token) => Subject::Token(token.to_owned()),
-                None => ip(headers),
-            });
+        let jar = cookies::Jar::of(headers);
+        let browser = names::ALL_COOKIES.iter().any(|name| jar.present(name));
+        if !browser {
+            if let Some(auth) = headers.get(header::AUTHORIZATION) {
+                let bearer = auth
+                    .to_str()
+                    .ok()
+                    .and_then(|v| v.split_once(' '))
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, token)| token.trim());
+                return Some(match bearer {
+                    Some(token) => Subject::Token(token.to_owned()),
+                    None => ip(headers),
+                });
+            }
         }
-        return Some(
-            session(headers, &[names::COOKIE_SESSION, names::COOKIE_ACCESS])
-                .unwrap_or_else(|| ip(headers)),
-        );
+        let name = if server_sessions {
+            names::COOKIE_SESSION
+        } else {
+            names::COOKIE_ACCESS
+        };
+        return Some(session(headers, name).unwrap_or_else(|| ip(headers)));
     }
     if req.method() != Method::POST {
         return None;
     }
     match path {
         paths::LOGIN_START | paths::LOGIN_END | paths::BACKCHANNEL_LOGOUT => Some(ip(headers)),
-        paths::REFRESH => Some(
-            session(headers, &[names::COOKIE_SESSION, names::COOKIE_ID])
-                .unwrap_or_else(|| ip(headers)),
+        // A service client of the broker: by (the hash of) the credentials it presents, so no
+        // one without its secret uses up its count; without credentials, by address.
+        paths::BROKER_TOKEN => Some(
+            match headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            {
+                Some(credentials) => Subject::Token(credentials.to_owned()),
+                None => ip(headers),
+            },
         ),
+        paths::REFRESH => {
+            let name = if server_sessions {
+                names::COOKIE_SESSION
+            } else {
+                names::COOKIE_ID
+            };
+            Some(session(headers, name).unwrap_or_else(|| ip(headers)))
+        }
         _ => None,
     }
 }
@@ -173,16 +216,33 @@ fn ip(headers: &HeaderMap) -> Subject {
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        // Not behind Cloudflare: every such request shares one bucket (fails closed).
-        .unwrap_or("unknown");
-    Subject::Ip(address.to_owned())
+        .and_then(|v| v.parse::<IpAddr>().ok());
+    Subject::Ip(match address {
+        Some(address) => bucket(address),
+        // Not behind Cloudflare (or not an address): every such request shares one bucket
+        // (fails closed).
+        None => "unknown".to_owned(),
+    })
 }
 
-/// The first of `names` the request carries.
-fn session(headers: &HeaderMap, names: &[&str]) -> Option<Subject> {
-    names
-        .iter()
-        .find_map(|name| cookies::read(headers, name).map(Subject::Session))
+/// What one client is counted as: an IPv4 address, or an IPv6 address's /64 (the least a
+/// line or host is given: counting each address would let one client use 2^64 of them).
+fn bucket(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// The session cookie `name`, when the request carries it (once).
+fn session(headers: &HeaderMap, name: &str) -> Option<Subject> {
+    cookies::read(headers, name).map(Subject::Session)
 }
 
 /// Asks the platform's limiter for `req`: over the limit is 429 `rate_limited`; no limiter, or
@@ -192,7 +252,7 @@ pub async fn check(
     settings: RateSettings,
     req: &Request,
 ) -> Result<(), Error> {
-    let Some(subject) = subject(req) else {
+    let Some(subject) = subject(req, settings.server_sessions) else {
         return Ok(());
     };
     let limiter = subject.limiter();
