@@ -5,8 +5,8 @@
 //! code exchange, the ID token, and the new session in cookies or in the store).
 
 use edgeward_shared::api::{
-    LoginEndRequest, LoginEndResponse, LoginStartRequest, LoginStartResponse, ProviderInfo,
-    ProvidersResponse, UserClaims,
+    LoginEndRequest, LoginEndResponse, LoginStartRequest, ProviderInfo, ProvidersResponse,
+    UserClaims,
 };
 use edgeward_shared::{names, ErrorCode};
 use http::header::SET_COOKIE;
@@ -179,23 +179,19 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
     )
     .await?;
 
-    let now = edge.ports().now();
-    let sealed = edge
-        .cookie_keys()
-        .seal_json(random, names::COOKIE_LOGIN, &login, now + LOGIN_TTL)
-        .await
-        .map_err(|_| Error::Internal("sealing the login cookie failed"))?;
-    let mut response = respond::json(
-        200,
-        &LoginStartResponse {
-            authorization_url: url.to_string(),
+    crate::cookie::flow::start_answer(
+        edge.cookie_keys(),
+        random,
+        crate::cookie::flow::FlowCookie {
+            name: names::COOKIE_LOGIN,
+            ttl: LOGIN_TTL,
+            sealing_failed: "sealing the login cookie failed",
         },
-    );
-    response.headers_mut().append(
-        SET_COOKIE,
-        cookies::set(names::COOKIE_LOGIN, &sealed, LOGIN_TTL),
-    );
-    Ok(response)
+        &login,
+        edge.ports().now(),
+        &url,
+    )
+    .await
 }
 
 /// `POST /auth/login/end`: finishes a login from the callback page's URL, or reports the

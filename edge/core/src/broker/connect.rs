@@ -11,7 +11,7 @@
 
 use edgeward_shared::api::{
     ConnectEndResponse, ConnectStartRequest, ConnectionGrantsRequest, ConnectionInfo,
-    ConnectionsResponse, LoginEndRequest, LoginStartResponse,
+    ConnectionsResponse, LoginEndRequest,
 };
 use edgeward_shared::names;
 use http::header::SET_COOKIE;
@@ -142,23 +142,19 @@ pub(crate) async fn connect_start(
     }
     let url =
         oidc::authorization_url(client, ports, &discovery, &params, Error::LoginDenied).await?;
-    let now = ports.now();
-    let sealed = edge
-        .cookie_keys()
-        .seal_json(ports, names::COOKIE_CONNECT, &connect, now + CONNECT_TTL)
-        .await
-        .map_err(|_| Error::Internal("sealing the connect cookie failed"))?;
-    let mut response = respond::json(
-        200,
-        &LoginStartResponse {
-            authorization_url: url.to_string(),
+    crate::cookie::flow::start_answer(
+        edge.cookie_keys(),
+        ports,
+        crate::cookie::flow::FlowCookie {
+            name: names::COOKIE_CONNECT,
+            ttl: CONNECT_TTL,
+            sealing_failed: "sealing the connect cookie failed",
         },
-    );
-    response.headers_mut().append(
-        SET_COOKIE,
-        cookies::set(names::COOKIE_CONNECT, &sealed, CONNECT_TTL),
-    );
-    Ok(response)
+        &connect,
+        ports.now(),
+        &url,
+    )
+    .await
 }
 
 /// `POST /auth/connections/{name}/end` `{pageUrl}`: finishes a connect from the callback

@@ -8,6 +8,7 @@
 //!
 //! May use: `platform`.
 
+pub mod flow;
 pub mod memo;
 pub mod seal;
 pub mod session;
