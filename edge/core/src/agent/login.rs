@@ -152,21 +152,10 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
 
     let challenge = oidc::pkce_challenge(&login.verifier);
     let client = provider.client;
-    let mut params = vec![
-        ("response_type", "code"),
-        ("client_id", client.client_id.as_str()),
-        ("redirect_uri", client.redirect_uri.as_str()),
-        ("scope", client.scopes.as_str()),
-        ("state", login.state.as_str()),
-        ("nonce", login.nonce.as_str()),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
-    // The provider's fixed parameters, then the SPA's: names of the allow-list (checked above),
-    // never one of the fixed ones (refused at start).
-    for (name, value) in &client.auth_params {
-        params.push((name.as_str(), value.as_str()));
-    }
+    // The provider's fixed parameters come last in these; then the SPA's: names of the
+    // allow-list (checked above), never one of the fixed ones (refused at start).
+    let mut params =
+        oidc::code_request_params(client, &login.state, Some(&login.nonce), &challenge);
     for (name, value) in &body.extra_params {
         params.push((name.as_str(), value.as_str()));
     }

@@ -128,18 +128,7 @@ pub(crate) async fn connect_start(
     };
     let challenge = oidc::pkce_challenge(&connect.verifier);
     let client = provider.client;
-    let mut params = vec![
-        ("response_type", "code"),
-        ("client_id", client.client_id.as_str()),
-        ("redirect_uri", client.redirect_uri.as_str()),
-        ("scope", client.scopes.as_str()),
-        ("state", connect.state.as_str()),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
-    for (k, v) in &client.auth_params {
-        params.push((k.as_str(), v.as_str()));
-    }
+    let params = oidc::code_request_params(client, &connect.state, None, &challenge);
     let url =
         oidc::authorization_url(client, ports, &discovery, &params, Error::LoginDenied).await?;
     crate::cookie::flow::start_answer(

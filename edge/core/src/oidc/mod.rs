@@ -21,10 +21,10 @@ pub mod userinfo;
 
 pub use assertion::ClientKey;
 pub use provider::{
-    assertion_audience, authorization_url, oauth_error_code, oauth_metadata_urls,
-    parse_token_answer, pkce_challenge, push_authorization, refusal_code, revoke, token_request,
-    Discovery, IdpCache, PushedRequest, TokenError, TokenResponse, DISCOVERY_TTL, INVALID_GRANT,
-    JWKS_REFETCH_MIN_INTERVAL,
+    assertion_audience, authorization_url, code_request_params, oauth_error_code,
+    oauth_metadata_urls, parse_token_answer, pkce_challenge, push_authorization, refusal_code,
+    revoke, token_request, Discovery, IdpCache, PushedRequest, TokenError, TokenResponse,
+    DISCOVERY_TTL, INVALID_GRANT, JWKS_REFETCH_MIN_INTERVAL,
 };
 pub(crate) use provider::{client_post, client_post_accepting};
 pub use providers::{Provider, Providers, PROVIDERS};

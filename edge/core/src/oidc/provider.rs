@@ -595,6 +595,33 @@ pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
+/// An authorization code request's parameters (a login's, or a connection's): the client's
+/// identity and redirect, its scopes, `state`, the `nonce` when there is one, the PKCE S256
+/// `challenge`, then the client's fixed extra parameters.
+pub fn code_request_params<'a>(
+    client: &'a OidcClient,
+    state: &'a str,
+    nonce: Option<&'a str>,
+    challenge: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", client.client_id.as_str()),
+        ("redirect_uri", client.redirect_uri.as_str()),
+        ("scope", client.scopes.as_str()),
+        ("state", state),
+    ];
+    if let Some(nonce) = nonce {
+        params.push(("nonce", nonce));
+    }
+    params.push(("code_challenge", challenge));
+    params.push(("code_challenge_method", "S256"));
+    for (name, value) in &client.auth_params {
+        params.push((name.as_str(), value.as_str()));
+    }
+    params
+}
+
 /// The URL the browser is sent to with `params` (a login's, or a connection's): on the
 /// authorization endpoint with every parameter, or, when the authorization request is pushed
 /// (RFC 9126, `OIDC_PAR`), with only `client_id` and the `request_uri` the provider gave for the
