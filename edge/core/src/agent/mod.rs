@@ -23,9 +23,7 @@ use std::future::Future;
 use crate::oidc::{self, Provider, TokenError};
 use crate::platform::ports::RandomUnavailable;
 use crate::platform::settings::{invalid, ConfigError, Secret, Vars};
-use crate::platform::{Error, Request, Response};
-use crate::request::guard;
-use crate::sessions::{load_session, Loaded};
+use crate::platform::{Error, Response};
 
 /// Secret, optional: the bearer token of the admin endpoint (at least 32 characters); unset,
 /// the endpoint is off.
@@ -117,17 +115,6 @@ async fn grant(
 
 /// The OAuth error code of a client the provider did not authenticate (RFC 6749 §5.2).
 pub(crate) const INVALID_CLIENT: &str = "invalid_client";
-
-/// The session of a state-changing `/auth/*` call: Origin rules, a live session, its CSRF
-/// header.
-async fn guarded_session(edge: &impl Context, req: &Request) -> Result<Loaded, Error> {
-    guard::check_origin(req.headers(), edge.allowed_origins())?;
-    let loaded = load_session(edge, req.headers())
-        .await?
-        .ok_or(Error::Unauthorized)?;
-    guard::check_csrf(req.headers(), &loaded.session.csrf)?;
-    Ok(loaded)
-}
 
 fn no_content() -> Response {
     let mut response = Response::new(Vec::new());

@@ -5,13 +5,14 @@ use edgeward_shared::api::{LogoutResponse, SessionResponse};
 use edgeward_shared::names;
 use url::Url;
 
-use super::{grant, guarded_session, no_content, Context, DEFAULT_ACCESS_TTL};
+use super::{grant, no_content, Context, DEFAULT_ACCESS_TTL};
 use crate::cookie::session::{self, AccessToken, Write};
 use crate::oidc::{self, TokenError};
 use crate::platform::crypto::token_key;
 use crate::platform::ports::{Clock, Log, LogLevel, RefreshCoordinator};
 use crate::platform::{cookies, respond, Error, Request, Response};
 use crate::request::guard;
+use crate::sessions::guarded_session;
 use crate::sessions::{
     ask, coordinator_body, end_session, load_identity, provider_of, read_session, registry_ids,
     require_provider_of, revoke_all, shard_of, Loaded, RegistryAnswer, RegistryRequest,

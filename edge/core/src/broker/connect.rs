@@ -25,7 +25,7 @@ use crate::platform::crypto::{constant_time_eq, random_token};
 use crate::platform::ports::{Clock, Log, LogLevel};
 use crate::platform::{cookies, respond, Error, Request, Response};
 use crate::request::guard;
-use crate::sessions::{load_session, registry_ids, Loaded};
+use crate::sessions::{guarded_session, load_session, registry_ids, Loaded};
 
 /// How long a connect may take from start to end, seconds.
 pub const CONNECT_TTL: u64 = 600;
@@ -50,16 +50,6 @@ fn user_of(edge: &impl Context, loaded: &Loaded) -> User {
         &registry_ids(&loaded.session.binding).0,
         edge.session_settings().shards,
     )
-}
-
-/// Origin, a live session, its CSRF header (the login's guards, for a state-changing call).
-async fn guarded(edge: &impl Context, req: &Request) -> Result<Loaded, Error> {
-    guard::check_origin(req.headers(), edge.allowed_origins())?;
-    let loaded = load_session(edge, req.headers())
-        .await?
-        .ok_or(Error::Unauthorized)?;
-    guard::check_csrf(req.headers(), &loaded.session.csrf)?;
-    Ok(loaded)
 }
 
 fn connection<'a, C: Context>(edge: &'a C, name: &str) -> Result<Provider<'a>, Error> {
@@ -100,7 +90,7 @@ pub(crate) async fn connect_start(
     req: &Request,
     name: &str,
 ) -> Result<Response, Error> {
-    let loaded = guarded(edge, req).await?;
+    let loaded = guarded_session(edge, req).await?;
     let provider = connection(edge, name)?;
     let body: ConnectStartRequest = if req.body().iter().all(u8::is_ascii_whitespace) {
         ConnectStartRequest::default()
@@ -154,7 +144,7 @@ pub(crate) async fn connect_end(
     req: &Request,
     name: &str,
 ) -> Result<Response, Error> {
-    let loaded = guarded(edge, req).await?;
+    let loaded = guarded_session(edge, req).await?;
     let provider = connection(edge, name)?;
     let result = finish(edge, req, name, provider, &loaded).await;
     let mut response = match result {
@@ -364,7 +354,7 @@ pub(crate) async fn disconnect(
     req: &Request,
     name: &str,
 ) -> Result<Response, Error> {
-    let loaded = guarded(edge, req).await?;
+    let loaded = guarded_session(edge, req).await?;
     let provider = connection(edge, name)?;
     let user = user_of(edge, &loaded);
     if let Some(record) = store::get(edge, &user, name).await? {
@@ -386,7 +376,7 @@ pub(crate) async fn set_grants(
     req: &Request,
     name: &str,
 ) -> Result<Response, Error> {
-    let loaded = guarded(edge, req).await?;
+    let loaded = guarded_session(edge, req).await?;
     connection(edge, name)?;
     let body: ConnectionGrantsRequest = serde_json::from_slice(req.body())
         .map_err(|e| Error::InvalidRequest(format!("body is not a grants request: {e}")))?;

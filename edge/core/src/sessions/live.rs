@@ -49,6 +49,20 @@ pub(crate) fn registry_ids(b: &Binding) -> (String, Option<String>) {
     )
 }
 
+/// The session of a state-changing `/auth/*` call (the agent's, the broker's): Origin rules, a
+/// live session, its CSRF header.
+pub(crate) async fn guarded_session(
+    edge: &(impl Context + crate::request::Origins),
+    req: &crate::platform::Request,
+) -> Result<Loaded, Error> {
+    crate::request::guard::check_origin(req.headers(), edge.allowed_origins())?;
+    let loaded = load_session(edge, req.headers())
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    crate::request::guard::check_csrf(req.headers(), &loaded.session.csrf)?;
+    Ok(loaded)
+}
+
 /// The request's session: from the sealed cookies (stateless mode) or from the session store
 /// by the session-id cookie (server mode). `Ok(None)`: none. Refused ([`Error::SessionExpired`])
 /// when its cookies do not belong together or it has ended; [`Error::SessionStoreUnavailable`]

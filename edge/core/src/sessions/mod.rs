@@ -7,7 +7,7 @@
 //! refresh and end sessions are the agent's. The functions here take a [`Context`]: what they
 //! need of the isolate's state, which the dispatcher lends.
 //!
-//! May use: `platform`, `cookie`, `oidc`.
+//! May use: `platform`, `request`, `cookie`, `oidc`.
 
 pub mod flight;
 pub mod live;
@@ -16,8 +16,8 @@ pub mod server;
 
 pub use flight::{coordinated_refresh, coordinator_body, RefreshFlight, RefreshFlights};
 pub(crate) use live::{
-    end_session, ensure_live, load_identity, load_session, provider_of, read_session, registry_ids,
-    require_provider_of, require_registry, revoke_all, Loaded,
+    end_session, ensure_live, guarded_session, load_identity, load_session, provider_of,
+    read_session, registry_ids, require_provider_of, require_registry, revoke_all, Loaded,
 };
 pub use registry::{
     all_shards, ask, scoped, shard_of, EndedCache, MemoryStore, Registry, RegistryAnswer,
