@@ -236,8 +236,15 @@ fn the_aud_is_the_token_endpoint_for_every_endpoint_or_the_issuer_when_configure
         ports.now.set(NOW);
         let endpoint = format!("{ISSUER}/token/revocation");
         ports.route(&endpoint, 200, "");
-        futures_executor::block_on(revoke(config.oidc(), &ports, &discovery(), &endpoint, "rt"))
-            .unwrap();
+        futures_executor::block_on(revoke(
+            config.oidc(),
+            &ports,
+            &discovery(),
+            &endpoint,
+            "rt",
+            "refresh_token",
+        ))
+        .unwrap();
         let (_, claims) = read(&form(&ports, 0)["client_assertion"], check_es256);
         assert_eq!(claims["aud"], expected, "{setting:?}");
     }

@@ -441,20 +441,10 @@ pub(crate) async fn revoke(
         Some(rt) => (rt.as_str(), "refresh_token"),
         None => (secrets.access_token.as_str(), "access_token"),
     };
-    let form = [("token", token), ("token_type_hint", hint)];
-    let outcome = oidc::client_post(provider.client, ports, &discovery, endpoint, &form).await;
-    match outcome {
-        Ok(r) if r.status().is_success() => {}
-        Ok(r) => ports.log(
-            LogLevel::Warn,
-            &format!(
-                "edgeward: broker: {name}: the provider answered the revocation with HTTP {}",
-                r.status().as_u16()
-            ),
-        ),
-        Err(e) => ports.log(
+    if let Err(e) = oidc::revoke(provider.client, ports, &discovery, endpoint, token, hint).await {
+        ports.log(
             LogLevel::Warn,
             &format!("edgeward: broker: {name}: not revoked: {e:?}"),
-        ),
+        );
     }
 }

@@ -266,18 +266,17 @@ pub fn oauth_error_code(body: &[u8]) -> Option<String> {
     )
 }
 
-/// Revokes a refresh token (RFC 7009). `Ok` when the provider answered 2xx.
+/// Revokes a token (RFC 7009) of the type `hint` says (`refresh_token`, `access_token`). `Ok`
+/// when the provider answered 2xx.
 pub async fn revoke(
     client: &OidcClient,
     ports: &(impl HttpClient + Clock + Random),
     discovery: &Discovery,
     endpoint: &str,
-    refresh_token: &str,
+    token: &str,
+    hint: &str,
 ) -> Result<(), TokenError> {
-    let form = [
-        ("token", refresh_token),
-        ("token_type_hint", "refresh_token"),
-    ];
+    let form = [("token", token), ("token_type_hint", hint)];
     let response = client_post(client, ports, discovery, endpoint, &form).await?;
     if response.status().is_success() {
         Ok(())

@@ -299,7 +299,16 @@ pub(crate) async fn revoke_all(edge: &impl Context, provider: Provider<'_>, toke
         return;
     };
     for token in tokens.iter().take(50) {
-        if let Err(e) = oidc::revoke(provider.client, ports, &discovery, endpoint, token).await {
+        if let Err(e) = oidc::revoke(
+            provider.client,
+            ports,
+            &discovery,
+            endpoint,
+            token,
+            "refresh_token",
+        )
+        .await
+        {
             ports.log(
                 LogLevel::Warn,
                 &format!("edgeward: a refresh token was not revoked: {e:?}"),
