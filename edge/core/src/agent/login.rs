@@ -5,13 +5,11 @@
 //! code exchange, the ID token, and the new session in cookies or in the store).
 
 use edgeward_shared::api::{
-    LoginEndRequest, LoginEndResponse, LoginStartRequest, ProviderInfo, ProvidersResponse,
-    UserClaims,
+    LoginEndResponse, LoginStartRequest, ProviderInfo, ProvidersResponse, UserClaims,
 };
 use edgeward_shared::{names, ErrorCode};
 use http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use super::{grant, internal_random, Context, DEFAULT_ACCESS_TTL, LOGIN_TTL};
 use crate::cookie::session::{self, AccessToken, Binding, Write};
@@ -187,20 +185,8 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
 /// session when the URL carries no authorization response.
 pub(crate) async fn login_end(edge: &impl Context, req: &Request) -> Result<Response, Error> {
     guard::check_origin(req.headers(), edge.allowed_origins())?;
-    let body: LoginEndRequest = serde_json::from_slice(req.body())
-        .map_err(|e| Error::InvalidRequest(format!("body is not a login end request: {e}")))?;
-    let page = Url::parse(&body.page_url)
-        .map_err(|_| Error::InvalidRequest("pageUrl is not a URL".into()))?;
-    if page.origin().ascii_serialization() != edge.origin() {
-        return Err(Error::InvalidRequest(
-            "pageUrl is not on this origin".into(),
-        ));
-    }
-    let param = |name: &str| {
-        page.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
+    let page = guard::callback_page(req.body(), edge.origin(), "login end")?;
+    let param = |name: &str| page.param(name);
     let (code, state, idp_error) = (param("code"), param("state"), param("error"));
 
     if code.is_none() && state.is_none() && idp_error.is_none() {

@@ -11,12 +11,11 @@
 
 use edgeward_shared::api::{
     ConnectEndResponse, ConnectStartRequest, ConnectionGrantsRequest, ConnectionInfo,
-    ConnectionsResponse, LoginEndRequest,
+    ConnectionsResponse,
 };
 use edgeward_shared::names;
 use http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use super::store::{self, Record, Secrets, Status, User, DEFAULT_ACCESS_TTL};
 use super::Context;
@@ -167,20 +166,8 @@ async fn finish(
 ) -> Result<Response, Error> {
     let ports = edge.ports();
     let now = ports.now();
-    let body: LoginEndRequest = serde_json::from_slice(req.body())
-        .map_err(|e| Error::InvalidRequest(format!("body is not a connect end request: {e}")))?;
-    let page = Url::parse(&body.page_url)
-        .map_err(|_| Error::InvalidRequest("pageUrl is not a URL".into()))?;
-    if page.origin().ascii_serialization() != edge.origin() {
-        return Err(Error::InvalidRequest(
-            "pageUrl is not on this origin".into(),
-        ));
-    }
-    let param = |key: &str| {
-        page.query_pairs()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.into_owned())
-    };
+    let page = guard::callback_page(req.body(), edge.origin(), "connect end")?;
+    let param = |key: &str| page.param(key);
     let sealed = cookies::read(req.headers(), names::COOKIE_CONNECT).ok_or_else(|| {
         Error::InvalidState("no connect in progress (or it was already finished)".into())
     })?;

@@ -278,3 +278,32 @@ mod tests {
         }
     }
 }
+
+/// The callback page a flow's end is posted (`{pageUrl}`, as a login's or a connect's end):
+/// its URL, which must be on `origin` (`what` names the request in the error).
+pub fn callback_page(body: &[u8], origin: &str, what: &str) -> Result<CallbackPage, Error> {
+    let body: edgeward_shared::api::LoginEndRequest = serde_json::from_slice(body)
+        .map_err(|e| Error::InvalidRequest(format!("body is not a {what} request: {e}")))?;
+    let page = Url::parse(&body.page_url)
+        .map_err(|_| Error::InvalidRequest("pageUrl is not a URL".into()))?;
+    if page.origin().ascii_serialization() != origin {
+        return Err(Error::InvalidRequest(
+            "pageUrl is not on this origin".into(),
+        ));
+    }
+    Ok(CallbackPage(page))
+}
+
+/// A callback page's URL, on our origin ([`callback_page`]).
+#[derive(Debug)]
+pub struct CallbackPage(pub Url);
+
+impl CallbackPage {
+    /// The first value of the query parameter `name`.
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.0
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
