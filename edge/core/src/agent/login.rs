@@ -11,7 +11,7 @@ use edgeward_shared::{names, ErrorCode};
 use http::header::SET_COOKIE;
 use serde::{Deserialize, Serialize};
 
-use super::{grant, internal_random, Context, DEFAULT_ACCESS_TTL, LOGIN_TTL};
+use super::{grant, Context, DEFAULT_ACCESS_TTL, LOGIN_TTL};
 use crate::cookie::session::{self, AccessToken, Binding, Write};
 use crate::oidc::idtoken::{self, IdTokenClaims, IdTokenError};
 use crate::oidc::userinfo::{self, UserInfoError};
@@ -134,9 +134,9 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
     let discovery = provider.discovery(edge.ports()).await?;
     let random = edge.ports();
     let login = LoginState {
-        state: random_token(random, 32).map_err(internal_random)?,
-        nonce: random_token(random, 32).map_err(internal_random)?,
-        verifier: random_token(random, 32).map_err(internal_random)?,
+        state: random_token(random, 32)?,
+        nonce: random_token(random, 32)?,
+        verifier: random_token(random, 32)?,
         return_to,
         // What the ID token's `acr` must meet: the deployment's fixed `acr_values`
         // (`OIDC_AUTH_PARAMS`) or the SPA's. The authorization URL passes through the user's
@@ -348,9 +348,9 @@ async fn finish_login(
         ));
     }
 
-    let csrf = random_token(ports, 32).map_err(internal_random)?;
+    let csrf = random_token(ports, 32)?;
     let binding = Binding {
-        id: random_token(ports, 16).map_err(internal_random)?,
+        id: random_token(ports, 16)?,
         sub: validated.claims.sub.clone(),
         sid: validated.claims.sid.clone(),
         issuer: provider.client.issuer.clone(),
@@ -491,7 +491,7 @@ async fn start_session(
         return Ok(response);
     }
     require_registry(edge)?;
-    let session_id = random_token(ports, 16).map_err(internal_random)?;
+    let session_id = random_token(ports, 16)?;
     let handle = server::handle_of(&session_id);
     let user_agent = req
         .headers()

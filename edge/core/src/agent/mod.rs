@@ -21,7 +21,6 @@ pub(crate) use session::{logout, refresh, session};
 use std::future::Future;
 
 use crate::oidc::{self, Provider, TokenError};
-use crate::platform::ports::RandomUnavailable;
 use crate::platform::settings::{invalid, ConfigError, Secret, Vars};
 use crate::platform::{Error, Response};
 
@@ -84,10 +83,6 @@ pub(crate) trait Context: crate::sessions::Context + crate::request::Origins {
         sub: &str,
         provider: Option<&str>,
     ) -> impl Future<Output = ()>;
-}
-
-fn internal_random(_: RandomUnavailable) -> Error {
-    Error::Internal("no randomness")
 }
 
 /// A grant at `provider`'s token endpoint, as its client. `refused` turns the provider's

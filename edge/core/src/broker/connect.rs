@@ -78,10 +78,6 @@ fn checked_grants(edge: &impl Context, name: &str, asked: &[String]) -> Result<V
     Ok(grants)
 }
 
-fn internal_random(_: crate::platform::ports::RandomUnavailable) -> Error {
-    Error::Internal("no randomness")
-}
-
 /// `POST /auth/connections/{name}/start`: an authorization request to the connection's
 /// provider, and the sealed connect cookie.
 pub(crate) async fn connect_start(
@@ -108,8 +104,8 @@ pub(crate) async fn connect_start(
     let user = user_of(edge, &loaded);
     let connect = ConnectState {
         connection: name.to_owned(),
-        state: random_token(ports, 32).map_err(internal_random)?,
-        verifier: random_token(ports, 32).map_err(internal_random)?,
+        state: random_token(ports, 32)?,
+        verifier: random_token(ports, 32)?,
         user: user.digest,
         binding: loaded.session.binding.id.clone(),
         return_to,

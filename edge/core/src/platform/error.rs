@@ -12,7 +12,7 @@ use std::fmt;
 use edgeward_shared::{ErrorBody, ErrorCode};
 
 use super::cookies;
-use super::ports::{Log, LogLevel};
+use super::ports::{Log, LogLevel, RandomUnavailable};
 use super::respond;
 use super::settings::ConfigError;
 use super::Response;
@@ -284,6 +284,14 @@ impl Error {
 }
 
 /// The public message: what the browser (or whoever called) reads.
+/// No randomness: a fault on our side, told as `internal` (a state, nonce, verifier, CSRF value
+/// or session id cannot be made without it).
+impl From<RandomUnavailable> for Error {
+    fn from(_: RandomUnavailable) -> Self {
+        Error::Internal("no randomness")
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
