@@ -23,6 +23,12 @@
 //                                               broker's third-party provider: /connections/callback)
 //   IDP_REQUIRE_PAR     (off)                   1: every client must push its authorization
 //                                               requests, and discovery says so
+//   IDP_STATE_FILE      (none)                  a file the provider's store is written to after
+//                                               every change and read from at start: grants,
+//                                               codes and tokens survive a restart (fault tests)
+//   IDP_KEYS_FILE       (none)                  the signing keys, read from this file when it
+//                                               exists, else made and written there: the same
+//                                               keys after a restart (delete it to rotate)
 //
 // Client authentication (only with IDP_KEY_CLIENT_JWKS): GET /_test/client-calls lists every
 // call to the token, revocation, introspection and PAR endpoints (path, client assertion, the
@@ -43,13 +49,16 @@
 //
 // Test hooks, local only: GET /_test/stats counts successful token grants by grant type;
 // POST /_test/sign-logout-token signs the claims it is given with the IdP's key;
-// POST /_test/token-delay {ms} makes the token endpoint answer that much later (0: at once);
+// POST /_test/token-delay {ms, after} makes the token endpoint answer that much later (0: at
+// once): before it handles the request, or with `after: true` once it has (a refresh token is
+// then already rotated when the answer is held back);
 // POST /_test/access-token-ttl {seconds} sets the life of access tokens issued from then on;
 // POST /_test/userinfo-sub {sub} makes userinfo answer with that `sub` (null: the real one).
 // Accounts: demo / demo and alice / alice (local only, never deploy this file).
 
 import http from "node:http";
 import crypto from "node:crypto";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import Provider, { errors } from "oidc-provider";
 
 const env = (name, fallback) => process.env[name] || fallback;
@@ -96,7 +105,14 @@ const users = new Map([
 
 // Storage in a plain Map: the default in-memory store evicts after 1,000 entries, which long
 // test runs reach.
-const store = new Map();
+const stateFile = process.env.IDP_STATE_FILE;
+const store = new Map(stateFile && existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, "utf8")) : []);
+/** Writes the store to IDP_STATE_FILE (whole, then renamed: a kill never leaves half a file). */
+function persist() {
+  if (!stateFile) return;
+  writeFileSync(`${stateFile}.tmp`, JSON.stringify([...store]));
+  renameSync(`${stateFile}.tmp`, stateFile);
+}
 class MapAdapter {
   constructor(model) {
     this.model = model;
@@ -115,6 +131,7 @@ class MapAdapter {
     }
     if (payload.userCode) store.set(`userCode:${payload.userCode}`, { payload: id });
     if (payload.uid) store.set(`uid:${payload.uid}`, { payload: id });
+    persist();
   }
   async find(id) {
     const entry = store.get(this.key(id));
@@ -136,14 +153,17 @@ class MapAdapter {
   async consume(id) {
     const entry = store.get(this.key(id));
     if (entry) entry.payload.consumed = Math.floor(Date.now() / 1000);
+    persist();
   }
   async destroy(id) {
     store.delete(this.key(id));
+    persist();
   }
   async revokeByGrantId(grantId) {
     const grantKey = `grant:${grantId}`;
     for (const key of store.get(grantKey)?.payload ?? []) store.delete(key);
     store.delete(grantKey);
+    persist();
   }
 }
 
@@ -152,15 +172,22 @@ const jwk = (type, options) => ({
   ...crypto.generateKeyPairSync(type, options).privateKey.export({ format: "jwk" }),
   kid: crypto.randomBytes(8).toString("hex"),
 });
-const keys = [jwk("rsa", { modulusLength: 2048 }), jwk("ec", { namedCurve: "P-256" })];
+const keysFile = process.env.IDP_KEYS_FILE;
+const keys =
+  keysFile && existsSync(keysFile)
+    ? JSON.parse(readFileSync(keysFile, "utf8"))
+    : [jwk("rsa", { modulusLength: 2048 }), jwk("ec", { namedCurve: "P-256" })];
 keys[0].alg = "RS256";
 keys[0].use = "sig";
 keys[1].alg = "ES256";
 keys[1].use = "sig";
+if (keysFile && !existsSync(keysFile)) writeFileSync(keysFile, JSON.stringify(keys));
 
 const stats = { grants: {}, introspections: 0 };
 /** How long the token endpoint waits before answering (POST /_test/token-delay). */
 let tokenDelayMs = 0;
+/** Whether that wait comes after the token endpoint has done its work. */
+let tokenDelayAfter = false;
 
 const b64url = (data) => Buffer.from(data).toString("base64url");
 const signingKey = crypto.createPrivateKey({ key: keys[0], format: "jwk" });
@@ -465,7 +492,9 @@ provider.use(async (ctx, next) => {
   if (ctx.path === "/_test/token-delay" && ctx.method === "POST") {
     let body = "";
     for await (const chunk of ctx.req) body += chunk;
-    tokenDelayMs = Math.max(0, Number(JSON.parse(body).ms) || 0);
+    const asked = JSON.parse(body);
+    tokenDelayMs = Math.max(0, Number(asked.ms) || 0);
+    tokenDelayAfter = Boolean(asked.after);
     ctx.status = 204;
     return;
   }
@@ -492,12 +521,14 @@ provider.use(async (ctx, next) => {
     call = { path: ctx.path, assertion, params: ctx.path === "/request" ? params : undefined };
     clientCalls.push(call);
   }
-  if (ctx.path === "/token" && tokenDelayMs > 0) await new Promise((r) => setTimeout(r, tokenDelayMs));
+  const holdToken = ctx.path === "/token" && tokenDelayMs > 0;
+  if (holdToken && !tokenDelayAfter) await new Promise((r) => setTimeout(r, tokenDelayMs));
   const introspection = ctx.path === "/token/introspection" && ctx.method === "POST";
   const wantsJwt = introspection && /application\/jwt/.test(ctx.get("accept"));
   // The provider itself answers JSON; the JWT is made from its answer.
   if (wantsJwt) ctx.req.headers.accept = "application/json";
   await next();
+  if (holdToken && tokenDelayAfter) await new Promise((r) => setTimeout(r, tokenDelayMs));
   if (wantsJwt && ctx.status === 200) {
     stats.jwtIntrospections = (stats.jwtIntrospections ?? 0) + 1;
     if (ctx.body?.active) {

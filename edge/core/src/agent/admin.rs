@@ -5,6 +5,7 @@ use super::Context;
 use crate::cookie::session;
 use crate::machine::chain::Revoked;
 use crate::oidc::logout::{self, LogoutTokenError};
+use crate::oidc::KeyLookup;
 use crate::platform::crypto::constant_time_eq;
 use crate::platform::ports::{Clock, Log, LogLevel, SessionRegistry};
 use crate::platform::{respond, Error, Request, Response};
@@ -239,10 +240,12 @@ pub(crate) async fn backchannel_logout(
                 ports,
             )
         };
-        let (jwks, fetched) = provider.jwks(&discovery, ports, false).await?;
+        let (jwks, fetched) = provider.jwks(&discovery, ports, KeyLookup::Cached).await?;
         let checked = match check(&jwks).await {
             Err(LogoutTokenError::UnknownKey) if !fetched => {
-                let (jwks, _) = provider.jwks(&discovery, ports, true).await?;
+                let (jwks, _) = provider
+                    .jwks(&discovery, ports, KeyLookup::PresentedWithUnknownKey)
+                    .await?;
                 check(&jwks).await
             }
             other => other,

@@ -15,7 +15,7 @@ use super::{grant, Context, DEFAULT_ACCESS_TTL, LOGIN_TTL};
 use crate::cookie::session::{self, AccessToken, Binding, Write};
 use crate::oidc::idtoken::{self, IdTokenClaims, IdTokenError};
 use crate::oidc::userinfo::{self, UserInfoError};
-use crate::oidc::{self, Provider};
+use crate::oidc::{self, KeyLookup, Provider};
 use crate::platform::crypto::{constant_time_eq, random_token};
 use crate::platform::ports::{Clock, Log, LogLevel};
 use crate::platform::{cookies, respond, Error, Request, Response};
@@ -312,11 +312,13 @@ async fn finish_login(
         acr_values: login.acr_values.as_deref(),
         now,
     };
-    let (jwks, fetched) = provider.jwks(&discovery, ports, false).await?;
+    let (jwks, fetched) = provider.jwks(&discovery, ports, KeyLookup::Cached).await?;
     let validated = match idtoken::validate(raw_id_token, &jwks, &expected, ports).await {
         Err(IdTokenError::UnknownKey) if !fetched => {
             // The provider may have rolled its keys: look once more, then give up.
-            let (jwks, _) = provider.jwks(&discovery, ports, true).await?;
+            let (jwks, _) = provider
+                .jwks(&discovery, ports, KeyLookup::AnsweredWithUnknownKey)
+                .await?;
             idtoken::validate(raw_id_token, &jwks, &expected, ports).await
         }
         other => other,

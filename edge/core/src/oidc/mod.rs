@@ -23,8 +23,9 @@ pub use assertion::ClientKey;
 pub use provider::{
     assertion_audience, authorization_url, code_request_params, oauth_error_code,
     oauth_metadata_urls, parse_token_answer, pkce_challenge, push_authorization, refusal_code,
-    revoke, token_request, Discovery, IdpCache, PushedRequest, TokenError, TokenResponse,
-    DISCOVERY_TTL, INVALID_GRANT, JWKS_REFETCH_MIN_INTERVAL,
+    revoke, token_request, Discovery, IdpCache, KeyLookup, PushedRequest, TokenError,
+    TokenResponse, DISCOVERY_TTL, INVALID_GRANT, JWKS_REFETCH_FROM_PROVIDER,
+    JWKS_REFETCH_MIN_INTERVAL,
 };
 pub(crate) use provider::{client_post, client_post_accepting};
 pub use providers::{Provider, Providers, PROVIDERS};

@@ -28,9 +28,29 @@ use crate::platform::Error;
 
 /// How long discovery and the JWKS are reused before they are fetched again, in seconds.
 pub const DISCOVERY_TTL: u64 = 3600;
-/// An unknown `kid` re-fetches the JWKS at most this often, in seconds (key rollover without
-/// letting forged tokens make us hammer the provider).
+/// An unknown `kid` in a token someone presented to us (a logout token, a service token)
+/// re-fetches the JWKS at most this often, in seconds (key rollover without letting forged
+/// tokens make us hammer the provider).
 pub const JWKS_REFETCH_MIN_INTERVAL: u64 = 60;
+/// An unknown `kid` in a token the provider itself just answered with (an ID token from its
+/// token endpoint, an introspection JWT) re-fetches at most this often: nobody else can put a
+/// key id there, and a provider that replaced its keys without an overlap (a restart with new
+/// keys) would otherwise fail every sign-in for a minute. The second only makes a burst of
+/// such answers share one fetch.
+pub const JWKS_REFETCH_FROM_PROVIDER: u64 = 1;
+
+/// How the provider's keys are wanted for one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLookup {
+    /// The cached keys while they are fresh ([`DISCOVERY_TTL`]).
+    Cached,
+    /// A token the provider answered with names a key the cache lacks: fetched again unless
+    /// that happened less than [`JWKS_REFETCH_FROM_PROVIDER`] seconds ago.
+    AnsweredWithUnknownKey,
+    /// A token someone presented names a key the cache lacks: fetched again unless that
+    /// happened less than [`JWKS_REFETCH_MIN_INTERVAL`] seconds ago.
+    PresentedWithUnknownKey,
+}
 /// How long a discovery whose missing endpoints the OAuth 2 metadata could not settle (no
 /// document naming the issuer was read: a 5xx, a timeout, no document at all) is reused, in
 /// seconds. A passing failure then costs minutes of no revocation and no introspection, not an
@@ -120,21 +140,20 @@ impl IdpCache {
 }
 
 impl IdpCache {
-    /// The provider's keys, from the cache while fresh. With `rollover`, the keys are fetched
-    /// again unless that happened less than [`JWKS_REFETCH_MIN_INTERVAL`] seconds ago; the
-    /// second value says whether this call fetched.
+    /// The provider's keys, from the cache while fresh enough for `lookup` ([`KeyLookup`]);
+    /// the second value says whether this call fetched.
     pub async fn jwks(
         &self,
         discovery: &Discovery,
         ports: &(impl Clock + HttpClient),
-        rollover: bool,
+        lookup: KeyLookup,
     ) -> Result<(Rc<Jwks>, bool), Error> {
         let now = ports.now();
         if let Some((jwks, fetched)) = self.jwks.borrow().as_ref() {
-            let max_age = if rollover {
-                JWKS_REFETCH_MIN_INTERVAL
-            } else {
-                DISCOVERY_TTL
+            let max_age = match lookup {
+                KeyLookup::Cached => DISCOVERY_TTL,
+                KeyLookup::AnsweredWithUnknownKey => JWKS_REFETCH_FROM_PROVIDER,
+                KeyLookup::PresentedWithUnknownKey => JWKS_REFETCH_MIN_INTERVAL,
             };
             if now < fetched + max_age {
                 return Ok((jwks.clone(), false));

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use serde_json::Value;
 
 use super::idtoken::Jwks;
-use super::provider::{Discovery, IdpCache};
+use super::provider::{Discovery, IdpCache, KeyLookup};
 use super::settings::{self as oidc_vars, OidcClient};
 use crate::platform::ports::{Clock, HttpClient};
 use crate::platform::settings::{invalid, ConfigError, Profile, Vars};
@@ -261,9 +261,9 @@ impl Provider<'_> {
         &self,
         discovery: &Discovery,
         ports: &(impl Clock + HttpClient),
-        rollover: bool,
+        lookup: KeyLookup,
     ) -> Result<(Rc<Jwks>, bool), Error> {
-        self.idp.jwks(discovery, ports, rollover).await
+        self.idp.jwks(discovery, ports, lookup).await
     }
 
     /// What a session of this provider records as its provider: `None` for the first (so a

@@ -15,7 +15,7 @@ use super::service::{self, TokenShape};
 use super::settings::PhantomMode;
 use super::Context;
 use crate::cookie::session::{read_access, AccessToken};
-use crate::oidc::{OidcClient, Provider};
+use crate::oidc::{KeyLookup, OidcClient, Provider};
 use crate::platform::cookies;
 use crate::platform::ports::{Clock, SharedCache};
 use crate::platform::{Error, Request};
@@ -513,13 +513,15 @@ async fn phantom_token(
         }
         PhantomMode::IntrospectJwt => {
             let jwt = phantom::introspect_jwt(oidc, ports, &discovery, endpoint, token).await?;
-            let (jwks, fetched) = provider.jwks(&discovery, ports, false).await?;
+            let (jwks, fetched) = provider.jwks(&discovery, ports, KeyLookup::Cached).await?;
             let read =
                 |jwks| phantom::read_introspection_jwt(&jwt, jwks, &rules, proxy.max_ttl, ports);
             match read(&jwks).await {
                 Err(IntrospectionJwtError::UnknownKey) if !fetched => {
                     // The provider may have rolled its keys: look once more.
-                    let (jwks, _) = provider.jwks(&discovery, ports, true).await?;
+                    let (jwks, _) = provider
+                        .jwks(&discovery, ports, KeyLookup::AnsweredWithUnknownKey)
+                        .await?;
                     read(&jwks).await
                 }
                 other => other,

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::phantom::{Introspection, TokenFacts, TokenRules, MINTED_TYP};
 use crate::oidc::idtoken::{verify, IdTokenError, Jwks, LEEWAY};
-use crate::oidc::Provider;
+use crate::oidc::{KeyLookup, Provider};
 use crate::platform::ports::{Clock, HttpClient, SignatureVerifier};
 use crate::platform::Error;
 
@@ -80,11 +80,13 @@ pub async fn check_at_jwt(
     rules: &TokenRules<'_>,
 ) -> Result<Introspection, Error> {
     let discovery = provider.discovery(ports).await?;
-    let (jwks, fetched) = provider.jwks(&discovery, ports, false).await?;
+    let (jwks, fetched) = provider.jwks(&discovery, ports, KeyLookup::Cached).await?;
     let verified = match verify_with(token, &jwks, ports).await {
         Err(IdTokenError::UnknownKey) if !fetched => {
             // The provider may have rolled its keys: look once more.
-            let (jwks, _) = provider.jwks(&discovery, ports, true).await?;
+            let (jwks, _) = provider
+                .jwks(&discovery, ports, KeyLookup::PresentedWithUnknownKey)
+                .await?;
             verify_with(token, &jwks, ports).await
         }
         other => other,
