@@ -218,3 +218,43 @@ test("trap after trap: each trapped request gets the JSON 500, the ones around t
   assert.equal((await refresh(s)).status, 204);
   assert.ok(upstreamCalls >= 10);
 });
+
+// Faults (issue 19): a call to a Durable Object that fails without a trap — the object throws,
+// as an overloaded or unreachable one does — armed for the next N calls to that class.
+const failObjects = async (cls, count) =>
+  assert.equal((await fetch(`${ORIGIN}/auth/_test/fault/${cls}`, { method: "POST", body: String(count), signal: within() })).status, 204);
+const cookiesOf = (s) => JSON.stringify([...s.jar.cookies.get("localhost")].filter(([n]) => n.startsWith("__Host-")).map(([n, c]) => [n, c.value]));
+
+test("a Durable Object call fails: the documented status, the session's cookies untouched, and the same request works after", async () => {
+  const s = await signIn();
+  const before = cookiesOf(s);
+  const grants = await refreshGrants();
+
+  // The refresh coordinator cannot be reached: the refresh fails as a passing failure, nothing
+  // is rotated at the IdP, and asked again it succeeds.
+  await failObjects("refresh", 1);
+  const failed = await refresh(s);
+  const body = await failed.text();
+  assert.equal(failed.status, 502, `refresh with EdgewardRefresh failing: ${body}`);
+  assert.equal(JSON.parse(body).code, "idp_unavailable");
+  assert.equal(failed.headers.getSetCookie().length, 0, "no cookie changed");
+  assert.equal(cookiesOf(s), before);
+  assert.equal(await refreshGrants(), grants, "no grant was made");
+  const again = await refresh(s);
+  assert.equal(again.status, 204, `the refresh asked again: ${await again.text()}`);
+  assert.equal(await refreshGrants(), grants + 1);
+
+  // The session store cannot be reached (server-side sessions live there): 503, cookies kept,
+  // and the session is there afterwards.
+  const kept = cookiesOf(s);
+  await failObjects("sessions", 1);
+  const read = await s.jar.fetch(`${ORIGIN}/auth/session`, { signal: within() });
+  const readBody = await read.text();
+  assert.equal(read.status, 503, `session read with EdgewardSessions failing: ${readBody}`);
+  assert.equal(JSON.parse(readBody).code, "session_store_unavailable");
+  assert.equal(read.headers.get("retry-after"), "5");
+  assert.equal(read.headers.getSetCookie().length, 0, "no cookie changed");
+  assert.equal(cookiesOf(s), kept);
+  assert.equal((await session(s)).isLoggedIn, true, "the same read once the store answers");
+  assert.ok(await listed(s), "and the session is still stored");
+});

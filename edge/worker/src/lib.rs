@@ -226,6 +226,10 @@ impl EdgewardSessions {
     async fn serve(&self, mut req: worker::Request) -> worker::Result<worker::Response> {
         #[cfg(feature = "test-trap")]
         test_trap::in_object(&req, "EdgewardSessions");
+        #[cfg(feature = "test-trap")]
+        if let Some(answer) = test_trap::fault_in_object(&req, "EdgewardSessions") {
+            return answer;
+        }
         let request: RegistryRequest = req.json().await?;
         let storage = self.state.storage();
         let writes = matches!(
@@ -341,6 +345,10 @@ impl EdgewardRefresh {
     async fn serve(&self, mut req: worker::Request) -> worker::Result<worker::Response> {
         #[cfg(feature = "test-trap")]
         test_trap::in_object(&req, "EdgewardRefresh");
+        #[cfg(feature = "test-trap")]
+        if let Some(answer) = test_trap::fault_in_object(&req, "EdgewardRefresh") {
+            return answer;
+        }
         let edge = match edge(&self.env) {
             Ok(edge) => edge,
             Err(e) => return object_response(Error::Config(e).into_response()),
