@@ -78,10 +78,16 @@ export async function soak({ origin = ORIGIN, seconds = 60, users = 20, rounds =
     return { status: res.status, body };
   }
 
-  const memory = { start: workerPid ? rssKiB(workerPid) : undefined, peak: 0 };
+  const memory = { start: workerPid ? rssKiB(workerPid) : undefined, peak: 0, samples: [] };
   const until = Date.now() + seconds * 1000;
+  const began = Date.now();
+  let ticks = 0;
   const sampler = setInterval(() => {
-    if (workerPid) memory.peak = Math.max(memory.peak, rssKiB(workerPid));
+    if (!workerPid) return;
+    const now = rssKiB(workerPid);
+    memory.peak = Math.max(memory.peak, now);
+    // One sample every 10 s, for the trend.
+    if (++ticks % 20 === 0) memory.samples.push([Math.round((Date.now() - began) / 1000), now]);
   }, 500);
 
   async function user(n) {
@@ -150,23 +156,24 @@ export async function soak({ origin = ORIGIN, seconds = 60, users = 20, rounds =
   for (const e of endpoints) {
     log(`  ${e.endpoint.padEnd(24)} ${String(e.n).padStart(6)} ${e.p50.toFixed(1).padStart(8)} ${e.p90.toFixed(1).padStart(8)} ${e.p99.toFixed(1).padStart(8)} ${e.max.toFixed(1).padStart(8)}`);
   }
-  if (workerPid) log(`  worker memory (RSS): ${(memory.start / 1024).toFixed(1)} MiB at the start, ${(memory.end / 1024).toFixed(1)} MiB at the end, ${(memory.peak / 1024).toFixed(1)} MiB at most`);
+  if (workerPid) {
+    log(`  worker memory (RSS): ${(memory.start / 1024).toFixed(1)} MiB at the start, ${(memory.end / 1024).toFixed(1)} MiB at the end, ${(memory.peak / 1024).toFixed(1)} MiB at most`);
+    log(`  every 10 s: ${memory.samples.map(([t, kib]) => `${t} s ${(kib / 1024).toFixed(0)}`).join(", ")} MiB`);
+  }
   for (const p of problems.slice(0, 20)) log(`  PROBLEM: ${p}`);
   return report;
 }
 
 /** Starts the stack (access tokens living `tokenTtl` seconds), soaks, stops it. */
-export async function soakStack({ seconds, users, runtime = "workerd", tokenTtl = 4, ...rest } = {}) {
+export async function soakStack({ seconds, users, runtime = "workerd", tokenTtl = 4, profile = "release", ...rest } = {}) {
   const parts = {};
   try {
     parts.idp = await startIdp({ IDP_ACCESS_TOKEN_TTL: String(tokenTtl) });
     parts.worker = await startWorker({ runtime });
-    parts.api = await startExampleApi();
-    // Every user signs in once first, so the start's memory is a warm worker's, and the
-    // worker's connections to the example API are open: the API's server (tiny_http 0.12) can
-    // leave a new connection waiting behind an idle kept-alive one for seconds when many arrive
-    // at once (measured: 10 parallel first requests from Node, one waited 4 s), which is the
-    // fixture's cold start, not the worker's.
+    // The optimised build: the debug one spends milliseconds of CPU on each token's signature,
+    // which would make the run measure the fixture.
+    parts.api = await startExampleApi({ profile });
+    // Every user signs in once first, so the start's memory is a warm worker's.
     await soak({ seconds: 3, users, rounds: 2, log: () => {} });
     return await soak({ seconds, users, workerPid: parts.worker.child.pid, ...rest });
   } finally {

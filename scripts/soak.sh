@@ -8,5 +8,5 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$EDGEWARD_ROOT"
-cargo build -q -p edgeward-example-api
+cargo build -q --release -p edgeward-example-api
 node scripts/soak.mjs "${1:-60}"

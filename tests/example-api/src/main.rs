@@ -19,17 +19,21 @@
 //! (no token) lists every path it was asked for, so a test can show a request never arrived.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use edgeward_core::oidc::idtoken::{self, IdTokenError, Jwks};
 use edgeward_core::RustSignatures;
 use futures_executor::block_on;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tiny_http::{Header, Response, Server};
 
 #[derive(Debug, Deserialize)]
 struct Claims {
@@ -159,6 +163,12 @@ fn authorize(
     })
 }
 
+/// An answer: status, headers, body.
+type Response = hyper::Response<Full<Bytes>>;
+
+/// One header of a shaped answer.
+type Header = (HeaderName, HeaderValue);
+
 /// What the query asks an echo's answer to be: extra headers, a status, a content type, a body.
 #[derive(Debug, Default)]
 struct Shape {
@@ -174,8 +184,11 @@ fn shape(query: &str) -> Shape {
         match key.as_ref() {
             "respond-header" => {
                 if let Some((name, value)) = value.split_once(':') {
-                    if let Ok(h) = Header::from_bytes(name.trim(), value.trim()) {
-                        shape.headers.push(h);
+                    if let (Ok(n), Ok(v)) = (
+                        HeaderName::from_bytes(name.trim().as_bytes()),
+                        HeaderValue::from_str(value.trim()),
+                    ) {
+                        shape.headers.push((n, v));
                     }
                 }
             }
@@ -188,12 +201,30 @@ fn shape(query: &str) -> Shape {
     shape
 }
 
-fn json_response(status: u16, value: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
-    let mut response = Response::from_data(value.to_string().into_bytes()).with_status_code(status);
-    if let Ok(h) = Header::from_bytes("content-type", "application/json") {
-        response.add_header(h);
+fn json_response(status: u16, value: &Value) -> Response {
+    answer(status, "application/json", value.to_string(), Vec::new())
+}
+
+/// An answer with this status, content type, body and further headers (a status out of range
+/// becomes 500).
+fn answer(status: u16, content_type: &str, body: String, headers: Vec<Header>) -> Response {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(CONTENT_TYPE, v);
+    }
+    for (name, value) in headers {
+        response.headers_mut().append(name, value);
     }
     response
+}
+
+/// What every connection shares.
+struct State {
+    settings: Settings,
+    jwks: Mutex<Option<Jwks>>,
+    seen: Mutex<Vec<String>>,
 }
 
 fn main() {
@@ -207,128 +238,157 @@ fn main() {
             typ => Some(typ.to_owned()),
         },
     };
-    let server = match Server::http(format!("127.0.0.1:{port}")) {
-        Ok(s) => s,
+    let state = Arc::new(State {
+        settings,
+        jwks: Mutex::new(None),
+        seen: Mutex::new(Vec::new()),
+    });
+    // Requests are answered on blocking threads (the JWKS is fetched with a blocking client);
+    // every connection is its own task, so no connection waits behind another one.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_io()
+        .build()
+    {
+        Ok(r) => r,
         Err(e) => {
-            eprintln!("example-api: cannot listen on 127.0.0.1:{port}: {e}");
+            eprintln!("example-api: cannot start: {e}");
             std::process::exit(1);
         }
     };
-    println!(
-        "example-api: http://localhost:{port} (audience {})",
-        settings.audience
-    );
-    let server = Arc::new(server);
-    let settings = Arc::new(settings);
-    let jwks: Arc<Mutex<Option<Jwks>>> = Arc::new(Mutex::new(None));
-    let seen: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
-    let threads: Vec<_> = (0..4)
-        .map(|_| {
-            let (server, settings, jwks, seen) =
-                (server.clone(), settings.clone(), jwks.clone(), seen.clone());
-            thread::spawn(move || serve(&server, &settings, &jwks, &seen))
-        })
-        .collect();
-    for t in threads {
-        let _ = t.join();
-    }
-}
-
-/// One handler thread: takes requests off the shared server.
-fn serve(
-    server: &Server,
-    settings: &Settings,
-    shared_jwks: &Mutex<Option<Jwks>>,
-    seen: &Mutex<Vec<String>>,
-) {
-    for mut request in server.incoming_requests() {
-        let method = request.method().to_string();
-        let (path, query) = match request.url().split_once('?') {
-            Some((p, q)) => (p.to_owned(), q.to_owned()),
-            None => (request.url().to_owned(), String::new()),
-        };
-        let headers: BTreeMap<String, String> = request
-            .headers()
-            .iter()
-            .map(|h| {
-                (
-                    h.field.as_str().as_str().to_ascii_lowercase(),
-                    h.value.as_str().to_owned(),
-                )
-            })
-            .collect();
-        let mut body = String::new();
-        let _ = request.as_reader().take(1 << 20).read_to_string(&mut body);
-
-        // A poisoned lock only means another thread panicked mid-update: the data is usable.
-        let mut log = seen.lock().unwrap_or_else(|e| e.into_inner());
-        if path == "/_test/requests" {
-            let answer = json!({"count": log.len(), "paths": *log});
-            drop(log);
-            let _ = request.respond(json_response(200, &answer));
-            continue;
-        }
-        log.push(request.url().to_owned());
-        drop(log);
-
-        // A route's base is `…/name/` in the proxy's table: a trailing slash is the same path.
-        let route = match (method.as_str(), path.trim_end_matches('/')) {
-            ("GET", "/whoami") => Some("openid"),
-            (_, p) if p == "/echo" || p.starts_with("/echo/") => Some("openid"),
-            ("GET", "/admin") => Some("admin"),
-            _ => None,
-        };
-        let response = match route {
-            None => json_response(404, &json!({"code": "not_found", "message": path})),
-            Some(scope) => {
-                // A poisoned lock: as above (the keys are still usable, or get fetched again).
-                let mut jwks = shared_jwks.lock().unwrap_or_else(|e| e.into_inner());
-                let bearer = headers.get("authorization").map(String::as_str);
-                match authorize(bearer, settings, &mut jwks, scope) {
-                    Err((status, code, message)) => {
-                        json_response(status, &json!({"code": code, "message": message}))
-                    }
-                    Ok(claims) => shaped(
-                        shape(if path.starts_with("/echo") {
-                            &query
-                        } else {
-                            ""
-                        }),
-                        &json!({
-                            "sub": claims.sub,
-                            "scopes": claims.scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-                            "clientId": claims.client_id,
-                            "issuer": claims.iss,
-                            "audience": claims.aud,
-                            "request": {
-                                "method": method,
-                                "path": path,
-                                "query": query,
-                                "body": body,
-                                "headers": headers,
-                            },
-                        }),
-                    ),
-                }
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port_number(&port))).await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("example-api: cannot listen on 127.0.0.1:{port}: {e}");
+                std::process::exit(1);
             }
         };
-        let _ = request.respond(response);
+        println!(
+            "example-api: http://localhost:{port} (audience {})",
+            state.settings.audience
+        );
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| respond(req, state.clone()));
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
+
+fn port_number(port: &str) -> u16 {
+    port.parse().unwrap_or_else(|_| {
+        eprintln!("example-api: PORT {port:?} is not a port number");
+        std::process::exit(1);
+    })
+}
+
+/// Reads the request (its body up to 1 MiB) and answers it on a blocking thread.
+async fn respond(req: hyper::Request<Incoming>, state: Arc<State>) -> Result<Response, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, 1 << 20).collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+        Err(_) => String::new(),
+    };
+    let answer = tokio::task::spawn_blocking(move || handle(&parts, body, &state)).await;
+    Ok(answer.unwrap_or_else(|_| {
+        json_response(
+            500,
+            &json!({"code": "internal", "message": "handler failed"}),
+        )
+    }))
+}
+
+/// Answers one request.
+fn handle(parts: &hyper::http::request::Parts, body: String, state: &State) -> Response {
+    let (settings, shared_jwks, seen) = (&state.settings, &state.jwks, &state.seen);
+    let method = parts.method.to_string();
+    let url = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let (path, query) = match url.split_once('?') {
+        Some((p, q)) => (p.to_owned(), q.to_owned()),
+        None => (url.clone(), String::new()),
+    };
+    let headers: BTreeMap<String, String> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                value.to_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    // A poisoned lock only means another thread panicked mid-update: the data is usable.
+    let mut log = seen.lock().unwrap_or_else(|e| e.into_inner());
+    if path == "/_test/requests" {
+        let answer = json!({"count": log.len(), "paths": *log});
+        drop(log);
+        return json_response(200, &answer);
+    }
+    log.push(url.clone());
+    drop(log);
+
+    // A route's base is `…/name/` in the proxy's table: a trailing slash is the same path.
+    let route = match (method.as_str(), path.trim_end_matches('/')) {
+        ("GET", "/whoami") => Some("openid"),
+        (_, p) if p == "/echo" || p.starts_with("/echo/") => Some("openid"),
+        ("GET", "/admin") => Some("admin"),
+        _ => None,
+    };
+    match route {
+        None => json_response(404, &json!({"code": "not_found", "message": path})),
+        Some(scope) => {
+            // A poisoned lock: as above (the keys are still usable, or get fetched again).
+            let mut jwks = shared_jwks.lock().unwrap_or_else(|e| e.into_inner());
+            let bearer = headers.get("authorization").map(String::as_str);
+            match authorize(bearer, settings, &mut jwks, scope) {
+                Err((status, code, message)) => {
+                    json_response(status, &json!({"code": code, "message": message}))
+                }
+                Ok(claims) => shaped(
+                    shape(if path.starts_with("/echo") {
+                        &query
+                    } else {
+                        ""
+                    }),
+                    &json!({
+                        "sub": claims.sub,
+                        "scopes": claims.scope.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+                        "clientId": claims.client_id,
+                        "issuer": claims.iss,
+                        "audience": claims.aud,
+                        "request": {
+                            "method": method,
+                            "path": path,
+                            "query": query,
+                            "body": body,
+                            "headers": headers,
+                        },
+                    }),
+                ),
+            }
+        }
     }
 }
 
 /// The echo's answer: `value` as JSON, or as the query shaped it.
-fn shaped(shape: Shape, value: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
-    let body = shape.body.unwrap_or_else(|| value.to_string());
-    let mut response =
-        Response::from_data(body.into_bytes()).with_status_code(shape.status.unwrap_or(200));
-    let content_type = shape
-        .content_type
-        .unwrap_or_else(|| "application/json".to_owned());
-    if let Ok(h) = Header::from_bytes("content-type", content_type) {
-        response.add_header(h);
-    }
-    for h in shape.headers {
-        response.add_header(h);
-    }
-    response
+fn shaped(shape: Shape, value: &Value) -> Response {
+    answer(
+        shape.status.unwrap_or(200),
+        shape.content_type.as_deref().unwrap_or("application/json"),
+        shape.body.unwrap_or_else(|| value.to_string()),
+        shape.headers,
+    )
 }
