@@ -8,7 +8,8 @@
 // request of a user is in flight.
 //
 // It reports requests by endpoint and status, latency percentiles, refreshes made, the worker
-// process's resident memory at the start and the end (and its peak), and fails (exit 1) on any
+// process's resident memory at the start and the end (its peak, and every 10 s; with
+// SOAK_INSPECTOR=<port>, also the isolate's JavaScript heap through workerd's inspector), and fails (exit 1) on any
 // status it did not expect, and on a lost session: a signed-in user whose session read says
 // signed out, or whose refresh is refused. Numbers, not a test; tests/integration/soak.test.mjs
 // runs a short one.
@@ -50,7 +51,7 @@ const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length
  * Runs the virtual users against a running stack at `origin` for `seconds`; returns the report.
  * `workerPid`: the worker's process, for its memory.
  */
-export async function soak({ origin = ORIGIN, seconds = 60, users = 20, rounds = 30, pauseMs = 150, workerPid, log = console.error } = {}) {
+export async function soak({ origin = ORIGIN, seconds = 60, users = 20, rounds = 30, pauseMs = 150, workerPid, heap, log = console.error } = {}) {
   const counts = new Map(); // "endpoint status" -> n
   const latency = new Map(); // endpoint -> [ms]
   const problems = [];
@@ -82,12 +83,16 @@ export async function soak({ origin = ORIGIN, seconds = 60, users = 20, rounds =
   const until = Date.now() + seconds * 1000;
   const began = Date.now();
   let ticks = 0;
-  const sampler = setInterval(() => {
+  const sampler = setInterval(async () => {
     if (!workerPid) return;
     const now = rssKiB(workerPid);
     memory.peak = Math.max(memory.peak, now);
-    // One sample every 10 s, for the trend.
-    if (++ticks % 20 === 0) memory.samples.push([Math.round((Date.now() - began) / 1000), now]);
+    // One sample every 10 s, for the trend (and the isolate's JavaScript heap, when asked).
+    if (++ticks % 20 === 0) {
+      const at = Math.round((Date.now() - began) / 1000);
+      memory.samples.push([at, now]);
+      if (heap) (memory.heap ??= []).push([at, await heap().catch(() => undefined)]);
+    }
   }, 500);
 
   async function user(n) {
@@ -159,24 +164,62 @@ export async function soak({ origin = ORIGIN, seconds = 60, users = 20, rounds =
   if (workerPid) {
     log(`  worker memory (RSS): ${(memory.start / 1024).toFixed(1)} MiB at the start, ${(memory.end / 1024).toFixed(1)} MiB at the end, ${(memory.peak / 1024).toFixed(1)} MiB at most`);
     log(`  every 10 s: ${memory.samples.map(([t, kib]) => `${t} s ${(kib / 1024).toFixed(0)}`).join(", ")} MiB`);
+    if (memory.heap) {
+      const mib = (n) => (n / 1048576).toFixed(1);
+      log(`  the isolate's JavaScript heap, used / reserved: ${memory.heap.map(([t, h]) => `${t} s ${h ? `${mib(h.usedSize)}/${mib(h.totalSize)}` : "?"}`).join(", ")} MiB`);
+    }
   }
   for (const p of problems.slice(0, 20)) log(`  PROBLEM: ${p}`);
   return report;
 }
 
+/**
+ * Reads the worker isolate's heap through workerd's inspector on `port` (V8's
+ * `Runtime.getHeapUsage`). Node's own WebSocket where it has one (Node 22, or 20 with
+ * --experimental-websocket), else the `ws` package.
+ */
+async function heapReader(port) {
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
+  const WS = typeof WebSocket === "function" ? WebSocket : (await import("ws")).default;
+  const ws = new WS(target.webSocketDebuggerUrl ?? `ws://127.0.0.1:${port}/${target.id}`);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error("the inspector's WebSocket failed"));
+  });
+  let next = 0;
+  const pending = new Map();
+  ws.onmessage = (event) => {
+    const msg = JSON.parse(event.data);
+    pending.get(msg.id)?.(msg.result);
+    pending.delete(msg.id);
+  };
+  const read = () =>
+    new Promise((resolve) => {
+      const id = ++next;
+      pending.set(id, resolve);
+      ws.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));
+    });
+  return { read, close: () => ws.close() };
+}
+
 /** Starts the stack (access tokens living `tokenTtl` seconds), soaks, stops it. */
 export async function soakStack({ seconds, users, runtime = "workerd", tokenTtl = 4, profile = "release", ...rest } = {}) {
   const parts = {};
+  let heap;
   try {
     parts.idp = await startIdp({ IDP_ACCESS_TOKEN_TTL: String(tokenTtl) });
-    parts.worker = await startWorker({ runtime });
+    const inspector = Number(process.env.SOAK_INSPECTOR) || undefined;
+    parts.worker = await startWorker({ runtime, inspector: runtime === "workerd" ? inspector : undefined });
+    heap = inspector && runtime === "workerd" ? await heapReader(inspector) : undefined;
     // The optimised build: the debug one spends milliseconds of CPU on each token's signature,
     // which would make the run measure the fixture.
     parts.api = await startExampleApi({ profile });
     // Every user signs in once first, so the start's memory is a warm worker's.
     await soak({ seconds: 3, users, rounds: 2, log: () => {} });
-    return await soak({ seconds, users, workerPid: parts.worker.child.pid, ...rest });
+    return await soak({ seconds, users, workerPid: parts.worker.child.pid, heap: heap?.read, ...rest });
   } finally {
+    heap?.close();
     for (const name of ["api", "worker", "idp"]) await parts[name]?.stop();
   }
 }
