@@ -159,25 +159,62 @@ fn the_broker_token_endpoint_is_limited_per_client_credentials() {
         && !k.contains(&basic("mcp", MCP_SECRET))));
 }
 
-/// NOT FIXED (reported): a caller without a session sends a made-up session cookie, new
-/// every time: each is counted under its own hash by the `session` limiter, so the `ip`
-/// limiter never sees these calls, and the worker opens (HKDF + AES-GCM) each cookie. A fix
-/// needs the count moved after the cookie is opened, or the ip charged for cookies that do not
-/// open; neither is small. Fails today with `left: 401, right: 429`.
+/// FIXED (reported as not fixed in review 6): a caller without a session sends a made-up
+/// session cookie, new every time: each was counted under its own hash by the `session`
+/// limiter, so the `ip` limiter never saw these calls, and the worker opened (HKDF + AES-GCM)
+/// each cookie. Failed with `left: 401, right: 429`. Now a 401 to a session request counts
+/// against the address, and an address over the limit is refused before anything is opened.
 #[test]
-#[ignore = "review 6 finding, not fixed: made-up session cookies escape the ip limiter"]
 fn made_up_session_cookies_do_not_escape_the_ip_limiter() {
-    let edge = edge_in_mode("stateless", NOW);
+    // A real route: the proxy opens the access cookie (an unknown path is 404 before that).
+    let routes = r#"[{"prefix": "/api/orders/", "upstream": "https://api.example/orders/", "methods": ["GET"]}]"#;
+    let ports = FakePorts::default();
+    ports.now.set(NOW);
+    let ports = ports.with_idp(json!({})).with_registry();
+    let edge = Edge::new(
+        config_with(&[
+            ("EDGEWARD_SESSION_MODE", "stateless"),
+            ("EDGEWARD_API_ROUTES", routes),
+            (
+                "EDGEWARD_MINT_KEY",
+                "m1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+            ),
+        ]),
+        ports,
+    );
     edge.ports().rate_limit.set(Some(1));
-    let from = |n: u32| {
+    let from = |n: u32, address: &str| {
         let cookie = format!("__Host-edgeward-at=made-up-{n}");
-        api(
+        call(
             &edge,
-            &[("cookie", &cookie), ("cf-connecting-ip", "203.0.113.9")],
+            request(
+                "GET",
+                "/api/orders/1",
+                &[("cookie", &cookie), ("cf-connecting-ip", address)],
+                "",
+            ),
         )
     };
-    assert_ne!(from(1).status(), 429);
-    assert_eq!(from(2).status(), 429);
+    assert_eq!(from(1, "203.0.113.9").status(), 401);
+    assert_eq!(
+        from(2, "203.0.113.9").status(),
+        429,
+        "the second made-up cookie from one address"
+    );
+    // Refused before the cookie is opened from then on, whatever cookie it makes up next.
+    let counted = edge.ports().rate_counts.borrow().len();
+    assert_eq!(from(3, "203.0.113.9").status(), 429);
+    assert_eq!(
+        edge.ports().rate_counts.borrow().len(),
+        counted,
+        "nothing counted or opened"
+    );
+    // Another address is not affected.
+    assert_eq!(from(4, "198.51.100.7").status(), 401);
+    // Once the period has passed, the address is counted again.
+    edge.ports().now.set(NOW + 61);
+    edge.ports().rate_counts.borrow_mut().clear();
+    assert_eq!(from(5, "203.0.113.9").status(), 401);
 }
 
 // ---- the broker ----
@@ -426,4 +463,33 @@ fn held_grants_changed_later_name_only_clients_of_the_connection() {
         (403, "not_granted".into())
     );
     assert_eq!(ask(&basic("other", "other-secret")).status(), 200);
+}
+
+/// Attack (the same finding, for credentials): someone guesses a broker client's secret, a new
+/// guess per call. Each guess was counted by the `client` limiter under its own hash, so the
+/// guesses were never limited. Now a 401 to a request counted by presented credentials counts
+/// against the address too, and an address over the limit is refused before the next guess is
+/// checked. Before the fix: `left: 401, right: 429`.
+#[test]
+fn guessed_client_secrets_do_not_escape_the_ip_limiter() {
+    let edge = broker_edge();
+    edge.ports().rate_limit.set(Some(1));
+    let guess = |n: u32| {
+        call(
+            &edge,
+            request(
+                "POST",
+                "/broker/token",
+                &[
+                    ("authorization", &basic("mcp", &format!("guess-{n}"))),
+                    ("content-type", "application/json"),
+                    ("cf-connecting-ip", "203.0.113.9"),
+                ],
+                &json!({"connection": "jira", "subject": "alice"}).to_string(),
+            ),
+        )
+    };
+    assert_eq!(guess(1).status(), 401);
+    assert_eq!(guess(2).status(), 429, "the second guess from one address");
+    assert_eq!(guess(3).status(), 429);
 }

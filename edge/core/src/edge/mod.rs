@@ -18,7 +18,7 @@ use crate::platform::ports::Platform;
 use crate::platform::settings::Secret;
 use crate::platform::{Error, Request, Response};
 use crate::proxy::ProxyConfig;
-use crate::{agent, broker, cookie, cors, machine, oidc, proxy, request, sessions};
+use crate::{agent, broker, cookie, cors, machine, oidc, proxy, rate, request, sessions};
 
 /// What the core decided about a request.
 #[derive(Debug)]
@@ -56,6 +56,8 @@ pub struct Edge<P> {
     machine: machine::MachineState,
     /// One per token-broker connection, in the configuration's order.
     connections: Vec<oidc::IdpCache>,
+    /// Addresses whose session requests are refused unopened for a while (`rate`).
+    pub(crate) penalties: rate::Penalties,
 }
 
 impl<P: Platform> Edge<P> {
@@ -73,6 +75,7 @@ impl<P: Platform> Edge<P> {
             phantom,
             ended: sessions::EndedCache::default(),
             machine: machine::MachineState::default(),
+            penalties: rate::Penalties::default(),
             connections: config
                 .broker
                 .connections

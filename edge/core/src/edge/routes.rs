@@ -23,7 +23,17 @@ pub(crate) async fn dispatch<P: Platform>(edge: &Edge<P>, req: &Request) -> Resu
     if path.starts_with(paths::AUTH_PREFIX) {
         limits::check_head(req.headers())?;
     }
-    rate::check(edge.ports(), edge.config().rate, req).await?;
+    let (rate, penalties) = (edge.config().rate, &edge.penalties);
+    let counted = rate::check(edge.ports(), rate, penalties, req).await?;
+    let outcome = route(edge, req, path).await;
+    if let Err(error) = &outcome {
+        let status = error.code().status();
+        rate::charge_refusal(edge.ports(), rate, penalties, req, counted.as_ref(), status).await?;
+    }
+    outcome
+}
+
+async fn route<P: Platform>(edge: &Edge<P>, req: &Request, path: &str) -> Result<Outcome, Error> {
     if path.starts_with(paths::API_PREFIX) || path == paths::API_PREFIX.trim_end_matches('/') {
         return proxy::forward(edge, req).await.map(Outcome::Forward);
     }

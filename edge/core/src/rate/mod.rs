@@ -17,8 +17,21 @@
 //!
 //! Keys are hashes or addresses, never a token or a cookie value.
 //!
+//! A request counted by what the caller presents (a session cookie, a bearer token, a broker
+//! client's credentials) that is answered 401 (the cookie did not open or named no live
+//! session, the token or the secret was not good) is also counted against its address
+//! ([`charge_refusal`]): otherwise a caller who makes up a new cookie, token or secret for
+//! every request would be counted under a new key each time and never limited. An address over
+//! the `ip` limit this way is remembered by the isolate ([`Penalties`]) and such requests from
+//! it are refused before anything they present is opened or checked, until the period has
+//! passed. A browser drops an expired cookie, so a signed-in user meets such a 401 rarely (an
+//! ended session, a clock off by the cookie's last seconds); a service client whose token
+//! expired meets one, then gets a new token.
+//!
 //! May use: `platform`, `machine`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use edgeward_shared::{names, paths};
@@ -27,7 +40,7 @@ use http::{header, HeaderMap, Method};
 use crate::machine;
 use crate::platform::cookies;
 use crate::platform::crypto::{hex, token_key};
-use crate::platform::ports::{RateLimiter, RateVerdict};
+use crate::platform::ports::{Clock, RateLimiter, RateVerdict};
 use crate::platform::settings::{ConfigError, Vars};
 use crate::platform::{Error, Request};
 
@@ -119,6 +132,13 @@ impl Subject {
             Subject::Session(_) => Limiter::Session,
             Subject::Token(_) | Subject::Machine(_) => Limiter::Client,
         }
+    }
+
+    /// Whether the key is made of what the caller presents (a session cookie, a token, client
+    /// credentials): a caller can make up a new one for every request, so a refusal of such a
+    /// request also counts against the address ([`charge_refusal`]).
+    pub fn presented(&self) -> bool {
+        matches!(self, Subject::Session(_) | Subject::Token(_))
     }
 
     /// The key the limiter counts under: an address or a hash, never a token or a cookie.
@@ -245,26 +265,103 @@ fn session(headers: &HeaderMap, name: &str) -> Option<Subject> {
     cookies::read(headers, name).map(Subject::Session)
 }
 
+/// Addresses over the `ip` limit with refused requests ([`charge_refusal`]), with the second
+/// until which their requests that present something are refused unopened. Per isolate;
+/// at most [`PENALTY_ENTRIES`] addresses (then those whose time is up go, and if none has,
+/// all: a forgotten address is counted again, never let through uncounted).
+#[derive(Debug, Default)]
+pub struct Penalties {
+    until: RefCell<HashMap<String, u64>>,
+}
+
+/// How many addresses [`Penalties`] remembers.
+const PENALTY_ENTRIES: usize = 4096;
+
+impl Penalties {
+    fn holds(&self, address: &str, now: u64) -> bool {
+        self.until
+            .borrow()
+            .get(address)
+            .is_some_and(|until| now < *until)
+    }
+
+    fn put(&self, address: String, until: u64, now: u64) {
+        let mut map = self.until.borrow_mut();
+        if map.len() >= PENALTY_ENTRIES {
+            map.retain(|_, u| now < *u);
+            if map.len() >= PENALTY_ENTRIES {
+                map.clear();
+            }
+        }
+        map.insert(address, until);
+    }
+}
+
 /// Asks the platform's limiter for `req`: over the limit is 429 `rate_limited`; no limiter, or
-/// one that could not answer, lets the request through.
+/// one that could not answer, lets the request through. Returns what counted the request.
+/// A request counted by what the caller presented, from an address in `penalties`, is refused
+/// first, before anything it presents is opened or checked.
 pub async fn check(
-    ports: &impl RateLimiter,
+    ports: &(impl RateLimiter + Clock),
     settings: RateSettings,
+    penalties: &Penalties,
     req: &Request,
-) -> Result<(), Error> {
+) -> Result<Option<Subject>, Error> {
     let Some(subject) = subject(req, settings.server_sessions) else {
-        return Ok(());
+        return Ok(None);
     };
     let limiter = subject.limiter();
+    if subject.presented() {
+        if let Subject::Ip(address) = ip(req.headers()) {
+            if penalties.holds(&address, ports.now()) {
+                return Err(limited(settings, Limiter::Ip));
+            }
+        }
+    }
     // The key (a hash of a cookie of up to 4 KiB) only when the limiter is bound.
     if !ports.has_rate_limiter(limiter.name()) {
-        return Ok(());
+        return Ok(Some(subject));
     }
     match ports.rate_limit(limiter.name(), &subject.key()).await {
-        RateVerdict::Limited => Err(Error::RateLimited {
-            retry_after: settings.retry_after,
-            limiter: limiter.name(),
-        }),
+        RateVerdict::Limited => Err(limited(settings, limiter)),
+        RateVerdict::Allowed | RateVerdict::Unlimited => Ok(Some(subject)),
+    }
+}
+
+/// After a request counted by what the caller presented (`subject`, [`Subject::presented`])
+/// was answered `status`: a 401 counts against the caller's address too; over the `ip` limit,
+/// the address goes into `penalties` for a period and the answer becomes 429.
+pub async fn charge_refusal(
+    ports: &(impl RateLimiter + Clock),
+    settings: RateSettings,
+    penalties: &Penalties,
+    req: &Request,
+    subject: Option<&Subject>,
+    status: u16,
+) -> Result<(), Error> {
+    if status != 401 || !subject.is_some_and(Subject::presented) {
+        return Ok(());
+    }
+    let Subject::Ip(address) = ip(req.headers()) else {
+        return Ok(());
+    };
+    if !ports.has_rate_limiter(Limiter::Ip.name()) {
+        return Ok(());
+    }
+    let key = Subject::Ip(address.clone()).key();
+    match ports.rate_limit(Limiter::Ip.name(), &key).await {
+        RateVerdict::Limited => {
+            let now = ports.now();
+            penalties.put(address, now + settings.retry_after, now);
+            Err(limited(settings, Limiter::Ip))
+        }
         RateVerdict::Allowed | RateVerdict::Unlimited => Ok(()),
+    }
+}
+
+fn limited(settings: RateSettings, limiter: Limiter) -> Error {
+    Error::RateLimited {
+        retry_after: settings.retry_after,
+        limiter: limiter.name(),
     }
 }
