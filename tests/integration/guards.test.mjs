@@ -154,6 +154,20 @@ test("/api/* is limited per session and per service client's token", async () =>
   assert.equal((await fetch(`${ORIGIN}/api/whoami/`, { headers: bearer })).status, 429);
 });
 
+test("made-up session cookies and bearer tokens count against the address: the sixth is 429, before anything is opened", async () => {
+  await windowStart();
+  const from = (headers) => fetch(`${ORIGIN}/api/whoami/`, { headers: { "cf-connecting-ip": "192.0.2.77", ...headers } });
+  for (let i = 0; i < 3; i++) assert.equal((await from({ cookie: `__Host-edgeward-at=made-up-${i}-${Math.random()}` })).status, 401, `cookie ${i + 1}`);
+  for (let i = 0; i < 2; i++) assert.equal((await from({ authorization: `Bearer made-up-${i}-${Math.random()}` })).status, 401, `token ${i + 1}`);
+  const over = await from({ cookie: `__Host-edgeward-at=made-up-${Math.random()}` });
+  assert.equal(over.status, 429, "the sixth refusal from one address");
+  assert.equal((await over.json()).code, "rate_limited");
+  // Refused at once from then on, whatever it makes up; another address is not.
+  assert.equal((await from({ authorization: `Bearer made-up-${Math.random()}` })).status, 429);
+  const other = await fetch(`${ORIGIN}/api/whoami/`, { headers: { "cf-connecting-ip": "192.0.2.78", cookie: "__Host-edgeward-at=made-up" } });
+  assert.equal(other.status, 401);
+});
+
 test("raw workerd provides [[ratelimits]] too (scripts/workerd-config.mjs): the same 429", async () => {
   // The bundle wrangler dev built for this suite, in one workerd process on the next port.
   const port = WORKER_PORT + 2;
