@@ -493,3 +493,40 @@ fn guessed_client_secrets_do_not_escape_the_ip_limiter() {
     assert_eq!(guess(2).status(), 429, "the second guess from one address");
     assert_eq!(guess(3).status(), 429);
 }
+
+/// Attack (issue 18, left from the broker's landing): a signed-in session loops the token
+/// broker's connect routes — each `start` seals a cookie, each `end` is a code exchange at the
+/// third-party provider, each `DELETE` a revocation there — and no limiter counted them. Now
+/// they are counted by the `session` limiter like `/auth/refresh`.
+/// Before the fix: `left: 200, right: 429`.
+#[test]
+fn the_connect_routes_are_limited_per_session() {
+    let edge = broker_edge();
+    let (alice, csrf) = signed_in(
+        &edge,
+        &Login {
+            sub: "alice",
+            ..Login::default()
+        },
+    );
+    edge.ports().rate_limit.set(Some(1));
+    let start = || {
+        json_call(
+            &edge,
+            "POST",
+            "/auth/connections/jira/start",
+            &alice,
+            &csrf,
+            &json!({}),
+        )
+    };
+    assert_eq!(start().status(), 200);
+    assert_eq!(start().status(), 429);
+    let counted = edge.ports().rate_counts.borrow().clone();
+    assert!(
+        counted
+            .iter()
+            .all(|(l, k)| l == "session" && !k.contains(&alice)),
+        "{counted:?}"
+    );
+}

@@ -10,7 +10,9 @@
 //!   session nor a bearer token (nor a proof over a certificate Cloudflare verified);
 //! - `session`: per session, keyed by the SHA-256 of the cookie that names it (`-sid` in
 //!   server mode; `-id` for `/auth/refresh` and `-at` for `/api/*` in stateless mode: a
-//!   refresh renews `-at`, never `-id`): `/auth/refresh` and `/api/*`;
+//!   refresh renews `-at`, never `-id`): `/auth/refresh`, the token broker's connect routes
+//!   (`POST`, `PUT`, `DELETE` under `/auth/connections/`, by the cookie refresh uses) and
+//!   `/api/*`;
 //! - `client`: per service client, keyed by the SHA-256 of its bearer token, and per machine
 //!   client, keyed by its certificate's SHA-256 fingerprint: `/api/*`; per broker client, keyed
 //!   by the SHA-256 of its `Authorization` value: `POST /broker/token`.
@@ -200,6 +202,14 @@ pub fn subject(req: &Request, server_sessions: bool) -> Option<Subject> {
         };
         return Some(session(headers, name).unwrap_or_else(|| ip(headers)));
     }
+    // The token broker's connect routes (start, end, grants, disconnect: each may reach the
+    // third-party provider), by the session like a refresh; the list (GET) is a read.
+    let connections = path
+        .strip_prefix(paths::CONNECTIONS)
+        .is_some_and(|rest| rest.starts_with('/'));
+    if connections && req.method() != Method::GET && req.method() != Method::HEAD {
+        return Some(refreshing_session(headers, server_sessions));
+    }
     if req.method() != Method::POST {
         return None;
     }
@@ -218,16 +228,21 @@ pub fn subject(req: &Request, server_sessions: bool) -> Option<Subject> {
                 None => ip(headers),
             },
         ),
-        paths::REFRESH => {
-            let name = if server_sessions {
-                names::COOKIE_SESSION
-            } else {
-                names::COOKIE_ID
-            };
-            Some(session(headers, name).unwrap_or_else(|| ip(headers)))
-        }
+        paths::REFRESH => Some(refreshing_session(headers, server_sessions)),
         _ => None,
     }
+}
+
+/// A session's `/auth/*` call beside the proxy (a refresh, a connect route): by the cookie
+/// that names the session (`-sid`; stateless: `-id`, which a refresh never renews), else by
+/// address.
+fn refreshing_session(headers: &HeaderMap, server_sessions: bool) -> Subject {
+    let name = if server_sessions {
+        names::COOKIE_SESSION
+    } else {
+        names::COOKIE_ID
+    };
+    session(headers, name).unwrap_or_else(|| ip(headers))
 }
 
 fn ip(headers: &HeaderMap) -> Subject {
