@@ -6,8 +6,7 @@
 //
 //   node scripts/profile-workerd.mjs [session|proxied|core-404|js-404|refresh|login]
 //
-// (Node's own WebSocket where it has one — Node 22, or 20 with --experimental-websocket — else
-// the `ws` package.)
+// The inspector session: scripts/inspector.mjs.
 //
 // The bundle is BENCH_WORKERD_BUNDLE (default target/bench/dry-run, what `wrangler deploy
 // --dry-run --outdir` wrote) with its wasm replaced by the same build before wasm-opt (which
@@ -25,6 +24,7 @@ import { CookieJar } from "../tests/support/jar.mjs";
 import { loginAtIdp } from "../tests/support/idp-login.mjs";
 import { client } from "./bench-runtime.mjs";
 import { report } from "./profile-report.mjs";
+import { connectInspector } from "./inspector.mjs";
 
 const which = process.argv[2] ?? "session";
 const SECONDS = Number(process.env.BENCH_SECONDS || 5);
@@ -106,29 +106,8 @@ try {
     throw new Error(`no case ${which}: one of ${[...Object.keys(reads), ...Object.keys(agent)].join(", ")}`);
   }
 
-  const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR}/json/list`)).json();
-  const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
-  const WS = typeof WebSocket === "function" ? WebSocket : (await import("ws")).default;
-  const ws = new WS(target.webSocketDebuggerUrl ?? `ws://127.0.0.1:${INSPECTOR}/${target.id}`);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = () => reject(new Error("the inspector's WebSocket failed"));
-  });
-  let next = 0;
-  const pending = new Map();
-  ws.onmessage = (event) => {
-    const msg = JSON.parse(event.data);
-    if (msg.id !== undefined && pending.has(msg.id)) {
-      pending.get(msg.id)(msg);
-      pending.delete(msg.id);
-    }
-  };
-  const post = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      const id = ++next;
-      pending.set(id, (msg) => (msg.error ? reject(new Error(`${method}: ${JSON.stringify(msg.error)}`)) : resolve(msg.result)));
-      ws.send(JSON.stringify({ id, method, params }));
-    });
+  const inspector = await connectInspector(INSPECTOR);
+  const { post } = inspector;
   await post("Profiler.enable");
   await post("Profiler.setSamplingInterval", { interval: 50 });
   await post("Profiler.start");
@@ -143,7 +122,7 @@ try {
     }),
   );
   ({ profile } = await post("Profiler.stop"));
-  ws.close();
+  inspector.close();
   writeFileSync(join(ROOT, "target/bench", `profile-workerd-${which}.cpuprofile`), JSON.stringify(profile));
   report(profile, {
     title: `${which} in one workerd: ${calls} calls in ${SECONDS} s (profiler on, ${errors} failed)`,

@@ -21,6 +21,7 @@ import { pathToFileURL } from "node:url";
 import { ORIGIN, startIdp, startWorker, startExampleApi } from "../tests/support/stack.mjs";
 import { CookieJar } from "../tests/support/jar.mjs";
 import { loginAtIdp } from "../tests/support/idp-login.mjs";
+import { connectInspector } from "./inspector.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -173,34 +174,10 @@ export async function soak({ origin = ORIGIN, seconds = 60, users = 20, rounds =
   return report;
 }
 
-/**
- * Reads the worker isolate's heap through workerd's inspector on `port` (V8's
- * `Runtime.getHeapUsage`). Node's own WebSocket where it has one (Node 22, or 20 with
- * --experimental-websocket), else the `ws` package.
- */
+/** Reads the worker isolate's heap through workerd's inspector on `port` (V8's `Runtime.getHeapUsage`). */
 async function heapReader(port) {
-  const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-  const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
-  const WS = typeof WebSocket === "function" ? WebSocket : (await import("ws")).default;
-  const ws = new WS(target.webSocketDebuggerUrl ?? `ws://127.0.0.1:${port}/${target.id}`);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = () => reject(new Error("the inspector's WebSocket failed"));
-  });
-  let next = 0;
-  const pending = new Map();
-  ws.onmessage = (event) => {
-    const msg = JSON.parse(event.data);
-    pending.get(msg.id)?.(msg.result);
-    pending.delete(msg.id);
-  };
-  const read = () =>
-    new Promise((resolve) => {
-      const id = ++next;
-      pending.set(id, resolve);
-      ws.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));
-    });
-  return { read, close: () => ws.close() };
+  const inspector = await connectInspector(port);
+  return { read: () => inspector.post("Runtime.getHeapUsage"), close: inspector.close };
 }
 
 /** Starts the stack (access tokens living `tokenTtl` seconds), soaks, stops it. */
