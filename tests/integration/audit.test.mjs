@@ -23,7 +23,7 @@ const sink = createServer((req, res) => {
   req.on("end", () => {
     try {
       const p = JSON.parse(body);
-      points.push({ index: bytes(p.index1), blobs: [bytes(p.blob1), bytes(p.blob2), bytes(p.blob3)], doubles: [p.double1, p.double2] });
+      points.push({ index: bytes(p.index1), blobs: [bytes(p.blob1), bytes(p.blob2), bytes(p.blob3), bytes(p.blob4)], doubles: [p.double1, p.double2] });
     } catch {
       points.push({ unreadable: body });
     }
@@ -148,12 +148,12 @@ test("the log has each event where it happened, and no secret the run saw; the m
   assert.ok(secrets.size >= 5, `${secrets.size} secrets collected`);
   for (const secret of secrets) assert.ok(!log.includes(secret), `the log holds a value the run produced: ${secret.slice(0, 12)}…`);
 
-  // One data point per audit line: blobs event, reason, route; doubles status, 1; index event.
+  // One data point per audit line: blobs event, reason, route, IP; doubles status, 1; index event.
   const counted = (event) => points.filter((p) => p.index === event && p.blobs[0] === event);
   assert.equal(counted("login.succeeded").length, lines.filter((l) => l.event === "login.succeeded").length);
   const failedLogin = counted("login.failed");
   assert.equal(failedLogin.length, 1, JSON.stringify(points));
-  assert.deepEqual(failedLogin[0].blobs, ["login.failed", "invalid_state", "/auth/login/end"]);
+  assert.deepEqual(failedLogin[0].blobs, ["login.failed", "invalid_state", "/auth/login/end", "198.51.100.20"]);
   assert.deepEqual(failedLogin[0].doubles, [400, 1]);
   assert.equal(points.length, lines.length, "one data point per event");
 });

@@ -478,7 +478,7 @@ impl Log for WorkerPorts {
         }
     }
 
-    /// The line to the console; one Analytics Engine data point (blobs: event, reason, route;
+    /// The line to the console; one Analytics Engine data point (blobs: event, reason, route, IP;
     /// doubles: status, 1; index: event) when the dataset is bound. A write that fails is
     /// dropped: counting never fails a request.
     fn audit(&self, line: &str, point: &MetricPoint<'_>) {
@@ -489,6 +489,7 @@ impl Log for WorkerPorts {
                 .add_blob(point.event)
                 .add_blob(point.reason)
                 .add_blob(point.route)
+                .add_blob(point.ip)
                 .add_double(f64::from(point.status))
                 .add_double(1.0)
                 .write_to(dataset);

@@ -190,6 +190,7 @@ impl Record {
                 reason: &self.reason,
                 route: self.route,
                 status: self.status,
+                ip: self.ip.as_deref().unwrap_or(""),
             },
         );
     }

@@ -252,6 +252,8 @@ pub struct MetricPoint<'a> {
     pub route: &'a str,
     /// The HTTP status of the answer.
     pub status: u16,
+    /// The client's address as parsed, or empty (to count failures per address).
+    pub ip: &'a str,
 }
 
 /// What a rate limiter says about one request.
