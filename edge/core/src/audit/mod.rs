@@ -234,9 +234,10 @@ fn is_api(path: &str) -> bool {
 
 /// An [`ErrorCode`]'s wire name (`invalid_state`): a closed set, never text from the request.
 fn code_name(code: ErrorCode) -> String {
-    serde_json::to_value(code)
+    // `"invalid_state"` as serde writes it, without its quotes.
+    serde_json::to_string(&code)
         .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
+        .map(|quoted| quoted.trim_matches('"').to_owned())
         .unwrap_or_else(|| "error".to_owned())
 }
 
