@@ -7,7 +7,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { useStack, ORIGIN, ROOT, WORKER_PORT } from "../support/stack.mjs";
+import { useStack, ISSUER, ORIGIN, ROOT, WORKER_PORT } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
 import { loginAtIdp } from "../support/idp-login.mjs";
 
@@ -68,7 +68,7 @@ async function login(ip) {
   return { jar, csrf, callback };
 }
 
-test("a login, a refresh, an API call, a logout and an admin revocation, each counted once", async () => {
+test("a login, a refresh, an API call, a logout, a back-channel logout and an admin revocation", async () => {
   const { jar, csrf } = await login("192.0.2.10");
   const api = await jar.fetch(`${ORIGIN}/api/echo/x`, { headers: { "cf-connecting-ip": "192.0.2.10" } });
   assert.equal(api.status, 200);
@@ -88,6 +88,18 @@ test("a login, a refresh, an API call, a logout and an admin revocation, each co
     headers: { origin: ORIGIN, "x-edgeward-csrf": csrf, "cf-connecting-ip": "192.0.2.10" },
   });
   assert.ok(logout.status < 300, `logout ${logout.status}`);
+  // Another session, ended at the IdP: its back-channel logout reaches the worker.
+  const other = await login("192.0.2.11");
+  const page = await other.jar.fetch(`${ISSUER}/session/end?client_id=edgeward`);
+  const xsrf = (await page.text()).match(/name="xsrf" value="([^"]+)"/)?.[1];
+  assert.ok(xsrf, "the IdP's sign-out form");
+  const confirm = await other.jar.fetch(`${ISSUER}/session/end/confirm`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ xsrf, logout: "yes" }).toString(),
+  });
+  assert.ok(confirm.status < 400, `confirm answered ${confirm.status}`);
+  harvest(other.jar);
   const revoke = await fetch(`${ORIGIN}/auth/admin/sessions?sub=demo`, { method: "DELETE", headers: { authorization: `Bearer ${ADMIN}` } });
   assert.equal(revoke.status, 200);
 });
@@ -140,6 +152,7 @@ test("the log has each event where it happened, and no secret the run saw; the m
   assert.ok(seen("csrf.rejected", (l) => l.status === 403));
   assert.ok(seen("session.ended", (l) => l.reason === "logout"));
   assert.ok(seen("session.ended", (l) => l.reason === "admin"));
+  assert.ok(seen("session.ended", (l) => l.reason === "backchannel" && l.route === "/auth/backchannel-logout"));
   assert.ok(seen("login.failed", (l) => l.ip === "198.51.100.20" && l.reason === "invalid_state"));
   assert.ok(seen("proxy.denied", (l) => l.status === 401 && l.route === "/api/*"));
   assert.ok(seen("rate.limited", (l) => l.ip === "198.51.100.22" && l.reason === "ip"));
