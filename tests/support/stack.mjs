@@ -3,7 +3,7 @@
 // (8787/9000) does not disturb them.
 import { before, after } from "node:test";
 import { spawn, spawnSync } from "node:child_process";
-import { readWranglerConfig, workerdBinary, writeWorkerdConfig } from "../../scripts/workerd-config.mjs";
+import { needsExperimental, readWranglerConfig, workerdBinary, writeWorkerdConfig } from "../../scripts/workerd-config.mjs";
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
@@ -172,9 +172,10 @@ export async function startIdp(extraEnv = {}) {
  * production-like runtime, scripts/workerd-config.mjs): `bundle` is its directory (default
  * build/worker/, built first by scripts/build-worker.sh with `env`, as wrangler dev would;
  * a given `bundle` is served as it is), `assets` puts the SPA router in front of the worker,
- * `inspector` opens workerd's DevTools protocol on that port (for a CPU profile).
+ * `inspector` opens workerd's DevTools protocol on that port (for a CPU profile), and
+ * `metricsSink` (host:port) is where its Analytics Engine binding posts data points.
  */
-export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config, script, env = {}, runtime = "wrangler", bundle, assets = false, inspector } = {}) {
+export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false, config, script, env = {}, runtime = "wrangler", bundle, assets = false, inspector, metricsSink } = {}) {
   await assertPortFree(port, "the worker");
   const persist = mkdtempSync(join(tmpdir(), `edgeward-${runtime}-`));
   const all = {
@@ -190,7 +191,7 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false,
   };
   const launchOnce = async () => {
     if (runtime === "workerd") {
-      return launchWorkerd({ port, vars: all, config, bundle, env, assets, persist, inspector });
+      return launchWorkerd({ port, vars: all, config, bundle, env, assets, persist, inspector, metricsSink });
     } else if (runtime !== "wrangler") {
       throw new Error(`unknown runtime ${runtime}: wrangler or workerd`);
     } else if (lean) {
@@ -228,7 +229,7 @@ export async function startWorker({ port = WORKER_PORT, vars = {}, lean = false,
 }
 
 /** The bundle in one workerd process (see startWorker), its config written beside `persist`. */
-async function launchWorkerd({ port, vars, config = "wrangler.toml", bundle, env, assets, persist, inspector }) {
+async function launchWorkerd({ port, vars, config = "wrangler.toml", bundle, env, assets, persist, inspector, metricsSink }) {
   if (!bundle) {
     const build = spawnSync("bash", ["scripts/build-worker.sh"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: "inherit" });
     if (build.status !== 0) throw new Error(`scripts/build-worker.sh failed (${build.status ?? build.signal})`);
@@ -236,9 +237,10 @@ async function launchWorkerd({ port, vars, config = "wrangler.toml", bundle, env
   }
   const wrangler = await readWranglerConfig(join(ROOT, config));
   const storage = join(persist, "do");
-  const file = writeWorkerdConfig({ config: wrangler, bundle, dir: join(persist, "workerd"), port, vars, storage, assets });
+  const file = writeWorkerdConfig({ config: wrangler, bundle, dir: join(persist, "workerd"), port, vars, storage, assets, metricsSink });
   // `inspector`: a port for the DevTools protocol (scripts/profile-workerd.mjs samples the CPU).
   const args = inspector ? ["serve", file, `--inspector-addr=127.0.0.1:${inspector}`] : ["serve", file];
+  if (needsExperimental(wrangler)) args.push("--experimental");
   const worker = launch(`worker-${port}`, workerdBinary(), args, env);
   worker.storage = storage;
   return worker;

@@ -18,6 +18,8 @@
 
 pub mod platform;
 
+pub mod audit;
+
 pub mod cors;
 
 pub mod cookie;
@@ -39,9 +41,9 @@ pub mod edge;
 pub use edge::{Config, Edge, Outcome};
 pub use oidc::{ClientAuth, OidcClient};
 pub use platform::ports::{
-    AeadCipher, AuthenticationFailed, Clock, HttpClient, Log, LogLevel, Platform, Random,
-    RandomUnavailable, RateLimiter, RateVerdict, RefreshCoordinator, RustCipher, RustSignatures,
-    SessionRegistry, SharedCache, SignatureVerifier, Signer, TransportError,
+    AeadCipher, AuthenticationFailed, Clock, HttpClient, Log, LogLevel, MetricPoint, Platform,
+    Random, RandomUnavailable, RateLimiter, RateVerdict, RefreshCoordinator, RustCipher,
+    RustSignatures, SessionRegistry, SharedCache, SignatureVerifier, Signer, TransportError,
 };
 pub use platform::settings::{ConfigError, Profile, Secret};
 pub use platform::{Error, Request, Response};

@@ -21,8 +21,8 @@ use edgeward_core::sessions::{coordinated_refresh, RefreshFlights};
 use edgeward_core::sessions::{Registry, RegistryAnswer, RegistryRequest, RegistryStore};
 use edgeward_core::{
     AeadCipher, AuthenticationFailed, Clock, Config, ConfigError, Edge, Error, HttpClient, Log,
-    LogLevel, Outcome, Random, RandomUnavailable, RateLimiter, RateVerdict, RefreshCoordinator,
-    SessionRegistry, SharedCache, SignatureVerifier, Signer, TransportError,
+    LogLevel, MetricPoint, Outcome, Random, RandomUnavailable, RateLimiter, RateVerdict,
+    RefreshCoordinator, SessionRegistry, SharedCache, SignatureVerifier, Signer, TransportError,
 };
 use edgeward_webcrypto::WebCrypto;
 use futures_util::StreamExt;
@@ -49,7 +49,13 @@ struct WorkerPorts {
     sessions: Option<ObjectNamespace>,
     /// The rate limiters wrangler.toml binds ([`RATE_LIMIT_BINDINGS`]).
     limiters: Limiters,
+    /// The Workers Analytics Engine dataset the audit events are counted in, when wrangler.toml
+    /// binds it ([`METRICS_BINDING`]); without it nothing is counted.
+    metrics: Option<worker::AnalyticsEngineDataset>,
 }
+
+/// The binding of the audit metrics: `[[analytics_engine_datasets]]` in wrangler.toml.
+const METRICS_BINDING: &str = "EDGEWARD_METRICS";
 
 /// The Workers Rate Limiting binding of each of the core's limiters: `[[ratelimits]]` in
 /// wrangler.toml, with the limit and period the operator chose. A limiter without its binding
@@ -479,6 +485,27 @@ impl Log for WorkerPorts {
             LogLevel::Error => worker::console_error!("{message}"),
         }
     }
+
+    /// The line to the console; one Analytics Engine data point (blobs: event, reason, route, IP;
+    /// doubles: status, 1; index: event) when the dataset is bound. A write that fails is
+    /// dropped: counting never fails a request.
+    fn audit(&self, line: &str, point: &MetricPoint<'_>) {
+        worker::web_sys::console::info_1(&line.into());
+        if let Some(dataset) = &self.metrics {
+            let written = worker::AnalyticsEngineDataPointBuilder::new()
+                .indexes([point.event])
+                .add_blob(point.event)
+                .add_blob(point.reason)
+                .add_blob(point.route)
+                .add_blob(point.ip)
+                .add_double(f64::from(point.status))
+                .add_double(1.0)
+                .write_to(dataset);
+            if let Err(e) = written {
+                worker::console_warn!("edgeward: metrics: {e}");
+            }
+        }
+    }
 }
 
 impl Random for WorkerPorts {
@@ -524,12 +551,46 @@ fn edge(env: &Env) -> Result<Rc<Edge<WorkerPorts>>, ConfigError> {
                         refresh: env.durable_object(REFRESH_BINDING).ok(),
                         sessions: env.durable_object(SESSIONS_BINDING).ok(),
                         limiters: Limiters::from_env(env),
+                        metrics: env.analytics_engine(METRICS_BINDING).ok(),
                     };
                     Rc::new(Edge::new(c, ports))
                 })
             })
             .clone()
     })
+}
+
+/// The audit line of a request answered "configuration invalid" (there are no ports to count it
+/// with: the configuration built none).
+fn audit_config_invalid(req: &web_sys::Request) {
+    let mut headers = http::HeaderMap::new();
+    for name in ["cf-ray", "cf-connecting-ip"] {
+        if let Some(value) = req
+            .headers()
+            .get(name)
+            .ok()
+            .flatten()
+            .and_then(|v| http::HeaderValue::from_str(&v).ok())
+        {
+            headers.insert(name, value);
+        }
+    }
+    let url = req.url();
+    let path = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("/");
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    edgeward_core::audit::config_invalid(path, &headers).emit(&ConsoleLog);
+}
+
+/// The console alone, for lines written before there are ports.
+struct ConsoleLog;
+
+impl Log for ConsoleLog {
+    fn log(&self, _level: LogLevel, message: &str) {
+        worker::web_sys::console::info_1(&message.into());
+    }
 }
 
 /// The worker's fetch handler (entry.mjs calls it as `fetch` with the request, the environment
@@ -565,7 +626,10 @@ async fn handle(req: web_sys::Request, env: Env) -> Result<JsValue, JsValue> {
     }
     let edge = match edge(&env) {
         Ok(edge) => edge,
-        Err(e) => return from_core(Error::Config(e).into_response()).map(Into::into),
+        Err(e) => {
+            audit_config_invalid(&req);
+            return from_core(Error::Config(e).into_response()).map(Into::into);
+        }
     };
     #[cfg(feature = "test-cipher")]
     {

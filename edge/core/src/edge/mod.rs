@@ -7,7 +7,7 @@
 //!
 //! [`Context`]: crate::sessions::Context
 //!
-//! May use: `platform`, `cors`, `rate`, `request`, `cookie`, `oidc`, `sessions`, `machine`, `broker`, `proxy`, `agent`.
+//! May use: `platform`, `audit`, `cors`, `rate`, `request`, `cookie`, `oidc`, `sessions`, `machine`, `broker`, `proxy`, `agent`.
 
 pub mod config;
 mod routes;
@@ -18,7 +18,7 @@ use crate::platform::ports::Platform;
 use crate::platform::settings::Secret;
 use crate::platform::{Error, Request, Response};
 use crate::proxy::ProxyConfig;
-use crate::{agent, broker, cookie, cors, machine, oidc, proxy, rate, request, sessions};
+use crate::{agent, audit, broker, cookie, cors, machine, oidc, proxy, rate, request, sessions};
 
 /// What the core decided about a request.
 #[derive(Debug)]
@@ -127,8 +127,34 @@ impl<P: Platform> Edge<P> {
         let mut outcome = match preflight {
             Some(answer) => Outcome::Respond(answer),
             None => match routes::dispatch(self, &req).await {
-                Ok(outcome) => outcome,
+                Ok(outcome) => {
+                    let (status, code) = match &outcome {
+                        Outcome::Respond(response) => {
+                            let status = response.status().as_u16();
+                            // A handler that answered an error itself: its code, read back
+                            // from our own JSON (a closed set).
+                            let code = (status >= 400)
+                                .then(|| {
+                                    serde_json::from_slice::<edgeward_shared::ErrorBody>(
+                                        response.body(),
+                                    )
+                                    .ok()
+                                })
+                                .flatten()
+                                .map(|body| body.code);
+                            (Some(status), code)
+                        }
+                        Outcome::Forward(_) => (None, None),
+                    };
+                    self.audit(
+                        &req,
+                        audit::Result::Answered(status, code),
+                        status.unwrap_or(200),
+                    );
+                    outcome
+                }
                 Err(error) => {
+                    self.audit(&req, audit::Result::Failed(&error), error.code().status());
                     let challenge = (!auth).then(|| challenge(&error)).flatten();
                     let mut response = self.error_response(path, error);
                     if let Some(challenge) = challenge {
@@ -163,6 +189,14 @@ impl<P: Platform> Edge<P> {
         let mut response = self.error_response(head.uri().path(), error);
         self.config.cors.decide(head).add_to(response.headers_mut());
         response
+    }
+
+    /// Writes the audit event `req` is (if it is one) with its outcome (`crate::audit`).
+    fn audit(&self, req: &Request, result: audit::Result<'_>, status: u16) {
+        let path = req.uri().path();
+        if let Some(event) = audit::classify(req.method(), path, result) {
+            audit::Record::new(event, path, req.headers(), status).emit(&self.ports);
+        }
     }
 
     /// The JSON response for `error`, after writing its cause (if it has one the browser is not

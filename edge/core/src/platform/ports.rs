@@ -230,6 +230,30 @@ pub trait Log {
     fn log(&self, level: LogLevel, message: &str) {
         let _ = (level, message);
     }
+
+    /// Records one audit event (the core's audit module): `line` is its JSON, one line, for the log;
+    /// `point` is its metric (on Cloudflare: one Workers Analytics Engine data point, when the
+    /// binding is there). Neither holds a token, a code, a cookie value or a secret. The
+    /// default writes the line to the log at [`LogLevel::Info`] and counts nothing.
+    fn audit(&self, line: &str, point: &MetricPoint<'_>) {
+        let _ = point;
+        self.log(LogLevel::Info, line);
+    }
+}
+
+/// One audit event as a metric: what an operator charts and alerts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricPoint<'a> {
+    /// The event's stable name (`login.failed`).
+    pub event: &'a str,
+    /// Why (an error code, or the way a session ended); empty when there is nothing to say.
+    pub reason: &'a str,
+    /// The route, as a fixed label (`/auth/refresh`, `/api/*`), never the request's own path.
+    pub route: &'a str,
+    /// The HTTP status of the answer.
+    pub status: u16,
+    /// The client's address as parsed, or empty (to count failures per address).
+    pub ip: &'a str,
 }
 
 /// What a rate limiter says about one request.

@@ -1,0 +1,172 @@
+// Issue 18's audit trail and metrics against the real runtime: the built worker in raw workerd
+// (tests/integration/config/audit.toml: guards.toml plus `[[analytics_engine_datasets]]`, whose
+// native binding posts each data point to the sink this suite runs; under `wrangler dev` the
+// binding is a silent no-op). One stack for the suite; the last test reads the worker's whole
+// log: every audit event where it should be, and no token, code or cookie value the run saw.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { useStack, ISSUER, ORIGIN, ROOT, WORKER_PORT } from "../support/stack.mjs";
+import { CookieJar } from "../support/jar.mjs";
+import { loginAtIdp } from "../support/idp-login.mjs";
+
+const ADMIN = "an-admin-token-of-at-least-32-characters-audit";
+const SINK_PORT = Number(process.env.TEST_SINK_PORT ?? WORKER_PORT + 10);
+
+/** Every data point the Analytics Engine binding posted, decoded. */
+const points = [];
+const bytes = (v) => (Array.isArray(v) ? Buffer.from(v).toString() : v);
+const sink = createServer((req, res) => {
+  let body = "";
+  req.on("data", (c) => (body += c));
+  req.on("end", () => {
+    try {
+      const p = JSON.parse(body);
+      points.push({ index: bytes(p.index1), blobs: [bytes(p.blob1), bytes(p.blob2), bytes(p.blob3), bytes(p.blob4)], doubles: [p.double1, p.double2] });
+    } catch {
+      points.push({ unreadable: body });
+    }
+    res.end();
+  });
+});
+await new Promise((resolve) => sink.listen(SINK_PORT, "127.0.0.1", resolve));
+after(() => sink.close());
+
+const stack = useStack({
+  idp: true,
+  api: true,
+  worker: {
+    runtime: "workerd",
+    config: "tests/integration/config/audit.toml",
+    bundle: process.env.TEST_WORKER_BUNDLE ?? join(ROOT, "build", "worker"),
+    metricsSink: `127.0.0.1:${SINK_PORT}`,
+    vars: { EDGEWARD_ADMIN_TOKEN: ADMIN, EDGEWARD_RATE_LIMIT_PERIOD: "10" },
+  },
+});
+
+/** Every secret value the run saw: cookie values, the code, the CSRF value, tokens echoed. */
+const secrets = new Set();
+const harvest = (jar) => {
+  for (const host of jar.cookies.values()) for (const { value } of host.values()) if (value.length >= 8) secrets.add(value);
+};
+const json = { "content-type": "application/json" };
+
+/** A login as the browser makes it, from `ip`; returns the jar, the CSRF value, the callback. */
+async function login(ip) {
+  const jar = new CookieJar();
+  const headers = { origin: ORIGIN, ...json, "cf-connecting-ip": ip };
+  const start = await jar.fetch(`${ORIGIN}/auth/login/start`, { method: "POST", headers, body: "{}" });
+  assert.equal(start.status, 200);
+  const callback = await loginAtIdp(jar, (await start.json()).authorizationUrl, { callbackPrefix: `${ORIGIN}/callback` });
+  secrets.add(new URL(callback).searchParams.get("code"));
+  const end = await jar.fetch(`${ORIGIN}/auth/login/end`, { method: "POST", headers, body: JSON.stringify({ pageUrl: callback }) });
+  assert.equal(end.status, 200);
+  const csrf = (await end.json()).csrf;
+  secrets.add(csrf);
+  harvest(jar);
+  return { jar, csrf, callback };
+}
+
+test("a login, a refresh, an API call, a logout, a back-channel logout and an admin revocation", async () => {
+  const { jar, csrf } = await login("192.0.2.10");
+  const api = await jar.fetch(`${ORIGIN}/api/echo/x`, { headers: { "cf-connecting-ip": "192.0.2.10" } });
+  assert.equal(api.status, 200);
+  const echoed = await api.json().catch(() => ({}));
+  const bearer = JSON.stringify(echoed).match(/Bearer ([A-Za-z0-9._-]+)/)?.[1];
+  if (bearer) secrets.add(bearer);
+  const refresh = await jar.fetch(`${ORIGIN}/auth/refresh`, {
+    method: "POST",
+    headers: { origin: ORIGIN, "x-edgeward-csrf": csrf, "cf-connecting-ip": "192.0.2.10" },
+  });
+  assert.ok(refresh.status < 300, `refresh ${refresh.status}`);
+  harvest(jar);
+  const csrfless = await jar.fetch(`${ORIGIN}/auth/refresh`, { method: "POST", headers: { origin: ORIGIN } });
+  assert.equal(csrfless.status, 403);
+  const logout = await jar.fetch(`${ORIGIN}/auth/logout`, {
+    method: "POST",
+    headers: { origin: ORIGIN, "x-edgeward-csrf": csrf, "cf-connecting-ip": "192.0.2.10" },
+  });
+  assert.ok(logout.status < 300, `logout ${logout.status}`);
+  // Another session, ended at the IdP: its back-channel logout reaches the worker.
+  const other = await login("192.0.2.11");
+  const page = await other.jar.fetch(`${ISSUER}/session/end?client_id=edgeward`);
+  const xsrf = (await page.text()).match(/name="xsrf" value="([^"]+)"/)?.[1];
+  assert.ok(xsrf, "the IdP's sign-out form");
+  const confirm = await other.jar.fetch(`${ISSUER}/session/end/confirm`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ xsrf, logout: "yes" }).toString(),
+  });
+  assert.ok(confirm.status < 400, `confirm answered ${confirm.status}`);
+  harvest(other.jar);
+  const revoke = await fetch(`${ORIGIN}/auth/admin/sessions?sub=demo`, { method: "DELETE", headers: { authorization: `Bearer ${ADMIN}` } });
+  assert.equal(revoke.status, 200);
+});
+
+test("refusals: a failed login, a proxy 401, a rate limit", async () => {
+  const failed = await fetch(`${ORIGIN}/auth/login/end`, {
+    method: "POST",
+    headers: { origin: ORIGIN, ...json, "cf-connecting-ip": "198.51.100.20" },
+    body: JSON.stringify({ pageUrl: `${ORIGIN}/callback?code=CODE-NEVER-LOGGED-123&state=x` }),
+  });
+  assert.equal(failed.status, 400);
+  secrets.add("CODE-NEVER-LOGGED-123");
+  const denied = await fetch(`${ORIGIN}/api/echo/x`, { headers: { "cf-connecting-ip": "198.51.100.21" } });
+  assert.equal(denied.status, 401);
+  let status = 0;
+  for (let i = 0; i < 8 && status !== 429; i++) {
+    status = (await fetch(`${ORIGIN}/auth/login/start`, {
+      method: "POST",
+      headers: { origin: ORIGIN, ...json, "cf-connecting-ip": "198.51.100.22" },
+      body: "{}",
+    })).status;
+  }
+  assert.equal(status, 429);
+});
+
+/** The audit lines of the worker's log so far (JSON objects with an `event`). */
+function auditLines() {
+  return stack.worker
+    .output()
+    .split("\n")
+    .map((line) => line.slice(line.indexOf("{")))
+    .flatMap((line) => {
+      try {
+        const v = JSON.parse(line);
+        return v && typeof v.event === "string" ? [v] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+test("the log has each event where it happened, and no secret the run saw; the metrics match", async () => {
+  // The log is read after the requests above; workerd writes as it goes.
+  await new Promise((r) => setTimeout(r, 300));
+  const lines = auditLines();
+  const seen = (event, pred = () => true) => lines.some((l) => l.event === event && pred(l));
+  assert.ok(seen("login.started", (l) => l.ip === "192.0.2.10"), JSON.stringify(lines));
+  assert.ok(seen("login.succeeded", (l) => l.route === "/auth/login/end" && l.status === 200));
+  assert.ok(seen("refresh.succeeded", (l) => /^[0-9a-f]{16}$/.test(l.session)));
+  assert.ok(seen("csrf.rejected", (l) => l.status === 403));
+  assert.ok(seen("session.ended", (l) => l.reason === "logout"));
+  assert.ok(seen("session.ended", (l) => l.reason === "admin"));
+  assert.ok(seen("session.ended", (l) => l.reason === "backchannel" && l.route === "/auth/backchannel-logout"));
+  assert.ok(seen("login.failed", (l) => l.ip === "198.51.100.20" && l.reason === "invalid_state"));
+  assert.ok(seen("proxy.denied", (l) => l.status === 401 && l.route === "/api/*"));
+  assert.ok(seen("rate.limited", (l) => l.ip === "198.51.100.22" && l.reason === "ip"));
+
+  const log = stack.worker.output();
+  assert.ok(secrets.size >= 5, `${secrets.size} secrets collected`);
+  for (const secret of secrets) assert.ok(!log.includes(secret), `the log holds a value the run produced: ${secret.slice(0, 12)}…`);
+
+  // One data point per audit line: blobs event, reason, route, IP; doubles status, 1; index event.
+  const counted = (event) => points.filter((p) => p.index === event && p.blobs[0] === event);
+  assert.equal(counted("login.succeeded").length, lines.filter((l) => l.event === "login.succeeded").length);
+  const failedLogin = counted("login.failed");
+  assert.equal(failedLogin.length, 1, JSON.stringify(points));
+  assert.deepEqual(failedLogin[0].blobs, ["login.failed", "invalid_state", "/auth/login/end", "198.51.100.20"]);
+  assert.deepEqual(failedLogin[0].doubles, [400, 1]);
+  assert.equal(points.length, lines.length, "one data point per event");
+});
