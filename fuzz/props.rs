@@ -9,7 +9,9 @@
 use edgeward_core::cookie::seal::{CookieKey, CookieKeys, Label};
 use edgeward_core::oidc::idtoken::{self, Expected, Jwks, PublicKey};
 use edgeward_core::platform::cookies::{self, Jar};
-use edgeward_core::proxy::phantom::Introspection;
+use edgeward_core::proxy::phantom::{
+    read_introspection_jwt, Introspection, TokenPolicy, TokenRules,
+};
 use edgeward_core::proxy::{path_is_safe, Routes};
 use edgeward_core::{AeadCipher, Profile, Random, RandomUnavailable, RustSignatures};
 use futures_util::FutureExt;
@@ -187,9 +189,10 @@ fn json_part(token: &str, n: usize) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// A JWS/JWT: verified against the harness's JWKS (one ES256 key), validated as an ID token
-/// and as a logout token, and read for its claimed issuer. A token that verifies carries the
-/// key's algorithm and was signed over what arrived; an ID token that validates is for us.
+/// A JWS/JWT: verified against the harness's JWKS (one ES256 key), validated as an ID token,
+/// as a logout token and as an introspection JWT, and read for its claimed issuer. A token that
+/// verifies carries the key's algorithm; one that validates is from our issuer (an ID token:
+/// with our nonce; an introspection JWT: cached no longer than allowed).
 pub fn jwt(data: &[u8]) {
     let Some(token) = text(data) else { return };
     thread_local!(static JWKS: Jwks = jwks());
@@ -231,7 +234,49 @@ fn jwt_against(token: &str, jwks: &Jwks) {
             "{v:?} validated with another nonce"
         );
     }
+    if let Ok(order) = ready(edgeward_core::oidc::logout::validate(
+        token,
+        jwks,
+        ISSUER,
+        CLIENT_ID,
+        NOW,
+        &RustSignatures,
+    )) {
+        let claims = json_part(token, 1).expect("a validated token has JSON claims");
+        assert_eq!(
+            claims["iss"], ISSUER,
+            "{order:?} validated for another issuer"
+        );
+        assert!(
+            claims.get("nonce").is_none(),
+            "{order:?}: a logout token with a nonce"
+        );
+    }
+    let policy = TokenPolicy::default();
+    let audiences = ["orders".to_owned()];
+    let rules = TokenRules {
+        policy: &policy,
+        issuer: ISSUER,
+        own_client_id: CLIENT_ID,
+        audiences: &audiences,
+        client_id_required: false,
+        session_sub: None,
+        now: NOW,
+    };
+    let read = read_introspection_jwt(token, jwks, &rules, INTROSPECTION_TTL, &RustSignatures);
+    if let Ok(minted) = ready(read) {
+        let claims = json_part(token, 1).expect("a validated token has JSON claims");
+        assert_eq!(claims["iss"], ISSUER, "{token:?} read for another issuer");
+        assert!(
+            minted.expires_at > NOW && minted.expires_at <= NOW + INTROSPECTION_TTL,
+            "{token:?} cached until {}",
+            minted.expires_at
+        );
+    }
 }
+
+/// How long a read introspection JWT may be cached at most.
+const INTROSPECTION_TTL: u64 = 300;
 
 /// An introspection answer (RFC 7662 JSON): parsing is total on anything serde accepts.
 pub fn introspection(data: &[u8]) {

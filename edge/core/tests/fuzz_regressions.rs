@@ -103,6 +103,16 @@ fn write_seeds() {
         "logout-token",
         props::signed_token(&header, &logout).as_bytes(),
     );
+    let introspected = serde_json::json!({
+        "iss": "https://idp.example", "active": true, "sub": "alice", "aud": "orders",
+        "client_id": "spa", "scope": "orders:read", "iat": props::NOW, "exp": props::NOW + 600,
+    });
+    let header = serde_json::json!({"alg": "ES256", "kid": "k1", "typ": "token-introspection+jwt"});
+    write(
+        "jwt",
+        "introspection-jwt",
+        props::signed_token(&header, &introspected).as_bytes(),
+    );
     let cert = rcgen::generate_simple_self_signed(vec!["client.example".to_owned()]).unwrap();
     let der = cert.cert.der().to_vec();
     write("x509", "self-signed", &der);
