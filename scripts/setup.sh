@@ -22,7 +22,8 @@ SUDO=""
 # glewlwyd, sqlite3, openssl, python3-venv: the independent providers of the integration tests
 # (tests/idps/). Glewlwyd's postinst picks sqlite3 for its packaged instance and installs a
 # systemd unit it does not start; the tests run their own instance with their own state.
-apt_packages=(chromium chromium-driver rustc-web cargo-web rust-web-src lld-19 glewlwyd sqlite3 openssl python3-venv)
+# g++: libfuzzer-sys compiles libFuzzer (C++) for the fuzz targets (fuzz/, README "Fuzzing").
+apt_packages=(chromium chromium-driver rustc-web cargo-web rust-web-src lld-19 glewlwyd sqlite3 openssl python3-venv g++)
 step "Debian packages: ${apt_packages[*]}"
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -107,8 +108,10 @@ else
   say "installed $("$idp_venv/bin/python" -c 'import oauth2_provider, django; print("django-oauth-toolkit", oauth2_provider.__version__, "on Django", django.get_version())')"
 fi
 
-step "Rust crates (cargo fetch)"
+step "Rust crates (cargo fetch), the fuzz crate's too (fuzz/: libfuzzer-sys, stable)"
 cargo fetch -q
+# The fuzz engine is a crate: nothing to install beyond g++ (above); its own lock file.
+(cd fuzz && cargo fetch -q)
 
 step_done
 printf 'setup complete in %ss\n' "$(( $(date +%s) - setup_start ))"

@@ -3,7 +3,8 @@
 #   1. format and lints (rustfmt, clippy -D warnings), and the core's module layout (no import
 #      cycle, every use declared: scripts/core-layout.mjs)
 #   2. native unit tests of the platform-free core and the shared contract (cargo test), and of
-#      the operator's and client's tool edge/cli (cargo test -p edgeward-cli)
+#      the operator's and client's tool edge/cli (cargo test -p edgeward-cli); the fuzz targets'
+#      smoke run (scripts/fuzz.sh --smoke: each target 2 s on stable libFuzzer)
 #   3. the SPA's wasm tests in headless Chromium (wasm-bindgen-test)
 #   4. release build of SPA and worker, and a deployability check (wrangler deploy --dry-run)
 #   5. integration tests against wrangler dev (workerd), the local IdP and Chromium, and against
@@ -77,6 +78,9 @@ suite layout node scripts/core-layout.mjs
 suite native cargo test
 # The CLI is no default member (its rcgen, ring and rustls stay out of the core's builds).
 suite cli cargo test -p edgeward-cli
+# Seeds and every crash ever found are replayed by the native suite (fuzz_regressions.rs); this
+# runs the engine itself for 2 s a target (about 30 s, plus a 2-minute build when cold).
+suite fuzz-smoke bash scripts/fuzz.sh --smoke
 suite wasm-browser bash scripts/test-spa-browser.sh
 suite build bash scripts/build.sh
 suite deploy-dry-run deploy_dry_run

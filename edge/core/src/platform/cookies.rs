@@ -30,7 +30,9 @@ pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
     read_by_scan(headers, name)
 }
 
-fn read_by_scan(headers: &HeaderMap, name: &str) -> Option<String> {
+/// [`read`] by the plain scan, for any name: what the [`Jar`] must agree with for ours (the
+/// `cookie_jar` fuzz target compares them).
+pub fn read_by_scan(headers: &HeaderMap, name: &str) -> Option<String> {
     let mut found = values(headers, name);
     let value = found.next()?;
     if found.next().is_some() {
@@ -48,7 +50,8 @@ pub fn present(headers: &HeaderMap, name: &str) -> bool {
     present_by_scan(headers, name)
 }
 
-fn present_by_scan(headers: &HeaderMap, name: &str) -> bool {
+/// [`present`] by the plain scan, for any name (see [`read_by_scan`]).
+pub fn present_by_scan(headers: &HeaderMap, name: &str) -> bool {
     values(headers, name).next().is_some()
 }
 

@@ -352,9 +352,13 @@ impl Routes {
                     .join(", "),
             });
         }
+        // `./` first: the rest is always a path below the base. Alone, a rest like `http:x`
+        // parses as a reference with a scheme (same as the base's, so `x` relative to it: the
+        // segment checked above, `http:…`, is not the one sent) and `//host` as another host
+        // (found by the `path` fuzz target; RFC 3986 §4.2).
         let mut url = route
             .upstream
-            .join(rest)
+            .join(&format!("./{rest}"))
             .map_err(|_| Error::RouteNotFound)?;
         // join() must not have left the upstream's base (it cannot, given the checks above).
         if !url.as_str().starts_with(route.upstream.as_str()) {
