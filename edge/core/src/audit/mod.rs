@@ -82,6 +82,12 @@ pub enum Result<'a> {
     Failed(&'a Error),
 }
 
+/// Whether an error answer of `path`'s handler is an event ([`classify`]): only then is the
+/// answer's code worth reading back.
+pub fn answered_errors_count(path: &str) -> bool {
+    matches!(path, paths::LOGIN_START | paths::LOGIN_END | paths::REFRESH)
+}
+
 /// The event a request is, with its reason; `None`: not an event.
 pub fn classify(method: &Method, path: &str, result: Result<'_>) -> Option<(Event, String)> {
     match result {

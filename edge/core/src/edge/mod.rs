@@ -132,8 +132,8 @@ impl<P: Platform> Edge<P> {
                         Outcome::Respond(response) => {
                             let status = response.status().as_u16();
                             // A handler that answered an error itself: its code, read back
-                            // from our own JSON (a closed set).
-                            let code = (status >= 400)
+                            // from our own JSON (a closed set), where that error is an event.
+                            let code = (status >= 400 && audit::answered_errors_count(path))
                                 .then(|| {
                                     serde_json::from_slice::<edgeward_shared::ErrorBody>(
                                         response.body(),
