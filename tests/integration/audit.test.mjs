@@ -7,7 +7,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { useStack, ISSUER, ORIGIN, ROOT, WORKER_PORT } from "../support/stack.mjs";
+import { useStack, startWorker, API_ROUTES, ISSUER, ORIGIN, ROOT, WORKER_PORT } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
 import { loginAtIdp } from "../support/idp-login.mjs";
 
@@ -23,7 +23,7 @@ const sink = createServer((req, res) => {
   req.on("end", () => {
     try {
       const p = JSON.parse(body);
-      points.push({ index: bytes(p.index1), blobs: [bytes(p.blob1), bytes(p.blob2), bytes(p.blob3), bytes(p.blob4)], doubles: [p.double1, p.double2] });
+      points.push({ index: bytes(p.index1), blobs: [p.blob1, p.blob2, p.blob3, p.blob4, p.blob5].map(bytes), doubles: [p.double1, p.double2] });
     } catch {
       points.push({ unreadable: body });
     }
@@ -41,7 +41,15 @@ const stack = useStack({
     config: "tests/integration/config/audit.toml",
     bundle: process.env.TEST_WORKER_BUNDLE ?? join(ROOT, "build", "worker"),
     metricsSink: `127.0.0.1:${SINK_PORT}`,
-    vars: { EDGEWARD_ADMIN_TOKEN: ADMIN, EDGEWARD_RATE_LIMIT_PERIOD: "10" },
+    vars: {
+      EDGEWARD_ADMIN_TOKEN: ADMIN,
+      EDGEWARD_RATE_LIMIT_PERIOD: "10",
+      // Plus a route for machine clients only: a browser session there is 403 client_not_allowed.
+      EDGEWARD_API_ROUTES: JSON.stringify([
+        ...JSON.parse(API_ROUTES),
+        { prefix: "/api/machines/", upstream: "http://127.0.0.1:9/", methods: ["GET"], clients: ["service"] },
+      ]),
+    },
   },
 });
 
@@ -104,7 +112,7 @@ test("a login, a refresh, an API call, a logout, a back-channel logout and an ad
   assert.equal(revoke.status, 200);
 });
 
-test("refusals: a failed login, a proxy 401, a rate limit", async () => {
+test("refusals: a failed login, a proxy 401 and 403, a foreign Origin, a rate limit", async () => {
   const failed = await fetch(`${ORIGIN}/auth/login/end`, {
     method: "POST",
     headers: { origin: ORIGIN, ...json, "cf-connecting-ip": "198.51.100.20" },
@@ -114,6 +122,16 @@ test("refusals: a failed login, a proxy 401, a rate limit", async () => {
   secrets.add("CODE-NEVER-LOGGED-123");
   const denied = await fetch(`${ORIGIN}/api/echo/x`, { headers: { "cf-connecting-ip": "198.51.100.21" } });
   assert.equal(denied.status, 401);
+  const { jar } = await login("198.51.100.23");
+  const forbidden = await jar.fetch(`${ORIGIN}/api/machines/x`, { headers: { "cf-connecting-ip": "198.51.100.23" } });
+  assert.equal(forbidden.status, 403);
+  assert.equal((await forbidden.json()).code, "client_not_allowed");
+  const foreign = await fetch(`${ORIGIN}/auth/login/start`, {
+    method: "POST",
+    headers: { origin: "https://evil.example", ...json, "cf-connecting-ip": "198.51.100.24" },
+    body: "{}",
+  });
+  assert.equal(foreign.status, 403);
   let status = 0;
   for (let i = 0; i < 8 && status !== 429; i++) {
     status = (await fetch(`${ORIGIN}/auth/login/start`, {
@@ -155,6 +173,19 @@ test("the log has each event where it happened, and no secret the run saw; the m
   assert.ok(seen("session.ended", (l) => l.reason === "backchannel" && l.route === "/auth/backchannel-logout"));
   assert.ok(seen("login.failed", (l) => l.ip === "198.51.100.20" && l.reason === "invalid_state"));
   assert.ok(seen("proxy.denied", (l) => l.status === 401 && l.route === "/api/*"));
+  assert.ok(seen("proxy.denied", (l) => l.status === 403 && l.reason === "client_not_allowed" && l.ip === "198.51.100.23"));
+  assert.ok(seen("origin.rejected", (l) => l.status === 403 && l.route === "/auth/login/start" && l.ip === "198.51.100.24"));
+
+  // Whom: the provider's id, and the user's sub keyed-hashed (the default), one hash for the
+  // one user on every line that knows it; never the sub itself.
+  const named = lines.filter((l) => ["login.succeeded", "refresh.succeeded"].includes(l.event) || l.reason === "logout" || l.reason === "admin");
+  assert.ok(named.length >= 5, JSON.stringify(named));
+  for (const l of named) assert.equal(l.provider, "default", JSON.stringify(l));
+  const hashes = new Set(named.map((l) => l.sub));
+  assert.equal(hashes.size, 1, JSON.stringify(named));
+  assert.match([...hashes][0], /^[0-9a-f]{16}$/);
+  assert.ok(!lines.some((l) => l.sub === "demo"), "a clear sub in the log");
+  assert.ok(seen("session.ended", (l) => l.reason === "backchannel" && l.provider === "default" && l.sub === [...hashes][0]));
   assert.ok(seen("rate.limited", (l) => l.ip === "198.51.100.22" && l.reason === "ip"));
 
   const log = stack.worker.output();
@@ -166,7 +197,53 @@ test("the log has each event where it happened, and no secret the run saw; the m
   assert.equal(counted("login.succeeded").length, lines.filter((l) => l.event === "login.succeeded").length);
   const failedLogin = counted("login.failed");
   assert.equal(failedLogin.length, 1, JSON.stringify(points));
-  assert.deepEqual(failedLogin[0].blobs, ["login.failed", "invalid_state", "/auth/login/end", "198.51.100.20"]);
+  // No provider: the callback had no login of this browser's to name one.
+  assert.deepEqual(failedLogin[0].blobs, ["login.failed", "invalid_state", "/auth/login/end", "198.51.100.20", ""]);
+  const succeeded = counted("login.succeeded")[0];
+  assert.equal(succeeded.blobs[4], "default", JSON.stringify(succeeded));
   assert.deepEqual(failedLogin[0].doubles, [400, 1]);
   assert.equal(points.length, lines.length, "one data point per event");
+});
+
+test("a configuration that does not validate: config.invalid in the log for each request, a fixed answer", async () => {
+  // The same bundle with one bad value, in a second workerd process.
+  const port = WORKER_PORT + 3;
+  const worker = await startWorker({
+    runtime: "workerd",
+    port,
+    config: "tests/integration/config/audit.toml",
+    bundle: process.env.TEST_WORKER_BUNDLE ?? join(ROOT, "build", "worker"),
+    metricsSink: `127.0.0.1:${SINK_PORT}`,
+    vars: { EDGEWARD_AUDIT_SUB: "sha1" },
+  });
+  try {
+    const res = await fetch(`http://localhost:${port}/auth/refresh?x=QUERY-NEVER-LOGGED`, {
+      method: "POST",
+      headers: { "cf-connecting-ip": "203.0.113.30", "cf-ray": "8f1b2c3d4e5f6a7b-AMS" },
+    });
+    const body = await res.json();
+    assert.deepEqual([res.status, body.code], [500, "config_invalid"]);
+    // It names the variable (README "Configuration"), never a secret's value.
+    assert.match(body.message, /EDGEWARD_AUDIT_SUB/);
+    await new Promise((r) => setTimeout(r, 300));
+    const output = worker.output();
+    const line = output
+      .split("\n")
+      .map((l) => l.slice(l.indexOf("{")))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l)];
+        } catch {
+          return [];
+        }
+      })
+      .find((l) => l.event === "config.invalid" && l.ip === "203.0.113.30");
+    assert.ok(line, output.slice(-2000));
+    assert.equal(line.status, res.status);
+    assert.equal(line.route, "/auth/refresh");
+    assert.equal(line.request_id, "8f1b2c3d4e5f6a7b-AMS");
+    assert.ok(!output.includes("QUERY-NEVER-LOGGED"));
+  } finally {
+    await worker.stop();
+  }
 });

@@ -14,22 +14,25 @@ const NOW: u64 = 1_700_000_000;
 const ADMIN: &str = "an-admin-token-of-at-least-32-characters";
 
 fn audit_edge(rate_limit: Option<u32>) -> Edge<FakePorts> {
+    audit_edge_with(rate_limit, &[])
+}
+
+fn audit_edge_with(rate_limit: Option<u32>, extra: &[(&str, &str)]) -> Edge<FakePorts> {
     let ports = FakePorts::default().with_idp(json!({})).with_registry();
     ports.now.set(NOW);
     ports.rate_limit.set(rate_limit);
     let routes =
         r#"[{"prefix": "/api/orders/", "upstream": "http://orders.test/", "methods": ["GET"]}]"#;
-    Edge::new(
-        config_with(&[
-            ("EDGEWARD_ADMIN_TOKEN", ADMIN),
-            ("EDGEWARD_API_ROUTES", routes),
-            (
-                "EDGEWARD_MINT_KEY",
-                "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE",
-            ),
-        ]),
-        ports,
-    )
+    let mut vars = vec![
+        ("EDGEWARD_ADMIN_TOKEN", ADMIN),
+        ("EDGEWARD_API_ROUTES", routes),
+        (
+            "EDGEWARD_MINT_KEY",
+            "m1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE",
+        ),
+    ];
+    vars.extend_from_slice(extra);
+    Edge::new(config_with(&vars), ports)
 }
 
 /// The audit lines written so far (every log line that is a JSON object with an `event`).
@@ -336,4 +339,102 @@ fn no_token_code_or_cookie_value_reaches_the_log() {
             "the log holds {secret:?}:\n{log}"
         );
     }
+}
+
+/// Whom an event concerns: the provider's id and the user's `sub`, which by default is a keyed
+/// hash (the same user alike on every line, never the `sub` itself), `clear` on request, or
+/// left out; from what the handler learned (the validated ID token, the session, the admin's
+/// query), never from what the caller merely claims.
+#[test]
+fn lines_name_the_provider_and_the_user_as_configured() {
+    let user = Login {
+        sub: "user-4711",
+        ..Login::default()
+    };
+    let mut hashes = Vec::new();
+    for (mode, extra) in [
+        ("hashed", vec![]),
+        ("hashed", vec![("EDGEWARD_AUDIT_SUB", "hashed")]),
+        ("clear", vec![("EDGEWARD_AUDIT_SUB", "clear")]),
+        ("omit", vec![("EDGEWARD_AUDIT_SUB", "omit")]),
+    ] {
+        let edge = audit_edge_with(None, &extra);
+        let provider = edge.config().oidc().id.clone();
+        let (jar, csrf) = signed_in(&edge, &user);
+        let lines = events(&edge);
+        // login.started knows the provider, not yet the user.
+        assert_eq!(lines[0]["provider"], provider.as_str(), "{mode}: {lines:?}");
+        assert!(lines[0].get("sub").is_none(), "{mode}: {lines:?}");
+        let refreshed = during(&edge, || {
+            assert_eq!(refresh(&edge, &jar, &csrf).status(), 204);
+        });
+        let admin = during(&edge, || {
+            let req = request(
+                "DELETE",
+                "/auth/admin/sessions?sub=user-4711",
+                &[("authorization", &format!("Bearer {ADMIN}"))],
+                "",
+            );
+            assert_eq!(call(&edge, req).status(), 200);
+        });
+        let named: Vec<&Value> = [&lines[1], one(&refreshed), one(&admin)].into();
+        for line in &named {
+            assert_eq!(line["provider"], provider.as_str(), "{mode}: {line}");
+        }
+        let subs: Vec<Option<&str>> = named.iter().map(|l| l["sub"].as_str()).collect();
+        match mode {
+            "clear" => assert_eq!(subs, [Some("user-4711"); 3]),
+            "omit" => assert_eq!(subs, [None; 3], "{named:?}"),
+            _ => {
+                let hash = subs[0].unwrap();
+                assert_eq!(subs, [Some(hash); 3], "one user, one hash: {named:?}");
+                assert_eq!(hash.len(), 16);
+                assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()), "{hash}");
+                hashes.push(hash.to_owned());
+                assert!(!edge.ports().log_text().contains("user-4711"));
+            }
+        }
+    }
+    // One key, one hash: the default and `hashed` agree.
+    assert_eq!(hashes[0], hashes[1]);
+
+    // Another key hashes the same user otherwise (a guessed `sub` cannot be looked up in the
+    // log without the deployment's key).
+    let other = audit_edge_with(
+        None,
+        &[(
+            "EDGEWARD_COOKIE_KEYS",
+            "k9:0202020202020202020202020202020202020202020202020202020202020202",
+        )],
+    );
+    signed_in(&other, &user);
+    assert_ne!(events(&other)[1]["sub"].as_str(), Some(hashes[0].as_str()));
+
+    let bad = config_result(&[("EDGEWARD_AUDIT_SUB", "sha1")]).unwrap_err();
+    assert!(bad.to_string().contains("EDGEWARD_AUDIT_SUB"), "{bad}");
+}
+
+/// A login refused at its end that the handler answers itself (it clears the login cookie): the
+/// line has the refusal's code, and the provider the login went to.
+#[test]
+fn a_refused_login_end_names_its_code_and_provider() {
+    let edge = audit_edge(None);
+    let lines = during(&edge, || {
+        let res = login_with(
+            &edge,
+            &Login {
+                iss: Some("https://mix-up.example"),
+                ..Login::default()
+            },
+        );
+        assert_eq!(code(&res), (400, "login_failed".into()));
+    });
+    let failed: Vec<_> = lines
+        .iter()
+        .filter(|l| l["event"] == "login.failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{lines:?}");
+    assert_eq!(failed[0]["reason"], "login_failed");
+    assert_eq!(failed[0]["provider"], edge.config().oidc().id.as_str());
+    assert!(failed[0].get("sub").is_none(), "{lines:?}");
 }

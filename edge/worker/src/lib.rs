@@ -486,8 +486,8 @@ impl Log for WorkerPorts {
         }
     }
 
-    /// The line to the console; one Analytics Engine data point (blobs: event, reason, route, IP;
-    /// doubles: status, 1; index: event) when the dataset is bound. A write that fails is
+    /// The line to the console; one Analytics Engine data point (blobs: event, reason, route, IP,
+    /// provider; doubles: status, 1; index: event) when the dataset is bound. A write that fails is
     /// dropped: counting never fails a request.
     fn audit(&self, line: &str, point: &MetricPoint<'_>) {
         worker::web_sys::console::info_1(&line.into());
@@ -498,6 +498,7 @@ impl Log for WorkerPorts {
                 .add_blob(point.reason)
                 .add_blob(point.route)
                 .add_blob(point.ip)
+                .add_blob(point.provider)
                 .add_double(f64::from(point.status))
                 .add_double(1.0)
                 .write_to(dataset);

@@ -8,7 +8,7 @@ use crate::oidc::logout::{self, LogoutTokenError};
 use crate::oidc::KeyLookup;
 use crate::platform::crypto::constant_time_eq;
 use crate::platform::ports::{Clock, Log, LogLevel, SessionRegistry};
-use crate::platform::{respond, Error, Request, Response};
+use crate::platform::{respond, trail, Error, Request, Response};
 use crate::sessions::{
     self, all_shards, ask, require_registry, revoke_all, scoped, shard_of, RegistryAnswer,
     RegistryRequest,
@@ -42,6 +42,7 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
     // What the registry knows the user by (`sessions::scoped`); the answer names the user as
     // asked.
     let sub = scoped(provider.session_tag().as_deref(), &raw_sub);
+    trail::note_subject(req, &provider.client.id, &raw_sub);
     let request = match (req.method().as_str(), param("session")) {
         ("GET", _) => RegistryRequest::ListSessions { sub: sub.clone() },
         ("DELETE", Some(handle)) => RegistryRequest::DeleteSession { handle },
@@ -275,6 +276,13 @@ pub(crate) async fn backchannel_logout(
             return Err(Error::LogoutTokenInvalid(
                 "its sub, sid or jti holds a control character".into(),
             ));
+        }
+    }
+    // Whom it ends, for the audit line: the first provider's (one issuer, one user).
+    if let Some((provider, order)) = accepted.first() {
+        match &order.sub {
+            Some(sub) => trail::note_subject(req, &provider.client.id, sub),
+            None => trail::note_provider(req, &provider.client.id),
         }
     }
     let mut replayed = true;

@@ -18,7 +18,7 @@ use crate::oidc::userinfo::{self, UserInfoError};
 use crate::oidc::{self, KeyLookup, Provider};
 use crate::platform::crypto::{constant_time_eq, random_token};
 use crate::platform::ports::{Clock, Log, LogLevel};
-use crate::platform::{cookies, respond, Error, Request, Response};
+use crate::platform::{cookies, respond, trail, Error, Request, Response};
 use crate::request::guard;
 use crate::sessions::server::{self, SessionRecord, SidCookie};
 use crate::sessions::{
@@ -110,6 +110,7 @@ pub(crate) async fn login_start(edge: &impl Context, req: &Request) -> Result<Re
         None => "/".to_owned(),
     };
     let provider = chosen_provider(edge, body.provider.as_deref())?;
+    trail::note_provider(req, &provider.client.id);
     if let Some(name) = body
         .extra_params
         .keys()
@@ -208,7 +209,10 @@ pub(crate) async fn login_end(edge: &impl Context, req: &Request) -> Result<Resp
     let mut response = match result {
         Ok(response) => response,
         Err(e @ Error::IdpUnavailable(_)) => return Err(e),
-        Err(e) => e.into_logged_response(edge.ports(), req.uri().path()),
+        Err(e) => {
+            trail::note_refusal(req, e.code());
+            e.into_logged_response(edge.ports(), req.uri().path())
+        }
     };
     response
         .headers_mut()
@@ -262,6 +266,7 @@ async fn finish_login(
     .ok_or_else(|| {
         Error::InvalidState("the login was started with a provider that is not configured".into())
     })?;
+    trail::note_provider(req, &provider.client.id);
     // RFC 9207 (mix-up defence, RFC 9700 §4.4): when the provider names itself it must be the
     // one the login went to, exactly; a provider that says it always does must have done so.
     let discovery = provider.discovery(ports).await?;
@@ -324,6 +329,7 @@ async fn finish_login(
         other => other,
     }
     .map_err(|e| Error::LoginFailed(e.to_string()))?;
+    trail::note_subject(req, &provider.client.id, &validated.claims.sub);
     if let Some(max_age) = login.max_age {
         let leeway = idtoken::LEEWAY.unsigned_abs();
         let recent = validated

@@ -10,7 +10,7 @@ use crate::cookie::session::{self, AccessToken, Write};
 use crate::oidc::{self, TokenError};
 use crate::platform::crypto::token_key;
 use crate::platform::ports::{Clock, Log, LogLevel, RefreshCoordinator};
-use crate::platform::{cookies, respond, Error, Request, Response};
+use crate::platform::{cookies, respond, trail, Error, Request, Response};
 use crate::request::guard;
 use crate::sessions::guarded_session;
 use crate::sessions::{
@@ -73,6 +73,7 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
     let session = &loaded.session;
     // The session's own provider, and no other, refreshes it.
     let provider = require_provider_of(edge, &session.binding)?;
+    trail::note_subject(req, &provider.client.id, &session.binding.sub);
     if let (Some(_), Some(access)) = (&loaded.handle, &session.access) {
         // Server mode: another tab or call may have refreshed this session a moment ago (the
         // store then already holds new tokens). Within the grace window, while the access token
@@ -227,6 +228,9 @@ pub(crate) async fn logout(edge: &impl Context, req: &Request) -> Result<Respons
         session, handle, ..
     }) = &loaded
     {
+        if let Some(provider) = provider_of(edge, &session.binding) {
+            trail::note_subject(req, &provider.client.id, &session.binding.sub);
+        }
         guard::check_csrf(req.headers(), &session.csrf)?;
         end_session(edge, session, handle.as_deref()).await;
         if let Some(access) = &session.access {

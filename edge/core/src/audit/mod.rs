@@ -7,8 +7,10 @@
 //! [`ErrorCode`]'s wire name or the way a session ended, never an error's text, which can echo
 //! the request), the route as a fixed label (never the request's path or query), the status,
 //! the `cf-ray` request id and the client's address only when they parse as what they claim to
-//! be, and the SHA-256 of the cookie that names the session. Never a token, a code, a cookie
-//! value or a secret.
+//! be, the SHA-256 of the cookie that names the session, and whom the request concerns as its
+//! handler noted it ([`trail`](crate::platform::trail)): the provider's configured id and the
+//! user's `sub`, keyed-hashed, in clear or left out as [`AUDIT_SUB`] says. Never a token, a
+//! code, a cookie value or a secret.
 //!
 //! May use: `platform`.
 
@@ -21,7 +23,79 @@ use serde::Serialize;
 use crate::platform::cookies;
 use crate::platform::crypto::token_key;
 use crate::platform::ports::{Log, MetricPoint};
+use crate::platform::settings::{invalid, ConfigError, Vars};
+use crate::platform::trail::Noted;
 use crate::platform::Error;
+
+/// How the audit line shows a user's `sub`: `hashed` (the default: the first 16 hex digits of
+/// an HMAC-SHA-256 of the provider's id and the `sub`, keyed by a key derived from the cookie
+/// key that seals, so the log alone cannot be searched for a guessed user; the same user
+/// hashes alike until that key rotates), `clear`, or `omit`.
+pub const AUDIT_SUB: &str = "EDGEWARD_AUDIT_SUB";
+
+/// What the audit trail is configured to write.
+#[derive(Clone)]
+pub struct AuditSettings {
+    sub: SubMode,
+}
+
+#[derive(Clone)]
+enum SubMode {
+    /// Keyed-hashed, with this key.
+    Hashed(Box<[u8; 32]>),
+    Clear,
+    Omit,
+}
+
+impl std::fmt::Debug for AuditSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = match self.sub {
+            SubMode::Hashed(_) => "hashed",
+            SubMode::Clear => "clear",
+            SubMode::Omit => "omit",
+        };
+        f.debug_struct("AuditSettings").field("sub", &mode).finish()
+    }
+}
+
+impl AuditSettings {
+    /// Reads [`AUDIT_SUB`]; `hash_key` is the key a hashed `sub` is made with (a secret the
+    /// deployment derives, never logged).
+    pub fn from_vars(
+        vars: &Vars<'_>,
+        hash_key: [u8; 32],
+    ) -> std::result::Result<Self, ConfigError> {
+        let sub = match vars.get(AUDIT_SUB).as_deref() {
+            None | Some("hashed") => SubMode::Hashed(Box::new(hash_key)),
+            Some("clear") => SubMode::Clear,
+            Some("omit") => SubMode::Omit,
+            Some(other) => {
+                return Err(invalid(
+                    AUDIT_SUB,
+                    format!("must be \"hashed\", \"clear\" or \"omit\", not {other:?}"),
+                ))
+            }
+        };
+        Ok(Self { sub })
+    }
+
+    /// How `sub` of `provider` appears in a line, if at all.
+    fn show_sub(&self, provider: Option<&str>, sub: &str) -> Option<String> {
+        match &self.sub {
+            SubMode::Omit => None,
+            SubMode::Clear => Some(sub.to_owned()),
+            SubMode::Hashed(key) => {
+                use hkdf::hmac::{Hmac, Mac};
+                let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_slice()).ok()?;
+                mac.update(provider.unwrap_or("").as_bytes());
+                mac.update(&[0]);
+                mac.update(sub.as_bytes());
+                let digest = mac.finalize().into_bytes();
+                Some(digest.iter().take(8).map(|b| format!("{b:02x}")).collect())
+            }
+        }
+    }
+}
 
 /// A security-relevant event, by its stable name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,16 +150,11 @@ impl Event {
 #[derive(Debug, Clone, Copy)]
 pub enum Result<'a> {
     /// Answered by its handler with this status (`None`: forwarded) and, when the handler
-    /// answered an error itself (a login's end that clears its cookie), the error's code.
+    /// answered an error itself (a login's end that clears its cookie), the error's code as it
+    /// noted it.
     Answered(Option<u16>, Option<ErrorCode>),
     /// Refused with this error.
     Failed(&'a Error),
-}
-
-/// Whether an error answer of `path`'s handler is an event ([`classify`]): only then is the
-/// answer's code worth reading back.
-pub fn answered_errors_count(path: &str) -> bool {
-    matches!(path, paths::LOGIN_START | paths::LOGIN_END | paths::REFRESH)
 }
 
 /// The event a request is, with its reason; `None`: not an event.
@@ -161,6 +230,13 @@ pub struct Record {
     /// SHA-256 (hex, first 16 digits) of the cookie that names the session, when one came.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The configured id of the provider the request concerns, when its handler knew it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The user's `sub` at that provider as [`AUDIT_SUB`] says (by default keyed-hashed), when
+    /// its handler knew it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
 }
 
 impl Record {
@@ -179,7 +255,18 @@ impl Record {
             request_id: request_id(headers),
             ip: client_ip(headers),
             session: session_handle(headers),
+            provider: None,
+            sub: None,
         }
+    }
+
+    /// The record, with whom the request concerns as its handler `noted` it.
+    pub fn concerning(mut self, noted: Noted, settings: &AuditSettings) -> Self {
+        self.sub = noted
+            .sub
+            .and_then(|sub| settings.show_sub(noted.provider.as_deref(), &sub));
+        self.provider = noted.provider;
+        self
     }
 
     /// Writes the record: one JSON line and one metric, through `log`.
@@ -197,6 +284,7 @@ impl Record {
                 route: self.route,
                 status: self.status,
                 ip: self.ip.as_deref().unwrap_or(""),
+                provider: self.provider.as_deref().unwrap_or(""),
             },
         );
     }

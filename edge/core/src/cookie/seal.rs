@@ -357,6 +357,17 @@ impl CookieKeys {
         self
     }
 
+    /// 32 bytes derived from the key that seals, for `label`'s use alone (HKDF-Expand under a
+    /// label no sealed value uses): a secret of the deployment that changes with the key.
+    pub fn derive_secret(&self, label: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        // 32 bytes are always within HKDF-SHA-256's limit.
+        let _ = self.keys[0]
+            .hkdf
+            .expand_multi_info(&[b"edgeward secret ", label.as_bytes()], &mut out);
+        out
+    }
+
     /// The id of the key that seals.
     pub fn current_id(&self) -> &str {
         &self.keys[0].id

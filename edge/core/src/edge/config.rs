@@ -10,6 +10,7 @@
 use url::Url;
 
 use crate::agent;
+use crate::audit::AuditSettings;
 use crate::broker::BrokerConfig;
 use crate::cookie::{self, CookieKeys};
 use crate::cors::CorsConfig;
@@ -57,6 +58,8 @@ pub struct Config {
     pub cors: CorsConfig,
     /// What an answer over a rate limit says.
     pub rate: RateSettings,
+    /// What the audit lines show of the user.
+    pub audit: AuditSettings,
 }
 
 impl Config {
@@ -163,6 +166,7 @@ impl Config {
             server_sessions: sessions.mode == crate::sessions::SessionMode::Server,
             ..RateSettings::from_vars(&vars)?
         };
+        let audit = AuditSettings::from_vars(&vars, cookie_keys.derive_secret("audit sub"))?;
         let cookie_keys = cookie_keys.for_deployment(&origin, &providers.first().client_id);
         Ok(Config {
             profile,
@@ -178,6 +182,7 @@ impl Config {
             broker,
             cors,
             rate,
+            audit,
         })
     }
 }

@@ -16,6 +16,7 @@ pub use config::Config;
 
 use crate::platform::ports::Platform;
 use crate::platform::settings::Secret;
+use crate::platform::trail::Trail;
 use crate::platform::{Error, Request, Response};
 use crate::proxy::ProxyConfig;
 use crate::{agent, audit, broker, cookie, cors, machine, oidc, proxy, rate, request, sessions};
@@ -117,7 +118,9 @@ impl<P: Platform> Edge<P> {
     ///
     /// Every `/auth/*` answer says `Cache-Control: no-store`, and every 401 of the proxy carries
     /// an RFC 6750 `Bearer` challenge.
-    pub async fn handle(&self, req: Request) -> Outcome {
+    pub async fn handle(&self, mut req: Request) -> Outcome {
+        // What the handlers learn on the way that the audit line needs.
+        let trail = Trail::start(&mut req);
         let path = req.uri().path();
         let auth = path.starts_with(edgeward_shared::paths::AUTH_PREFIX);
         let (cors, preflight) = match self.config.cors.decide(&req) {
@@ -128,33 +131,26 @@ impl<P: Platform> Edge<P> {
             Some(answer) => Outcome::Respond(answer),
             None => match routes::dispatch(self, &req).await {
                 Ok(outcome) => {
-                    let (status, code) = match &outcome {
-                        Outcome::Respond(response) => {
-                            let status = response.status().as_u16();
-                            // A handler that answered an error itself: its code, read back
-                            // from our own JSON (a closed set), where that error is an event.
-                            let code = (status >= 400 && audit::answered_errors_count(path))
-                                .then(|| {
-                                    serde_json::from_slice::<edgeward_shared::ErrorBody>(
-                                        response.body(),
-                                    )
-                                    .ok()
-                                })
-                                .flatten()
-                                .map(|body| body.code);
-                            (Some(status), code)
-                        }
-                        Outcome::Forward(_) => (None, None),
+                    let status = match &outcome {
+                        Outcome::Respond(response) => Some(response.status().as_u16()),
+                        Outcome::Forward(_) => None,
                     };
+                    // A handler that answered an error itself noted its code.
+                    let code = status
+                        .is_some_and(|s| s >= 400)
+                        .then(|| trail.noted().refused)
+                        .flatten();
                     self.audit(
                         &req,
+                        &trail,
                         audit::Result::Answered(status, code),
                         status.unwrap_or(200),
                     );
                     outcome
                 }
                 Err(error) => {
-                    self.audit(&req, audit::Result::Failed(&error), error.code().status());
+                    let status = error.code().status();
+                    self.audit(&req, &trail, audit::Result::Failed(&error), status);
                     let challenge = (!auth).then(|| challenge(&error)).flatten();
                     let mut response = self.error_response(path, error);
                     if let Some(challenge) = challenge {
@@ -192,10 +188,12 @@ impl<P: Platform> Edge<P> {
     }
 
     /// Writes the audit event `req` is (if it is one) with its outcome (`crate::audit`).
-    fn audit(&self, req: &Request, result: audit::Result<'_>, status: u16) {
+    fn audit(&self, req: &Request, trail: &Trail, result: audit::Result<'_>, status: u16) {
         let path = req.uri().path();
         if let Some(event) = audit::classify(req.method(), path, result) {
-            audit::Record::new(event, path, req.headers(), status).emit(&self.ports);
+            audit::Record::new(event, path, req.headers(), status)
+                .concerning(trail.noted(), &self.config.audit)
+                .emit(&self.ports);
         }
     }
 

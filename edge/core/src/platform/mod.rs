@@ -2,8 +2,9 @@
 //! platform: clock, randomness, outgoing HTTP, the shared cache, the refresh coordinator, the
 //! session registry, signature checks, the log), the request and response types, the [`Error`]
 //! every failure becomes and the JSON answer it turns into, the cookie jar (reading the `Cookie`
-//! fields, writing `__Host-` `Set-Cookie` lines), reading settings, and the small cryptographic
-//! helpers (SHA-256 names, random tokens, constant-time comparison).
+//! fields, writing `__Host-` `Set-Cookie` lines), reading settings, a request's [`trail`] (what
+//! its handler noted for the audit line), and the small cryptographic helpers (SHA-256 names,
+//! random tokens, constant-time comparison).
 //!
 //! Nothing here knows what a session, a route or a token is.
 //!
@@ -15,6 +16,7 @@ pub mod error;
 pub mod ports;
 pub(crate) mod respond;
 pub mod settings;
+pub mod trail;
 
 pub use error::Error;
 

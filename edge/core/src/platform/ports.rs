@@ -254,6 +254,8 @@ pub struct MetricPoint<'a> {
     pub status: u16,
     /// The client's address as parsed, or empty (to count failures per address).
     pub ip: &'a str,
+    /// The configured id of the provider the request concerns, or empty.
+    pub provider: &'a str,
 }
 
 /// What a rate limiter says about one request.

@@ -18,7 +18,7 @@ use crate::cookie::session::{read_access, AccessToken};
 use crate::oidc::{KeyLookup, OidcClient, Provider};
 use crate::platform::cookies;
 use crate::platform::ports::{Clock, SharedCache};
-use crate::platform::{Error, Request};
+use crate::platform::{trail, Error, Request};
 use crate::request::guard;
 use crate::sessions::{
     ensure_live, load_session, provider_of, registry_ids, require_provider_of, SessionMode,
@@ -131,6 +131,9 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                     (access, cookie.csrf)
                 }
             };
+            if let (Some(p), Some(sub)) = (&provider, &session_sub) {
+                trail::note_subject(req, &p.client.id, sub);
+            }
             if state_changing {
                 guard::check_csrf(headers, &csrf)?;
             }
