@@ -9,6 +9,8 @@
 #   chromium             with chromedriver, for wasm-bindgen-test and the end-to-end tests
 #   glewlwyd             (Debian) and django-oauth-toolkit (PyPI, a venv in target/idps/venv):
 #                        two independent OpenID providers for tests/integration/independent-idps
+#   chDB                 (PyPI, a venv in target/metrics-sql/venv): ClickHouse in process, for
+#                        the audit suite's run of README's metrics SQL
 #
 # EDGEWARD_WASM_FROM_DEBIAN=1 skips the rustup attempt (to exercise the fallback).
 set -euo pipefail
@@ -106,6 +108,20 @@ else
   "$idp_venv/bin/pip" install -q --disable-pip-version-check -r "$idp_reqs"
   cp "$idp_reqs" "$idp_venv/.edgeward-requirements"
   say "installed $("$idp_venv/bin/python" -c 'import oauth2_provider, django; print("django-oauth-toolkit", oauth2_provider.__version__, "on Django", django.get_version())')"
+fi
+
+step "chDB (tests/metrics-sql/requirements.txt) in target/metrics-sql/venv"
+sql_venv="$EDGEWARD_ROOT/target/metrics-sql/venv"
+sql_reqs="$EDGEWARD_ROOT/tests/metrics-sql/requirements.txt"
+if [ -x "$sql_venv/bin/python" ] && cmp -s "$sql_reqs" "$sql_venv/.edgeward-requirements" \
+  && "$sql_venv/bin/python" -c 'import chdb' 2>/dev/null; then
+  say "up to date"
+else
+  rm -rf "$sql_venv"
+  python3 -m venv "$sql_venv"
+  "$sql_venv/bin/pip" install -q --disable-pip-version-check -r "$sql_reqs"
+  cp "$sql_reqs" "$sql_venv/.edgeward-requirements"
+  say "installed chDB $("$sql_venv/bin/python" -c 'import chdb; print(chdb.__version__)')"
 fi
 
 step "Rust crates (cargo fetch), the fuzz crate's too (fuzz/: libfuzzer-sys, stable)"

@@ -7,6 +7,8 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { useStack, startWorker, API_ROUTES, ISSUER, ORIGIN, ROOT, WORKER_PORT } from "../support/stack.mjs";
 import { CookieJar } from "../support/jar.mjs";
 import { loginAtIdp } from "../support/idp-login.mjs";
@@ -23,7 +25,7 @@ const sink = createServer((req, res) => {
   req.on("end", () => {
     try {
       const p = JSON.parse(body);
-      points.push({ index: bytes(p.index1), blobs: [p.blob1, p.blob2, p.blob3, p.blob4, p.blob5].map(bytes), doubles: [p.double1, p.double2] });
+      points.push({ at: Math.floor(Date.now() / 1000), index: bytes(p.index1), blobs: [p.blob1, p.blob2, p.blob3, p.blob4, p.blob5].map(bytes), doubles: [p.double1, p.double2] });
     } catch {
       points.push({ unreadable: body });
     }
@@ -126,6 +128,12 @@ test("refusals: a failed login, a proxy 401 and 403, a foreign Origin, a rate li
   const forbidden = await jar.fetch(`${ORIGIN}/api/machines/x`, { headers: { "cf-connecting-ip": "198.51.100.23" } });
   assert.equal(forbidden.status, 403);
   assert.equal((await forbidden.json()).code, "client_not_allowed");
+  // A refresh without a session: refused (unauthorized).
+  const sessionless = await fetch(`${ORIGIN}/auth/refresh`, {
+    method: "POST",
+    headers: { origin: ORIGIN, "x-edgeward-csrf": "x", "cf-connecting-ip": "198.51.100.25" },
+  });
+  assert.equal(sessionless.status, 401);
   const foreign = await fetch(`${ORIGIN}/auth/login/start`, {
     method: "POST",
     headers: { origin: "https://evil.example", ...json, "cf-connecting-ip": "198.51.100.24" },
@@ -174,6 +182,7 @@ test("the log has each event where it happened, and no secret the run saw; the m
   assert.ok(seen("login.failed", (l) => l.ip === "198.51.100.20" && l.reason === "invalid_state"));
   assert.ok(seen("proxy.denied", (l) => l.status === 401 && l.route === "/api/*"));
   assert.ok(seen("proxy.denied", (l) => l.status === 403 && l.reason === "client_not_allowed" && l.ip === "198.51.100.23"));
+  assert.ok(seen("refresh.refused", (l) => l.status === 401 && l.reason === "unauthorized" && l.ip === "198.51.100.25"));
   assert.ok(seen("origin.rejected", (l) => l.status === 403 && l.route === "/auth/login/start" && l.ip === "198.51.100.24"));
 
   // Whom: the provider's id, and the user's sub keyed-hashed (the default), one hash for the
@@ -203,6 +212,38 @@ test("the log has each event where it happened, and no secret the run saw; the m
   assert.equal(succeeded.blobs[4], "default", JSON.stringify(succeeded));
   assert.deepEqual(failedLogin[0].doubles, [400, 1]);
   assert.equal(points.length, lines.length, "one data point per event");
+});
+
+test("README's metrics queries, run in ClickHouse (chDB) over the data points this run wrote", () => {
+  // The queries as the README shows them: its one ```sql block under "Audit and metrics".
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Audit and metrics"));
+  const block = section.slice(section.indexOf("```sql") + 6, section.indexOf("```", section.indexOf("```sql") + 6));
+  const queries = block.split(/\n(?=--)/).map((q) => q.trim()).filter((q) => q.startsWith("--"));
+  assert.equal(queries.length, 2, block);
+  const now = Math.floor(Date.now() / 1000);
+  const rows = points.filter((p) => p.index).map((p) => ({ timestamp: p.at, index1: p.index, blobs: p.blobs, doubles: p.doubles }));
+  // Plus two points of the past that each query's window must leave out.
+  rows.push({ timestamp: now - 11 * 60, index1: "login.failed", blobs: ["login.failed", "invalid_state", "/auth/login/end", "198.51.100.99", ""], doubles: [400, 1] });
+  rows.push({ timestamp: now - 25 * 3600, index1: "refresh.refused", blobs: ["refresh.refused", "session_expired", "/auth/refresh", "198.51.100.99", ""], doubles: [401, 1] });
+  const python = join(ROOT, "target", "metrics-sql", "venv", "bin", "python");
+  assert.ok(existsSync(python), `${python} is missing: run scripts/setup.sh`);
+  const run = spawnSync(python, [join(ROOT, "tests", "metrics-sql", "run.py")], {
+    input: JSON.stringify({ points: rows, queries }),
+    encoding: "utf8",
+    env: { ...process.env, TZ: "UTC" },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const [failedPerIp, refusalsPerHour] = JSON.parse(run.stdout);
+  // The run's failed login came from 198.51.100.20; the one 11 minutes old is outside the window.
+  const expected = points.filter((p) => p.index === "login.failed");
+  // (ClickHouse writes a 64-bit sum as a string in JSON.)
+  assert.deepEqual(failedPerIp.map((r) => [r.ip, Number(r.failures)]), [["198.51.100.20", expected.length]]);
+  // The run's one refresh refusal, in this hour, with its reason; the day-old one left out.
+  assert.equal(refusalsPerHour.length, 1, JSON.stringify(refusalsPerHour));
+  assert.equal(refusalsPerHour[0].reason, "unauthorized");
+  assert.equal(Number(refusalsPerHour[0].refusals), 1);
+  assert.equal(Date.parse(`${refusalsPerHour[0].hour.replace(" ", "T")}Z`) / 1000, now - (now % 3600));
 });
 
 test("a configuration that does not validate: config.invalid in the log for each request, a fixed answer", async () => {
