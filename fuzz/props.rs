@@ -158,14 +158,27 @@ fn signing_key() -> p256::ecdsa::SigningKey {
     p256::ecdsa::SigningKey::from_bytes(&[0x31; 32].into()).unwrap()
 }
 
-fn jwks() -> Jwks {
-    let key = PublicKey::es256(*signing_key().verifying_key());
-    let mut jwk: serde_json::Value = serde_json::from_str(key.jwk()).unwrap();
-    jwk["kid"] = "k1".into();
-    Jwks::parse(serde_json::json!({ "keys": [jwk] }).to_string().as_bytes()).unwrap()
+/// The harness's RS256 signing key: a fixed 2048-bit test key (`fuzz/keys/rs256.der`, PKCS#8,
+/// made by `openssl genpkey`; it signs nothing but the seeds).
+fn rsa_key() -> rsa::RsaPrivateKey {
+    use rsa::pkcs8::DecodePrivateKey;
+    rsa::RsaPrivateKey::from_pkcs8_der(include_bytes!("keys/rs256.der")).unwrap()
 }
 
-/// A token signed by the harness's key (a seed).
+/// The provider's JWKS: `k1` (ES256) and `r1` (RS256, 2048 bits).
+fn jwks() -> Jwks {
+    let ec = PublicKey::es256(*signing_key().verifying_key());
+    let rs = PublicKey::rs256(rsa_key().to_public_key());
+    let mut keys = Vec::new();
+    for (kid, key) in [("k1", ec), ("r1", rs)] {
+        let mut jwk: serde_json::Value = serde_json::from_str(key.jwk()).unwrap();
+        jwk["kid"] = kid.into();
+        keys.push(jwk);
+    }
+    Jwks::parse(serde_json::json!({ "keys": keys }).to_string().as_bytes()).unwrap()
+}
+
+/// A token signed by the harness's key for the header's `alg`, ES256 or RS256 (a seed).
 pub fn signed_token(header: &serde_json::Value, claims: &serde_json::Value) -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
@@ -175,8 +188,17 @@ pub fn signed_token(header: &serde_json::Value, claims: &serde_json::Value) -> S
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let sig: p256::ecdsa::Signature = signing_key().sign(signed.as_bytes());
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+    let sig = if header["alg"] == "RS256" {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(signed.as_bytes());
+        rsa_key()
+            .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)
+            .unwrap()
+    } else {
+        let sig: p256::ecdsa::Signature = signing_key().sign(signed.as_bytes());
+        sig.to_bytes().to_vec()
+    };
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
 /// Part `n` of a compact JWS as JSON.
@@ -199,6 +221,29 @@ pub fn jwt(data: &[u8]) {
     JWKS.with(|jwks| jwt_against(token, jwks));
 }
 
+/// Whether `data` validates as an ID token of the harness's provider (the seeds must reach the
+/// deepest path, with each key).
+pub fn id_token_validates(data: &[u8]) -> bool {
+    let Some(token) = text(data) else {
+        return false;
+    };
+    let expected = Expected {
+        issuer: ISSUER,
+        tenants: None,
+        client_id: CLIENT_ID,
+        nonce: "n-0S6_WzA2Mj",
+        acr_values: None,
+        now: NOW,
+    };
+    ready(idtoken::validate(
+        token,
+        &jwks(),
+        &expected,
+        &RustSignatures,
+    ))
+    .is_ok()
+}
+
 fn jwt_against(token: &str, jwks: &Jwks) {
     let _ = edgeward_core::oidc::logout::claimed_issuer(token);
     if let Ok(v) = ready(idtoken::verify::<serde_json::Value, _>(
@@ -208,9 +253,18 @@ fn jwt_against(token: &str, jwks: &Jwks) {
     )) {
         let _ = v.header();
         let header = json_part(token, 0).expect("a verified token has a JSON header");
-        assert_eq!(
-            header["alg"], "ES256",
-            "{token:?} verified with another algorithm"
+        // No algorithm confusion: it verified under the key its header names (or, without a
+        // `kid`, one of the keys), with that key's own algorithm; never `none`, never HS256
+        // with a public key as the secret.
+        let fits = match (header["alg"].as_str(), header.get("kid")) {
+            (Some("ES256"), None) | (Some("RS256"), None) => true,
+            (Some("ES256"), Some(kid)) => kid == "k1",
+            (Some("RS256"), Some(kid)) => kid == "r1",
+            _ => false,
+        };
+        assert!(
+            fits,
+            "{token:?} verified with {header} against keys k1 (ES256), r1 (RS256)"
         );
         assert_eq!(
             token.split('.').count(),
@@ -430,8 +484,10 @@ pub fn path(data: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // Configuration and machine clients
 
-/// The configuration from variables, one `NAME=value` a line (the rest of a minimal valid
-/// configuration filled in unless the input sets it). Refusals are fine; no panic.
+/// The configuration from variables, one `NAME=value` a line (the seeds are whole
+/// configurations). A configuration that validates keeps its invariants (its origin is among
+/// the allowed ones; production means https); neither a refusal's message nor a validated
+/// configuration's `Debug` (what a log line could show) holds the value of a secret variable.
 pub fn config(data: &[u8]) {
     let Some(input) = text(data) else { return };
     let vars: std::collections::HashMap<String, String> = input
@@ -439,10 +495,68 @@ pub fn config(data: &[u8]) {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    let _ = edgeward_core::Config::from_vars(|name| vars.get(name).cloned());
-    if let Some(spec) = vars.get("EDGEWARD_COOKIE_KEYS") {
-        let _ = CookieKeys::parse(spec);
+    // Secret values long enough not to turn up by chance in a message.
+    let secrets: Vec<(&str, &str)> = vars
+        .iter()
+        .filter(|(k, _)| is_secret_variable(k))
+        .map(|(k, v)| (k.as_str(), v.trim()))
+        .filter(|(_, v)| v.len() >= 16)
+        .collect();
+    let shown = match edgeward_core::Config::from_vars(|name| vars.get(name).cloned()) {
+        Ok(config) => {
+            assert!(
+                config.allowed_origins.contains(&config.origin),
+                "{config:?}: its origin is not allowed"
+            );
+            if config.profile == Profile::Production {
+                assert!(
+                    config.origin.starts_with("https://"),
+                    "production on {}",
+                    config.origin
+                );
+            }
+            format!("{config:?}")
+        }
+        Err(e) => {
+            assert!(
+                e.variable.starts_with("EDGEWARD_") || e.variable.starts_with("OIDC_"),
+                "the error names {:?}, not a variable",
+                e.variable
+            );
+            e.to_string()
+        }
+    };
+    for (name, value) in &secrets {
+        assert!(
+            !shown.contains(value),
+            "the value of {name} is shown: {shown}"
+        );
     }
+    if let Some(spec) = vars.get("EDGEWARD_COOKIE_KEYS") {
+        if let Err(e) = CookieKeys::parse(spec) {
+            let said = e.to_string();
+            for (name, value) in &secrets {
+                assert!(
+                    !said.contains(value),
+                    "the value of {name} is shown: {said}"
+                );
+            }
+        }
+    }
+}
+
+/// A variable that holds a secret (README "Configuration": the ones marked secret, and each
+/// provider's or connection's own).
+fn is_secret_variable(name: &str) -> bool {
+    const SECRETS: [&str; 6] = [
+        "EDGEWARD_COOKIE_KEYS",
+        "OIDC_CLIENT_SECRET",
+        "OIDC_CLIENT_KEY",
+        "EDGEWARD_MINT_KEY",
+        "EDGEWARD_ADMIN_TOKEN",
+        "EDGEWARD_BROKER_KEYS",
+    ];
+    SECRETS.contains(&name) || name.contains("SECRET") || name.ends_with("_CLIENT_KEY")
 }
 
 /// One DER certificate, then the same bytes as an `x5c` chain of one.

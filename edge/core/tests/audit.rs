@@ -365,6 +365,17 @@ fn lines_name_the_provider_and_the_user_as_configured() {
         // login.started knows the provider, not yet the user.
         assert_eq!(lines[0]["provider"], provider.as_str(), "{mode}: {lines:?}");
         assert!(lines[0].get("sub").is_none(), "{mode}: {lines:?}");
+        // A refresh refused for its CSRF header still names the session's user (its sealed
+        // cookie proved it), as a logout or an API call refused so does.
+        let csrfless = during(&edge, || {
+            let req = request(
+                "POST",
+                "/auth/refresh",
+                &[("origin", ORIGIN), ("cookie", &jar)],
+                "",
+            );
+            assert_eq!(call(&edge, req).status(), 403);
+        });
         let refreshed = during(&edge, || {
             assert_eq!(refresh(&edge, &jar, &csrf).status(), 204);
         });
@@ -377,17 +388,17 @@ fn lines_name_the_provider_and_the_user_as_configured() {
             );
             assert_eq!(call(&edge, req).status(), 200);
         });
-        let named: Vec<&Value> = [&lines[1], one(&refreshed), one(&admin)].into();
+        let named: Vec<&Value> = [&lines[1], one(&csrfless), one(&refreshed), one(&admin)].into();
         for line in &named {
             assert_eq!(line["provider"], provider.as_str(), "{mode}: {line}");
         }
         let subs: Vec<Option<&str>> = named.iter().map(|l| l["sub"].as_str()).collect();
         match mode {
-            "clear" => assert_eq!(subs, [Some("user-4711"); 3]),
-            "omit" => assert_eq!(subs, [None; 3], "{named:?}"),
+            "clear" => assert_eq!(subs, [Some("user-4711"); 4]),
+            "omit" => assert_eq!(subs, [None; 4], "{named:?}"),
             _ => {
                 let hash = subs[0].unwrap();
-                assert_eq!(subs, [Some(hash); 3], "one user, one hash: {named:?}");
+                assert_eq!(subs, [Some(hash); 4], "one user, one hash: {named:?}");
                 assert_eq!(hash.len(), 16);
                 assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()), "{hash}");
                 hashes.push(hash.to_owned());
@@ -397,6 +408,16 @@ fn lines_name_the_provider_and_the_user_as_configured() {
     }
     // One key, one hash: the default and `hashed` agree.
     assert_eq!(hashes[0], hashes[1]);
+    // Another user of the same deployment: another hash.
+    let edge = audit_edge(None);
+    signed_in(
+        &edge,
+        &Login {
+            sub: "user-4712",
+            ..Login::default()
+        },
+    );
+    assert_ne!(events(&edge)[1]["sub"].as_str(), Some(hashes[0].as_str()));
 
     // Another key hashes the same user otherwise (a guessed `sub` cannot be looked up in the
     // log without the deployment's key).

@@ -46,6 +46,22 @@ fn replay(folder: &str) -> usize {
 }
 
 #[test]
+fn the_id_token_seeds_validate_under_each_key() {
+    let seeds = inputs("seeds", "jwt");
+    for name in ["id-token", "id-token-rs256"] {
+        let (path, token) = seeds
+            .iter()
+            .find(|(p, _)| p.file_name().is_some_and(|n| n == name))
+            .unwrap_or_else(|| panic!("no seed {name}"));
+        assert!(
+            props::id_token_validates(token),
+            "{} does not validate",
+            path.display()
+        );
+    }
+}
+
+#[test]
 fn every_crash_ever_found_holds_its_property() {
     replay("regressions");
 }
@@ -91,6 +107,12 @@ fn write_seeds() {
     write(
         "jwt",
         "id-token",
+        props::signed_token(&header, &claims).as_bytes(),
+    );
+    let header = serde_json::json!({"alg": "RS256", "kid": "r1", "typ": "JWT"});
+    write(
+        "jwt",
+        "id-token-rs256",
         props::signed_token(&header, &claims).as_bytes(),
     );
     let logout = serde_json::json!({

@@ -209,10 +209,7 @@ pub(crate) async fn login_end(edge: &impl Context, req: &Request) -> Result<Resp
     let mut response = match result {
         Ok(response) => response,
         Err(e @ Error::IdpUnavailable(_)) => return Err(e),
-        Err(e) => {
-            trail::note_refusal(req, e.code());
-            e.into_logged_response(edge.ports(), req.uri().path())
-        }
+        Err(e) => e.into_logged_response(edge.ports(), req.uri().path()),
     };
     response
         .headers_mut()
@@ -329,7 +326,8 @@ async fn finish_login(
         other => other,
     }
     .map_err(|e| Error::LoginFailed(e.to_string()))?;
-    trail::note_subject(req, &provider.client.id, &validated.claims.sub);
+    let who = (provider.client.id.as_str(), provider.client.issuer.as_str());
+    trail::note_subject(req, who, &validated.claims.sub);
     if let Some(max_age) = login.max_age {
         let leeway = idtoken::LEEWAY.unsigned_abs();
         let recent = validated

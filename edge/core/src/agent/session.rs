@@ -73,7 +73,6 @@ pub(crate) async fn refresh(edge: &impl Context, req: &Request) -> Result<Respon
     let session = &loaded.session;
     // The session's own provider, and no other, refreshes it.
     let provider = require_provider_of(edge, &session.binding)?;
-    trail::note_subject(req, &provider.client.id, &session.binding.sub);
     if let (Some(_), Some(access)) = (&loaded.handle, &session.access) {
         // Server mode: another tab or call may have refreshed this session a moment ago (the
         // store then already holds new tokens). Within the grace window, while the access token
@@ -229,7 +228,8 @@ pub(crate) async fn logout(edge: &impl Context, req: &Request) -> Result<Respons
     }) = &loaded
     {
         if let Some(provider) = provider_of(edge, &session.binding) {
-            trail::note_subject(req, &provider.client.id, &session.binding.sub);
+            let who = (provider.client.id.as_str(), provider.client.issuer.as_str());
+            trail::note_subject(req, who, &session.binding.sub);
         }
         guard::check_csrf(req.headers(), &session.csrf)?;
         end_session(edge, session, handle.as_deref()).await;

@@ -28,9 +28,9 @@ use crate::platform::trail::Noted;
 use crate::platform::Error;
 
 /// How the audit line shows a user's `sub`: `hashed` (the default: the first 16 hex digits of
-/// an HMAC-SHA-256 of the provider's id and the `sub`, keyed by a key derived from the cookie
-/// key that seals, so the log alone cannot be searched for a guessed user; the same user
-/// hashes alike until that key rotates), `clear`, or `omit`.
+/// an HMAC-SHA-256 of the provider's issuer, a zero byte and the `sub`, keyed by a key derived
+/// from the cookie key that seals and the deployment, so the log alone cannot be searched for
+/// a guessed user; the same user hashes alike until that key rotates), `clear`, or `omit`.
 pub const AUDIT_SUB: &str = "EDGEWARD_AUDIT_SUB";
 
 /// What the audit trail is configured to write.
@@ -79,15 +79,15 @@ impl AuditSettings {
         Ok(Self { sub })
     }
 
-    /// How `sub` of `provider` appears in a line, if at all.
-    fn show_sub(&self, provider: Option<&str>, sub: &str) -> Option<String> {
+    /// How `sub` at `issuer` appears in a line, if at all.
+    fn show_sub(&self, issuer: Option<&str>, sub: &str) -> Option<String> {
         match &self.sub {
             SubMode::Omit => None,
             SubMode::Clear => Some(sub.to_owned()),
             SubMode::Hashed(key) => {
                 use hkdf::hmac::{Hmac, Mac};
                 let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_slice()).ok()?;
-                mac.update(provider.unwrap_or("").as_bytes());
+                mac.update(issuer.unwrap_or("").as_bytes());
                 mac.update(&[0]);
                 mac.update(sub.as_bytes());
                 let digest = mac.finalize().into_bytes();
@@ -150,8 +150,8 @@ impl Event {
 #[derive(Debug, Clone, Copy)]
 pub enum Result<'a> {
     /// Answered by its handler with this status (`None`: forwarded) and, when the handler
-    /// answered an error itself (a login's end that clears its cookie), the error's code as it
-    /// noted it.
+    /// answered an error itself (a login's end that clears its cookie), the error's code (the
+    /// answer carries it).
     Answered(Option<u16>, Option<ErrorCode>),
     /// Refused with this error.
     Failed(&'a Error),
@@ -264,7 +264,7 @@ impl Record {
     pub fn concerning(mut self, noted: Noted, settings: &AuditSettings) -> Self {
         self.sub = noted
             .sub
-            .and_then(|sub| settings.show_sub(noted.provider.as_deref(), &sub));
+            .and_then(|sub| settings.show_sub(noted.issuer.as_deref(), &sub));
         self.provider = noted.provider;
         self
     }
@@ -465,6 +465,27 @@ mod tests {
             let got = got.as_ref().map(|(e, r)| (e.name(), r.as_str()));
             assert_eq!(got, want, "{method} {path}");
         }
+    }
+
+    #[test]
+    fn a_hashed_sub_names_one_user_at_one_issuer() {
+        let settings = |key: u8| AuditSettings {
+            sub: SubMode::Hashed(Box::new([key; 32])),
+        };
+        let (a, b) = ("https://idp-a.example", "https://idp-b.example");
+        let hash = |key, issuer, sub| settings(key).show_sub(Some(issuer), sub).unwrap();
+        let alice = hash(1, a, "alice");
+        assert_eq!(alice, hash(1, a, "alice"), "the same user, the same hash");
+        assert_eq!(alice.len(), 16);
+        assert!(alice.bytes().all(|b| b.is_ascii_hexdigit()), "{alice}");
+        assert_ne!(alice, hash(1, a, "bob"), "another user");
+        assert_ne!(alice, hash(1, b, "alice"), "the same sub at another issuer");
+        assert_ne!(alice, hash(2, a, "alice"), "another key");
+        // The zero byte between them: issuer and sub cannot trade characters.
+        assert_ne!(
+            hash(1, "https://x", "y"),
+            settings(1).show_sub(Some("https://xy"), "").unwrap()
+        );
     }
 
     #[test]

@@ -357,15 +357,20 @@ impl CookieKeys {
         self
     }
 
-    /// 32 bytes derived from the key that seals, for `label`'s use alone (HKDF-Expand under a
-    /// label no sealed value uses): a secret of the deployment that changes with the key.
-    pub fn derive_secret(&self, label: &str) -> [u8; 32] {
+    /// 32 bytes derived from the key that seals and the deployment ([`CookieKeys::for_deployment`]),
+    /// for `label`'s use alone (HKDF-Expand under an info no sealed value uses): a secret of
+    /// this deployment that changes with the key. `None` only if HKDF refused, which it does
+    /// not for 32 bytes.
+    pub fn derive_secret(&self, label: &str) -> Option<[u8; 32]> {
         let mut out = [0u8; 32];
-        // 32 bytes are always within HKDF-SHA-256's limit.
-        let _ = self.keys[0]
-            .hkdf
-            .expand_multi_info(&[b"edgeward secret ", label.as_bytes()], &mut out);
-        out
+        let info: [&[u8]; 4] = [
+            b"edgeward secret ",
+            label.as_bytes(),
+            b"\0",
+            self.deployment.as_bytes(),
+        ];
+        self.keys[0].hkdf.expand_multi_info(&info, &mut out).ok()?;
+        Some(out)
     }
 
     /// The id of the key that seals.

@@ -166,8 +166,11 @@ impl Config {
             server_sessions: sessions.mode == crate::sessions::SessionMode::Server,
             ..RateSettings::from_vars(&vars)?
         };
-        let audit = AuditSettings::from_vars(&vars, cookie_keys.derive_secret("audit sub"))?;
         let cookie_keys = cookie_keys.for_deployment(&origin, &providers.first().client_id);
+        let hash_key = cookie_keys
+            .derive_secret("audit sub")
+            .ok_or_else(|| invalid(cookie::COOKIE_KEYS, "no key could be derived from it"))?;
+        let audit = AuditSettings::from_vars(&vars, hash_key)?;
         Ok(Config {
             profile,
             origin,

@@ -131,15 +131,17 @@ impl<P: Platform> Edge<P> {
             Some(answer) => Outcome::Respond(answer),
             None => match routes::dispatch(self, &req).await {
                 Ok(outcome) => {
-                    let status = match &outcome {
-                        Outcome::Respond(response) => Some(response.status().as_u16()),
-                        Outcome::Forward(_) => None,
+                    // A handler that answered an error itself: the code its answer carries.
+                    let (status, code) = match &outcome {
+                        Outcome::Respond(response) => (
+                            Some(response.status().as_u16()),
+                            response
+                                .extensions()
+                                .get::<edgeward_shared::ErrorCode>()
+                                .copied(),
+                        ),
+                        Outcome::Forward(_) => (None, None),
                     };
-                    // A handler that answered an error itself noted its code.
-                    let code = status
-                        .is_some_and(|s| s >= 400)
-                        .then(|| trail.noted().refused)
-                        .flatten();
                     self.audit(
                         &req,
                         &trail,

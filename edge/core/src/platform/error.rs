@@ -227,6 +227,8 @@ impl Error {
             message: self.to_string(),
         };
         let mut response = respond::json(self.code().status(), &body);
+        // The code, for whoever reads the answer back inside the core (the audit line).
+        response.extensions_mut().insert(self.code());
         match self {
             Error::MethodNotAllowed { allowed } => {
                 if let Ok(value) = http::HeaderValue::from_str(&allowed) {

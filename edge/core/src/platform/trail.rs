@@ -1,7 +1,8 @@
 //! A request's trail: what its handler learned on the way that the audit line needs and the
-//! answer does not carry. Whom the request concerns (the provider's id and the user's `sub`,
-//! once a session, an ID token or a logout token has told it), and the error a handler answered
-//! itself instead of returning it (a login's end that clears its cookie with its refusal).
+//! answer does not carry: whom the request concerns (the provider's id and issuer, and the
+//! user's `sub`), once a session, an ID token, a logout token or an authorized admin call has
+//! told it. (An error a handler answers itself carries its code on the answer: see
+//! `Error::into_response`.)
 //!
 //! The dispatcher puts one [`Trail`] into the request's extensions before any handler runs
 //! ([`Trail::start`]) and reads it once the answer is made; handlers only write to it, through
@@ -10,8 +11,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use edgeward_shared::ErrorCode;
-
 use super::Request;
 
 /// What the handlers noted of one request.
@@ -19,10 +18,10 @@ use super::Request;
 pub struct Noted {
     /// The id of the configured provider the request is about.
     pub provider: Option<String>,
-    /// The user's subject at that provider, as its validated token or the session says.
+    /// That provider's issuer: with `sub`, who the user is (entries of one issuer share users).
+    pub issuer: Option<String>,
+    /// The user's subject at that issuer, as its validated token or the session says.
     pub sub: Option<String>,
-    /// The error a handler answered as its own response (its code only).
-    pub refused: Option<ErrorCode>,
 }
 
 /// One request's trail, shared between the request's extensions and the dispatcher.
@@ -51,22 +50,26 @@ fn with(req: &Request, write: impl FnOnce(&mut Noted)) {
     }
 }
 
-/// Notes that `req` concerns the user `sub` of the provider `provider` (its id).
-pub fn note_subject(req: &Request, provider: &str, sub: &str) {
+/// Notes that `req` concerns the user `sub` of the provider with the id `provider` and the
+/// issuer `issuer`.
+pub fn note_subject(req: &Request, (provider, issuer): (&str, &str), sub: &str) {
     with(req, |n| {
         n.provider = Some(provider.to_owned());
+        n.issuer = Some(issuer.to_owned());
         n.sub = Some(sub.to_owned());
     });
 }
 
-/// Notes that `req` concerns the provider `provider` (its id), the user not (yet) known.
+/// Notes that `req` concerns the provider `provider` (its id), the user not (yet) known; a user
+/// noted before for another provider is forgotten.
 pub fn note_provider(req: &Request, provider: &str) {
-    with(req, |n| n.provider = Some(provider.to_owned()));
-}
-
-/// Notes that the handler answered `code` itself.
-pub fn note_refusal(req: &Request, code: ErrorCode) {
-    with(req, |n| n.refused = Some(code));
+    with(req, |n| {
+        if n.provider.as_deref() != Some(provider) {
+            n.issuer = None;
+            n.sub = None;
+        }
+        n.provider = Some(provider.to_owned());
+    });
 }
 
 #[cfg(test)]
@@ -78,15 +81,18 @@ mod tests {
     fn notes_reach_the_dispatcher_only_through_a_started_trail() {
         let mut req = Request::new(Vec::new());
         // Before a trail: nothing to write to, and nothing breaks.
-        note_subject(&req, "p", "alice");
+        note_subject(&req, ("p", "https://p"), "alice");
         let trail = Trail::start(&mut req);
         assert_eq!(trail.noted(), Noted::default());
         note_provider(&req, "corp");
-        note_refusal(&req, ErrorCode::InvalidState);
         assert_eq!(trail.noted().provider.as_deref(), Some("corp"));
-        note_subject(&req, "corp", "alice");
+        note_subject(&req, ("corp", "https://corp"), "alice");
+        note_provider(&req, "corp");
         let noted = trail.noted();
         assert_eq!(noted.sub.as_deref(), Some("alice"));
-        assert_eq!(noted.refused, Some(ErrorCode::InvalidState));
+        assert_eq!(noted.issuer.as_deref(), Some("https://corp"));
+        // Another provider: the user noted for the first is not this one's.
+        note_provider(&req, "other");
+        assert_eq!((trail.noted().sub, trail.noted().issuer), (None, None));
     }
 }

@@ -59,6 +59,12 @@ pub(crate) async fn guarded_session(
     let loaded = load_session(edge, req.headers())
         .await?
         .ok_or(Error::Unauthorized)?;
+    // The session's user, proven by its sealed cookie (or the store), for the audit line: also
+    // when the CSRF check below refuses the request.
+    if let Some(provider) = provider_of(edge, &loaded.session.binding) {
+        let who = (provider.client.id.as_str(), provider.client.issuer.as_str());
+        crate::platform::trail::note_subject(req, who, &loaded.session.binding.sub);
+    }
     crate::request::guard::check_csrf(req.headers(), &loaded.session.csrf)?;
     Ok(loaded)
 }
