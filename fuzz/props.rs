@@ -488,6 +488,13 @@ pub fn path(data: &[u8]) {
 /// configurations). A configuration that validates keeps its invariants (its origin is among
 /// the allowed ones; production means https); neither a refusal's message nor a validated
 /// configuration's `Debug` (what a log line could show) holds the value of a secret variable.
+///
+/// A secret's value found in what is shown is a leak only if it came from that variable: the
+/// same input with that one value changed (each letter and digit to the next of its kind, so a
+/// hex or base64 key stays one of the same length) must then no longer show the old value. (A
+/// value that is also part of a fixed message or of another variable's echoed value shows
+/// either way: the engine's comparison tracing finds such values in a second. A value without
+/// a letter or a digit cannot be changed so, and is not judged.)
 pub fn config(data: &[u8]) {
     let Some(input) = text(data) else { return };
     let vars: std::collections::HashMap<String, String> = input
@@ -495,14 +502,27 @@ pub fn config(data: &[u8]) {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    // Secret values long enough not to turn up by chance in a message.
-    let secrets: Vec<(&str, &str)> = vars
-        .iter()
-        .filter(|(k, _)| is_secret_variable(k))
-        .map(|(k, v)| (k.as_str(), v.trim()))
-        .filter(|(_, v)| v.len() >= 16)
-        .collect();
-    let shown = match edgeward_core::Config::from_vars(|name| vars.get(name).cloned()) {
+    let shown = shown_config(&vars);
+    for (name, value) in &vars {
+        let value = value.trim();
+        // Values long enough not to turn up by chance in a message.
+        if !is_secret_variable(name) || value.len() < 16 || !shown.contains(value) {
+            continue;
+        }
+        let mut changed = vars.clone();
+        changed.insert(name.clone(), rotated(value));
+        assert!(
+            shown_config(&changed).contains(value),
+            "the value of {name} is shown: {shown}"
+        );
+    }
+}
+
+/// What `Config::from_vars` makes of `vars` as a log line could show it: the configuration's
+/// `Debug` (checked for its invariants), or the refusal's message; and the cookie keys'
+/// refusal, if they are refused.
+fn shown_config(vars: &std::collections::HashMap<String, String>) -> String {
+    let mut shown = match edgeward_core::Config::from_vars(|name| vars.get(name).cloned()) {
         Ok(config) => {
             assert!(
                 config.allowed_origins.contains(&config.origin),
@@ -526,23 +546,34 @@ pub fn config(data: &[u8]) {
             e.to_string()
         }
     };
-    for (name, value) in &secrets {
-        assert!(
-            !shown.contains(value),
-            "the value of {name} is shown: {shown}"
-        );
+    if let Some(Err(e)) = vars.get("EDGEWARD_COOKIE_KEYS").map(|s| CookieKeys::parse(s)) {
+        shown.push('\n');
+        shown.push_str(&e.to_string());
     }
-    if let Some(spec) = vars.get("EDGEWARD_COOKIE_KEYS") {
-        if let Err(e) = CookieKeys::parse(spec) {
-            let said = e.to_string();
-            for (name, value) in &secrets {
-                assert!(
-                    !said.contains(value),
-                    "the value of {name} is shown: {said}"
-                );
-            }
+    shown
+}
+
+/// `value` with each digit, hex letter and other letter turned to the next of its kind
+/// (`9`→`0`, `f`→`a`, `z`→`g`): as long, as valid a hex or base64 key, and another value.
+fn rotated(value: &str) -> String {
+    let next = |c: char, from: char, to: char| {
+        if c == to {
+            from
+        } else {
+            char::from_u32(c as u32 + 1).unwrap_or(c)
         }
-    }
+    };
+    value
+        .chars()
+        .map(|c| match c {
+            '0'..='9' => next(c, '0', '9'),
+            'a'..='f' => next(c, 'a', 'f'),
+            'g'..='z' => next(c, 'g', 'z'),
+            'A'..='F' => next(c, 'A', 'F'),
+            'G'..='Z' => next(c, 'G', 'Z'),
+            _ => c,
+        })
+        .collect()
 }
 
 /// A variable that holds a secret (README "Configuration": the ones marked secret, and each

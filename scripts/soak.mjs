@@ -46,6 +46,44 @@ function childrenOf(pid) {
   }
 }
 
+/**
+ * Where a process's resident memory is (Linux /proc/<pid>/smaps), in KiB: `wasm`, its
+ * WebAssembly linear memories (each an accessible mapping followed by the rest of its 4 GiB
+ * reservation, which is what V8 reserves for a 32-bit memory with guard pages), with their
+ * count; `code`, the executable mappings (V8's compiled code, workerd's own); `files`, other
+ * file mappings; `anonymous`, the rest (V8's heaps, malloc's arenas, SQLite's caches, stacks).
+ */
+export function memoryMap(pid) {
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const vmas = [];
+  for (const line of text.split("\n")) {
+    const head = line.match(/^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/);
+    if (head) {
+      vmas.push({ kib: (parseInt(head[2], 16) - parseInt(head[1], 16)) / 1024, perms: head[3], path: head[4], rss: 0 });
+      continue;
+    }
+    const rss = line.match(/^Rss:\s+(\d+) kB/);
+    if (rss && vmas.length) vmas.at(-1).rss = Number(rss[1]);
+  }
+  const map = { wasm: 0, memories: 0, code: 0, files: 0, anonymous: 0 };
+  const GiB4 = 4 * 1024 * 1024;
+  vmas.forEach((v, i) => {
+    const next = vmas[i + 1];
+    if (v.perms === "rw-p" && !v.path && next?.perms === "---p" && Math.abs(v.kib + next.kib - GiB4) <= 64 * 1024) {
+      map.wasm += v.rss;
+      map.memories += 1;
+    } else if (v.perms.includes("x")) map.code += v.rss;
+    else if (v.path.startsWith("/")) map.files += v.rss;
+    else map.anonymous += v.rss;
+  });
+  return map;
+}
+
 const percentile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
 
 /**
@@ -80,7 +118,7 @@ export async function soak({ origin = ORIGIN, seconds = 60, users = 20, rounds =
     return { status: res.status, body };
   }
 
-  const memory = { start: workerPid ? rssKiB(workerPid) : undefined, peak: 0, samples: [] };
+  const memory = { start: workerPid ? rssKiB(workerPid) : undefined, peak: 0, samples: [], map: workerPid ? [memoryMap(workerPid)] : [] };
   const until = Date.now() + seconds * 1000;
   const began = Date.now();
   let ticks = 0;
@@ -148,6 +186,7 @@ export async function soak({ origin = ORIGIN, seconds = 60, users = 20, rounds =
   clearInterval(sampler);
   const elapsed = (Date.now() - t0) / 1000;
   memory.end = workerPid ? rssKiB(workerPid) : undefined;
+  if (workerPid) memory.map.push(memoryMap(workerPid));
   memory.peak = Math.max(memory.peak, memory.end ?? 0);
 
   const endpoints = [...latency].map(([endpoint, samples]) => {
@@ -165,6 +204,14 @@ export async function soak({ origin = ORIGIN, seconds = 60, users = 20, rounds =
   if (workerPid) {
     log(`  worker memory (RSS): ${(memory.start / 1024).toFixed(1)} MiB at the start, ${(memory.end / 1024).toFixed(1)} MiB at the end, ${(memory.peak / 1024).toFixed(1)} MiB at most`);
     log(`  every 10 s: ${memory.samples.map(([t, kib]) => `${t} s ${(kib / 1024).toFixed(0)}`).join(", ")} MiB`);
+    const [from, to] = memory.map;
+    if (from && to) {
+      const mib = (k) => (k / 1024).toFixed(1);
+      log(
+        `  where (start -> end, MiB): WebAssembly memories ${mib(from.wasm)} (${from.memories}) -> ${mib(to.wasm)} (${to.memories}), ` +
+          `code ${mib(from.code)} -> ${mib(to.code)}, files ${mib(from.files)} -> ${mib(to.files)}, other anonymous ${mib(from.anonymous)} -> ${mib(to.anonymous)}`,
+      );
+    }
     if (memory.heap) {
       const mib = (n) => (n / 1048576).toFixed(1);
       log(`  the isolate's JavaScript heap, used / reserved: ${memory.heap.map(([t, h]) => `${t} s ${h ? `${mib(h.usedSize)}/${mib(h.totalSize)}` : "?"}`).join(", ")} MiB`);
