@@ -221,20 +221,25 @@ pub fn jwt(data: &[u8]) {
     JWKS.with(|jwks| jwt_against(token, jwks));
 }
 
-/// Whether `data` validates as an ID token of the harness's provider (the seeds must reach the
-/// deepest path, with each key).
-pub fn id_token_validates(data: &[u8]) -> bool {
-    let Some(token) = text(data) else {
-        return false;
-    };
-    let expected = Expected {
+/// What the harness's login expects of its ID token.
+fn expected_id_token() -> Expected<'static> {
+    Expected {
         issuer: ISSUER,
         tenants: None,
         client_id: CLIENT_ID,
         nonce: "n-0S6_WzA2Mj",
         acr_values: None,
         now: NOW,
+    }
+}
+
+/// Whether `data` validates as an ID token of the harness's provider (the seeds must reach the
+/// deepest path, with each key).
+pub fn id_token_validates(data: &[u8]) -> bool {
+    let Some(token) = text(data) else {
+        return false;
     };
+    let expected = expected_id_token();
     ready(idtoken::validate(
         token,
         &jwks(),
@@ -272,14 +277,7 @@ fn jwt_against(token: &str, jwks: &Jwks) {
             "{token:?} verified but is no JWS"
         );
     }
-    let expected = Expected {
-        issuer: ISSUER,
-        tenants: None,
-        client_id: CLIENT_ID,
-        nonce: "n-0S6_WzA2Mj",
-        acr_values: None,
-        now: NOW,
-    };
+    let expected = expected_id_token();
     if let Ok(v) = ready(idtoken::validate(token, jwks, &expected, &RustSignatures)) {
         let claims = json_part(token, 1).expect("a validated token has JSON claims");
         assert_eq!(claims["iss"], ISSUER, "{v:?} validated for another issuer");

@@ -96,33 +96,29 @@ else
   cp package-lock.json node_modules/.edgeward-lock
 fi
 
+# python_venv DIR REQUIREMENTS MODULE VERSION-CODE: a venv in DIR with REQUIREMENTS (pinned),
+# made again when they changed or MODULE does not import; says what VERSION-CODE prints.
+python_venv() {
+  local venv="$EDGEWARD_ROOT/$1" reqs="$EDGEWARD_ROOT/$2"
+  if [ -x "$venv/bin/python" ] && cmp -s "$reqs" "$venv/.edgeward-requirements" \
+    && "$venv/bin/python" -c "import $3" 2>/dev/null; then
+    say "up to date"
+  else
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs"
+    cp "$reqs" "$venv/.edgeward-requirements"
+    say "installed $("$venv/bin/python" -c "$4")"
+  fi
+}
+
 step "django-oauth-toolkit (tests/idps/dot/requirements.txt) in target/idps/venv"
-idp_venv="$EDGEWARD_ROOT/target/idps/venv"
-idp_reqs="$EDGEWARD_ROOT/tests/idps/dot/requirements.txt"
-if [ -x "$idp_venv/bin/python" ] && cmp -s "$idp_reqs" "$idp_venv/.edgeward-requirements" \
-  && "$idp_venv/bin/python" -c 'import oauth2_provider' 2>/dev/null; then
-  say "up to date"
-else
-  rm -rf "$idp_venv"
-  python3 -m venv "$idp_venv"
-  "$idp_venv/bin/pip" install -q --disable-pip-version-check -r "$idp_reqs"
-  cp "$idp_reqs" "$idp_venv/.edgeward-requirements"
-  say "installed $("$idp_venv/bin/python" -c 'import oauth2_provider, django; print("django-oauth-toolkit", oauth2_provider.__version__, "on Django", django.get_version())')"
-fi
+python_venv target/idps/venv tests/idps/dot/requirements.txt oauth2_provider \
+  'import oauth2_provider, django; print("django-oauth-toolkit", oauth2_provider.__version__, "on Django", django.get_version())'
 
 step "chDB (tests/metrics-sql/requirements.txt) in target/metrics-sql/venv"
-sql_venv="$EDGEWARD_ROOT/target/metrics-sql/venv"
-sql_reqs="$EDGEWARD_ROOT/tests/metrics-sql/requirements.txt"
-if [ -x "$sql_venv/bin/python" ] && cmp -s "$sql_reqs" "$sql_venv/.edgeward-requirements" \
-  && "$sql_venv/bin/python" -c 'import chdb' 2>/dev/null; then
-  say "up to date"
-else
-  rm -rf "$sql_venv"
-  python3 -m venv "$sql_venv"
-  "$sql_venv/bin/pip" install -q --disable-pip-version-check -r "$sql_reqs"
-  cp "$sql_reqs" "$sql_venv/.edgeward-requirements"
-  say "installed chDB $("$sql_venv/bin/python" -c 'import chdb; print(chdb.__version__)')"
-fi
+python_venv target/metrics-sql/venv tests/metrics-sql/requirements.txt chdb \
+  'import chdb; print("chDB", chdb.__version__)'
 
 step "Rust crates (cargo fetch), the fuzz crate's too (fuzz/: libfuzzer-sys, stable)"
 cargo fetch -q
