@@ -544,7 +544,10 @@ fn shown_config(vars: &std::collections::HashMap<String, String>) -> String {
             e.to_string()
         }
     };
-    if let Some(Err(e)) = vars.get("EDGEWARD_COOKIE_KEYS").map(|s| CookieKeys::parse(s)) {
+    if let Some(Err(e)) = vars
+        .get("EDGEWARD_COOKIE_KEYS")
+        .map(|s| CookieKeys::parse(s))
+    {
         shown.push('\n');
         shown.push_str(&e.to_string());
     }
