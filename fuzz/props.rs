@@ -555,7 +555,8 @@ fn shown_config(vars: &std::collections::HashMap<String, String>) -> String {
 }
 
 /// `value` with each digit, hex letter and other letter turned to the next of its kind
-/// (`9`→`0`, `f`→`a`, `z`→`g`): as long, as valid a hex or base64 key, and another value.
+/// (`9`→`0`, `f`→`a`, `z`→`g`), but the last one (the last of a base64 value holds unused bits
+/// that strict decoding wants zero): as long, as valid a hex or base64 key, and another value.
 fn rotated(value: &str) -> String {
     let next = |c: char, from: char, to: char| {
         if c == to {
@@ -564,9 +565,11 @@ fn rotated(value: &str) -> String {
             char::from_u32(c as u32 + 1).unwrap_or(c)
         }
     };
+    let last = value.rfind(|c: char| c.is_ascii_alphanumeric());
     value
-        .chars()
-        .map(|c| match c {
+        .char_indices()
+        .map(|(i, c)| match c {
+            _ if Some(i) == last => c,
             '0'..='9' => next(c, '0', '9'),
             'a'..='f' => next(c, 'a', 'f'),
             'g'..='z' => next(c, 'g', 'z'),
