@@ -99,22 +99,18 @@ fn write_seeds() {
         let jar = format!("theme=dark; {}={sealed}; b=1", props::SEALED_FOR[which].0);
         write("cookie_jar", &format!("sealed-{which}"), jar.as_bytes());
     }
-    let header = serde_json::json!({"alg": "ES256", "kid": "k1", "typ": "JWT"});
     let claims = serde_json::json!({
         "iss": "https://idp.example", "aud": "edgeward-client", "sub": "alice",
         "nonce": "n-0S6_WzA2Mj", "iat": props::NOW - 10, "exp": props::NOW + 300,
     });
-    write(
-        "jwt",
-        "id-token",
-        props::signed_token(&header, &claims).as_bytes(),
-    );
-    let header = serde_json::json!({"alg": "RS256", "kid": "r1", "typ": "JWT"});
-    write(
-        "jwt",
-        "id-token-rs256",
-        props::signed_token(&header, &claims).as_bytes(),
-    );
+    for (name, alg, kid) in [
+        ("id-token", "ES256", "k1"),
+        ("id-token-rs256", "RS256", "r1"),
+    ] {
+        let header = serde_json::json!({"alg": alg, "kid": kid, "typ": "JWT"});
+        let token = props::signed_token(&header, &claims);
+        write("jwt", name, token.as_bytes());
+    }
     let logout = serde_json::json!({
         "iss": "https://idp.example", "aud": "edgeward-client", "sid": "s1", "jti": "j1",
         "iat": props::NOW, "events": {"http://schemas.openid.net/event/backchannel-logout": {}},

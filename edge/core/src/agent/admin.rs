@@ -42,8 +42,7 @@ pub(crate) async fn admin_sessions(edge: &impl Context, req: &Request) -> Result
     // What the registry knows the user by (`sessions::scoped`); the answer names the user as
     // asked.
     let sub = scoped(provider.session_tag().as_deref(), &raw_sub);
-    let who = (provider.client.id.as_str(), provider.client.issuer.as_str());
-    trail::note_subject(req, who, &raw_sub);
+    trail::note_subject(req, provider.client.who(), &raw_sub);
     let request = match (req.method().as_str(), param("session")) {
         ("GET", _) => RegistryRequest::ListSessions { sub: sub.clone() },
         ("DELETE", Some(handle)) => RegistryRequest::DeleteSession { handle },
@@ -282,7 +281,7 @@ pub(crate) async fn backchannel_logout(
     // Whom it ends, for the audit line: the user at the issuer (every entry accepted has that
     // issuer), named by the first of the entries.
     if let Some((provider, order)) = accepted.first() {
-        let who = (provider.client.id.as_str(), provider.client.issuer.as_str());
+        let who = provider.client.who();
         match &order.sub {
             Some(sub) => trail::note_subject(req, who, sub),
             None => trail::note_provider(req, who.0),

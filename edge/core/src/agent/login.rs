@@ -326,8 +326,7 @@ async fn finish_login(
         other => other,
     }
     .map_err(|e| Error::LoginFailed(e.to_string()))?;
-    let who = (provider.client.id.as_str(), provider.client.issuer.as_str());
-    trail::note_subject(req, who, &validated.claims.sub);
+    trail::note_subject(req, provider.client.who(), &validated.claims.sub);
     if let Some(max_age) = login.max_age {
         let leeway = idtoken::LEEWAY.unsigned_abs();
         let recent = validated

@@ -228,8 +228,7 @@ pub(crate) async fn logout(edge: &impl Context, req: &Request) -> Result<Respons
     }) = &loaded
     {
         if let Some(provider) = provider_of(edge, &session.binding) {
-            let who = (provider.client.id.as_str(), provider.client.issuer.as_str());
-            trail::note_subject(req, who, &session.binding.sub);
+            trail::note_subject(req, provider.client.who(), &session.binding.sub);
         }
         guard::check_csrf(req.headers(), &session.csrf)?;
         end_session(edge, session, handle.as_deref()).await;

@@ -21,7 +21,8 @@ use http::{HeaderMap, Method};
 use serde::Serialize;
 
 use crate::platform::cookies;
-use crate::platform::crypto::token_key;
+use crate::platform::crypto::{hex, token_key};
+use crate::platform::error::wire_name;
 use crate::platform::ports::{Log, MetricPoint};
 use crate::platform::settings::{invalid, ConfigError, Vars};
 use crate::platform::trail::Noted;
@@ -90,8 +91,7 @@ impl AuditSettings {
                 mac.update(issuer.unwrap_or("").as_bytes());
                 mac.update(&[0]);
                 mac.update(sub.as_bytes());
-                let digest = mac.finalize().into_bytes();
-                Some(digest.iter().take(8).map(|b| format!("{b:02x}")).collect())
+                Some(hex(&mac.finalize().into_bytes()[..8]))
             }
         }
     }
@@ -162,7 +162,7 @@ pub fn classify(method: &Method, path: &str, result: Result<'_>) -> Option<(Even
     match result {
         Result::Failed(error) => {
             let code = error.code();
-            let mut reason = code_name(code);
+            let mut reason = wire_name(code);
             let event = match error {
                 Error::RateLimited { limiter, .. } => {
                     // Which limiter: one of the core's own names.
@@ -184,7 +184,7 @@ pub fn classify(method: &Method, path: &str, result: Result<'_>) -> Option<(Even
         }
         Result::Answered(status, code) => {
             if status.is_some_and(|s| s >= 400) {
-                let reason = code.map_or_else(|| "error".to_owned(), code_name);
+                let reason = code.map_or_else(|| "error".to_owned(), wire_name);
                 let event = match path {
                     paths::LOGIN_START | paths::LOGIN_END => Event::LoginFailed,
                     paths::REFRESH => Event::RefreshRefused,
@@ -326,15 +326,6 @@ fn is_api(path: &str) -> bool {
     path.starts_with(paths::API_PREFIX) || path == paths::API_PREFIX.trim_end_matches('/')
 }
 
-/// An [`ErrorCode`]'s wire name (`invalid_state`): a closed set, never text from the request.
-fn code_name(code: ErrorCode) -> String {
-    // `"invalid_state"` as serde writes it, without its quotes.
-    serde_json::to_string(&code)
-        .ok()
-        .map(|quoted| quoted.trim_matches('"').to_owned())
-        .unwrap_or_else(|| "error".to_owned())
-}
-
 fn method_name(method: &Method) -> &'static str {
     match *method {
         Method::GET => "GET",
@@ -380,7 +371,7 @@ fn session_handle(headers: &HeaderMap) -> Option<String> {
 /// there is an edge to ask).
 pub fn config_invalid(path: &str, headers: &HeaderMap) -> Record {
     Record::new(
-        (Event::ConfigInvalid, code_name(ErrorCode::ConfigInvalid)),
+        (Event::ConfigInvalid, wire_name(ErrorCode::ConfigInvalid)),
         path,
         headers,
         ErrorCode::ConfigInvalid.status(),

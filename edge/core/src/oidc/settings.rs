@@ -198,6 +198,12 @@ pub struct OidcClient {
 }
 
 impl OidcClient {
+    /// The provider's id and issuer: what a request's trail notes of it
+    /// (`platform::trail::note_subject`).
+    pub fn who(&self) -> (&str, &str) {
+        (&self.id, &self.issuer)
+    }
+
     /// Reads the `OIDC_*` variables. `origin` is the SPA's origin (the redirect URIs must be on
     /// it, and default to paths of it); `profile` decides whether `http` URLs are allowed.
     pub fn from_vars(vars: &Vars<'_>, profile: Profile, origin: &str) -> Result<Self, ConfigError> {

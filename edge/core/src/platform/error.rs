@@ -210,10 +210,7 @@ impl Error {
                 code if code.status() >= 500 => LogLevel::Error,
                 _ => LogLevel::Info,
             };
-            let code = serde_json::to_value(self.code())
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
+            let code = wire_name(self.code());
             log.log(level, &format!("edgeward: {path}: {code}: {detail}"));
         }
         self.into_response()
@@ -388,4 +385,13 @@ impl From<ConfigError> for Error {
     fn from(e: ConfigError) -> Self {
         Error::Config(e)
     }
+}
+
+/// An [`ErrorCode`]'s wire name (`invalid_state`), as the JSON answer spells it: a closed set,
+/// never text from the request.
+pub fn wire_name(code: ErrorCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "error".to_owned())
 }

@@ -132,7 +132,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                 }
             };
             if let (Some(p), Some(sub)) = (&provider, &session_sub) {
-                trail::note_subject(req, (&p.client.id, &p.client.issuer), sub);
+                trail::note_subject(req, p.client.who(), sub);
             }
             if state_changing {
                 guard::check_csrf(headers, &csrf)?;

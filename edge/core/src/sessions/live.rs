@@ -62,8 +62,11 @@ pub(crate) async fn guarded_session(
     // The session's user, proven by its sealed cookie (or the store), for the audit line: also
     // when the CSRF check below refuses the request.
     if let Some(provider) = provider_of(edge, &loaded.session.binding) {
-        let who = (provider.client.id.as_str(), provider.client.issuer.as_str());
-        crate::platform::trail::note_subject(req, who, &loaded.session.binding.sub);
+        crate::platform::trail::note_subject(
+            req,
+            provider.client.who(),
+            &loaded.session.binding.sub,
+        );
     }
     crate::request::guard::check_csrf(req.headers(), &loaded.session.csrf)?;
     Ok(loaded)
