@@ -410,13 +410,7 @@ fn lines_name_the_provider_and_the_user_as_configured() {
     assert_eq!(hashes[0], hashes[1]);
     // Another user of the same deployment: another hash.
     let edge = audit_edge(None);
-    signed_in(
-        &edge,
-        &Login {
-            sub: "user-4712",
-            ..Login::default()
-        },
-    );
+    signed_in_as(&edge, "user-4712");
     assert_ne!(events(&edge)[1]["sub"].as_str(), Some(hashes[0].as_str()));
 
     // Another key hashes the same user otherwise (a guessed `sub` cannot be looked up in the

@@ -13,7 +13,7 @@ use base64::Engine;
 use common::broker::*;
 use common::{
     apply, call, code, config_result, config_with, json, request, set_cookies, signed_in,
-    FakePorts, Login, ORIGIN,
+    signed_in_as, FakePorts, Login, ORIGIN,
 };
 use edgeward_core::Edge;
 use serde_json::json;
@@ -26,21 +26,9 @@ fn a_connect_cookie_of_another_session_does_not_finish_the_connect() {
     // Alice's browser starts a connect; the attacker lures a victim (Bob, signed in) into
     // finishing it with the attacker's authorization code: the victim's session must not take it.
     let edge = broker_edge();
-    let (alice, alice_csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "alice",
-            ..Login::default()
-        },
-    );
+    let (alice, alice_csrf) = signed_in_as(&edge, "alice");
     let (q, alice_jar) = start(&edge, "jira", &alice, &alice_csrf, &[]);
-    let (bob, bob_csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "bob",
-            ..Login::default()
-        },
-    );
+    let (bob, bob_csrf) = signed_in_as(&edge, "bob");
     let connect_cookie = common::cookie_value(&alice_jar, "__Host-edgeward-connect").unwrap();
     let bob_jar = format!("{bob}; __Host-edgeward-connect={connect_cookie}");
     third_tokens(&edge, "attacker-at", Some("attacker-rt"), 3600);
@@ -164,13 +152,7 @@ fn a_grant_to_a_service_not_configured_for_the_connection_is_refused_at_start() 
 #[test]
 fn the_store_holds_no_token_in_clear_and_a_record_moved_to_another_user_does_not_open() {
     let edge = broker_edge();
-    let (alice, alice_csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "alice",
-            ..Login::default()
-        },
-    );
+    let (alice, alice_csrf) = signed_in_as(&edge, "alice");
     let alice = connect(&edge, &alice, &alice_csrf, &["mcp"]);
     let stored = every_stored_value(&edge);
     assert!(stored.contains("conn:"), "{stored}");
@@ -180,13 +162,7 @@ fn the_store_holds_no_token_in_clear_and_a_record_moved_to_another_user_does_not
 
     // Copy Alice's record to Bob's key (a store the attacker can write): it does not open,
     // so Bob's listing says reauthorization_required and the service gets nothing for Bob.
-    let (bob, bob_csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "bob",
-            ..Login::default()
-        },
-    );
+    let (bob, bob_csrf) = signed_in_as(&edge, "bob");
     let shards = edge.ports().shards();
     let (alice_key, record) = {
         let stores = shards.stores.borrow();
@@ -277,21 +253,9 @@ fn bad_broker_configuration_names_the_variable() {
 #[test]
 fn the_broker_refuses_wrong_secrets_unknown_clients_and_ungranted_subjects_alike() {
     let edge = broker_edge();
-    let (alice, csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "alice",
-            ..Login::default()
-        },
-    );
+    let (alice, csrf) = signed_in_as(&edge, "alice");
     connect(&edge, &alice, &csrf, &["mcp"]);
-    let (bob, bob_csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "bob",
-            ..Login::default()
-        },
-    );
+    let (bob, bob_csrf) = signed_in_as(&edge, "bob");
     // Bob connects without granting mcp.
     connect(&edge, &bob, &bob_csrf, &[]);
 
@@ -582,13 +546,7 @@ fn a_connection_route_forwards_the_connected_accounts_token_and_says_when_there_
         Err((403, "csrf_rejected".into()))
     );
     // Another user's session gets their own (none), never this one's.
-    let (bob, bob_csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "bob",
-            ..Login::default()
-        },
-    );
+    let (bob, bob_csrf) = signed_in_as(&edge, "bob");
     assert_eq!(
         through_proxy(&edge, "GET", &bob, &bob_csrf),
         Err((401, "connection_required".into()))

@@ -9,8 +9,8 @@ mod common;
 
 use common::broker::*;
 use common::{
-    call, code, config_with, edge_in_mode, json, refresh, request, signed_in, FakePorts, Login,
-    ORIGIN,
+    call, code, config_with, edge_in_mode, json, refresh, request, signed_in, signed_in_as,
+    FakePorts, Login, ORIGIN,
 };
 use edgeward_core::Edge;
 use serde_json::json;
@@ -132,13 +132,7 @@ fn an_ipv6_client_does_not_escape_the_ip_limit_by_rotating_its_64() {
 #[test]
 fn the_broker_token_endpoint_is_limited_per_client_credentials() {
     let edge = broker_edge();
-    let (alice, csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "alice",
-            ..Login::default()
-        },
-    );
+    let (alice, csrf) = signed_in_as(&edge, "alice");
     connect(&edge, &alice, &csrf, &["mcp"]);
     edge.ports().rate_limit.set(Some(1));
     let ask = |auth: &str| {
@@ -226,13 +220,7 @@ fn made_up_session_cookies_do_not_escape_the_ip_limiter() {
 #[test]
 fn held_an_ungranted_client_cannot_tell_an_expired_connection_or_a_spelled_subject() {
     let edge = broker_edge();
-    let (bob, bob_csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "bob",
-            ..Login::default()
-        },
-    );
+    let (bob, bob_csrf) = signed_in_as(&edge, "bob");
     connect(&edge, &bob, &bob_csrf, &["other"]);
     // The provider refuses the refresh: Bob's record is reauthorization_required.
     edge.ports().now.set(NOW + 3600);
@@ -272,13 +260,7 @@ fn held_an_ungranted_client_cannot_tell_an_expired_connection_or_a_spelled_subje
 #[test]
 fn held_a_refresh_token_echoed_by_the_provider_stays_out_of_answers_and_logs() {
     let edge = broker_edge();
-    let (alice, csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "alice",
-            ..Login::default()
-        },
-    );
+    let (alice, csrf) = signed_in_as(&edge, "alice");
     connect(&edge, &alice, &csrf, &["mcp"]);
     edge.ports().now.set(NOW + 3600);
     let mut bodies = Vec::new();
@@ -421,13 +403,7 @@ fn a_connection_may_not_set_a_request_object_response_mode_or_client_credentials
 #[test]
 fn held_grants_changed_later_name_only_clients_of_the_connection() {
     let edge = broker_edge();
-    let (alice, csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "alice",
-            ..Login::default()
-        },
-    );
+    let (alice, csrf) = signed_in_as(&edge, "alice");
     connect(&edge, &alice, &csrf, &["mcp"]);
     let put = |name: &str, grants: serde_json::Value| {
         json_call(
@@ -502,13 +478,7 @@ fn guessed_client_secrets_do_not_escape_the_ip_limiter() {
 #[test]
 fn the_connect_routes_are_limited_per_session() {
     let edge = broker_edge();
-    let (alice, csrf) = signed_in(
-        &edge,
-        &Login {
-            sub: "alice",
-            ..Login::default()
-        },
-    );
+    let (alice, csrf) = signed_in_as(&edge, "alice");
     edge.ports().rate_limit.set(Some(1));
     let start = || {
         json_call(

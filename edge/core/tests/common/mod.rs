@@ -810,6 +810,17 @@ pub fn signed_in(edge: &Edge<FakePorts>, l: &Login<'_>) -> (String, String) {
     (cookie_header(res.headers()), csrf)
 }
 
+/// [`signed_in`] as the user `sub`, the rest of the login as [`Login::default`].
+pub fn signed_in_as(edge: &Edge<FakePorts>, sub: &str) -> (String, String) {
+    signed_in(
+        edge,
+        &Login {
+            sub,
+            ..Login::default()
+        },
+    )
+}
+
 /// The jar after `res`: `cookies` with every `Set-Cookie` of the response applied.
 pub fn apply(cookies: &str, res: &Response) -> String {
     let mut jar: Vec<(String, String)> = cookies
