@@ -320,14 +320,30 @@ test("an IdP whose answer never finishes is a 502 after the outgoing timeout", a
 // in 30 s, the 10 s timeout never fired, workerd's log flooded with `Too many open files`.
 // Fixed in edge/worker/src/net.rs (`readCapped`): at most 1 MiB (`OUTGOING_MAX_BYTES`), a larger
 // declared length refused unread, a body growing past it cancelled; 502 idp_unavailable.
+// An answer framed by its Content-Length is read in one call (readCapped's fast path); one that
+// declares a small length and is sent chunked all the same ("lying-length": workerd reads it as
+// chunked and shows both headers) must still be read chunk by chunk and given up past the bound.
+// The stand-in then writes in 64 KiB steps, waiting for each to drain, and counts what left it:
+// read whole, all 48 MiB would.
 test("an IdP answer far larger than any real one is refused, not read whole", async () => {
-  for (const encoding of ["identity", "gzip"]) {
+  for (const encoding of ["identity", "gzip", "lying-length"]) {
     let asked = 0;
-    const big = http.createServer((req, res) => {
+    let written = 0;
+    const big = http.createServer(async (req, res) => {
       asked += 1;
       const padding = "x".repeat(48 * 1024 * 1024);
       const base = `http://127.0.0.1:${big.address().port}`;
       const doc = JSON.stringify({ issuer: base, authorization_endpoint: `${base}/auth`, token_endpoint: `${base}/token`, jwks_uri: `${base}/jwks`, padding });
+      if (encoding === "lying-length") {
+        res.writeHead(200, { "content-type": "application/json", "content-length": "100", "transfer-encoding": "chunked" });
+        let closed = false;
+        res.on("close", () => (closed = true));
+        for (let at = 0; at < doc.length && !closed; at += 65536) {
+          if (!res.write(doc.slice(at, at + 65536))) await new Promise((r) => (res.once("drain", r), res.once("close", r)));
+          if (!closed) written += 65536;
+        }
+        return res.end();
+      }
       if (encoding === "gzip") {
         const zipped = gzipSync(doc);
         res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip", "content-length": zipped.length });
@@ -357,6 +373,7 @@ test("an IdP answer far larger than any real one is refused, not read whole", as
       assert.equal(body.code, "idp_unavailable");
       await new Promise((r) => setTimeout(r, 500));
       assert.match(worker.output(), /answer over \d+ bytes/, encoding);
+      if (encoding === "lying-length") assert.ok(written < 16 * 1024 * 1024, `${encoding}: ${written} bytes of the answer were taken`);
     } finally {
       await worker?.stop();
       big.closeAllConnections?.();

@@ -108,15 +108,23 @@ export function edgewardProxy(plan, method, url, headers, body) {
 }
 
 // An answer's body, read in full but never past `maxBytes` (a declared length over it is refused
-// unread; a body that grows past it is cancelled): the runtime decodes a compressed body as it
-// reads, so neither Content-Length nor arrayBuffer() bounds what ends up in memory.
+// unread; a body that grows past it is cancelled). A body framed by its Content-Length, sent as
+// it is (no Content-Encoding, which the runtime decodes as it reads, so the decoded body may be
+// longer than declared; no Transfer-Encoding), is read in one arrayBuffer() call: the runtime
+// stops at the declared length. Any other is read chunk by chunk and given up past the bound.
 async function readCapped(response, maxBytes) {
   const over = () => new Error(`answer over ${maxBytes} bytes`);
-  if (Number(response.headers.get("content-length")) > maxBytes) {
+  const declared = response.headers.get("content-length");
+  if (Number(declared) > maxBytes) {
     await response.body?.cancel().catch(() => {});
     throw over();
   }
   if (!response.body) return new Uint8Array(0);
+  if (declared !== null && /^[0-9]+$/.test(declared) && !response.headers.has("content-encoding") && !response.headers.has("transfer-encoding")) {
+    const body = new Uint8Array(await response.arrayBuffer());
+    if (body.byteLength > maxBytes) throw over();
+    return body;
+  }
   const reader = response.body.getReader();
   const chunks = [];
   let length = 0;
@@ -223,7 +231,11 @@ extern "C" {
 /// A header list in the crossing form (module docs). Values that are not visible ASCII are
 /// left out, as `Headers` would refuse or mangle them.
 fn list_of(headers: &HeaderMap) -> String {
-    let mut list = String::new();
+    let size = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 2)
+        .sum();
+    let mut list = String::with_capacity(size);
     for (name, value) in headers {
         if let Ok(value) = value.to_str() {
             list.push_str(name.as_str());
@@ -242,7 +254,9 @@ fn pairs(list: &str) -> impl Iterator<Item = (&str, &str)> {
 
 /// A header list read back into a map; a name or value `http` refuses is left out.
 fn map_of(list: &str) -> HeaderMap {
-    let mut map = HeaderMap::new();
+    // Sized once: growing a map rehashes it.
+    let lines = list.bytes().filter(|&b| b == b'\n').count();
+    let mut map = HeaderMap::with_capacity(lines);
     for (name, value) in pairs(list) {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),

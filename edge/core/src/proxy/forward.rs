@@ -3,6 +3,8 @@
 //! token, and the [`Forward`] plan the platform adapter carries out (streaming the body both
 //! ways, rewriting the answer's headers with [`Forward::response_headers`]).
 
+use std::rc::Rc;
+
 use edgeward_shared::names;
 use http::header::{self, HeaderMap};
 use http::Method;
@@ -35,7 +37,7 @@ pub struct Forward {
     /// The headers, already rewritten ([`forward_request_headers`]).
     pub headers: HeaderMap,
     /// The route it matched (what the answer's headers are rewritten for).
-    pub route: Box<Route>,
+    pub route: Rc<Route>,
     /// Headers the dispatcher adds to the answer, whatever the upstream said (CORS), and to
     /// the error the adapter answers when the upstream cannot be reached.
     pub answer_headers: HeaderMap,
@@ -64,7 +66,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
         return Ok(Forward {
             method: req.method().clone(),
             headers: forward_request_headers(headers, target.route, &jwt)?,
-            route: Box::new(target.route.clone()),
+            route: Rc::clone(target.route),
             answer_headers: HeaderMap::new(),
             url: target.url,
         });
@@ -82,7 +84,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
             return Ok(Forward {
                 method: req.method().clone(),
                 headers: forward_request_headers(headers, target.route, &jwt)?,
-                route: Box::new(target.route.clone()),
+                route: Rc::clone(target.route),
                 answer_headers: HeaderMap::new(),
                 url: target.url,
             });
@@ -163,7 +165,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
                 return Ok(Forward {
                     method: req.method().clone(),
                     headers: forward_request_headers(headers, target.route, &token)?,
-                    route: Box::new(target.route.clone()),
+                    route: Rc::clone(target.route),
                     answer_headers: HeaderMap::new(),
                     url: target.url,
                 });
@@ -186,7 +188,7 @@ pub(crate) async fn forward(edge: &impl Context, req: &Request) -> Result<Forwar
     Ok(Forward {
         method: req.method().clone(),
         headers: forward_request_headers(headers, target.route, &jwt)?,
-        route: Box::new(target.route.clone()),
+        route: Rc::clone(target.route),
         answer_headers: HeaderMap::new(),
         url: target.url,
     })
@@ -397,9 +399,8 @@ fn cache_key(
     let caller = serde_json::to_string(&session_sub).unwrap_or_default();
     // The prefix is made once per route and provider (the provider's client id and issuer are
     // in it).
-    let memo = format!("{}\n{}", oidc.id, route.prefix);
     edge.phantom_cache()
-        .key(&memo, prefix, &format!("{caller}\n{token}"))
+        .key((&oidc.id, &route.prefix), prefix, &[&caller, "\n", token])
 }
 
 /// The JWT for `token` on `route`: from the isolate's memory, else from the location's shared

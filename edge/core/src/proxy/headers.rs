@@ -206,7 +206,8 @@ pub fn forward_request_headers(
     jwt: &str,
 ) -> Result<HeaderMap, Error> {
     let listed = connection_listed(incoming);
-    let mut headers = HeaderMap::new();
+    // The browser's, at most, and the token: sized once.
+    let mut headers = HeaderMap::with_capacity(incoming.len() + 1);
     for (name, value) in incoming {
         let allowed = DEFAULT_REQUEST_HEADERS.contains(&name.as_str())
             || route.request_headers.contains(name);
@@ -239,7 +240,8 @@ pub fn forward_response_headers(
     request_url: &Url,
 ) -> HeaderMap {
     let listed = connection_listed(upstream);
-    let mut headers = HeaderMap::new();
+    // The upstream's, at most, and the three added below: sized once.
+    let mut headers = HeaderMap::with_capacity(upstream.len() + 3);
     for (name, value) in upstream {
         let allowed = DEFAULT_RESPONSE_HEADERS.contains(&name.as_str())
             || route.response_headers.contains(name);

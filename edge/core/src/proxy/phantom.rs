@@ -744,8 +744,16 @@ impl CacheKey {
 
     /// The key for `token` under a prefix hashed before ([`CacheKey::new`]'s value).
     pub fn with_prefix(prefix: &CacheKeyPrefix, token: &str) -> Self {
+        Self::with_prefix_parts(prefix, &[token])
+    }
+
+    /// [`CacheKey::with_prefix`] for the token written as `parts` one after another (the
+    /// same key as for their concatenation, without making it).
+    pub fn with_prefix_parts(prefix: &CacheKeyPrefix, parts: &[&str]) -> Self {
         let mut hash = prefix.0.clone();
-        hash.update(token.as_bytes());
+        for part in parts {
+            hash.update(part.as_bytes());
+        }
         Self(hex(&hash.finalize()))
     }
 
@@ -814,9 +822,9 @@ impl Entries {
 pub struct PhantomCache {
     capacity: usize,
     entries: RefCell<Entries>,
-    /// Each route's [`CacheKeyPrefix`], by route prefix (the configuration's: a handful, made
-    /// once per isolate).
-    prefixes: RefCell<Vec<(String, CacheKeyPrefix)>>,
+    /// Each route's [`CacheKeyPrefix`], by provider id and route prefix (the configuration's:
+    /// a handful, made once per isolate).
+    prefixes: RefCell<Vec<((String, String), CacheKeyPrefix)>>,
 }
 
 impl PhantomCache {
@@ -829,21 +837,25 @@ impl PhantomCache {
         }
     }
 
-    /// The key of `token` on the route with prefix `route`; `prefix` makes that route's
+    /// The key of the token written as `token` (its parts one after another) on the route
+    /// `route` (the provider's id and the route's prefix); `prefix` makes that route's
     /// [`CacheKeyPrefix`] the first time it is asked for.
     pub fn key(
         &self,
-        route: &str,
+        (provider, route): (&str, &str),
         prefix: impl FnOnce() -> CacheKeyPrefix,
-        token: &str,
+        token: &[&str],
     ) -> CacheKey {
         let mut prefixes = self.prefixes.borrow_mut();
-        if let Some((_, known)) = prefixes.iter().find(|(r, _)| r == route) {
-            return CacheKey::with_prefix(known, token);
+        if let Some((_, known)) = prefixes
+            .iter()
+            .find(|((p, r), _)| p == provider && r == route)
+        {
+            return CacheKey::with_prefix_parts(known, token);
         }
         let made = prefix();
-        let key = CacheKey::with_prefix(&made, token);
-        prefixes.push((route.to_owned(), made));
+        let key = CacheKey::with_prefix_parts(&made, token);
+        prefixes.push(((provider.to_owned(), route.to_owned()), made));
         key
     }
 
@@ -1331,21 +1343,24 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(
                 cache
-                    .key("/api/orders/", prefix("orders"), "opaque-1")
+                    .key(("p", "/api/orders/"), prefix("orders"), &["opaque", "-1"])
                     .as_str(),
                 joined
             );
         }
         assert_eq!(made.get(), 1, "one prefix per route, made once");
         assert_eq!(
-            cache.key("/api/billing/", prefix("billing"), "opaque-1"),
+            cache.key(("p", "/api/billing/"), prefix("billing"), &["opaque-1"]),
             CacheKey::new("mint:m1", "billing", "rules", "opaque-1")
         );
         assert_eq!(
-            cache.key("/api/orders/", prefix("orders"), "opaque-2"),
+            cache.key(("p", "/api/orders/"), prefix("orders"), &["opaque-2"]),
             CacheKey::new("mint:m1", "orders", "rules", "opaque-2")
         );
         assert_eq!(made.get(), 2);
+        // Another provider's sessions on the same route: a prefix of its own.
+        let _ = cache.key(("q", "/api/orders/"), prefix("orders"), &["opaque-1"]);
+        assert_eq!(made.get(), 3);
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! service token must hold and a proof-of-possession client's minted token carries). The
 //! longest matching prefix wins.
 
+use std::rc::Rc;
+
 use http::header::HeaderName;
 use http::{Method, Uri};
 use serde::Deserialize;
@@ -152,14 +154,16 @@ pub struct Route {
 /// The route table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Routes {
-    routes: Vec<Route>,
+    /// Shared with the [`Forward`](super::Forward) plans made on them (a plan outlives the
+    /// request's borrow of the configuration in the adapter).
+    routes: Vec<Rc<Route>>,
 }
 
 /// Where a request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target<'a> {
     /// The route it matched.
-    pub route: &'a Route,
+    pub route: &'a Rc<Route>,
     /// The upstream URL, query included.
     pub url: Url,
 }
@@ -314,11 +318,13 @@ impl Routes {
         for (route, confusable) in routes.iter_mut().zip(confusable) {
             route.confusable = confusable;
         }
-        Ok(Self { routes })
+        Ok(Self {
+            routes: routes.into_iter().map(Rc::new).collect(),
+        })
     }
 
     /// The routes, most specific first.
-    pub fn routes(&self) -> &[Route] {
+    pub fn routes(&self) -> &[Rc<Route>] {
         &self.routes
     }
 
