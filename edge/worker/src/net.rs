@@ -19,10 +19,14 @@
 //! the upstream as the runtime's `ReadableStream`, the upstream's answer body back the same way;
 //! Rust never holds them.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use edgeward_core::proxy::Forward;
+use edgeward_core::proxy::{
+    content_type_as_sent, forward_response_headers, AnswerRules, Forward, Route,
+    JUDGED_RESPONSE_HEADERS,
+};
 use edgeward_core::{Error, TransportError};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use wasm_bindgen::prelude::*;
@@ -46,6 +50,11 @@ function headerList(headers) {
 
 function toHeaders(list) {
   const headers = new Headers();
+  appendList(headers, list);
+  return headers;
+}
+
+function appendList(headers, list) {
   let start = 0;
   while (start < list.length) {
     let end = list.indexOf("\n", start);
@@ -54,7 +63,6 @@ function toHeaders(list) {
     if (colon > start && colon < end) headers.append(list.slice(start, colon), list.slice(colon + 1, end));
     start = end + 1;
   }
-  return headers;
 }
 
 // What Cloudflare says of the TLS client certificate (request.cf.tlsClientAuth):
@@ -78,10 +86,11 @@ export function edgewardCoreResponse(status, headers, body) {
 }
 
 // A proxied request, sent and answered here: the upstream is awaited in JavaScript, not by a
-// Rust future. `plan` is the Rust `Forwarding` (net.rs), which makes the answer's header list from
-// the upstream's, or the JSON error when the upstream cannot be reached; it is freed once
-// answered. Redirects are not followed; `body` is the browser's stream (or undefined).
-export function edgewardProxy(plan, method, url, headers, body) {
+// Rust future. Redirects are not followed; `body` is the browser's stream (or undefined).
+// `hooks` is the isolate's one ProxyHooks (net.rs); `token` the request's (for the trap guard);
+// `route` the route's index and `rules` its AnswerRules in text (one string per route and
+// isolate); `extra` the header list the core adds to this answer (CORS).
+export function edgewardProxy(hooks, token, route, rules, extra, method, url, headers, body) {
   let sent;
   try {
     sent = fetch(url, { method, headers: toHeaders(headers), body, redirect: "manual" });
@@ -90,21 +99,58 @@ export function edgewardProxy(plan, method, url, headers, body) {
   }
   return sent.then(
     (upstream) => {
-      try {
-        const kept = plan.answer(encoder.encode(headerList(upstream.headers)));
-        return new Response(upstream.body, { status: upstream.status, headers: toHeaders(kept) });
-      } finally {
-        plan.free();
-      }
+      const fast = answerHeaders(hooks, token, rulesOf(rules), upstream.headers, extra);
+      const kept = fast ?? toHeaders(hooks.answer(token, route, url, extra, encoder.encode(headerList(upstream.headers))));
+      return new Response(upstream.body, { status: upstream.status, headers: kept });
     },
-    (error) => {
-      try {
-        return plan.failed(error);
-      } finally {
-        plan.free();
-      }
-    },
+    (error) => hooks.failed(token, extra, error),
   );
+}
+
+// A route's answer rules (the core's AnswerRules, see ProxyHooks::rules_text): passed names,
+// judged names, then the added headers' list. Parsed once per text.
+const answerRules = new Map();
+function rulesOf(text) {
+  let rules = answerRules.get(text);
+  if (rules === undefined) {
+    const [passed, judged, added] = text.split("\n\n");
+    rules = { passed: new Set(passed.split(",")), judged: new Set(judged.split(",")), added };
+    answerRules.set(text, rules);
+  }
+  return rules;
+}
+
+// What the browser gets for an upstream Content-Type, as the core decided it (asked once per
+// value and isolate; at most 64 values kept).
+const contentTypes = new Map();
+const VISIBLE = /^[\t\x20-\x7e]*$/;
+
+// The answer's headers by the route's rules, exactly as AnswerRules::apply makes them (a core test
+// holds that to forward_response_headers), without entering wasm; null when the answer needs
+// the core: a judged header (Location, WWW-Authenticate) or a value outside visible ASCII. The
+// names the upstream's Connection header lists are dropped.
+function answerHeaders(hooks, token, rules, upstream, extra) {
+  const connection = upstream.get("connection");
+  const listed = connection === null ? null : new Set(connection.split(",").map((name) => name.trim().toLowerCase()));
+  const out = new Headers();
+  for (const [name, value] of upstream) {
+    if (rules.judged.has(name) || !VISIBLE.test(value)) return null;
+    if (!rules.passed.has(name) || listed?.has(name)) continue;
+    if (name === "content-type") {
+      let sent = contentTypes.get(value);
+      if (sent === undefined) {
+        if (contentTypes.size >= 64) contentTypes.clear();
+        sent = hooks.contentType(token, value);
+        contentTypes.set(value, sent);
+      }
+      out.append(name, sent);
+    } else {
+      out.append(name, value);
+    }
+  }
+  appendList(out, rules.added);
+  appendList(out, extra);
+  return out;
 }
 
 // An answer's body, read in full but never past `maxBytes` (a declared length over it is refused
@@ -196,8 +242,13 @@ extern "C" {
         -> Result<web_sys::Response, JsValue>;
 
     #[wasm_bindgen(catch, js_name = edgewardProxy)]
+    #[allow(clippy::too_many_arguments)]
     fn proxy_js(
-        plan: JsValue,
+        hooks: &JsValue,
+        token: &JsValue,
+        route: u32,
+        rules: &JsValue,
+        extra: &str,
         method: &str,
         url: &str,
         headers: &str,
@@ -322,60 +373,147 @@ pub fn from_core(response: edgeward_core::Response) -> Result<web_sys::Response,
 
 /// Sends the plan upstream with the browser's body, and streams the answer back with the
 /// headers the core lets through: the promise of the browser's `Response`. JavaScript makes the
-/// request and awaits it (`edgewardProxy`), then calls [`Forwarding::answer`] once for the
-/// headers; no Rust future waits on the network.
+/// request and awaits it (`edgewardProxy`), then makes the answer's headers by the route's
+/// [`AnswerRules`] without entering wasm, or, for an answer the rules leave to the core, calls
+/// [`ProxyHooks::answer`]; no Rust future waits on the network, and nothing of the request is
+/// kept in Rust while it is in flight (what the slow path needs travels with the promise).
 pub fn forward(plan: Forward, original: &web_sys::Request) -> Result<JsValue, JsValue> {
     let body = if matches!(plan.method, http::Method::GET | http::Method::HEAD) {
         None
     } else {
         original.body()
     };
-    let headers = list_of(&plan.headers);
-    let (method, url) = (plan.method.clone(), plan.url.clone());
-    let forwarding = Forwarding {
-        plan,
-        token: Rc::new(trap::token(original)),
-    };
-    proxy_js(
-        forwarding.into(),
-        method.as_str(),
-        url.as_str(),
-        &headers,
-        body,
-    )
-    .map(Into::into)
+    let (index, rules) = rules_of(&plan.route);
+    HOOKS
+        .with(|hooks| {
+            proxy_js(
+                hooks,
+                &trap::token(original),
+                index,
+                &rules,
+                &list_of(&plan.answer_headers),
+                plan.method.as_str(),
+                plan.url.as_str(),
+                &list_of(&plan.headers),
+                body,
+            )
+        })
+        .map(Into::into)
 }
 
-/// A proxied request in flight: what the core decided, kept until the upstream answers.
+thread_local! {
+    /// The isolate's one [`ProxyHooks`], wrapped for JavaScript once.
+    static HOOKS: JsValue = ProxyHooks { _private: () }.into();
+    /// The routes proxied through so far, each with its [`AnswerRules`] as `edgewardProxy`
+    /// reads them, made once per route (a JavaScript string: passed by reference, and the same
+    /// string for JavaScript's lookup). A route is named to JavaScript by its index here, which
+    /// is all [`ProxyHooks::answer`] needs (not the isolate's edge, which a trap may have left
+    /// borrowed for good).
+    static RULES: RefCell<Vec<(Rc<Route>, JsValue)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `route`'s index among the routes proxied through, and its [`AnswerRules`] in the form
+/// `edgewardProxy` reads: the passed names joined by `,`, a blank line, the judged names
+/// likewise, a blank line, the added headers' list.
+fn rules_of(route: &Rc<Route>) -> (u32, JsValue) {
+    RULES.with(|cell| {
+        if let Some((index, (_, text))) = cell
+            .borrow()
+            .iter()
+            .enumerate()
+            .find(|(_, (r, _))| Rc::ptr_eq(r, route))
+        {
+            return (index as u32, text.clone());
+        }
+        let rules = AnswerRules::of(route);
+        let mut added = HeaderMap::new();
+        for (name, value) in rules.added {
+            added.append(name, value);
+        }
+        let text = JsValue::from_str(&format!(
+            "{}\n\n{}\n\n{}",
+            rules.passed.join(","),
+            JUDGED_RESPONSE_HEADERS.join(","),
+            list_of(&added)
+        ));
+        let mut known = cell.borrow_mut();
+        known.push((Rc::clone(route), text.clone()));
+        ((known.len() - 1) as u32, text)
+    })
+}
+
+/// What `edgewardProxy` asks of the core once an upstream has answered: one object per isolate
+/// (none per request: wrapping one and freeing it cost a proxied call 2–3 % of its samples),
+/// each call carrying the request's token and what it is about.
 #[wasm_bindgen]
 #[derive(Debug)]
-pub struct Forwarding {
-    plan: Forward,
-    /// The request it belongs to (a panic in [`Forwarding::answer`] fails that request only).
-    token: Rc<JsValue>,
+pub struct ProxyHooks {
+    _private: (),
 }
 
 #[wasm_bindgen]
-impl Forwarding {
-    /// The header list the browser gets, from the upstream answer's (both in the crossing form).
-    pub fn answer(&self, upstream: &[u8]) -> String {
-        trap::serving_now(&self.token, || {
+impl ProxyHooks {
+    /// The `Content-Type` the browser gets for the upstream's `value` (asked once per value;
+    /// JavaScript remembers the answer).
+    #[wasm_bindgen(js_name = contentType)]
+    pub fn content_type(&self, token: JsValue, value: &str) -> String {
+        trap::serving_now(&Rc::new(token), || {
+            // A value `http` refuses is not visible ASCII, which JavaScript never asks about;
+            // it would be passed as text.
+            HeaderValue::from_str(value)
+                .map(|v| content_type_as_sent(&v))
+                .ok()
+                .and_then(|v| v.to_str().ok().map(str::to_owned))
+                .unwrap_or_else(|| "text/plain; charset=utf-8".to_owned())
+        })
+    }
+
+    /// The header list the browser gets, from the upstream answer's (both in the crossing form),
+    /// for an answer the route's rules leave to the core: `route` is the route's index in
+    /// [`RULES`], `url` where the request went, `extra` what the core adds (CORS). Throws (the
+    /// request answers 500) if the route is not known.
+    pub fn answer(
+        &self,
+        token: JsValue,
+        route: u32,
+        url: &str,
+        extra: &str,
+        upstream: &[u8],
+    ) -> Result<String, JsValue> {
+        trap::serving_now(&Rc::new(token), || {
+            let route = RULES
+                .with(|cell| {
+                    let known = cell.try_borrow().ok()?;
+                    known.get(route as usize).map(|(r, _)| Rc::clone(r))
+                })
+                .ok_or_else(|| JsValue::from_str("edgeward: the answer of an unknown route"))?;
+            let url = worker::Url::parse(url)
+                .map_err(|_| JsValue::from_str("edgeward: the answer of an unreadable URL"))?;
             let received = std::str::from_utf8(upstream)
                 .map(map_of)
                 .unwrap_or_default();
-            list_of(&self.plan.response_headers(&received))
+            let mut headers = forward_response_headers(&received, &route, &url);
+            for (name, value) in &map_of(extra) {
+                headers.append(name, value.clone());
+            }
+            Ok(list_of(&headers))
         })
     }
 
     /// The answer when the upstream could not be reached (or its answer not passed on): the
-    /// core's 502; the reason, which may name internal hosts, goes to the log only.
-    pub fn failed(&self, error: JsValue) -> Result<web_sys::Response, JsValue> {
-        trap::serving_now(&self.token, || {
+    /// core's 502, with what the core adds to every answer of this request (`extra`: CORS); the
+    /// reason, which may name internal hosts, goes to the log only.
+    pub fn failed(
+        &self,
+        token: JsValue,
+        extra: &str,
+        error: JsValue,
+    ) -> Result<web_sys::Response, JsValue> {
+        trap::serving_now(&Rc::new(token), || {
             worker::console_error!("edgeward: upstream request failed: {}", reason(&error));
             let mut response =
                 Error::UpstreamUnavailable("the API could not be reached".into()).into_response();
-            // What the core adds to every answer of this request (CORS), the error's included.
-            for (name, value) in &self.plan.answer_headers {
+            for (name, value) in &map_of(extra) {
                 response.headers_mut().append(name, value.clone());
             }
             from_core(response)

@@ -251,14 +251,11 @@ pub fn forward_response_headers(
         if name == header::WWW_AUTHENTICATE && !bearer_challenges_only(value) {
             continue;
         }
-        if name == header::CONTENT_TYPE && is_script_type(value) {
+        if name == header::CONTENT_TYPE {
             // The SPA's own CSP allows scripts from its origin, and a proxied answer is on
             // it: an answer typed as a script could be loaded as one by an injected tag. It
             // is passed as text (with nosniff, a browser will not run it).
-            headers.append(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
+            headers.append(header::CONTENT_TYPE, content_type_as_sent(value));
             continue;
         }
         headers.append(name.clone(), value.clone());
@@ -270,19 +267,118 @@ pub fn forward_response_headers(
             headers.insert(header::LOCATION, rewritten);
         }
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PROXIED_RESPONSE_CSP),
-    );
-    headers.insert(
-        HeaderName::from_static("cross-origin-resource-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
+    for (name, value) in added_response_headers() {
+        headers.insert(name, value);
+    }
     headers
+}
+
+/// What every proxied answer carries, in place of the upstream's headers of those names:
+/// `nosniff`, [`PROXIED_RESPONSE_CSP`], `Cross-Origin-Resource-Policy: same-origin`.
+fn added_response_headers() -> [(HeaderName, HeaderValue); 3] {
+    [
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PROXIED_RESPONSE_CSP),
+        ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
+        ),
+    ]
+}
+
+/// Upstream answer headers that [`forward_response_headers`] judges by more than their name
+/// and its rules by name cannot: a `Location` is rewritten, a `WWW-Authenticate` passes only with
+/// Bearer challenges.
+pub const JUDGED_RESPONSE_HEADERS: [&str; 2] = ["location", "www-authenticate"];
+
+/// What a script `Content-Type` is passed as (see [`content_type_as_sent`]).
+const SCRIPT_TYPE_AS_SENT: &str = "text/plain; charset=utf-8";
+
+/// The `Content-Type` the browser gets for an upstream's `value`: the value itself, or
+/// `text/plain; charset=utf-8` for a script type (and for a value that is not text).
+pub fn content_type_as_sent(value: &HeaderValue) -> HeaderValue {
+    if is_script_type(value) {
+        HeaderValue::from_static(SCRIPT_TYPE_AS_SENT)
+    } else {
+        value.clone()
+    }
+}
+
+/// A route's rules for a proxied answer's headers, in a form an adapter can apply by header
+/// name (the worker does so in JavaScript, without entering wasm a second time per proxied
+/// call): the names passed back, the headers added to every answer, and the names
+/// ([`JUDGED_RESPONSE_HEADERS`]) that need [`forward_response_headers`] itself.
+/// [`AnswerRules::apply`] is that function on every answer it takes (a test holds it to that).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRules {
+    /// The names passed back as they are (lower case; [`DEFAULT_RESPONSE_HEADERS`] and the
+    /// route's `responseHeaders`, without the judged and the added ones). `Content-Type`'s
+    /// value goes through [`content_type_as_sent`].
+    pub passed: Vec<String>,
+    /// Added to every answer after the upstream's.
+    pub added: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl AnswerRules {
+    /// The rules of `route`.
+    pub fn of(route: &Route) -> Self {
+        let added = added_response_headers().to_vec();
+        let passed = DEFAULT_RESPONSE_HEADERS
+            .iter()
+            .copied()
+            .chain(route.response_headers.iter().map(HeaderName::as_str))
+            .filter(|name| !JUDGED_RESPONSE_HEADERS.contains(name))
+            .filter(|name| added.iter().all(|(a, _)| a.as_str() != *name))
+            .map(str::to_owned)
+            .collect();
+        Self { passed, added }
+    }
+
+    /// The headers the browser gets of `upstream` (name, value pairs in their order, names in
+    /// lower case), or `None` when the answer needs [`forward_response_headers`]: a judged
+    /// header, or a value with a character outside visible ASCII (which the headers' crossing
+    /// into the core leaves out). Names a `Connection` header lists (comma-separated, any case)
+    /// are dropped. The adapter's fast path does exactly this.
+    pub fn apply(&self, upstream: &[(&str, &str)]) -> Option<HeaderMap> {
+        let visible = |v: &str| v.bytes().all(|b| b == b'\t' || (32..127).contains(&b));
+        let listed: Vec<String> = upstream
+            .iter()
+            .filter(|(name, _)| *name == "connection")
+            .flat_map(|(_, value)| value.split(','))
+            .map(|name| name.trim().to_ascii_lowercase())
+            .collect();
+        let mut headers = HeaderMap::with_capacity(upstream.len() + self.added.len());
+        for (name, value) in upstream {
+            if JUDGED_RESPONSE_HEADERS.contains(name) || !visible(value) {
+                return None;
+            }
+            if !self.passed.iter().any(|p| p == name) || listed.iter().any(|l| l == name) {
+                continue;
+            }
+            let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) else {
+                return None;
+            };
+            let value = if name == header::CONTENT_TYPE {
+                content_type_as_sent(&value)
+            } else {
+                value
+            };
+            headers.append(name, value);
+        }
+        for (name, value) in &self.added {
+            headers.append(name.clone(), value.clone());
+        }
+        Some(headers)
+    }
 }
 
 /// Whether a `Content-Type` is one a browser runs as a script (the JavaScript MIME types of the
@@ -410,6 +506,95 @@ mod tests {
         );
         assert!(out.get("etag").is_none() && out.get("connection").is_none());
         assert_eq!(out["vary"], "accept");
+    }
+
+    /// The adapter's fast path (`AnswerRules::apply`) against `forward_response_headers` on
+    /// 20,000 answers drawn from headers of every kind: passed, dropped, judged, added, script
+    /// and other types, repeated names, values outside visible ASCII. Where it takes an answer it
+    /// gives the same headers; it leaves exactly the answers with a judged header or such a value.
+    #[test]
+    fn the_answer_rules_are_forward_response_headers_where_they_apply() {
+        let routes = crate::proxy::Routes::parse(
+            r#"[{"prefix":"/api/orders/","upstream":"https://orders.internal/v1/","methods":["GET"],"responseHeaders":["x-custom"]}]"#,
+            crate::platform::settings::Profile::Production,
+        )
+        .unwrap();
+        let target = routes
+            .resolve(&Method::GET, &"/api/orders/1".parse().unwrap())
+            .unwrap();
+        let rules = AnswerRules::of(target.route);
+        let pool: &[(&str, &str)] = &[
+            ("content-type", "application/json"),
+            ("content-type", "text/javascript"),
+            ("content-type", "application/json, text/javascript"),
+            ("content-type", "TEXT/JavaScript; charset=utf-8"),
+            ("content-type", ""),
+            ("content-length", "12"),
+            ("date", "Tue, 01 Dec 2026 10:00:00 GMT"),
+            ("etag", "\"x\""),
+            ("vary", "Accept"),
+            ("cache-control", "no-store"),
+            ("set-cookie", "a=b"),
+            ("x-custom", "1"),
+            ("x-custom", "two\tvalues"),
+            ("x-other", "2"),
+            ("server", "upstream"),
+            ("access-control-allow-origin", "*"),
+            ("x-content-type-options", "none"),
+            ("content-security-policy", "default-src *"),
+            ("cross-origin-resource-policy", "cross-origin"),
+            ("location", "/v1/next"),
+            ("www-authenticate", "Bearer"),
+            ("www-authenticate", "Basic realm=x"),
+            ("connection", "x-custom"),
+            ("connection", "keep-alive"),
+            ("connection", " Vary , ETag"),
+            ("connection", "close"),
+            ("keep-alive", "timeout=5"),
+            ("x-custom", "caf\u{e9}"),
+            ("etag", "\u{7f}"),
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut taken, mut left) = (0, 0);
+        for _ in 0..20_000 {
+            let count = (next() % 9) as usize;
+            let upstream: Vec<(&str, &str)> = (0..count)
+                .map(|_| pool[(next() % pool.len() as u64) as usize])
+                .collect();
+            // As the worker's crossing reads them: a value `http` refuses is left out.
+            let mut map = HeaderMap::new();
+            for (name, value) in &upstream {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    map.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), value);
+                }
+            }
+            let needs_core = upstream.iter().any(|(name, value)| {
+                JUDGED_RESPONSE_HEADERS.contains(name)
+                    || value.bytes().any(|b| b != b'\t' && !(32..127).contains(&b))
+            });
+            match rules.apply(&upstream) {
+                Some(fast) => {
+                    taken += 1;
+                    assert!(!needs_core, "{upstream:?}");
+                    assert_eq!(
+                        fast,
+                        forward_response_headers(&map, target.route, &target.url),
+                        "{upstream:?}"
+                    );
+                }
+                None => {
+                    left += 1;
+                    assert!(needs_core, "{upstream:?}");
+                }
+            }
+        }
+        assert!(taken > 5_000 && left > 5_000, "{taken} taken, {left} left");
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {

@@ -23,8 +23,9 @@ pub mod settings;
 pub use forward::Forward;
 pub(crate) use forward::{forget_token, forward};
 pub use headers::{
-    forward_request_headers, forward_response_headers, rewrite_location, DEFAULT_REQUEST_HEADERS,
-    DEFAULT_RESPONSE_HEADERS, PROXIED_RESPONSE_CSP,
+    content_type_as_sent, forward_request_headers, forward_response_headers, rewrite_location,
+    AnswerRules, DEFAULT_REQUEST_HEADERS, DEFAULT_RESPONSE_HEADERS, JUDGED_RESPONSE_HEADERS,
+    PROXIED_RESPONSE_CSP,
 };
 pub use routes::{path_is_safe, Route, Routes, Target};
 pub use settings::{PhantomMode, ProxyConfig};
