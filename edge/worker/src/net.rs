@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use edgeward_core::proxy::{
     content_type_as_sent, forward_response_headers, AnswerRules, Forward, Route,
-    JUDGED_RESPONSE_HEADERS,
+    JUDGED_RESPONSE_HEADERS, SCRIPT_TYPE_AS_SENT,
 };
 use edgeward_core::{Error, TransportError};
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -107,14 +107,15 @@ export function edgewardProxy(hooks, token, route, rules, extra, method, url, he
   );
 }
 
-// A route's answer rules (the core's AnswerRules, see ProxyHooks::rules_text): passed names,
-// judged names, then the added headers' list. Parsed once per text.
+// A route's answer rules (the core's AnswerRules, see rules_of in net.rs): passed names, judged
+// names, what a script Content-Type is passed as, then the added headers' list. Parsed once per
+// text.
 const answerRules = new Map();
 function rulesOf(text) {
   let rules = answerRules.get(text);
   if (rules === undefined) {
-    const [passed, judged, added] = text.split("\n\n");
-    rules = { passed: new Set(passed.split(",")), judged: new Set(judged.split(",")), added };
+    const [passed, judged, scriptAs, added] = text.split("\n\n");
+    rules = { passed: new Set(passed.split(",")), judged: new Set(judged.split(",")), scriptAs, added };
     answerRules.set(text, rules);
   }
   return rules;
@@ -139,8 +140,11 @@ function answerHeaders(hooks, token, rules, upstream, extra) {
     if (name === "content-type") {
       let sent = contentTypes.get(value);
       if (sent === undefined) {
-        if (contentTypes.size >= 64) contentTypes.clear();
         sent = hooks.contentType(token, value);
+        // Only one of the core's two answers is kept: anything else (a call into an instance
+        // that can no longer answer) leaves the answer to the core.
+        if (sent !== value && sent !== rules.scriptAs) return null;
+        if (contentTypes.size >= 64) contentTypes.clear();
         contentTypes.set(value, sent);
       }
       out.append(name, sent);
@@ -413,8 +417,9 @@ thread_local! {
 }
 
 /// `route`'s index among the routes proxied through, and its [`AnswerRules`] in the form
-/// `edgewardProxy` reads: the passed names joined by `,`, a blank line, the judged names
-/// likewise, a blank line, the added headers' list.
+/// `edgewardProxy` reads, four parts each after a blank line but the first: the passed names
+/// joined by `,`, the judged names likewise, what a script `Content-Type` is passed as, the
+/// added headers' list (names are tokens and none of these values holds a line break).
 fn rules_of(route: &Rc<Route>) -> (u32, JsValue) {
     RULES.with(|cell| {
         if let Some((index, (_, text))) = cell
@@ -431,9 +436,10 @@ fn rules_of(route: &Rc<Route>) -> (u32, JsValue) {
             added.append(name, value);
         }
         let text = JsValue::from_str(&format!(
-            "{}\n\n{}\n\n{}",
+            "{}\n\n{}\n\n{}\n\n{}",
             rules.passed.join(","),
             JUDGED_RESPONSE_HEADERS.join(","),
+            SCRIPT_TYPE_AS_SENT,
             list_of(&added)
         ));
         let mut known = cell.borrow_mut();
@@ -464,7 +470,7 @@ impl ProxyHooks {
                 .map(|v| content_type_as_sent(&v))
                 .ok()
                 .and_then(|v| v.to_str().ok().map(str::to_owned))
-                .unwrap_or_else(|| "text/plain; charset=utf-8".to_owned())
+                .unwrap_or_else(|| SCRIPT_TYPE_AS_SENT.to_owned())
         })
     }
 

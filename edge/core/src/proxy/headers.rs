@@ -298,7 +298,7 @@ fn added_response_headers() -> [(HeaderName, HeaderValue); 3] {
 pub const JUDGED_RESPONSE_HEADERS: [&str; 2] = ["location", "www-authenticate"];
 
 /// What a script `Content-Type` is passed as (see [`content_type_as_sent`]).
-const SCRIPT_TYPE_AS_SENT: &str = "text/plain; charset=utf-8";
+pub const SCRIPT_TYPE_AS_SENT: &str = "text/plain; charset=utf-8";
 
 /// The `Content-Type` the browser gets for an upstream's `value`: the value itself, or
 /// `text/plain; charset=utf-8` for a script type (and for a value that is not text).

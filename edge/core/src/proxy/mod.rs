@@ -25,7 +25,7 @@ pub(crate) use forward::{forget_token, forward};
 pub use headers::{
     content_type_as_sent, forward_request_headers, forward_response_headers, rewrite_location,
     AnswerRules, DEFAULT_REQUEST_HEADERS, DEFAULT_RESPONSE_HEADERS, JUDGED_RESPONSE_HEADERS,
-    PROXIED_RESPONSE_CSP,
+    PROXIED_RESPONSE_CSP, SCRIPT_TYPE_AS_SENT,
 };
 pub use routes::{path_is_safe, Route, Routes, Target};
 pub use settings::{PhantomMode, ProxyConfig};
