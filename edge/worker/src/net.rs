@@ -14,10 +14,11 @@
 //! it saved).
 //!
 //! What is forwarded is exactly what the core decided ([`Forward`]): its method, URL and header
-//! list (already allow-listed) out, and the upstream's headers in, for the core to filter
-//! ([`Forward::response_headers`]). The bodies are streamed: the browser's request body goes to
-//! the upstream as the runtime's `ReadableStream`, the upstream's answer body back the same way;
-//! Rust never holds them.
+//! list (already allow-listed) out; the upstream's headers are filtered by the core's rules for
+//! the route ([`AnswerRules`], applied in JavaScript), or, for an answer those rules leave to it,
+//! by the core itself ([`forward_response_headers`], through [`ProxyHooks::answer`]). The bodies
+//! are streamed: the browser's request body goes to the upstream as the runtime's
+//! `ReadableStream`, the upstream's answer body back the same way; Rust never holds them.
 
 use std::cell::RefCell;
 use std::rc::Rc;
