@@ -52,6 +52,14 @@ const upstream = http.createServer(async (req, res) => {
           "x-note: caf\xe9\r\ncache-control: private,\r\n  no-store\r\nlocation: http://127.0.0.1:1/secret",
         "{}",
       );
+    case "/headers": {
+      // The answer's header lines from the query (base64url JSON of [name, value] pairs), as
+      // written; `judged=1` adds a Bearer challenge, which sends the answer to the core.
+      const query = new URL(req.url, UP).searchParams;
+      const pairs = JSON.parse(Buffer.from(query.get("h"), "base64url").toString("latin1"));
+      if (query.get("judged") === "1") pairs.push(["WWW-Authenticate", "Bearer"]);
+      return raw(req, ["HTTP/1.1 200 OK", ...pairs.map(([n, v]) => `${n}: ${v}`)].join("\r\n"), "{}");
+    }
     case "/redirect":
       res.writeHead(302, { location: `${UP}/redirect-target`, "content-type": "text/plain" });
       return res.end("moved");
@@ -223,6 +231,70 @@ test("the upstream's cookies, CORS and own headers never reach the browser", asy
     assert.ok(!names.includes(name), `${name} reached the browser: ${res.lines.join(" | ")}`);
   }
   for (const value of headerValues(res.lines, "cache-control")) assert.doesNotMatch(value, /[\r\n]/);
+});
+
+// The worker makes a proxied answer's headers in JavaScript by the core's rules for the route
+// (AnswerRules) unless the answer has a header only the core judges; a core test holds the rules
+// to the core's filter, and this one holds the JavaScript that applies them: the same upstream
+// answers, once as they are and once with a Bearer challenge added (which sends them to the
+// core), must reach the browser with the same headers, challenge aside. The answers are drawn
+// from headers of every kind: passed, dropped, ours, added by the worker, Connection lists in odd
+// shapes, script and other types, repeated names, mixed case.
+test("a proxied answer's headers are the same whether JavaScript or the core filters them", async () => {
+  const { jar } = await signedIn();
+  const pool = [
+    ["Content-Type", "application/json"],
+    ["content-type", "text/javascript"],
+    ["Content-Type", "TEXT/JavaScript; charset=utf-8"],
+    ["content-type", "text/plain, application/x-javascript"],
+    ["Cache-Control", "no-store"],
+    ["cache-control", "private"],
+    ["ETag", '"v1"'],
+    ["Vary", "Accept"],
+    ["X-Request-Id", "abc"],
+    ["Retry-After", "5"],
+    ["Set-Cookie", "a=b"],
+    ["Access-Control-Allow-Origin", "*"],
+    ["X-Edgeward-Csrf", "evil"],
+    ["X-Content-Type-Options", "none"],
+    ["Content-Security-Policy", "default-src *"],
+    ["Cross-Origin-Resource-Policy", "cross-origin"],
+    ["Server", "upstream"],
+    ["X-Other", "1\t2"],
+    ["Connection", "keep-alive"],
+    ["Connection", " ETag ,VARY"],
+    ["connection", "x-request-id, , close"],
+    ["Keep-Alive", "timeout=5"],
+    ["Content-Language", "en"],
+  ];
+  let seed = 20261201;
+  const next = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % 1000003;
+  };
+  // What the browser sees (names in lower case, repeated ones joined), the runtime's framing and
+  // the challenge aside.
+  const seenHeaders = (res) =>
+    [...res.headers].filter(([name]) => !["www-authenticate", "date", "content-length", "transfer-encoding", "connection", "keep-alive"].includes(name));
+  // A few shapes first that must differ from a plain name filter, then drawn ones.
+  const fixed = [
+    [["Connection", " ETag ,VARY"], ["ETag", '"v1"'], ["Vary", "Accept"], ["Content-Type", "application/json"]],
+    [["connection", "x-request-id, , close"], ["X-Request-Id", "abc"], ["Cache-Control", "no-store"]],
+    [["Content-Type", "text/javascript"], ["X-Content-Type-Options", "none"], ["Set-Cookie", "a=b"]],
+  ];
+  for (let i = 0; i < 80; i++) {
+    const pairs = fixed[i] ?? Array.from({ length: next() % 8 }, () => pool[next() % pool.length]);
+    const h = Buffer.from(JSON.stringify(pairs), "latin1").toString("base64url");
+    const js = await jar.fetch(`${ORIGIN}/api/up/headers?h=${h}&judged=0`);
+    const core = await jar.fetch(`${ORIGIN}/api/up/headers?h=${h}&judged=1`);
+    await Promise.all([js.arrayBuffer(), core.arrayBuffer()]);
+    assert.equal(js.status, 200, JSON.stringify(pairs));
+    assert.equal(core.status, 200, JSON.stringify(pairs));
+    assert.equal(core.headers.get("www-authenticate"), "Bearer", `the core's path: ${JSON.stringify([...core.headers])}`);
+    assert.deepEqual(seenHeaders(js), seenHeaders(core), JSON.stringify(pairs));
+  }
 });
 
 // HELD: a redirect from the upstream is passed back, not followed (the worker does not fetch
