@@ -16,7 +16,7 @@
 //! What is forwarded is exactly what the core decided ([`Forward`]): its method, URL and header
 //! list (already allow-listed) out; the upstream's headers are filtered by the core's rules for
 //! the route ([`AnswerRules`], applied in JavaScript), or, for an answer those rules leave to it,
-//! by the core itself ([`forward_response_headers`], through [`ProxyHooks::answer`]). The bodies
+//! by the core itself ([`answer_headers`], through [`ProxyHooks::answer`]). The bodies
 //! are streamed: the browser's request body goes to the upstream as the runtime's
 //! `ReadableStream`, the upstream's answer body back the same way; Rust never holds them.
 
@@ -25,8 +25,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use edgeward_core::proxy::{
-    content_type_as_sent, forward_response_headers, AnswerRules, Forward, Route,
-    JUDGED_RESPONSE_HEADERS, SCRIPT_TYPE_AS_SENT,
+    answer_headers, content_type_as_sent, AnswerRules, Forward, Route, JUDGED_RESPONSE_HEADERS,
+    SCRIPT_TYPE_AS_SENT,
 };
 use edgeward_core::{Error, TransportError};
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -499,11 +499,12 @@ impl ProxyHooks {
             let received = std::str::from_utf8(upstream)
                 .map(map_of)
                 .unwrap_or_default();
-            let mut headers = forward_response_headers(&received, &route, &url);
-            for (name, value) in &map_of(extra) {
-                headers.append(name, value.clone());
-            }
-            Ok(list_of(&headers))
+            Ok(list_of(&answer_headers(
+                &received,
+                &route,
+                &url,
+                &map_of(extra),
+            )))
         })
     }
 

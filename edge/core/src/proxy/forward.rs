@@ -44,14 +44,26 @@ pub struct Forward {
 }
 
 impl Forward {
-    /// What the browser gets of the upstream's answer headers ([`forward_response_headers`]).
+    /// What the browser gets of the upstream's answer headers ([`answer_headers`]).
     pub fn response_headers(&self, upstream: &HeaderMap) -> HeaderMap {
-        let mut headers = forward_response_headers(upstream, &self.route, &self.url);
-        for (name, value) in &self.answer_headers {
-            headers.append(name, value.clone());
-        }
-        headers
+        answer_headers(upstream, &self.route, &self.url, &self.answer_headers)
     }
+}
+
+/// What the browser gets of an upstream's answer headers on `route` for a request that went to
+/// `url`: [`forward_response_headers`], then `extra` (what the dispatcher adds to every answer
+/// of the request: CORS). For an adapter that keeps the plan's parts rather than the plan.
+pub fn answer_headers(
+    upstream: &HeaderMap,
+    route: &Route,
+    url: &Url,
+    extra: &HeaderMap,
+) -> HeaderMap {
+    let mut headers = forward_response_headers(upstream, route, url);
+    for (name, value) in extra {
+        headers.append(name, value.clone());
+    }
+    headers
 }
 
 /// `/api/*`: the plan for forwarding `req` upstream with a phantom token, or why not.

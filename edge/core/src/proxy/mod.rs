@@ -20,7 +20,7 @@ pub mod routes;
 pub mod service;
 pub mod settings;
 
-pub use forward::Forward;
+pub use forward::{answer_headers, Forward};
 pub(crate) use forward::{forget_token, forward};
 pub use headers::{
     content_type_as_sent, forward_request_headers, forward_response_headers, rewrite_location,
