@@ -116,7 +116,10 @@ function rulesOf(text) {
   let rules = answerRules.get(text);
   if (rules === undefined) {
     const [passed, judged, scriptAs, added] = text.split("\n\n");
-    rules = { passed: new Set(passed.split(",")), judged: new Set(judged.split(",")), scriptAs, added };
+    // The added headers as [name, value] pairs, split once here rather than on every answer.
+    const pairs = [];
+    appendList({ append: (name, value) => pairs.push([name, value]) }, added);
+    rules = { passed: new Set(passed.split(",")), judged: new Set(judged.split(",")), scriptAs, added: pairs };
     answerRules.set(text, rules);
   }
   return rules;
@@ -153,8 +156,8 @@ function answerHeaders(hooks, token, rules, upstream, extra) {
       out.append(name, value);
     }
   }
-  appendList(out, rules.added);
-  appendList(out, extra);
+  for (const [name, value] of rules.added) out.append(name, value);
+  if (extra.length > 0) appendList(out, extra);
   return out;
 }
 
@@ -349,8 +352,22 @@ pub fn read_head(req: &web_sys::Request) -> Option<http::request::Builder> {
     let (method, rest) = head.split_once('\n')?;
     let (url, headers) = rest.split_once('\n')?;
     let mut builder = http::Request::builder().method(method).uri(url);
+    // The map is made apart and put in once: `Builder::header` moves the whole builder on
+    // every header. A name or value `http` refuses is still handed to the builder, which then
+    // refuses the request (400) as it always did.
+    let mut map = HeaderMap::with_capacity(headers.bytes().filter(|&b| b == b'\n').count());
     for (name, value) in pairs(headers) {
-        builder = builder.header(name, value);
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(name), Ok(value)) => map.append(name, value),
+            _ => return Some(builder.header(name, value)),
+        };
+    }
+    // None when the method or URL was refused: the builder carries that error.
+    if let Some(slot) = builder.headers_mut() {
+        *slot = map;
     }
     Some(builder)
 }
