@@ -91,6 +91,8 @@ node_suite() {
   shift
   timeout --kill-after=30 "$limit" node --test --test-reporter=spec --test-concurrency=1 --test-timeout=300000 "$@"
 }
+# The worker's JavaScript (edge/worker/js/net.mjs) on its own, in Node: seconds.
+suite js node_suite 120 tests/js/
 suite integration node_suite 1800 tests/integration/
 suite e2e node_suite 600 tests/e2e/
 step_done
