@@ -1,13 +1,27 @@
 // Two or more builds of the worker compared on one case, in short interleaved slices (numbers, not
-// a test). On these shared VMs a run of several seconds moves by ±20 % from one minute to the
+// a test). On these shared VMs a run of several seconds moves by ±15–20 % from one minute to the
 // next, more than most changes are worth; here every build runs in its own workerd at the same
 // time and the load goes to them in turns, one slice each (BENCH_SLICE_SECONDS, 1.5), the case
-// then the core's 404, so a disturbance falls on all builds alike and each build's cost is read
+// and the core's 404 (after 0.25 s unmeasured, and in alternating order), so a disturbance falls
+// on all builds alike and each build's cost is read
 // as the difference of two neighbouring slices. Prints, per build, the median over
 // BENCH_SLICES (16) of the case's workerd CPU per request above the 404's, and each build's
 // paired difference to the first one with its quartiles.
 //
-//   BENCH_BUNDLES=a=dir,b=dir BENCH_CASE=proxied|session node scripts/bench-ab.mjs
+//   BENCH_BUNDLES=a=dir,b=dir BENCH_CASE=proxied|session|core-404|js-404 node scripts/bench-ab.mjs
+//
+// The case is called with a signed-in jar's cookies, the floor (BENCH_FLOOR_CASE, core-404)
+// without: CASE=core-404 is what carrying the cookies costs, in the runtime and the adapter;
+// CASE=js-404 BENCH_FLOOR_CASE=js-404 (bundles from scripts/bench-adapter.mjs, whose entry answers
+// /auth/js-404 before any Rust runs) what it costs the runtime alone.
+//
+// BENCH_PIN=1 pins the workers to the last core and everything else to the others. BENCH_FLOOR=0
+// leaves the 404 slices out and compares the case's whole CPU per request (for two builds whose
+// 404 is the same code: half the slices, and less noise in each difference).
+//
+// BENCH_WITHOUT_UPSTREAM=1 adds, after each build, the same build with the proxy's upstream request
+// taken out (scripts/bench-bundle.mjs `withoutUpstream`): its difference is what the runtime's
+// outgoing request and streamed answer cost, of the proxied call's CPU.
 //
 // The bundles are what `wrangler deploy --dry-run --outdir` wrote. Uses the test ports: the IdP and
 // the example API on theirs, the first worker on TEST_WORKER_PORT, the others on + 4, + 5, ….
@@ -15,15 +29,25 @@ import { startIdp, startExampleApi, startWorker, ORIGIN, WORKER_PORT } from "../
 import { signIn } from "../tests/support/session.mjs";
 import { client } from "./bench-runtime.mjs";
 import { cpuByPart } from "./bench-cpu.mjs";
+import { withoutUpstream } from "./bench-bundle.mjs";
+import { execFileSync } from "node:child_process";
+import { cpus } from "node:os";
 
 const SLICES = Number(process.env.BENCH_SLICES || 16);
 const SLICE = Number(process.env.BENCH_SLICE_SECONDS || 1.5) * 1000;
+/** The unmeasured slice before each build's turn. */
+const WARM = 250;
 const CONNECTIONS = Number(process.env.BENCH_CONCURRENCY || 10);
 const CASE = process.env.BENCH_CASE || "proxied";
-const paths = { proxied: "/api/whoami", session: "/auth/session" };
-if (!paths[CASE]) throw new Error(`BENCH_CASE: proxied or session, not ${CASE}`);
-const bundles = (process.env.BENCH_BUNDLES || "").split(",").filter(Boolean).map((spec) => spec.split("="));
-if (bundles.length < 2) throw new Error("BENCH_BUNDLES: at least two label=dir");
+const PIN = process.env.BENCH_PIN === "1" && cpus().length > 1;
+const FLOOR = process.env.BENCH_FLOOR !== "0";
+// The case is called with the signed-in jar's cookies (about 2 KB), the floor without.
+const paths = { proxied: "/api/whoami", session: "/auth/session", "core-404": "/auth/nothing-here", "js-404": "/auth/js-404" };
+if (!paths[CASE]) throw new Error(`BENCH_CASE: ${Object.keys(paths).join(", ")}, not ${CASE}`);
+const FLOOR_PATH = paths[process.env.BENCH_FLOOR_CASE || "core-404"];
+const given = (process.env.BENCH_BUNDLES || "").split(",").filter(Boolean).map((spec) => spec.split("="));
+const bundles = process.env.BENCH_WITHOUT_UPSTREAM === "1" ? given.flatMap(([label, dir]) => [[label, dir], [`${label} without upstream`, withoutUpstream(`ab-${label}-no-upstream`, dir)]]) : given;
+if (bundles.length < 2) throw new Error("BENCH_BUNDLES: at least two label=dir (or one, with BENCH_WITHOUT_UPSTREAM=1)");
 
 /** `connections` loops of GET `url` for `ms`; workerd CPU ms per request. */
 async function slice(http, pid, url, headers, ms) {
@@ -44,6 +68,18 @@ async function slice(http, pid, url, headers, ms) {
   return ((cpuByPart({ w: pid }).w - before) * 1000) / done;
 }
 
+/** Pins the process tree under `pid` (every thread) to `cores`. */
+function pin(pid, cores) {
+  let children = [];
+  try {
+    children = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
+  } catch {
+    // ps exits 1 when there are none.
+  }
+  execFileSync("taskset", ["-a", "-p", "-c", cores, String(pid)], { stdio: "ignore" });
+  for (const child of children) pin(Number(child), cores);
+}
+
 const quartiles = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const at = (q) => s[Math.min(s.length - 1, Math.round(q * (s.length - 1)))];
@@ -62,21 +98,40 @@ try {
   for (const [i, [label, dir]] of bundles.entries()) {
     const port = i === 0 ? WORKER_PORT : WORKER_PORT + 3 + i;
     const worker = await startWorker({ port, runtime: "workerd", bundle: dir, vars: { EDGEWARD_ORIGIN: ORIGIN, EDGEWARD_PHANTOM_MAX_TTL: "3600" } });
-    headers ??= { cookie: (await signIn()).jar.header(ORIGIN) };
+    headers ??= { [process.env.BENCH_COOKIE_AS || "cookie"]: (await signIn()).jar.header(ORIGIN) };
     workers.push({ label, worker, origin: `http://localhost:${port}`, headers, above: [] });
+  }
+  if (PIN) {
+    // The workers on the last core, everything else (this load generator, the example API, the
+    // IdP) on the others: the scheduler no longer moves the measured process around.
+    const last = cpus().length - 1;
+    for (const w of workers) pin(w.worker.child.pid, `${last}`);
+    for (const pid of [process.pid, api.child.pid, idp.child.pid]) pin(pid, `0-${last - 1}`);
   }
   for (const w of workers) {
     // Warm-up: JIT, wasm tier-up, the isolate's caches.
     await slice(http, w.worker.child.pid, `${w.origin}${paths[CASE]}`, w.headers, 2000);
-    await slice(http, w.worker.child.pid, `${w.origin}/auth/nothing-here`, {}, 1000);
+    await slice(http, w.worker.child.pid, `${w.origin}${FLOOR_PATH}`, {}, 1000);
   }
   for (let s = 0; s < SLICES; s++) {
     // Rotated, so no build always goes first.
     for (let k = 0; k < workers.length; k++) {
       const w = workers[(s + k) % workers.length];
       const pid = w.worker.child.pid;
-      const cost = await slice(http, pid, `${w.origin}${paths[CASE]}`, w.headers, SLICE);
-      const floor = await slice(http, pid, `${w.origin}/auth/nothing-here`, {}, SLICE);
+      const measure = () => slice(http, pid, `${w.origin}${paths[CASE]}`, w.headers, SLICE);
+      const measureFloor = () => (FLOOR ? slice(http, pid, `${w.origin}${FLOOR_PATH}`, {}, SLICE) : 0);
+      // The worker has been idle while the others ran: a short unmeasured slice first (its
+      // caches, and the machine's, were the others'), then the case and the 404 in an order
+      // that alternates, so neither always comes first.
+      await slice(http, pid, `${w.origin}${paths[CASE]}`, w.headers, WARM);
+      let cost, floor;
+      if (s % 2 === 0) {
+        cost = await measure();
+        floor = await measureFloor();
+      } else {
+        floor = await measureFloor();
+        cost = await measure();
+      }
       w.above.push(cost - floor);
     }
   }
@@ -88,7 +143,7 @@ try {
 }
 
 const f = (x) => x.toFixed(3);
-console.log(`${CASE}: workerd CPU ms per request above the core's 404, ${SLICES} slices of ${SLICE / 1000} s, ${CONNECTIONS} connections`);
+console.log(`${CASE} with cookies: workerd CPU ms per request${FLOOR ? ` above ${process.env.BENCH_FLOOR_CASE || "core-404"} without` : ""}, ${SLICES} slices of ${SLICE / 1000} s, ${CONNECTIONS} connections${PIN ? ", pinned" : ""}`);
 console.log("| build | median [quartiles] | paired difference to the first [quartiles] |");
 console.log("| --- | --- | --- |");
 for (const w of workers) {

@@ -21,3 +21,23 @@ export function withEntryLines(name, dir, lines) {
   writeFileSync(join(copy, "entry.js"), entry.replace(hook, (m) => m + lines.map((l) => `    ${l}\n`).join("")));
   return copy;
 }
+
+/**
+ * Copies `dir` to target/bench/<name> with the proxy's upstream request taken out: the worker
+ * does everything of a proxied call (the head, the core's decision, the crossings, the answer's
+ * headers by the route's rules) but answers a fixed 200 JSON instead of fetching the API. What
+ * this saves is the runtime's outgoing request and streamed answer, which a proxy written in
+ * JavaScript alone pays too (scripts/bench-ab.mjs BENCH_WITHOUT_UPSTREAM=1).
+ */
+export function withoutUpstream(name, dir) {
+  const copy = join(ROOT, "target/bench", name);
+  rmSync(copy, { recursive: true, force: true });
+  mkdirSync(copy, { recursive: true });
+  for (const f of readdirSync(dir)) cpSync(join(dir, f), join(copy, f));
+  const entry = readFileSync(join(copy, "entry.js"), "utf8");
+  const send = /sent = fetch\(url, \{ method, headers: toHeaders\(headers\), body, redirect: "manual" \}\);/;
+  if (!send.test(entry)) throw new Error(`${dir}/entry.js: the proxy's upstream fetch was not found`);
+  const fixed = `toHeaders(headers); sent = Promise.resolve(new Response('{"sub":"bench"}', { status: 200, headers: { "content-type": "application/json", "content-length": "15" } }));`;
+  writeFileSync(join(copy, "entry.js"), entry.replace(send, fixed));
+  return copy;
+}
