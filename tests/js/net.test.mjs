@@ -7,11 +7,25 @@
 // answers nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { answerHeaders, appendList, headerList, readCapped, rulesOf, toHeaders } from "../../edge/worker/js/net.mjs";
+import { createServer } from "node:http";
+import {
+  answerHeaders,
+  appendList,
+  edgewardExchange,
+  edgewardProxy,
+  edgewardTlsClientAuth,
+  headerList,
+  readCapped,
+  rulesOf,
+  toHeaders,
+} from "../../edge/worker/js/net.mjs";
 
 const SCRIPT_AS = "text/plain; charset=utf-8";
 
-/** A route's rules in the text form net.rs `rules_of` writes. */
+/**
+ * A route's rules in the text form net.rs `rules_of` writes (written out here: the integration
+ * suites go through the real one, review4-adapter.test.mjs holding the two paths to each other).
+ */
 function rules({ passed = ["content-type", "content-length", "cache-control", "x-trace"], added = "x-content-type-options:nosniff\n" } = {}) {
   return rulesOf(`${passed.join(",")}\n\nlocation,www-authenticate\n\n${SCRIPT_AS}\n\n${added}`);
 }
@@ -52,7 +66,8 @@ test("the answer keeps the route's passed names, drops what Connection lists, ad
     "content-length": "2",
     "x-trace": "abc",
     "x-internal": "secret-host.internal",
-    connection: "x-trace, keep-alive",
+    // Listed second, in another case, with spaces: still the name x-trace.
+    connection: "Keep-Alive,  X-Trace ",
   });
   const out = answerHeaders(hooks(sameType), "t", rules(), upstream, "access-control-allow-origin:https://app.example\n");
   assert.deepEqual(pairs(out), [
@@ -151,4 +166,59 @@ test("a small Content-Length beside Transfer-Encoding or Content-Encoding does n
     assert.ok(seen.pulled <= MAX + 64 * 1024, `${JSON.stringify(other)}: ${seen.pulled} bytes pulled`);
     assert.ok(seen.cancelled, "the rest is cancelled");
   }
+});
+
+test("a body longer than its Content-Length (which Node's Response does not cut) is still refused past the bound", async () => {
+  const response = new Response(new Uint8Array(2 * MAX), { headers: { "content-length": "20" } });
+  await assert.rejects(readCapped(response, MAX), /answer over/);
+});
+
+test("what Cloudflare says of a client certificate crosses as three lines, whatever its values hold", () => {
+  const request = { cf: { tlsClientAuth: { certPresented: "1", certVerified: "SUCCESS\nforged", certFingerprintSHA256: "ab12" } } };
+  assert.equal(edgewardTlsClientAuth(request), "1\nSUCCESS forged\nab12");
+  assert.equal(edgewardTlsClientAuth({ cf: {} }), "");
+  assert.equal(edgewardTlsClientAuth({}), "");
+});
+
+/** A local server answering every path but /elsewhere with a redirect there. */
+async function redirecting(run) {
+  const server = createServer((req, res) => {
+    if (req.url === "/elsewhere") {
+      res.writeHead(200, { "content-type": "application/json" }).end('{"followed":true}');
+    } else {
+      res.writeHead(302, { location: "/elsewhere", "content-type": "text/plain" }).end("see /elsewhere");
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    await run(`http://127.0.0.1:${server.address().port}`);
+  } finally {
+    server.close();
+  }
+}
+
+// Attack: an upstream (or an IdP) that redirects must not make the worker fetch another URL with
+// the request's credentials (the phantom token, the client's secret): redirects are answered as
+// they are, the proxy's Location judged by the core.
+test("redirects are not followed: not by the agent's requests, not by the proxy", async () => {
+  await redirecting(async (base) => {
+    const exchanged = await edgewardExchange("GET", `${base}/start`, "authorization:Bearer secret\n", new Uint8Array(0), 5000, MAX);
+    assert.equal(exchanged.status, 302);
+    const judged = [];
+    const proxyHooks = {
+      ...hooks(sameType),
+      answer(token, route, url, extra, upstream) {
+        judged.push(new TextDecoder().decode(upstream));
+        return "location:/api/elsewhere\n";
+      },
+      failed(token, extra, error) {
+        throw error;
+      },
+    };
+    const text = `content-type\n\nlocation,www-authenticate\n\n${SCRIPT_AS}\n\n`;
+    const answer = await edgewardProxy(proxyHooks, "t", 0, text, "", "GET", `${base}/start`, "authorization:Bearer phantom\n", undefined);
+    assert.equal(answer.status, 302);
+    assert.equal(answer.headers.get("location"), "/api/elsewhere");
+    assert.match(judged[0], /^location:\/elsewhere$/m, "the Location went to the core");
+  });
 });

@@ -113,17 +113,20 @@ fn pairs(list: &str) -> impl Iterator<Item = (&str, &str)> {
     list.split('\n').filter_map(|line| line.split_once(':'))
 }
 
-/// A header list read back into a map; a name or value `http` refuses is left out.
+/// A header list read back into a map; a name or value `http` refuses is left out, and so is
+/// what is past `http`'s limit on a map's size (about 24,000 headers, far over what the runtime
+/// lets an answer's head hold; `with_capacity` and `append` would panic there).
 fn map_of(list: &str) -> HeaderMap {
     // Sized once: growing a map rehashes it.
-    let lines = list.bytes().filter(|&b| b == b'\n').count();
-    let mut map = HeaderMap::with_capacity(lines);
+    let mut map = HeaderMap::try_with_capacity(list.matches('\n').count()).unwrap_or_default();
     for (name, value) in pairs(list) {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
         ) {
-            map.append(name, value);
+            if map.try_append(name, value).is_err() {
+                break;
+            }
         }
     }
     map
@@ -153,25 +156,38 @@ pub fn read_head(req: &web_sys::Request) -> Option<http::request::Builder> {
     let head = String::from_utf8(request_head(req)).ok()?;
     let (method, rest) = head.split_once('\n')?;
     let (url, headers) = rest.split_once('\n')?;
-    let mut builder = http::Request::builder().method(method).uri(url);
-    // The map is made apart and put in once: `Builder::header` moves the whole builder on
-    // every header. A name or value `http` refuses is still handed to the builder, which then
-    // refuses the request (400) as it always did.
-    let mut map = HeaderMap::with_capacity(headers.bytes().filter(|&b| b == b'\n').count());
-    for (name, value) in pairs(headers) {
-        match (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            (Ok(name), Ok(value)) => map.append(name, value),
-            _ => return Some(builder.header(name, value)),
-        };
+    let builder = http::Request::builder().method(method).uri(url);
+    Some(match head_map(headers) {
+        Some(map) => {
+            let mut builder = builder;
+            // None when the method or URL was refused: the builder carries that error.
+            if let Some(slot) = builder.headers_mut() {
+                *slot = map;
+            }
+            builder
+        }
+        // A name or value `http` refuses, or more headers than a map holds: header by header
+        // through the builder, which refuses the request (400) as it always did.
+        None => pairs(headers).fold(builder, |builder, (name, value)| {
+            builder.header(name, value)
+        }),
+    })
+}
+
+/// A request's header list as a map, made apart and put into the builder once
+/// (`Builder::header` moves the whole builder on every header); `None` when a name or value is
+/// refused or the map would be over `http`'s limit (never a panic: `with_capacity` and
+/// `append` panic there).
+fn head_map(list: &str) -> Option<HeaderMap> {
+    let mut map = HeaderMap::try_with_capacity(list.matches('\n').count()).ok()?;
+    for (name, value) in pairs(list) {
+        map.try_append(
+            HeaderName::from_bytes(name.as_bytes()).ok()?,
+            HeaderValue::from_str(value).ok()?,
+        )
+        .ok()?;
     }
-    // None when the method or URL was refused: the builder carries that error.
-    if let Some(slot) = builder.headers_mut() {
-        *slot = map;
-    }
-    Some(builder)
+    Some(map)
 }
 
 /// What Cloudflare verified of the request's TLS client certificate (`request.cf.tlsClientAuth`:
