@@ -3,8 +3,7 @@
 // next, more than most changes are worth; here every build runs in its own workerd at the same
 // time and the load goes to them in turns, one slice each (BENCH_SLICE_SECONDS, 1.5), the case
 // and the core's 404 (after 0.25 s unmeasured, and in alternating order), so a disturbance falls
-// on all builds alike and each build's cost is read
-// as the difference of two neighbouring slices. Prints, per build, the median over
+// on all builds alike and each build's cost is read as the difference of two neighbouring slices. Prints, per build, the median over
 // BENCH_SLICES (16) of the case's workerd CPU per request above the 404's, and each build's
 // paired difference to the first one with its quartiles.
 //
@@ -15,9 +14,8 @@
 // CASE=js-404 BENCH_FLOOR_CASE=js-404 (bundles from scripts/bench-adapter.mjs, whose entry answers
 // /auth/js-404 before any Rust runs) what it costs the runtime alone.
 //
-// BENCH_PIN=1 pins the workers to the last core and everything else to the others. BENCH_FLOOR=0
-// leaves the 404 slices out and compares the case's whole CPU per request (for two builds whose
-// 404 is the same code: half the slices, and less noise in each difference).
+// BENCH_FLOOR=0 leaves the 404 slices out and compares the case's whole CPU per request (for two
+// builds whose 404 is the same code: half the slices, and less noise in each difference).
 //
 // BENCH_WITHOUT_UPSTREAM=1 adds, after each build, the same build with the proxy's upstream request
 // taken out (scripts/bench-bundle.mjs `withoutUpstream`): its difference is what the runtime's
@@ -30,8 +28,6 @@ import { signIn } from "../tests/support/session.mjs";
 import { client } from "./bench-runtime.mjs";
 import { cpuByPart } from "./bench-cpu.mjs";
 import { withoutUpstream } from "./bench-bundle.mjs";
-import { execFileSync } from "node:child_process";
-import { cpus } from "node:os";
 
 const SLICES = Number(process.env.BENCH_SLICES || 16);
 const SLICE = Number(process.env.BENCH_SLICE_SECONDS || 1.5) * 1000;
@@ -39,7 +35,6 @@ const SLICE = Number(process.env.BENCH_SLICE_SECONDS || 1.5) * 1000;
 const WARM = 250;
 const CONNECTIONS = Number(process.env.BENCH_CONCURRENCY || 10);
 const CASE = process.env.BENCH_CASE || "proxied";
-const PIN = process.env.BENCH_PIN === "1" && cpus().length > 1;
 const FLOOR = process.env.BENCH_FLOOR !== "0";
 // The case is called with the signed-in jar's cookies (about 2 KB), the floor without.
 const paths = { proxied: "/api/whoami", session: "/auth/session", "core-404": "/auth/nothing-here", "js-404": "/auth/js-404" };
@@ -68,18 +63,6 @@ async function slice(http, pid, url, headers, ms) {
   return ((cpuByPart({ w: pid }).w - before) * 1000) / done;
 }
 
-/** Pins the process tree under `pid` (every thread) to `cores`. */
-function pin(pid, cores) {
-  let children = [];
-  try {
-    children = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" }).split(/\s+/).filter(Boolean);
-  } catch {
-    // ps exits 1 when there are none.
-  }
-  execFileSync("taskset", ["-a", "-p", "-c", cores, String(pid)], { stdio: "ignore" });
-  for (const child of children) pin(Number(child), cores);
-}
-
 const quartiles = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const at = (q) => s[Math.min(s.length - 1, Math.round(q * (s.length - 1)))];
@@ -100,13 +83,6 @@ try {
     const worker = await startWorker({ port, runtime: "workerd", bundle: dir, vars: { EDGEWARD_ORIGIN: ORIGIN, EDGEWARD_PHANTOM_MAX_TTL: "3600" } });
     headers ??= { [process.env.BENCH_COOKIE_AS || "cookie"]: (await signIn()).jar.header(ORIGIN) };
     workers.push({ label, worker, origin: `http://localhost:${port}`, headers, above: [] });
-  }
-  if (PIN) {
-    // The workers on the last core, everything else (this load generator, the example API, the
-    // IdP) on the others: the scheduler no longer moves the measured process around.
-    const last = cpus().length - 1;
-    for (const w of workers) pin(w.worker.child.pid, `${last}`);
-    for (const pid of [process.pid, api.child.pid, idp.child.pid]) pin(pid, `0-${last - 1}`);
   }
   for (const w of workers) {
     // Warm-up: JIT, wasm tier-up, the isolate's caches.
@@ -143,7 +119,7 @@ try {
 }
 
 const f = (x) => x.toFixed(3);
-console.log(`${CASE} with cookies: workerd CPU ms per request${FLOOR ? ` above ${process.env.BENCH_FLOOR_CASE || "core-404"} without` : ""}, ${SLICES} slices of ${SLICE / 1000} s, ${CONNECTIONS} connections${PIN ? ", pinned" : ""}`);
+console.log(`${CASE} with cookies: workerd CPU ms per request${FLOOR ? ` above ${process.env.BENCH_FLOOR_CASE || "core-404"} without` : ""}, ${SLICES} slices of ${SLICE / 1000} s, ${CONNECTIONS} connections`);
 console.log("| build | median [quartiles] | paired difference to the first [quartiles] |");
 console.log("| --- | --- | --- |");
 for (const w of workers) {

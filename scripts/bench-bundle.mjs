@@ -10,11 +10,7 @@ import { ROOT } from "../tests/support/stack.mjs";
  * returning an answer for the paths it owns) at the top of the worker's fetch.
  */
 export function withEntryLines(name, dir, lines) {
-  if (!existsSync(join(dir, "entry.js"))) throw new Error(`no bundle at ${dir}`);
-  const copy = join(ROOT, "target/bench", name);
-  rmSync(copy, { recursive: true, force: true });
-  mkdirSync(copy, { recursive: true });
-  for (const f of readdirSync(dir)) cpSync(join(dir, f), join(copy, f));
+  const copy = copyOf(name, dir);
   const entry = readFileSync(join(copy, "entry.js"), "utf8");
   const hook = /async fetch\(request\) \{\n/;
   if (!hook.test(entry)) throw new Error(`${dir}/entry.js: the worker's fetch was not found`);
@@ -30,14 +26,21 @@ export function withEntryLines(name, dir, lines) {
  * JavaScript alone pays too (scripts/bench-ab.mjs BENCH_WITHOUT_UPSTREAM=1).
  */
 export function withoutUpstream(name, dir) {
-  const copy = join(ROOT, "target/bench", name);
-  rmSync(copy, { recursive: true, force: true });
-  mkdirSync(copy, { recursive: true });
-  for (const f of readdirSync(dir)) cpSync(join(dir, f), join(copy, f));
+  const copy = copyOf(name, dir);
   const entry = readFileSync(join(copy, "entry.js"), "utf8");
   const send = /sent = fetch\(url, \{ method, headers: toHeaders\(headers\), body, redirect: "manual" \}\);/;
   if (!send.test(entry)) throw new Error(`${dir}/entry.js: the proxy's upstream fetch was not found`);
   const fixed = `toHeaders(headers); sent = Promise.resolve(new Response('{"sub":"bench"}', { status: 200, headers: { "content-type": "application/json", "content-length": "15" } }));`;
   writeFileSync(join(copy, "entry.js"), entry.replace(send, fixed));
+  return copy;
+}
+
+/** A fresh copy of the bundle `dir` at target/bench/<name>. */
+function copyOf(name, dir) {
+  if (!existsSync(join(dir, "entry.js"))) throw new Error(`no bundle at ${dir}`);
+  const copy = join(ROOT, "target/bench", name);
+  rmSync(copy, { recursive: true, force: true });
+  mkdirSync(copy, { recursive: true });
+  for (const f of readdirSync(dir)) cpSync(join(dir, f), join(copy, f));
   return copy;
 }

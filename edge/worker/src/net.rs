@@ -113,20 +113,30 @@ fn pairs(list: &str) -> impl Iterator<Item = (&str, &str)> {
     list.split('\n').filter_map(|line| line.split_once(':'))
 }
 
+/// A header list's pairs as `http`'s types, in order; `None` for a pair `http` refuses.
+fn typed(list: &str) -> impl Iterator<Item = Option<(HeaderName, HeaderValue)>> + '_ {
+    pairs(list).map(|(name, value)| {
+        Some((
+            HeaderName::from_bytes(name.as_bytes()).ok()?,
+            HeaderValue::from_str(value).ok()?,
+        ))
+    })
+}
+
+/// A map sized for `list` (growing one rehashes it); `None` past `http`'s limit on a map's size,
+/// where `with_capacity` would panic.
+fn sized_for(list: &str) -> Option<HeaderMap> {
+    HeaderMap::try_with_capacity(list.matches('\n').count()).ok()
+}
+
 /// A header list read back into a map; a name or value `http` refuses is left out, and so is
 /// what is past `http`'s limit on a map's size (about 24,000 headers, far over what the runtime
-/// lets an answer's head hold; `with_capacity` and `append` would panic there).
+/// lets an answer's head hold; `append` would panic there).
 fn map_of(list: &str) -> HeaderMap {
-    // Sized once: growing a map rehashes it.
-    let mut map = HeaderMap::try_with_capacity(list.matches('\n').count()).unwrap_or_default();
-    for (name, value) in pairs(list) {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            if map.try_append(name, value).is_err() {
-                break;
-            }
+    let mut map = sized_for(list).unwrap_or_default();
+    for (name, value) in typed(list).flatten() {
+        if map.try_append(name, value).is_err() {
+            break;
         }
     }
     map
@@ -176,16 +186,12 @@ pub fn read_head(req: &web_sys::Request) -> Option<http::request::Builder> {
 
 /// A request's header list as a map, made apart and put into the builder once
 /// (`Builder::header` moves the whole builder on every header); `None` when a name or value is
-/// refused or the map would be over `http`'s limit (never a panic: `with_capacity` and
-/// `append` panic there).
+/// refused or the map would be over `http`'s limit (never a panic).
 fn head_map(list: &str) -> Option<HeaderMap> {
-    let mut map = HeaderMap::try_with_capacity(list.matches('\n').count()).ok()?;
-    for (name, value) in pairs(list) {
-        map.try_append(
-            HeaderName::from_bytes(name.as_bytes()).ok()?,
-            HeaderValue::from_str(value).ok()?,
-        )
-        .ok()?;
+    let mut map = sized_for(list)?;
+    for pair in typed(list) {
+        let (name, value) = pair?;
+        map.try_append(name, value).ok()?;
     }
     Some(map)
 }
