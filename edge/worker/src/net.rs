@@ -27,12 +27,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use edgeward_core::platform::header_list::{self, list_of, map_of};
 use edgeward_core::proxy::{
     answer_headers, content_type_as_sent, AnswerRules, Forward, Route, JUDGED_RESPONSE_HEADERS,
     SCRIPT_TYPE_AS_SENT,
 };
 use edgeward_core::{Error, TransportError};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderValue};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use worker::web_sys;
@@ -89,59 +90,6 @@ extern "C" {
     fn body(this: &Exchanged) -> Vec<u8>;
 }
 
-/// A header list in the crossing form (module docs). Values that are not visible ASCII are
-/// left out, as `Headers` would refuse or mangle them.
-fn list_of(headers: &HeaderMap) -> String {
-    let size = headers
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len() + 2)
-        .sum();
-    let mut list = String::with_capacity(size);
-    for (name, value) in headers {
-        if let Ok(value) = value.to_str() {
-            list.push_str(name.as_str());
-            list.push(':');
-            list.push_str(value);
-            list.push('\n');
-        }
-    }
-    list
-}
-
-/// The `(name, value)` pairs of a header list in the crossing form, in order.
-fn pairs(list: &str) -> impl Iterator<Item = (&str, &str)> {
-    list.split('\n').filter_map(|line| line.split_once(':'))
-}
-
-/// A header list's pairs as `http`'s types, in order; `None` for a pair `http` refuses.
-fn typed(list: &str) -> impl Iterator<Item = Option<(HeaderName, HeaderValue)>> + '_ {
-    pairs(list).map(|(name, value)| {
-        Some((
-            HeaderName::from_bytes(name.as_bytes()).ok()?,
-            HeaderValue::from_str(value).ok()?,
-        ))
-    })
-}
-
-/// A map sized for `list` (growing one rehashes it); `None` past `http`'s limit on a map's size,
-/// where `with_capacity` would panic.
-fn sized_for(list: &str) -> Option<HeaderMap> {
-    HeaderMap::try_with_capacity(list.matches('\n').count()).ok()
-}
-
-/// A header list read back into a map; a name or value `http` refuses is left out, and so is
-/// what is past `http`'s limit on a map's size (about 24,000 headers, far over what the runtime
-/// lets an answer's head hold; `append` would panic there).
-fn map_of(list: &str) -> HeaderMap {
-    let mut map = sized_for(list).unwrap_or_default();
-    for (name, value) in typed(list).flatten() {
-        if map.try_append(name, value).is_err() {
-            break;
-        }
-    }
-    map
-}
-
 /// Why a JavaScript call failed, for the log: an exception's `name: message`, never its stack.
 pub fn reason(e: &JsValue) -> String {
     if let Some(text) = e.as_string() {
@@ -161,39 +109,11 @@ pub fn reason(e: &JsValue) -> String {
 }
 
 /// The incoming request's method, URL and headers, as the core's request (without a body).
-/// `None` when the runtime's serialization is not what [`request_head`] writes.
+/// `None` when the runtime's serialization is not what [`request_head`] writes; a head `http`
+/// refuses is a builder that carries the error (the 400), never a panic
+/// ([`header_list::request_head`], tested natively there).
 pub fn read_head(req: &web_sys::Request) -> Option<http::request::Builder> {
-    let head = String::from_utf8(request_head(req)).ok()?;
-    let (method, rest) = head.split_once('\n')?;
-    let (url, headers) = rest.split_once('\n')?;
-    let builder = http::Request::builder().method(method).uri(url);
-    Some(match head_map(headers) {
-        Some(map) => {
-            let mut builder = builder;
-            // None when the method or URL was refused: the builder carries that error.
-            if let Some(slot) = builder.headers_mut() {
-                *slot = map;
-            }
-            builder
-        }
-        // A name or value `http` refuses, or more headers than a map holds: header by header
-        // through the builder, which refuses the request (400) as it always did.
-        None => pairs(headers).fold(builder, |builder, (name, value)| {
-            builder.header(name, value)
-        }),
-    })
-}
-
-/// A request's header list as a map, made apart and put into the builder once
-/// (`Builder::header` moves the whole builder on every header); `None` when a name or value is
-/// refused or the map would be over `http`'s limit (never a panic).
-fn head_map(list: &str) -> Option<HeaderMap> {
-    let mut map = sized_for(list)?;
-    for pair in typed(list) {
-        let (name, value) = pair?;
-        map.try_append(name, value).ok()?;
-    }
-    Some(map)
+    header_list::request_head(&String::from_utf8(request_head(req)).ok()?)
 }
 
 /// What Cloudflare verified of the request's TLS client certificate (`request.cf.tlsClientAuth`:

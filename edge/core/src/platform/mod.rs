@@ -2,7 +2,8 @@
 //! platform: clock, randomness, outgoing HTTP, the shared cache, the refresh coordinator, the
 //! session registry, signature checks, the log), the request and response types, the [`Error`]
 //! every failure becomes and the JSON answer it turns into, the cookie jar (reading the `Cookie`
-//! fields, writing `__Host-` `Set-Cookie` lines), reading settings, a request's [`trail`] (what
+//! fields, writing `__Host-` `Set-Cookie` lines), the one-string form of a header list in which
+//! an adapter hands over a request's head ([`header_list`]), reading settings, a request's [`trail`] (what
 //! its handler noted for the audit line), and the small cryptographic helpers (SHA-256 names,
 //! random tokens, constant-time comparison).
 //!
@@ -13,6 +14,7 @@
 pub mod cookies;
 pub mod crypto;
 pub mod error;
+pub mod header_list;
 pub mod ports;
 pub(crate) mod respond;
 pub mod settings;
