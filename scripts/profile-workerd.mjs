@@ -123,7 +123,8 @@ try {
   );
   ({ profile } = await post("Profiler.stop"));
   inspector.close();
-  writeFileSync(join(ROOT, "target/bench", `profile-workerd-${which}.cpuprofile`), JSON.stringify(profile));
+  // The calls go with the profile, for scripts/profile-compare.mjs (DevTools ignores the field).
+  writeFileSync(join(ROOT, "target/bench", `profile-workerd-${which}.cpuprofile`), JSON.stringify({ ...profile, edgeward: { calls, seconds: SECONDS } }));
   report(profile, {
     title: `${which} in one workerd: ${calls} calls in ${SECONDS} s (profiler on, ${errors} failed)`,
     within: (name) => !["(idle)", "(program)", "(garbage collector)", "(root)"].includes(name),
