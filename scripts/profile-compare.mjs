@@ -11,7 +11,7 @@
 // not as the CPU a call costs without it (scripts/bench.sh measures that).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -26,9 +26,16 @@ export function perCall(profile, calls) {
     // Rust symbols end in a hash that differs between builds.
     return shown.replace(/::h[0-9a-f]{16}$/, "");
   };
-  // A sample's time is the delta that follows it (the last sample has none).
+  // A sample's time is the delta that follows it (`timeDeltas[i]` is sample i's time less
+  // sample i-1's; the last sample has none). V8 now and then records samples out of order: a
+  // negative delta counts as none.
   const time = new Map();
-  profile.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
+  profile.samples.forEach((id, i) => {
+    const after = i + 1 < profile.samples.length ? profile.timeDeltas[i + 1] : 0;
+    time.set(id, (time.get(id) ?? 0) + Math.max(0, after));
+  });
+  // Busy is everything but idle and V8's "(program)" (time outside any JavaScript or wasm it
+  // can name); the garbage collector counts, as the calls make its work.
   const totals = new Map([["(busy)", 0]]);
   for (const [id, us] of time) {
     const top = name(byId.get(id));
@@ -53,7 +60,7 @@ function load(what) {
   return { path, calls, times: perCall(profile, calls) };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const [a, b, rows = "40"] = process.argv.slice(2);
   if (!a || !b) {
     console.error("usage: node scripts/profile-compare.mjs <case or .cpuprofile> <case or .cpuprofile> [rows]");

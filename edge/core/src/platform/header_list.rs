@@ -6,9 +6,11 @@
 //! Fetch standard's `Headers` refuse a value with CR, LF or NUL, so the form is unambiguous. A
 //! request's head is its method and URL on a line each, then its list.
 //!
-//! Reading never panics, whatever the text: a name or value `http` refuses, or more headers
-//! than an `http` map holds (about 24,000), is a request the builder refuses (the adapter's
-//! 400), or, for an answer's headers, a header left out.
+//! Reading never panics, whatever the text. A name or value `http` refuses, or a header an
+//! `http` map will not take (past its 24,576 entries, or sooner, from about 12,000 headers,
+//! when the names are chosen to collide in its hash and it cannot grow), is a request the builder
+//! refuses (the adapter's 400), never a request with a header left out; in an answer's list it is
+//! where reading stops.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -31,9 +33,10 @@ pub fn list_of(headers: &HeaderMap) -> String {
     list
 }
 
-/// A header list read back into a map; a name or value `http` refuses is left out, and so is
-/// what is past `http`'s limit on a map's size (far over what a runtime lets an answer's head
-/// hold; `append` would panic there).
+/// A header list read back into a map; a name or value `http` refuses is left out, and at the
+/// first header the map will not take (its size limit, far over what a runtime lets an answer's
+/// head hold, or a flood of colliding names; `append` would panic there) the rest of the list is
+/// left out.
 pub fn map_of(list: &str) -> HeaderMap {
     let mut map = sized_for(list).unwrap_or_default();
     for (name, value) in typed(list).flatten() {
@@ -46,7 +49,7 @@ pub fn map_of(list: &str) -> HeaderMap {
 
 /// A request's head (`METHOD\nURL\n` and its header list) as the core's request without its
 /// body; `None` when the text is not in that form. A method, URL, header name or value `http`
-/// refuses, or more headers than a map holds, gives a builder that carries the error, so that
+/// refuses, or a header the map will not take, gives a builder that carries the error, so that
 /// `body()` fails and the request is refused as invalid.
 pub fn request_head(head: &str) -> Option<http::request::Builder> {
     let (method, rest) = head.split_once('\n')?;
@@ -71,7 +74,8 @@ pub fn request_head(head: &str) -> Option<http::request::Builder> {
 
 /// A request's header list as a map, made apart and put into the builder once
 /// (`Builder::header` moves the whole builder on every header); `None` when a name or value is
-/// refused or the map would be over `http`'s limit.
+/// refused or the map will not take a header (over `http`'s limit, or flooded): never a map
+/// with a header missing.
 fn head_map(list: &str) -> Option<HeaderMap> {
     let mut map = sized_for(list)?;
     for pair in typed(list) {
@@ -134,6 +138,11 @@ mod tests {
         let mut map = HeaderMap::new();
         map.insert("x-ok", HeaderValue::from_static("fine"));
         map.insert("x-latin", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        // Valid UTF-8 but not ASCII: `Headers` throws on a character above U+00FF.
+        map.insert(
+            "x-utf8",
+            HeaderValue::from_bytes("café€".as_bytes()).unwrap(),
+        );
         assert_eq!(list_of(&map), "x-ok:fine\n");
     }
 
@@ -210,11 +219,47 @@ mod tests {
         }
     }
 
+    /// Header names whose hash collides in an `http` map (64-bit targets): `c<n>` for these `n`,
+    /// 200 at one slot of its FNV hash and 3 at the next one, found by searching `c0`, `c1`, …
+    /// with the hash `http` uses until it sees a flood. Behind 12,100 other headers the map then
+    /// wants to grow past its limit, and `try_append` refuses the third name of the second group.
+    const FLOODING: [u32; 200] = [
+        42497, 74207, 109620, 118374, 167585, 192646, 201290, 268484, 316891, 332758, 397122,
+        449663, 476702, 551562, 552408, 567578, 612038, 634830, 640037, 772246, 797856, 808156,
+        963400, 997630, 999944, 1015975, 1020401, 1022133, 1036648, 1119301, 1127612, 1152317,
+        1191316, 1203804, 1230370, 1285327, 1303634, 1305030, 1350102, 1360310, 1363838, 1448894,
+        1465590, 1486180, 1550683, 1622575, 1670176, 1722969, 1777488, 1813919, 1814882, 1815715,
+        1829961, 1867127, 1871586, 1916906, 1938137, 1968460, 2054940, 2071071, 2072148, 2094108,
+        2097435, 2137926, 2141893, 2143954, 2156040, 2228156, 2303400, 2388108, 2408484, 2461290,
+        2512758, 2536891, 2595377, 2605650, 2614843, 2616980, 2724313, 2726221, 2727514, 2736383,
+        2785099, 2800336, 2803629, 2837877, 2874483, 2903886, 2966076, 2968377, 2982157, 3012284,
+        3021725, 3023929, 3030099, 3220122, 3263484, 3277214, 3286290, 3322426, 3462944, 3570441,
+        3588709, 3647569, 3649835, 3678071, 3713000, 3722853, 3733644, 3750188, 3764312, 3844360,
+        3873573, 3906790, 3913183, 4002332, 4043094, 4075073, 4245959, 4248372, 4249689, 4268446,
+        4303460, 4371872, 4427023, 4499097, 4512125, 4514329, 4545231, 4553193, 4570165, 4601821,
+        4679707, 4685797, 4717458, 4785264, 4855963, 4883227, 4926463, 4942708, 4943862, 4955678,
+        4961879, 5039847, 5067167, 5093555, 5175574, 5202357, 5224164, 5242528, 5263499, 5290291,
+        5318407, 5325036, 5340598, 5340965, 5372195, 5438695, 5491364, 5527726, 5577583, 5591118,
+        5678226, 5764097, 5796153, 5812512, 5826388, 5845044, 5869200, 5906433, 5908901, 5954504,
+        6083588, 6125626, 6153469, 6287744, 6307912, 6358417, 6388953, 6410746, 6477024, 6546430,
+        6548234, 6587381, 6589563, 6625560, 6640015, 6646219, 6647582, 6672461, 6673949, 6727006,
+        6738882, 6739715, 6782274, 6824561, 6836315, 6837482, 6851460, 6864730,
+    ];
+    const FLOODING_NEXT: [u32; 3] = [4753, 34293, 83530];
+
     #[test]
-    fn a_refused_method_or_url_stays_refused_with_good_headers() {
-        // The map is put into the builder only when the builder still holds a request.
-        let builder = request_head("GE T\nhttps://app.example/\nx-a:1\n").unwrap();
-        assert!(builder.headers_ref().is_none());
-        assert!(builder.body(()).is_err());
+    fn a_flood_of_colliding_names_is_a_refused_request_not_one_with_a_header_missing() {
+        let mut list: String = (0..12_100).map(|i| format!("f{i}:v\n")).collect();
+        for n in FLOODING.iter().chain(&FLOODING_NEXT) {
+            list.push_str(&format!("c{n}:v\n"));
+        }
+        list.push_str("authorization:Bearer t\n");
+        assert!(
+            head_map(&list).is_none(),
+            "these names no longer make the map refuse a header (has http's hash changed?): \
+             search for new ones as FLOODING says"
+        );
+        let head = format!("GET\nhttps://app.example/\n{list}");
+        assert!(request_head(&head).unwrap().body(()).is_err());
     }
 }
