@@ -11,9 +11,9 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import net from "node:net";
 import { useStack, ROOT, ORIGIN, API } from "../support/stack.mjs";
 import { signIn } from "../support/session.mjs";
+import { rawCall } from "../support/raw.mjs";
 
 // --- the PKI, made before the worker starts (its trust anchors are a variable) ---------------
 const built = spawnSync("cargo", ["build", "-q", "-p", "edgeward-cli"], { cwd: ROOT, stdio: "inherit" });
@@ -246,30 +246,9 @@ for (const [name, make, code] of BAD) {
  */
 function rawProofCall(proof) {
   const { hostname, port } = new URL(ORIGIN);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname);
-    let answer = "";
-    let done = false;
-    const finish = (result) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(() => finish({ timeout: true }), 30_000);
-    socket.on("data", (d) => {
-      answer += d.toString("latin1");
-      const line = answer.match(/^HTTP\/1\.1 (\d{3})/);
-      if (line) finish({ status: Number(line[1]) });
-    });
-    socket.on("error", (e) => (["ECONNRESET", "EPIPE"].includes(e.code) ? finish({ reset: e.code }) : reject(e)));
-    // Closed without an answer and without a reset: the runtime gave up on the request.
-    socket.on("close", () => finish({ closed: true }));
-    socket.on("connect", () =>
-      socket.write(`GET /api/whoami HTTP/1.1\r\nHost: localhost:${port}\r\nAuthorization: PoP ${proof}\r\nConnection: close\r\n\r\n`),
-    );
-  });
+  return rawCall({ host: hostname, port }, (socket) =>
+    socket.write(`GET /api/whoami HTTP/1.1\r\nHost: localhost:${port}\r\nAuthorization: PoP ${proof}\r\nConnection: close\r\n\r\n`),
+  );
 }
 
 test("1 MB of x5c is stopped by the runtime before the worker (431), never a 500", async () => {

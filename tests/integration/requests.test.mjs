@@ -7,8 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import net from "node:net";
 import { useStack, startWorker, ORIGIN, WORKER_PORT } from "../support/stack.mjs";
+import { rawCall } from "../support/raw.mjs";
 import { signIn } from "../support/session.mjs";
 
 useStack({ idp: true, worker: true, api: true });
@@ -277,40 +277,24 @@ test("a Content-Length over the limit is refused without waiting for the body", 
  * answer begins or `max` bytes went. Resolves with the status line's code, the bytes sent, and
  * whether the chunks ran out before any answer.
  */
-function smuggle(port, path, max) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1");
-    let answer = "";
-    let sent = 0;
-    let done = false;
-    const finish = (result) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(() => finish({ status: 0, sent, endedFirst: true }), 30_000);
-    socket.on("data", (d) => {
-      answer += d.toString("latin1");
-      const line = answer.match(/^HTTP\/1\.1 (\d{3})/);
-      if (line) finish({ status: Number(line[1]), sent, endedFirst: false });
-    });
-    socket.on("error", (e) => (sent > 0 ? finish({ status: 0, sent, endedFirst: false, error: e.code }) : reject(e)));
-    socket.on("connect", async () => {
-      socket.write(
-        `POST ${path} HTTP/1.1\r\nHost: localhost:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
-          "Content-Length: 20\r\nTransfer-Encoding: chunked\r\n\r\n",
-      );
-      const chunk = `4000\r\n${"a".repeat(0x4000)}\r\n`;
-      while (!done && sent < max) {
-        if (!socket.write(chunk)) await new Promise((r) => socket.once("drain", r));
-        sent += 0x4000;
-        await new Promise((r) => setTimeout(r, 1));
-      }
-      if (!done) socket.write("0\r\n\r\n");
-    });
+async function smuggle(port, path, max) {
+  let sent = 0;
+  const outcome = await rawCall({ port }, async (socket, settled) => {
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: localhost:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+        "Content-Length: 20\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    const chunk = `4000\r\n${"a".repeat(0x4000)}\r\n`;
+    while (!settled() && sent < max) {
+      if (!socket.write(chunk)) await new Promise((r) => socket.once("drain", r));
+      sent += 0x4000;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    if (!settled()) socket.write("0\r\n\r\n");
   });
+  // A connection refused or reset before any chunk went is not an outcome of the body.
+  if (!outcome.status && !outcome.timeout && sent === 0) throw new Error(`no chunk was sent: ${JSON.stringify(outcome)}`);
+  return { status: outcome.status ?? 0, sent, endedFirst: Boolean(outcome.timeout), error: outcome.reset };
 }
 
 test("a small Content-Length beside Transfer-Encoding: chunked does not let a large body in whole", async () => {
