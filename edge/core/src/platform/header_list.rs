@@ -64,7 +64,7 @@ pub fn request_head(head: &str) -> Option<http::request::Builder> {
             }
             builder
         }
-        // A name or value `http` refuses, or more headers than a map holds: header by header
+        // A name or value `http` refuses, or a header the map will not take: header by header
         // through the builder, which carries the first refusal.
         None => pairs(headers).fold(builder, |builder, (name, value)| {
             builder.header(name, value)
