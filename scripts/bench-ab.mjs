@@ -3,9 +3,10 @@
 // next, more than most changes are worth; here every build runs in its own workerd at the same
 // time and the load goes to them in turns, one slice each (BENCH_SLICE_SECONDS, 1.5), the case
 // and the core's 404 (after 0.25 s unmeasured, and in alternating order), so a disturbance falls
-// on all builds alike and each build's cost is read as the difference of two neighbouring slices. Prints, per build, the median over
-// BENCH_SLICES (16) of the case's workerd CPU per request above the 404's, and each build's
-// paired difference to the first one with its quartiles.
+// on all builds alike and each build's cost is read as the difference of two neighbouring
+// slices. Prints, per build, the median over BENCH_SLICES (16) of the case's workerd CPU per
+// request above the 404's, and each build's paired difference to the first one with its
+// quartiles.
 //
 //   BENCH_BUNDLES=a=dir,b=dir BENCH_CASE=proxied|session|core-404|js-404 node scripts/bench-ab.mjs
 //
@@ -94,12 +95,13 @@ try {
     for (let k = 0; k < workers.length; k++) {
       const w = workers[(s + k) % workers.length];
       const pid = w.worker.child.pid;
-      const measure = () => slice(http, pid, `${w.origin}${paths[CASE]}`, w.headers, SLICE);
+      const onCase = (ms) => slice(http, pid, `${w.origin}${paths[CASE]}`, w.headers, ms);
+      const measure = () => onCase(SLICE);
       const measureFloor = () => (FLOOR ? slice(http, pid, `${w.origin}${FLOOR_PATH}`, {}, SLICE) : 0);
       // The worker has been idle while the others ran: a short unmeasured slice first (its
       // caches, and the machine's, were the others'), then the case and the 404 in an order
       // that alternates, so neither always comes first.
-      await slice(http, pid, `${w.origin}${paths[CASE]}`, w.headers, WARM);
+      await onCase(WARM);
       let cost, floor;
       if (s % 2 === 0) {
         cost = await measure();
